@@ -1,0 +1,249 @@
+"""The command line: python -m engine train | predict | gradients | landscape (see DESIGN.md)."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import spec as S
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "assets" / "default.pt"
+
+CHOICES_HELP = f"""
+names:
+  activations  {' '.join(S.ACTIVATION_NAMES)}  (one for all hidden layers, or a comma list, one per layer)
+  inits        he (N(0,2/n_in)), xavier (N(0,2/(n_in+n_out))), normal (N(0,1)), small (N(0,0.01^2)), zeros
+  losses       ce (softmax + cross-entropy), mse (sigmoid outputs + 1/2 |a - y|^2)
+  optimizers   sgd, momentum, adam
+  datasets     {' '.join(S.DATASET_NAMES)}, or idx:FOLDER (the MNIST IDX files in FOLDER)
+every command takes --json: one JSON document on stdout. Bad input: exit code 2 and one 'error:' line.
+"""
+
+
+class UsageError(Exception):
+    """Bad input from the command line: printed as one 'error:' line, exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not argparse's usage dump
+        raise UsageError(message)
+
+
+def _floats_ok(value: str) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a finite number")
+    return number
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="python -m engine", description="The neural-network playground's engine.",
+                    epilog=CHOICES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    def network_flags(p, layers: str, activation: str, init: str) -> None:
+        p.add_argument("--dataset", default="mnist5k", help="dataset name or idx:FOLDER (default mnist5k)")
+        p.add_argument("--layers", default=layers, help=f"hidden widths, comma separated (default {layers})")
+        p.add_argument("--activation", default=activation,
+                       help=f"{'/'.join(S.ACTIVATION_NAMES)}: one name or one per layer (default {activation})")
+        p.add_argument("--init", default=init, choices=S.INIT_NAMES, help=f"weight init (default {init})")
+        p.add_argument("--loss", default="ce", choices=S.LOSS_NAMES, help="ce or mse (default ce)")
+        p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        p.add_argument("--json", action="store_true", help="print one JSON document")
+
+    train = sub.add_parser("train", help="train a network and save it", epilog=CHOICES_HELP,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    network_flags(train, "128,64", "relu", "he")
+    train.add_argument("--optimizer", default="adam", choices=S.OPTIMIZER_NAMES, help="(default adam)")
+    train.add_argument("--lr", type=_floats_ok, default=1e-3, help="learning rate η (default 0.001)")
+    train.add_argument("--momentum", type=_floats_ok, default=0.9, help="for --optimizer momentum (default 0.9)")
+    train.add_argument("--batch-size", type=int, default=64, help="mini-batch size; 1 = SGD (default 64)")
+    train.add_argument("--epochs", type=int, default=5, help="passes over the training set (default 5)")
+    train.add_argument("--weight-decay", type=_floats_ok, default=0.0, help="L2 penalty (default 0)")
+    train.add_argument("--dropout", type=_floats_ok, default=0.0, help="dropout on hidden layers (default 0)")
+    train.add_argument("--train-size", type=int, default=None, help="use only this many training samples")
+    train.add_argument("--val-fraction", type=_floats_ok, default=0.2, help="validation share (default 0.2)")
+    train.add_argument("--noise", type=_floats_ok, default=None, help="noise of the 2-D and regression sets")
+    train.add_argument("--conv", default="", help="channels of a conv front end, e.g. 32,64 (default none)")
+    train.add_argument("--pool", default="max", choices=S.POOL_NAMES, help="pooling after each conv layer")
+    train.add_argument("--augment", action="store_true", help="random shifts, rotations, scale, stroke width")
+    train.add_argument("--out", default="model.pt", help="where to save the checkpoint (default model.pt)")
+
+    predict = sub.add_parser("predict", help="predict the digit in image files")
+    predict.add_argument("--model", default=None, help="checkpoint (default: the app's default model)")
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help="PNG/JPEG/... files")
+    predict.add_argument("--json", action="store_true", help="print one JSON document")
+
+    gradients = sub.add_parser("gradients", help="per-layer δ and gradients at initialisation",
+                               epilog=CHOICES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    network_flags(gradients, "32,32,32,32,32,32,32,32", "sigmoid", "normal")
+    gradients.add_argument("--batch-size", type=int, default=256, help="samples in the batch (default 256)")
+
+    landscape = sub.add_parser("landscape", help="loss surface around a model on two random directions")
+    landscape.add_argument("--model", default=None, help="checkpoint (default: the app's default model)")
+    landscape.add_argument("--dataset", default="mnist5k", help="dataset to evaluate on (default mnist5k)")
+    landscape.add_argument("--grid", type=int, default=41, help="grid points per axis (default 41)")
+    landscape.add_argument("--span", type=_floats_ok, default=1.0, help="alphas/betas in [-span, span]")
+    landscape.add_argument("--samples", type=int, default=1000, help="evaluation samples (default 1000)")
+    landscape.add_argument("--seed", type=int, default=0, help="random directions' seed (default 0)")
+    landscape.add_argument("--json", action="store_true", help="print one JSON document")
+    return parser
+
+
+def _network(args, **extra) -> S.NetworkSpec:
+    return S.NetworkSpec(hidden=args.layers, activations=args.activation, init=args.init, loss=args.loss, **extra)
+
+
+def cmd_train(args) -> tuple[dict, int]:
+    from .checkpoint import save
+    from .trainer import Trainer
+
+    network = _network(args, dropout=args.dropout, conv=args.conv, pool=args.pool)
+    training = S.TrainSpec(dataset=args.dataset, train_size=args.train_size, val_fraction=args.val_fraction,
+                           noise=args.noise, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
+                           batch_size=args.batch_size, epochs=args.epochs, weight_decay=args.weight_decay,
+                           seed=args.seed, augment=args.augment)
+    trainer = Trainer(network, training, snapshot_every=10**9)
+    start = time.perf_counter()
+    reported = 0
+    while not trainer.finished:
+        trainer.step(trainer.steps_per_epoch)
+        for row in trainer.history.epochs[reported:]:
+            if not args.json:
+                acc = "" if row["val_acc"] is None else f"  val acc {row['val_acc']:.4f}"
+                print(f"epoch {row['epoch']:3d}  train loss {row['train_loss']:.4f}  "
+                      f"val loss {row['val_loss']:.4f}{acc}", flush=True)
+        reported = len(trainer.history.epochs)
+    seconds = time.perf_counter() - start
+    deltas = trainer.history.column("delta_mean_abs")
+    epoch_of_step = trainer.history.column("epoch")
+    last = deltas[epoch_of_step > max(0.0, math.ceil(trainer.epoch) - 1)] if len(deltas) else deltas
+    result = {"epochs": trainer.history.epochs,
+              "delta_mean_abs": [float(v) for v in (last.mean(axis=0) if len(last) else [])],
+              "seconds": round(seconds, 3), "model": None, "status": trainer.status, "message": trainer.message}
+    if trainer.status == "diverged":
+        print(f"error: {trainer.message}", file=sys.stderr)
+        return result, 1
+    save(trainer.model, args.out, train=training.to_dict(),
+         metrics=trainer.history.epochs[-1] if trainer.history.epochs else None)
+    result["model"] = str(args.out)
+    if not args.json:
+        print(f"saved {args.out} ({trainer.network.describe()}) in {seconds:.1f} s")
+    return result, 0
+
+
+def _load_model(path):
+    from .checkpoint import load
+
+    path = Path(path) if path else DEFAULT_MODEL
+    return load(path)[0]
+
+
+def cmd_predict(args) -> tuple[list, int]:
+    import torch
+
+    from .model import predict_proba
+    from .preprocess import ImageError, prepare_file
+
+    missing = [p for p in args.images if not Path(p).is_file()]
+    if missing:
+        raise UsageError(f"no such file: {missing[0]}")
+    model = _load_model(args.model)
+    results = []
+    for path in args.images:
+        row = {"file": path, "label": None, "probs": None, "error": None}
+        try:
+            prepared = prepare_file(path)
+        except ImageError as exc:
+            row["error"] = str(exc)
+        else:
+            if prepared.status == "blank":
+                row["error"] = "blank"
+            else:
+                x = torch.tensor(prepared.pixels.reshape(1, -1), dtype=torch.float32)
+                probs = predict_proba(model, x)[0].numpy()
+                row["label"], row["probs"] = int(np.argmax(probs)), [round(float(p), 6) for p in probs]
+        results.append(row)
+        if not args.json:
+            print(f"{path}: {row['error'] or row['label']}"
+                  + (f"  ({max(row['probs']):.1%})" if row["probs"] else ""))
+    return results, 0
+
+
+def cmd_gradients(args) -> tuple[dict, int]:
+    from .probes import gradient_profile
+
+    if not 1 <= args.batch_size <= 100_000:
+        raise UsageError(f"batch size must be 1-100000, got {args.batch_size}")
+    network = _network(args)
+    rows = gradient_profile(network, args.dataset, batch_size=args.batch_size, seed=args.seed)
+    if not args.json:
+        print(f"{'layer':>5} {'mean |δ|':>11} {'‖∂C/∂W‖':>11} {'act mean':>9} {'act std':>9} {'saturated':>9}")
+        for r in rows:
+            print(f"{r['layer']:>5} {r['delta_mean_abs']:11.3e} {r['grad_norm']:11.3e} {r['act_mean']:9.3f} "
+                  f"{r['act_std']:9.3f} {r['saturated_frac']:9.1%}")
+    return {"layers": rows}, 0
+
+
+def cmd_landscape(args) -> tuple[dict, int]:
+    from .landscape import surface_for_dataset
+
+    if not 3 <= args.grid <= 201:
+        raise UsageError(f"grid must be 3-201, got {args.grid}")
+    if not 0 < args.span <= 100:
+        raise UsageError(f"span must be in (0, 100], got {args.span:g}")
+    if not 1 <= args.samples <= 100_000:
+        raise UsageError(f"samples must be 1-100000, got {args.samples}")
+    model = _load_model(args.model)
+    result = surface_for_dataset(model, args.dataset, grid=args.grid, span=args.span, samples=args.samples,
+                                 seed=args.seed)
+    out = {"alphas": result.alphas.tolist(), "betas": result.betas.tolist(), "loss": result.loss.tolist(),
+           "seconds": round(result.seconds, 3), "evaluations": result.evaluations}
+    if not args.json:
+        centre = result.loss[len(result.alphas) // 2, len(result.betas) // 2]
+        print(f"{args.grid}x{args.grid} grid, span {args.span:g}: loss at the centre {centre:.4f}, "
+              f"min {np.nanmin(result.loss):.4f}, max {np.nanmax(result.loss):.4f} ({result.seconds:.2f} s)")
+    return out, 0
+
+
+COMMANDS = {"train": cmd_train, "predict": cmd_predict, "gradients": cmd_gradients, "landscape": cmd_landscape}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .checkpoint import CheckpointError
+
+    try:
+        args = build_parser().parse_args(argv)
+        result, code = COMMANDS[args.command](args)
+    except (UsageError, ValueError, CheckpointError, FileNotFoundError) as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    if args.json:
+        print(json.dumps(_plain(result), allow_nan=False))
+    return code
+
+
+def _plain(value):
+    """JSON-safe copy: numpy scalars to Python, NaN/inf to null."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.floating, np.integer)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

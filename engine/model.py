@@ -1,0 +1,184 @@
+"""Build a network from a NetworkSpec; the activation, init and loss tables."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .spec import NetworkSpec
+
+LEAKY_SLOPE = 0.01  # same as torch's default and the numpy reference's
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One non-linearity σ: its module, formula and where it saturates."""
+
+    make: Callable[[], nn.Module]
+    formula: str  # LaTeX for σ(z)
+    derivative: str  # LaTeX for σ'(z)
+    bounds: tuple[float, float] | None  # output range it saturates towards, None if it does not saturate
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "sigmoid": Activation(nn.Sigmoid, r"\frac{1}{1+e^{-z}}", r"\sigma(z)(1-\sigma(z)) \le \tfrac14", (0.0, 1.0)),
+    "tanh": Activation(nn.Tanh, r"\tanh z", r"1-\tanh^2 z \le 1", (-1.0, 1.0)),
+    "relu": Activation(nn.ReLU, r"\max(0, z)", r"1 \text{ if } z>0 \text{ else } 0", None),
+    "leaky_relu": Activation(lambda: nn.LeakyReLU(LEAKY_SLOPE), r"\max(0.01z, z)",
+                             r"1 \text{ if } z>0 \text{ else } 0.01", None),
+    "linear": Activation(nn.Identity, "z", "1", None),
+}
+
+
+@dataclass(frozen=True)
+class Init:
+    """A weight initialisation: the std of W^l's entries from its fan-in and fan-out."""
+
+    std: Callable[[int, int], float]
+    label: str
+    bias_std: float = 0.0  # biases start at zero except for Nielsen's N(0,1) scheme
+
+
+INITS: dict[str, Init] = {
+    "he": Init(lambda fan_in, fan_out: math.sqrt(2.0 / fan_in), "He: N(0, 2/n_in)"),
+    "xavier": Init(lambda fan_in, fan_out: math.sqrt(2.0 / (fan_in + fan_out)), "Xavier: N(0, 2/(n_in+n_out))"),
+    "normal": Init(lambda fan_in, fan_out: 1.0, "N(0, 1) weights and biases (Nielsen's first network)", 1.0),
+    "small": Init(lambda fan_in, fan_out: 0.01, "small: N(0, 0.01²)"),
+    "zeros": Init(lambda fan_in, fan_out: 0.0, "zeros: every unit in a layer stays identical"),
+}
+
+POOLS: dict[str, Callable[[], nn.Module]] = {
+    "max": lambda: nn.MaxPool2d(2),
+    "avg": lambda: nn.AvgPool2d(2),
+    "l2": lambda: nn.LPPool2d(2, 2),
+}
+
+
+def _ce(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Softmax + cross-entropy, C_x = -Σ y ln a, averaged over the batch."""
+    return F.cross_entropy(z, y)
+
+
+def _mse(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Sigmoid outputs + ½‖a − y‖² against one-hot targets, averaged over the batch."""
+    target = F.one_hot(y, z.shape[1]).to(z.dtype)
+    return 0.5 * (torch.sigmoid(z) - target).pow(2).sum(1).mean()
+
+
+def _regression_mse(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Linear output + ½(a − y)², averaged over the batch."""
+    return 0.5 * (z - y).pow(2).sum(1).mean()
+
+
+LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {"ce": _ce, "mse": _mse}
+LOSS_LABELS = {"ce": "cross-entropy (softmax outputs)", "mse": "quadratic ½‖a − y‖² (sigmoid outputs)"}
+
+
+def loss_function(spec: NetworkSpec) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """C(z^L, y) for this network: mean over the batch."""
+    return _regression_mse if spec.regression else LOSSES[spec.loss]
+
+
+def output_activation(spec: NetworkSpec, z: torch.Tensor) -> torch.Tensor:
+    """a^L from z^L: softmax, sigmoid or the identity."""
+    kind = spec.output_activation
+    if kind == "softmax":
+        return torch.softmax(z, dim=1)
+    return torch.sigmoid(z) if kind == "sigmoid" else z
+
+
+class SeededDropout(nn.Module):
+    """Dropout drawing its masks from the network's own generator, so runs are reproducible per session."""
+
+    def __init__(self, p: float, generator: torch.Generator):
+        super().__init__()
+        self.p, self.generator = p, generator
+
+    def forward(self, a: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return a
+        keep = torch.rand(a.shape, generator=self.generator) >= self.p
+        return a * keep / (1.0 - self.p)
+
+
+class Net(nn.Module):
+    """An optional conv front end, then hidden layers a^l = σ(W^l a^(l-1) + b^l), then the output layer z^L."""
+
+    def __init__(self, spec: NetworkSpec, seed: int = 0):
+        super().__init__()
+        self.spec = spec
+        self.generator = torch.Generator().manual_seed(seed)
+        self.convs = nn.ModuleList()
+        self.pools = nn.ModuleList()
+        channels, n_in = 1, spec.input_size
+        if spec.conv:
+            height, width = spec.image_shape
+            for out_channels in spec.conv:
+                self.convs.append(nn.Conv2d(channels, out_channels, 5, padding=2))
+                self.pools.append(POOLS[spec.pool]())
+                channels, height, width = out_channels, height // 2, width // 2
+            n_in = channels * height * width
+        sizes = (n_in,) + spec.widths
+        self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.acts = nn.ModuleList(ACTIVATIONS[name].make() for name in spec.activations)
+        self.dropout = SeededDropout(spec.dropout, self.generator)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Initialise every W^l and b^l by the spec's scheme, from the network's own generator."""
+        init = INITS[self.spec.init]
+        for conv in self.convs:  # the conv front end always uses He: it is ReLU
+            fan_in = conv.in_channels * 25
+            conv.weight.normal_(0.0, math.sqrt(2.0 / fan_in), generator=self.generator)
+            conv.bias.zero_()
+        for linear in self.linears:
+            fan_out, fan_in = linear.weight.shape
+            linear.weight.normal_(0.0, 1.0, generator=self.generator).mul_(init.std(fan_in, fan_out))
+            linear.bias.normal_(0.0, 1.0, generator=self.generator).mul_(init.bias_std)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The conv front end: (B, input_size) -> (B, n_in of the first linear layer)."""
+        if not self.convs:
+            return x
+        height, width = self.spec.image_shape
+        h = x.reshape(x.shape[0], 1, height, width)
+        for conv, pool in zip(self.convs, self.pools):
+            h = pool(F.relu(conv(h)))
+        return h.flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, input_size) -> z^L, (B, output_size)."""
+        a = self.features(x)
+        for linear, act in zip(self.linears[:-1], self.acts):
+            a = self.dropout(act(linear(a)))
+        return self.linears[-1](a)
+
+    @property
+    def weight_layers(self) -> list[nn.Linear]:
+        """The fully connected layers l = 1..L (W^l has shape (n_l, n_(l-1)))."""
+        return list(self.linears)
+
+
+def build_model(spec: NetworkSpec, seed: int = 0) -> Net:
+    """A freshly initialised network; the same seed gives the same weights."""
+    return Net(spec, seed)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@torch.no_grad()
+def predict_proba(model: Net, x: torch.Tensor) -> torch.Tensor:
+    """a^L for a batch, in eval mode (no dropout)."""
+    was_training = model.training
+    model.eval()
+    try:
+        return output_activation(model.spec, model(x))
+    finally:
+        model.train(was_training)

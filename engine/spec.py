@@ -1,0 +1,234 @@
+"""NetworkSpec and TrainSpec: one frozen, validated description of a network and of its training."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+# Names shared by the widgets, the CLI choices and the URL (the tables in model.py use these keys).
+ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu", "linear")
+INIT_NAMES = ("he", "xavier", "normal", "small", "zeros")
+LOSS_NAMES = ("ce", "mse")
+OPTIMIZER_NAMES = ("sgd", "momentum", "adam")
+POOL_NAMES = ("max", "avg", "l2")
+DATASET_NAMES = ("mnist5k", "digits", "moons", "circles", "xor", "spiral", "regression")
+
+MAX_WIDTH = 1024
+MAX_DEPTH = 50
+MAX_CONV_LAYERS = 3
+
+
+class SpecError(ValueError):
+    """A setting out of range, with a message a student can act on."""
+
+
+def _check_range(name: str, value, low, high) -> None:
+    """Raise SpecError unless low <= value <= high (and value is a finite number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SpecError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value) or not low <= value <= high:
+        raise SpecError(f"{name} must be {_num(low)}-{_num(high)}, got {_num(value)}")
+
+
+def _num(value) -> str:
+    """1000000 as '1000000', 0.001 as '0.001', 1e-06 as '1e-06'."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+def _check_int(name: str, value, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(f"{name} must be a whole number, got {value!r}")
+    _check_range(name, value, low, high)
+
+
+def _check_choice(name: str, value, choices) -> None:
+    if value not in choices:
+        raise SpecError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def _as_tuple(value, cast) -> tuple:
+    """Accept '128,64', [128, 64], (128, 64) or a single value; return a tuple."""
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+    elif isinstance(value, (list, tuple)):
+        parts = list(value)
+    else:
+        parts = [value]
+    return tuple(cast(p) for p in parts)
+
+
+def _int(value) -> int:
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            raise SpecError(f"expected a whole number, got {value!r}") from None
+    return value
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """The architecture: z^l = W^l a^(l-1) + b^l, a^l = σ_l(z^l) for each hidden layer, then an output layer."""
+
+    input_size: int = 784
+    hidden: tuple[int, ...] = (128, 64)  # n_l of each hidden layer, first hidden layer first
+    activations: tuple[str, ...] = ("relu",)  # one per hidden layer; a single name applies to all
+    output_size: int = 10
+    init: str = "he"
+    loss: str = "ce"  # ce: softmax + cross-entropy; mse: sigmoid (linear for regression) + ½‖a − y‖²
+    dropout: float = 0.0  # probability of zeroing a hidden unit while training
+    regression: bool = False  # True: one linear output unit fitting a number (needs loss mse)
+    conv: tuple[int, ...] = ()  # channels of optional 5x5 conv layers before the MLP, each followed by 2x2 pooling
+    pool: str = "max"
+    image_shape: tuple[int, int] | None = (28, 28)  # needed by the conv front end
+
+    def __post_init__(self) -> None:
+        hidden = _as_tuple(self.hidden, _int)
+        acts = _as_tuple(self.activations, str)
+        if len(acts) == 1 and len(hidden) != 1:
+            acts = acts * len(hidden)
+        conv = _as_tuple(self.conv, _int)
+        shape = tuple(_as_tuple(self.image_shape, _int)) if self.image_shape is not None else None
+        object.__setattr__(self, "hidden", hidden)
+        object.__setattr__(self, "activations", acts)
+        object.__setattr__(self, "conv", conv)
+        object.__setattr__(self, "image_shape", shape)
+
+        _check_int("input size", self.input_size, 1, 100_000)
+        _check_int("output size", self.output_size, 1, 1000)
+        _check_int("number of hidden layers", len(hidden), 0, MAX_DEPTH)
+        for i, width in enumerate(hidden, start=1):
+            _check_int(f"width of hidden layer {i}", width, 1, MAX_WIDTH)
+        if len(acts) != len(hidden):
+            raise SpecError(
+                f"give one activation per hidden layer: {len(hidden)} layers but {len(acts)} activations")
+        for act in acts:
+            _check_choice("activation", act, ACTIVATION_NAMES)
+        _check_choice("init", self.init, INIT_NAMES)
+        _check_choice("loss", self.loss, LOSS_NAMES)
+        _check_range("dropout", self.dropout, 0.0, 0.9)
+        if self.regression and (self.loss != "mse" or self.output_size != 1):
+            raise SpecError("a regression network has one output and uses the mse loss")
+        _check_int("number of conv layers", len(conv), 0, MAX_CONV_LAYERS)
+        for i, channels in enumerate(conv, start=1):
+            _check_int(f"channels of conv layer {i}", channels, 1, 128)
+        _check_choice("pooling", self.pool, POOL_NAMES)
+        if conv:
+            if shape is None or len(shape) != 2 or shape[0] * shape[1] != self.input_size:
+                raise SpecError(f"a conv front end needs square image inputs; input size {self.input_size} "
+                                f"does not match image shape {shape}")
+            if min(shape) // 2 ** len(conv) < 1:
+                raise SpecError(f"{len(conv)} pooling steps shrink a {shape[0]}x{shape[1]} image to nothing")
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        """n_l for l = 1..L: every hidden layer, then the output layer."""
+        return self.hidden + (self.output_size,)
+
+    @property
+    def depth(self) -> int:
+        """L, the number of weight layers (hidden + output)."""
+        return len(self.hidden) + 1
+
+    @property
+    def output_activation(self) -> str:
+        """The output non-linearity the loss implies: softmax, sigmoid or linear."""
+        if self.regression:
+            return "linear"
+        return "softmax" if self.loss == "ce" else "sigmoid"
+
+    def describe(self) -> str:
+        """'784-128-64-10 relu' style summary."""
+        sizes = "-".join(str(n) for n in (self.input_size,) + self.widths)
+        acts = sorted(set(self.activations)) or ["none"]
+        front = f"conv {','.join(map(str, self.conv))} + " if self.conv else ""
+        return f"{front}{sizes} {'/'.join(acts)}"
+
+    def to_dict(self) -> dict:
+        return _to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "NetworkSpec":
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """How to train: data, optimizer and its hyperparameters."""
+
+    dataset: str = "mnist5k"  # a name from DATASET_NAMES or idx:FOLDER
+    train_size: int | None = None  # None: the whole training split
+    val_fraction: float = 0.2
+    noise: float | None = None  # 2-D and regression sets only; None: the dataset's default
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9  # used by the momentum optimizer only
+    batch_size: int = 64  # 1 = stochastic gradient descent; >= training-set size = full-batch
+    epochs: int = 5
+    weight_decay: float = 0.0
+    seed: int = 0
+    augment: bool = False  # random shifts, rotations, scaling and stroke width for image data
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.dataset, str) or not (
+                self.dataset in DATASET_NAMES or (self.dataset.startswith("idx:") and len(self.dataset) > 4)):
+            raise SpecError(f"dataset must be one of {', '.join(DATASET_NAMES)} or idx:FOLDER; got {self.dataset!r}")
+        if self.train_size is not None:
+            _check_int("training-set size", self.train_size, 10, 10_000_000)
+        _check_range("validation fraction", self.val_fraction, 0.05, 0.5)
+        if self.noise is not None:
+            _check_range("noise", self.noise, 0.0, 2.0)
+        _check_choice("optimizer", self.optimizer, OPTIMIZER_NAMES)
+        _check_range("learning rate", self.lr, 1e-6, 100.0)
+        _check_range("momentum", self.momentum, 0.0, 0.999)
+        _check_int("batch size", self.batch_size, 1, 1_000_000)
+        _check_int("epochs", self.epochs, 1, 10_000)
+        _check_range("weight decay", self.weight_decay, 0.0, 1.0)
+        _check_int("seed", self.seed, 0, 2**31 - 1)
+        if not isinstance(self.augment, bool):
+            raise SpecError(f"augment must be true or false, got {self.augment!r}")
+
+    def to_dict(self) -> dict:
+        return _to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainSpec":
+        return _from_dict(cls, data)
+
+
+def _to_dict(spec) -> dict:
+    """Plain JSON-able dict (tuples become lists)."""
+    out = {}
+    for f in dataclasses.fields(spec):
+        value = getattr(spec, f.name)
+        out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def _from_dict(cls, data: dict):
+    """Build a spec from a plain dict, refusing unknown keys."""
+    if not isinstance(data, dict):
+        raise SpecError(f"expected a dict of settings, got {type(data).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise SpecError(f"unknown setting(s) for {cls.__name__}: {', '.join(map(str, unknown))}")
+    try:
+        return cls(**data)
+    except TypeError as exc:  # e.g. a None where a number belongs
+        raise SpecError(str(exc)) from None
+
+
+def spec_for_dataset(spec: NetworkSpec, n_inputs: int, n_outputs: int, regression: bool,
+                     image_shape: tuple[int, int] | None) -> NetworkSpec:
+    """The same architecture resized to a dataset's inputs and outputs."""
+    loss = "mse" if regression else spec.loss
+    conv = spec.conv if image_shape is not None and image_shape[0] * image_shape[1] == n_inputs else ()
+    if conv and min(image_shape) // 2 ** len(conv) < 1:
+        conv = ()
+    return dataclasses.replace(spec, input_size=n_inputs, output_size=n_outputs, regression=regression,
+                               loss=loss, conv=conv, image_shape=image_shape)
+
+
+__all__ = ["NetworkSpec", "TrainSpec", "SpecError", "spec_for_dataset", "ACTIVATION_NAMES", "INIT_NAMES",
+           "LOSS_NAMES", "OPTIMIZER_NAMES", "POOL_NAMES", "DATASET_NAMES"]

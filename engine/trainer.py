@@ -1,0 +1,209 @@
+"""Trainer: step(n) / run_for(seconds) on a NetworkSpec and a TrainSpec, with a per-layer history."""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+
+from .augment import augment_images
+from .data import Dataset, load_dataset
+from .history import History
+from .model import Net, build_model, loss_function
+from .probes import Probe, summarize
+from .spec import NetworkSpec, TrainSpec, spec_for_dataset
+
+EVAL_CHUNK = 2048  # samples per forward when evaluating (bounded memory for large sets)
+TRAIN_EVAL_SAMPLES = 5000  # train loss/accuracy at epoch end are measured on at most this many samples
+
+
+def make_optimizer(name: str, params, spec: TrainSpec) -> torch.optim.Optimizer:
+    """The OPTIMIZERS table: sgd, momentum (heavy ball), adam."""
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=spec.lr, weight_decay=spec.weight_decay)
+    if name == "momentum":
+        return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay)
+    return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
+
+
+OPTIMIZER_LABELS = {"sgd": "SGD: w ← w − η∇C", "momentum": "SGD with momentum: v ← μv + ∇C, w ← w − ηv",
+                    "adam": "Adam: per-weight step sizes from running gradient moments"}
+
+
+@torch.no_grad()
+def evaluate(model: Net, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float | None]:
+    """Mean loss and accuracy (None for regression) over (x, y), in eval mode."""
+    was_training = model.training
+    model.eval()
+    cost = loss_function(model.spec)
+    total_loss, correct = 0.0, 0
+    try:
+        for start in range(0, len(x), EVAL_CHUNK):
+            xb, yb = x[start:start + EVAL_CHUNK], y[start:start + EVAL_CHUNK]
+            z = model(xb)
+            total_loss += float(cost(z, yb)) * len(xb)
+            if not model.spec.regression:
+                correct += int((z.argmax(1) == yb).sum())
+    finally:
+        model.train(was_training)
+    n = max(len(x), 1)
+    return total_loss / n, (None if model.spec.regression else correct / n)
+
+
+def _targets(y: np.ndarray, regression: bool) -> torch.Tensor:
+    return torch.tensor(y, dtype=torch.float32) if regression else torch.tensor(y, dtype=torch.long)
+
+
+class Trainer:
+    """Trains one network on one dataset, one mini-batch at a time, recording every layer."""
+
+    def __init__(self, network: NetworkSpec, training: TrainSpec, dataset: Dataset | None = None, *,
+                 record: bool = True, snapshot_every: int = 5, max_snapshots: int = 60, max_points: int = 4000):
+        self.training = training
+        self.data = dataset if dataset is not None else load_dataset(
+            training.dataset, train_size=training.train_size, val_fraction=training.val_fraction,
+            noise=training.noise, seed=training.seed)
+        data = self.data
+        self.network = spec_for_dataset(network, data.n_inputs, data.n_outputs, data.task == "regression",
+                                        data.image_shape)
+        self.model = build_model(self.network, training.seed)
+        self.loss_fn = loss_function(self.network)
+        self.optimizer = make_optimizer(training.optimizer, self.model.parameters(), training)
+        self.x_train = torch.tensor(data.x_train, dtype=torch.float32)  # a private copy: the dataset is shared
+        self.y_train = _targets(data.y_train, self.network.regression)
+        self.x_val = torch.tensor(data.x_val, dtype=torch.float32)
+        self.y_val = _targets(data.y_val, self.network.regression)
+        self.generator = torch.Generator().manual_seed(training.seed + 1)  # shuffling and augmentation
+        self.batch_size = min(training.batch_size, len(self.x_train))
+        self.steps_per_epoch = math.ceil(len(self.x_train) / self.batch_size)
+        self.record = record
+        self.history = History(len(self.model.linears), max_points)
+        self.snapshot_every, self.max_snapshots = max(1, snapshot_every), max(2, max_snapshots)
+        self.snapshots: list[tuple[int, np.ndarray]] = []  # (step, flat parameters) for the loss-surface path
+        self.step_count = 0
+        self.status = "ready"  # ready | running | done | diverged
+        self.message = ""
+        self._order = torch.randperm(len(self.x_train), generator=self.generator)
+        self._cursor = 0
+        self._take_snapshot()
+
+    # --- public API -------------------------------------------------------------------------------
+    @property
+    def epoch(self) -> float:
+        """Epochs completed, fractional within the current epoch."""
+        return self.step_count / self.steps_per_epoch
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "diverged")
+
+    def step(self, n: int = 1) -> int:
+        """Train up to n mini-batches; stops early when the run finishes or diverges. Returns steps taken."""
+        taken = 0
+        while taken < n and not self.finished:
+            self._one_step()
+            taken += 1
+        return taken
+
+    def run_for(self, seconds: float) -> int:
+        """Train for about `seconds` of wall time; returns steps taken."""
+        deadline = time.perf_counter() + seconds
+        taken = 0
+        while not self.finished and (taken == 0 or time.perf_counter() < deadline):
+            self._one_step()
+            taken += 1
+        return taken
+
+    def evaluate(self) -> dict:
+        """Train and validation loss/accuracy now."""
+        n = min(len(self.x_train), TRAIN_EVAL_SAMPLES)
+        train_loss, train_acc = evaluate(self.model, self.x_train[:n], self.y_train[:n])
+        val_loss, val_acc = evaluate(self.model, self.x_val, self.y_val)
+        return {"train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc}
+
+    # --- one step ---------------------------------------------------------------------------------
+    def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = self._order[self._cursor:self._cursor + self.batch_size]
+        self._cursor += self.batch_size
+        x, y = self.x_train[idx], self.y_train[idx]
+        if self.training.augment and self.network.image_shape is not None:
+            x = augment_images(x, self.network.image_shape, self.generator)
+        return x, y
+
+    def _one_step(self) -> None:
+        self.status = "running"
+        x, y = self._next_batch()
+        model = self.model
+        model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.record:
+            with Probe(model) as probe:
+                z = model(x)
+                loss = self.loss_fn(z, y)
+                loss.backward()
+        else:
+            z = model(x)
+            loss = self.loss_fn(z, y)
+            loss.backward()
+        loss_value = loss.item()
+        if not math.isfinite(loss_value):
+            self._diverge(loss_value)
+            return
+        if self.record:
+            stats = summarize(model, probe)
+            weights = [linear.weight for linear in model.linears]
+            before = [w.detach().clone() for w in weights]
+        self.optimizer.step()
+        self.step_count += 1
+        if self.record:
+            with torch.no_grad():
+                moved = torch._foreach_norm(torch._foreach_sub(weights, before))
+                sizes = torch._foreach_norm(before)
+                ratio = torch.stack(moved) / torch.stack(sizes).clamp_min(1e-12)  # ‖ΔW^l‖ / ‖W^l‖
+                batch_acc = float((z.argmax(1) == y).float().mean()) if not self.network.regression else math.nan
+            self.history.append(self.step_count, self.epoch, loss_value, batch_acc,
+                                torch.cat((stats, ratio[None]), dim=0).numpy())
+        if self.step_count % self.snapshot_every == 0:
+            self._take_snapshot()
+        if self._cursor >= len(self.x_train):
+            self._end_epoch()
+
+    def _end_epoch(self) -> None:
+        self._order = torch.randperm(len(self.x_train), generator=self.generator)
+        self._cursor = 0
+        metrics = self.evaluate()
+        epoch = round(self.epoch)
+        self.history.epochs.append({"epoch": epoch, "step": self.step_count, **metrics})
+        if not all(v is None or math.isfinite(v) for v in metrics.values()):
+            self._diverge(metrics["train_loss"])
+        elif epoch >= self.training.epochs:
+            self.status = "done"
+            self.message = f"finished {epoch} epochs ({self.step_count} steps)"
+
+    def _diverge(self, loss_value: float) -> None:
+        """Stop on a NaN/inf loss, keep the history, and say why it probably happened."""
+        self.status = "diverged"
+        grad_norms = self.history.column("grad_norm")
+        largest = float(np.nanmax(grad_norms[-1])) if len(grad_norms) else math.nan
+        cause = (f"the learning rate η = {self.training.lr:g} is probably too high"
+                 if self.training.lr >= 0.1 or self.training.optimizer == "adam" and self.training.lr >= 0.01
+                 else "the gradients exploded")
+        grown = f" (the largest ‖∂C/∂W‖ had reached {largest:.3g})" if math.isfinite(largest) else ""
+        self.message = (f"Training diverged at step {self.step_count + 1}: the loss became {loss_value}. "
+                        f"Most likely {cause}{grown}. Lower the learning rate, use a smaller init "
+                        f"(Xavier or He) or a gentler activation, then press Reset.")
+
+    # --- parameter snapshots for the loss-surface path ----------------------------------------------
+    def _take_snapshot(self) -> None:
+        flat = torch.cat([p.detach().reshape(-1) for p in self.model.parameters()]).numpy().copy()
+        self.snapshots.append((self.step_count, flat))
+        if len(self.snapshots) > self.max_snapshots:
+            # keep the first (the initial weights), thin the rest by two, and snapshot half as often
+            self.snapshots = self.snapshots[:1] + self.snapshots[2::2]
+            self.snapshot_every *= 2
+
+    def snapshot_now(self) -> None:
+        """Record the current parameters as the path's last point (if not already)."""
+        if not self.snapshots or self.snapshots[-1][0] != self.step_count:
+            self._take_snapshot()
