@@ -87,7 +87,7 @@ def output_activation(spec: NetworkSpec, z: torch.Tensor) -> torch.Tensor:
     """a^L from z^L: softmax, sigmoid or the identity."""
     kind = spec.output_activation
     if kind == "softmax":
-        return torch.softmax(z, dim=1)
+        return torch.softmax(z, dim=-1)
     return torch.sigmoid(z) if kind == "sigmoid" else z
 
 
@@ -126,6 +126,7 @@ class Net(nn.Module):
         self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.acts = nn.ModuleList(ACTIVATIONS[name].make() for name in spec.activations)
         self.dropout = SeededDropout(spec.dropout, self.generator)
+        self.trace = None  # set by probes.Probe: a list that forward() fills with (z^l, a^l) per layer
         self.reset_parameters()
 
     @torch.no_grad()
@@ -154,14 +155,29 @@ class Net(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, input_size) -> z^L, (B, output_size)."""
         a = self.features(x)
+        trace = self.trace
         for linear, act in zip(self.linears[:-1], self.acts):
-            a = self.dropout(act(linear(a)))
-        return self.linears[-1](a)
+            z = linear(a)
+            a = act(z)
+            if trace is not None:
+                _keep(trace, z, a)
+            a = self.dropout(a)
+        z = self.linears[-1](a)
+        if trace is not None:
+            _keep(trace, z, None)
+        return z
 
     @property
     def weight_layers(self) -> list[nn.Linear]:
         """The fully connected layers l = 1..L (W^l has shape (n_l, n_(l-1)))."""
         return list(self.linears)
+
+
+def _keep(trace: list, z: torch.Tensor, a: torch.Tensor | None) -> None:
+    """Record (z^l, a^l) for a probe; keep ∂C/∂z^l after backward (it is δ^l up to the batch size)."""
+    if z.requires_grad:
+        z.retain_grad()
+    trace.append((z, a))
 
 
 def build_model(spec: NetworkSpec, seed: int = 0) -> Net:

@@ -21,93 +21,107 @@ LAYER_STATS = (
 
 
 class Probe:
-    """Forward hooks on every weight layer and activation; captures z^l, a^l and δ^l per sample.
+    """Captures z^l, a^l and δ^l = ∂C/∂z^l of every layer during one forward (and backward) pass.
 
-    Use as a context manager: the hooks are removed on exit, whatever happens inside.
+    Use as a context manager around the forward pass; the model stops tracing on exit, whatever happens
+    inside. The model's own forward appends (z, a) to a list rather than module hooks calling back into
+    Python for every layer, and z.retain_grad() keeps ∂C/∂z in C++: recording runs every training step.
+    Backward may run inside the block or after it.
     """
 
     def __init__(self, model: Net):
         self.model = model
-        self.zs: list[torch.Tensor | None] = []
-        self.acts: list[torch.Tensor | None] = []
-        self.grads: list[torch.Tensor | None] = []  # ∂C/∂z^l for the batch-mean cost C
-        self._handles: list = []
+        self._trace: list = []
 
     def __enter__(self) -> "Probe":
-        n = len(self.model.linears)
-        self.zs, self.grads, self.acts = [None] * n, [None] * n, [None] * (n - 1)
-        try:
-            for l, linear in enumerate(self.model.linears):
-                self._handles.append(linear.register_forward_hook(self._z_hook(l)))
-            for l, act in enumerate(self.model.acts):
-                self._handles.append(act.register_forward_hook(self._a_hook(l)))
-        except Exception:
-            self.close()
-            raise
+        if self.model.trace is not None:
+            raise RuntimeError("the model is already being probed")
+        self._trace = []
+        self.model.trace = self._trace
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
     def close(self) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
+        if self.model.trace is self._trace:
+            self.model.trace = None
 
-    def _z_hook(self, l: int):
-        def hook(module, inputs, z):
-            # detach without a copy: nothing later modifies z in place
-            self.zs[l] = z.detach()
-            if z.requires_grad:
-                z.register_hook(lambda g: self._store_grad(l, g))
-        return hook
+    @property
+    def zs(self) -> list[torch.Tensor]:
+        """z^l per layer, (B, n_l), detached."""
+        return [z.detach() for z, _ in self._trace]
 
-    def _store_grad(self, l: int, g: torch.Tensor) -> None:
-        self.grads[l] = g.detach()
+    @property
+    def acts(self) -> list[torch.Tensor]:
+        """a^l per hidden layer, (B, n_l), detached (the output layer's a^L is computed from z^L)."""
+        return [a.detach() for _, a in self._trace[:-1]]
 
-    def _a_hook(self, l: int):
-        def hook(module, inputs, a):
-            self.acts[l] = a.detach()
-        return hook
+    @property
+    def grads(self) -> list[torch.Tensor | None]:
+        """∂C/∂z^l of the batch-mean cost C, per layer (None before backward)."""
+        return [z.grad for z, _ in self._trace]
 
     def check(self, backward: bool) -> None:
-        """Fail loudly if a hook captured nothing (a layer skipped, or backward not run)."""
-        missing = [l + 1 for l, z in enumerate(self.zs) if z is None]
+        """Fail loudly if the probe captured nothing (no forward in the block, or backward not run)."""
+        expected = len(self.model.linears)
+        if len(self._trace) != expected:
+            raise RuntimeError(f"probe captured nothing for some layers: {len(self._trace)} of {expected}")
         if backward:
-            missing += [l + 1 for l, g in enumerate(self.grads) if g is None]
-        if missing:
-            raise RuntimeError(f"probe captured nothing for layer(s) {sorted(set(missing))}")
+            missing = [l + 1 for l, g in enumerate(self.grads) if g is None]
+            if missing:
+                raise RuntimeError(f"probe captured nothing for layer(s) {missing}: was backward run?")
 
 
-def _saturation(name: str, a: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """Share of saturated (sigmoid, tanh, softmax) or dead (ReLU family) units in a layer."""
-    bounds = ACTIVATIONS[name].bounds if name in ACTIVATIONS else (0.0, 1.0)
+def _saturated_share(name: str, a: torch.Tensor) -> torch.Tensor:
+    """Per step, for a (K, B, n) stack of a^l: share near σ's bounds, or of units dead on the whole batch."""
     if name in ("relu", "leaky_relu"):
-        return (z <= 0).all(dim=0).float().mean()
+        return (a.amax(dim=1) <= 0).float().mean(dim=1)  # dead: σ(z) ≤ 0, i.e. z ≤ 0, for every sample
+    bounds = ACTIVATIONS[name].bounds if name in ACTIVATIONS else (0.0, 1.0)  # softmax/sigmoid outputs: (0, 1)
     if bounds is None:
-        return torch.zeros((), dtype=a.dtype)
+        return torch.zeros(a.shape[0])
     low, high = bounds
-    return ((a <= low + SATURATION_MARGIN) | (a >= high - SATURATION_MARGIN)).float().mean()
+    middle, half = (low + high) / 2, (high - low) / 2
+    return ((a - middle).abs() >= half - SATURATION_MARGIN).float().mean(dim=(1, 2))
+
+
+def weight_grad_norms(model: Net) -> torch.Tensor:
+    """‖∂C/∂W^l‖ for every layer, (L,), in one fused op (read it before the next backward)."""
+    return torch.stack(torch._foreach_norm([linear.weight.grad for linear in model.linears]))
+
+
+NON_NEGATIVE = {"relu", "sigmoid", "softmax"}  # Σa = Σ|a| for these, so a fused 1-norm gives the mean
 
 
 @torch.no_grad()
-def summarize(model: Net, probe: Probe) -> torch.Tensor:
-    """One column per layer l = 1..L, one row per LAYER_STATS entry: shape (5, L)."""
-    spec = model.spec
-    batch = probe.zs[0].shape[0]
+def summarize(spec, probes: list[Probe], grad_norms: torch.Tensor) -> torch.Tensor:
+    """Per-layer summaries of K steps at once: (K, len(LAYER_STATS), L).
+
+    `probes` hold K steps of equal batch size, backward already run; grad_norms is (K, L). Recording runs
+    every training step, so the sums come from fused norms over all K x L tensors at once.
+    """
     names = list(spec.activations) + [spec.output_activation]
-    grad_norms = torch._foreach_norm([linear.weight.grad for linear in model.linears])
-    columns = []
-    for l, z in enumerate(probe.zs):
-        a = probe.acts[l] if l < len(probe.acts) else output_activation(spec, z)
-        columns.append(torch.stack((
-            probe.grads[l].abs().mean() * batch,  # δ of each sample's own cost: the mean cost divides by B
-            grad_norms[l],
-            a.mean(),
-            a.std() if a.numel() > 1 else torch.zeros((), dtype=a.dtype),
-            _saturation(names[l], a, z),
-        )))
-    return torch.stack(columns, dim=1)
+    steps, layers = len(probes), len(names)
+    z_last = [p._trace[-1][0].detach() for p in probes]
+    acts = [[p._trace[l][1].detach() for p in probes] for l in range(layers - 1)]
+    acts.append(list(output_activation(spec, torch.stack(z_last)).unbind(0)))
+    flat_acts = [a for layer in acts for a in layer]  # layer-major: index l * K + k
+    grads = [p._trace[l][0].grad for l in range(layers) for p in probes]
+    batch = z_last[0].shape[0]
+    sizes = torch.tensor([float(layer[0].numel()) for layer in acts]).repeat_interleave(steps)
+    delta = torch.stack(torch._foreach_norm(grads, 1)) / sizes * batch  # mean |δ_x| = B · mean |∂C/∂z|
+    squares = torch.stack(torch._foreach_norm(flat_acts, 2)) ** 2
+    sums = torch.stack(torch._foreach_norm(flat_acts, 1))  # Σ|a|, the sum itself where a ≥ 0
+    stacked = [torch.stack(layer) for layer in acts]  # (K, B, n_l), for saturation (and signed sums)
+    for l, name in enumerate(names):
+        if name not in NON_NEGATIVE:
+            sums[l * steps:(l + 1) * steps] = stacked[l].sum(dim=(1, 2))
+    mean = sums / sizes
+    var = (squares - sizes * mean ** 2) / (sizes - 1).clamp_min(1)  # sample variance, like torch.std
+    saturated = torch.stack([_saturated_share(name, a) for name, a in zip(names, stacked)])  # (L, K)
+    by_layer = lambda v: v.reshape(layers, steps).T  # noqa: E731  (L*K,) -> (K, L)
+    return torch.stack((by_layer(delta), grad_norms, by_layer(mean), by_layer(var.clamp_min(0).sqrt()),
+                        saturated.T), dim=1)
 
 
 @dataclass(frozen=True)
@@ -159,7 +173,7 @@ def layer_table(model: Net, x: torch.Tensor, y: torch.Tensor) -> list[dict]:
         with Probe(model) as probe:
             loss_function(model.spec)(model(x), y).backward()
         probe.check(backward=True)
-        stats = summarize(model, probe).numpy()
+        stats = summarize(model.spec, [probe], weight_grad_norms(model)[None])[0].numpy()
     finally:
         model.zero_grad(set_to_none=True)
         model.train(was_training)

@@ -1,6 +1,7 @@
 """Trainer: step(n) / run_for(seconds) on a NetworkSpec and a TrainSpec, with a per-layer history."""
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
@@ -14,17 +15,21 @@ from .model import Net, build_model, loss_function
 from .probes import Probe, summarize
 from .spec import NetworkSpec, TrainSpec, spec_for_dataset
 
+FLUSH_EVERY = 32  # steps whose records are summarised together (see probes.summarize)
+RATIO_EVERY = 8  # the update/weight ratio moves slowly: measured every 8th step, carried in between
 EVAL_CHUNK = 2048  # samples per forward when evaluating (bounded memory for large sets)
 TRAIN_EVAL_SAMPLES = 5000  # train loss/accuracy at epoch end are measured on at most this many samples
 
 
 def make_optimizer(name: str, params, spec: TrainSpec) -> torch.optim.Optimizer:
     """The OPTIMIZERS table: sgd, momentum (heavy ball), adam."""
+    # foreach: one kernel per operation over all parameters, not one per tensor (the small-model hot path)
     if name == "sgd":
-        return torch.optim.SGD(params, lr=spec.lr, weight_decay=spec.weight_decay)
+        return torch.optim.SGD(params, lr=spec.lr, weight_decay=spec.weight_decay, foreach=True)
     if name == "momentum":
-        return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay)
-    return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
+        return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay,
+                               foreach=True)
+    return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay, foreach=True)
 
 
 OPTIMIZER_LABELS = {"sgd": "SGD: w ← w − η∇C", "momentum": "SGD with momentum: v ← μv + ∇C, w ← w − ηv",
@@ -86,6 +91,9 @@ class Trainer:
         self.message = ""
         self._order = torch.randperm(len(self.x_train), generator=self.generator)
         self._cursor = 0
+        self._before = [torch.empty_like(linear.weight) for linear in self.model.linears]  # W^l before a step
+        self._pending: list[tuple] = []  # (probe, y, ∂C/∂W per layer, loss, update ratio) of steps not yet summarised
+        self._ratio = torch.full((len(self.model.linears),), math.nan)  # last measured ‖ΔW^l‖ / ‖W^l‖
         self._take_snapshot()
 
     # --- public API -------------------------------------------------------------------------------
@@ -104,6 +112,7 @@ class Trainer:
         while taken < n and not self.finished:
             self._one_step()
             taken += 1
+        self._flush()
         return taken
 
     def run_for(self, seconds: float) -> int:
@@ -113,6 +122,7 @@ class Trainer:
         while not self.finished and (taken == 0 or time.perf_counter() < deadline):
             self._one_step()
             taken += 1
+        self._flush()
         return taken
 
     def evaluate(self) -> dict:
@@ -135,41 +145,66 @@ class Trainer:
         self.status = "running"
         x, y = self._next_batch()
         model = self.model
-        model.train()
-        self.optimizer.zero_grad(set_to_none=True)
-        if self.record:
-            with Probe(model) as probe:
-                z = model(x)
-                loss = self.loss_fn(z, y)
-                loss.backward()
-        else:
+        if not model.training:
+            model.train()
+        self.optimizer.zero_grad(set_to_none=True)  # fresh gradient tensors: the pending records stay valid
+        probe = Probe(model) if self.record else None
+        if probe is not None and self._pending and len(self._pending[0][1]) != len(y):
+            self._flush()  # summarise steps of one batch size together
+        with probe or contextlib.nullcontext():
             z = model(x)
             loss = self.loss_fn(z, y)
             loss.backward()
         loss_value = loss.item()
         if not math.isfinite(loss_value):
+            self._flush()
             self._diverge(loss_value)
             return
+        measure_ratio = self.record and self.step_count % RATIO_EVERY == 0
+        weights = [linear.weight for linear in model.linears]
+        if measure_ratio:
+            torch._foreach_copy_(self._before, weights)
         if self.record:
-            stats = summarize(model, probe)
-            weights = [linear.weight for linear in model.linears]
-            before = [w.detach().clone() for w in weights]
+            # the gradient tensors themselves: zero_grad(set_to_none) gives the next step fresh ones
+            self._pending.append((probe, y, [linear.weight.grad for linear in model.linears], loss_value, self._ratio))
         self.optimizer.step()
         self.step_count += 1
-        if self.record:
+        if measure_ratio:
             with torch.no_grad():
-                moved = torch._foreach_norm(torch._foreach_sub(weights, before))
-                sizes = torch._foreach_norm(before)
-                ratio = torch.stack(moved) / torch.stack(sizes).clamp_min(1e-12)  # ‖ΔW^l‖ / ‖W^l‖
-                batch_acc = float((z.argmax(1) == y).float().mean()) if not self.network.regression else math.nan
-            self.history.append(self.step_count, self.epoch, loss_value, batch_acc,
-                                torch.cat((stats, ratio[None]), dim=0).numpy())
+                torch._foreach_sub_(self._before, weights)  # now −ΔW^l
+                moved = torch.stack(torch._foreach_norm(self._before))
+                self._ratio = moved / torch.stack(torch._foreach_norm(weights)).clamp_min(1e-12)  # ‖ΔW‖/‖W‖
+            self._pending[-1] = self._pending[-1][:4] + (self._ratio,)
+        if len(self._pending) >= FLUSH_EVERY:
+            self._flush()
         if self.step_count % self.snapshot_every == 0:
             self._take_snapshot()
         if self._cursor >= len(self.x_train):
             self._end_epoch()
 
+    def _flush(self) -> None:
+        """Summarise the pending steps into the history."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        probes, ys, weight_grads, losses, ratios = zip(*pending)
+        grads = [g for step in weight_grads for g in step]  # step-major: index k * L + l
+        grad_norms = torch.stack(torch._foreach_norm(grads)).reshape(len(pending), -1)  # (K, L), one fused op
+        stats = summarize(self.network, list(probes), grad_norms)  # (K, 5, L)
+        with torch.no_grad():
+            rows = torch.cat((stats, torch.stack(ratios)[:, None, :]), dim=1).numpy()
+            if self.network.regression:
+                accuracy = [math.nan] * len(pending)
+            else:
+                z_last = torch.stack([p._trace[-1][0].detach() for p in probes])  # (K, B, classes)
+                accuracy = (z_last.argmax(-1) == torch.stack(ys)).float().mean(1).tolist()
+        first = self.step_count - len(pending) + 1
+        for k in range(len(pending)):
+            step = first + k
+            self.history.append(step, step / self.steps_per_epoch, losses[k], accuracy[k], rows[k])
+
     def _end_epoch(self) -> None:
+        self._flush()
         self._order = torch.randperm(len(self.x_train), generator=self.generator)
         self._cursor = 0
         metrics = self.evaluate()

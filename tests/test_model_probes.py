@@ -56,7 +56,7 @@ def test_recorded_delta_and_gradients_equal_autograd(activation, loss):
     z = model(x)
     c = F_cost.cross_entropy(z, y) if loss == "ce" else 0.5 * ((torch.sigmoid(z) - F_cost.one_hot(y, 3)) ** 2).sum(1).mean()
     c.backward()
-    assert math.isclose(cost, float(c), rel_tol=1e-12)
+    assert math.isclose(cost, c.item(), rel_tol=1e-12)
     for rec, linear in zip(records, model.linears):
         np.testing.assert_allclose(rec.grad_w, linear.weight.grad.numpy(), rtol=1e-12, atol=1e-14)
 

@@ -1,0 +1,18 @@
+"""The playground's frame: page list, shared sidebar, theme. Nothing else."""
+import streamlit as st
+
+from ui.state import sidebar
+
+st.set_page_config(page_title="Neural-network playground", page_icon=":material/neurology:", layout="wide")
+
+PAGES = [
+    st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
+    st.Page("pages/gradients.py", title="Gradients", icon=":material/trending_down:", url_path="gradients"),
+    st.Page("pages/landscape.py", title="Loss surface", icon=":material/landscape:", url_path="landscape"),
+    st.Page("pages/backprop.py", title="Backprop", icon=":material/calculate:", url_path="backprop"),
+]
+
+page = st.navigation(PAGES)
+sidebar()
+page.run()

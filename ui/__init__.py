@@ -1,0 +1,1 @@
+"""Plotly figure builders and small widget groups shared by the pages (data in, figure out)."""

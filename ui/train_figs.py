@@ -1,0 +1,153 @@
+"""Figures for the Train page: curves, δ per layer, gradients, distributions, decision boundary, digits."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ui.theme import LAYER_COLORS, style
+
+TRAIN, VAL = "#3b5bdb", "#e8590c"
+
+
+def layer_name(l: int, n_layers: int) -> str:
+    return f"output (l={l})" if l == n_layers else f"layer {l}"
+
+
+def loss_accuracy(history: dict, epochs: list[dict], regression: bool) -> go.Figure:
+    """Mini-batch loss per step, train and validation loss (and accuracy) per epoch."""
+    fig = make_subplots(rows=1, cols=1 if regression else 2, horizontal_spacing=0.12,
+                        subplot_titles=("Loss C", None if regression else "Accuracy"))
+    step = history["step"]
+    if len(step):
+        fig.add_trace(go.Scattergl(x=step, y=history["loss"], name="mini-batch loss", mode="lines",
+                                   line=dict(color=TRAIN, width=1), opacity=0.35), 1, 1)
+    e_step = [e["step"] for e in epochs]
+    fig.add_trace(go.Scatter(x=e_step, y=[e["train_loss"] for e in epochs], name="train loss",
+                             mode="lines+markers", line=dict(color=TRAIN, width=3)), 1, 1)
+    fig.add_trace(go.Scatter(x=e_step, y=[e["val_loss"] for e in epochs], name="validation loss",
+                             mode="lines+markers", line=dict(color=VAL, width=3)), 1, 1)
+    if not regression:
+        fig.add_trace(go.Scatter(x=e_step, y=[e["train_acc"] for e in epochs], name="train accuracy",
+                                 mode="lines+markers", line=dict(color=TRAIN, width=3, dash="dot")), 1, 2)
+        fig.add_trace(go.Scatter(x=e_step, y=[e["val_acc"] for e in epochs], name="validation accuracy",
+                                 mode="lines+markers", line=dict(color=VAL, width=3, dash="dot")), 1, 2)
+        fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
+        fig.update_xaxes(title_text="step", row=1, col=2)
+    fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_xaxes(title_text="step", row=1, col=1)
+    return style(fig, height=360, legend_below=True)
+
+
+def delta_heatmap(history: dict) -> go.Figure:
+    """Layers x steps heatmap of mean |δ^l| on a log colour scale: vanishing fades, exploding flares."""
+    delta = history["delta_mean_abs"]  # (steps, L)
+    n_layers = delta.shape[1] if delta.ndim == 2 else 0
+    logd = np.log10(np.clip(delta, 1e-30, None)).T if len(delta) else np.zeros((n_layers, 0))
+    finite = logd[np.isfinite(logd)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-3.0, 0.0)
+    if hi - lo < 1:
+        lo, hi = lo - 0.5, hi + 0.5
+    ticks = np.arange(np.floor(lo), np.ceil(hi) + 1)
+    fig = go.Figure(go.Heatmap(
+        x=history["step"], y=[layer_name(l, n_layers) for l in range(1, n_layers + 1)], z=logd,
+        zmin=lo, zmax=hi, colorscale="Magma",
+        colorbar=dict(title="mean |δ|", tickvals=ticks, ticktext=[f"1e{int(t)}" for t in ticks]),
+        hovertemplate="step %{x}<br>%{y}<br>log10 mean |δ| = %{z:.2f}<extra></extra>"))
+    fig.update_layout(title="Error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup> in every layer (log colour)")
+    fig.update_xaxes(title_text="step")
+    fig.update_yaxes(title_text="", autorange="reversed")
+    return style(fig, height=max(260, 60 + 40 * n_layers))
+
+
+def per_layer_lines(history: dict, field: str, title: str, y_title: str, log: bool = True) -> go.Figure:
+    """One line per layer over the steps (δ, gradient norm or update/weight ratio)."""
+    values = history[field]
+    n_layers = values.shape[1] if values.ndim == 2 else 0
+    fig = go.Figure()
+    for l in range(n_layers):
+        fig.add_trace(go.Scattergl(x=history["step"], y=values[:, l], name=layer_name(l + 1, n_layers),
+                                   mode="lines", line=dict(color=LAYER_COLORS[l % len(LAYER_COLORS)], width=2)))
+    fig.update_layout(title=title)
+    fig.update_xaxes(title_text="step")
+    fig.update_yaxes(title_text=y_title, type="log" if log else "linear", exponentformat="power")
+    return style(fig, height=340)
+
+
+def distributions(samples: list[np.ndarray], title: str, x_title: str, names: list[str]) -> go.Figure:
+    """One violin per layer (values of a^l or of W^l)."""
+    fig = go.Figure()
+    for l, values in enumerate(samples):
+        fig.add_trace(go.Violin(y=values, name=names[l], box_visible=True, meanline_visible=True, points=False,
+                                line_color=LAYER_COLORS[l % len(LAYER_COLORS)], spanmode="hard"))
+    fig.update_layout(title=title, showlegend=False)
+    fig.update_yaxes(title_text=x_title)
+    return style(fig, height=340)
+
+
+def saturation_bars(fractions: np.ndarray, names: list[str], activations: list[str]) -> go.Figure:
+    """Share of saturated (sigmoid/tanh) or dead (ReLU) units per layer, now."""
+    labels = [f"{n}<br>{a}" for n, a in zip(names, activations)]
+    fig = go.Figure(go.Bar(x=labels, y=fractions, marker_color="#c92a2a",
+                           text=[f"{f:.0%}" for f in fractions], textposition="outside"))
+    fig.update_layout(title="Saturated (σ, tanh) or dead (ReLU) units")
+    fig.update_yaxes(range=[0, 1.1], tickformat=".0%", title_text="share of units")
+    return style(fig, height=340)
+
+
+def decision_boundary(xx: np.ndarray, yy: np.ndarray, prob: np.ndarray, points: np.ndarray,
+                      labels: np.ndarray) -> go.Figure:
+    """2-D data: P(class 1) as a heatmap with the training points on top."""
+    fig = go.Figure(go.Heatmap(x=xx, y=yy, z=prob, zmin=0, zmax=1, colorscale="RdBu", reversescale=True,
+                               opacity=0.75, colorbar=dict(title="P(class 1)"), hoverinfo="skip"))
+    fig.add_trace(go.Contour(x=xx, y=yy, z=prob, contours=dict(start=0.5, end=0.5, coloring="none"),
+                             line=dict(color="black", width=3), showscale=False, hoverinfo="skip"))
+    for cls, color in ((0, "#e8590c"), (1, "#1864ab")):
+        sel = labels == cls
+        fig.add_trace(go.Scattergl(x=points[sel, 0], y=points[sel, 1], mode="markers", name=f"class {cls}",
+                                   marker=dict(color=color, size=7, line=dict(color="white", width=1))))
+    fig.update_layout(title="Decision boundary (black line: P = 0.5)")
+    fig.update_xaxes(title_text="x₁", range=[xx.min(), xx.max()])
+    fig.update_yaxes(title_text="x₂", range=[yy.min(), yy.max()], scaleanchor="x")
+    return style(fig, height=480)
+
+
+def regression_fit(x: np.ndarray, y: np.ndarray, grid: np.ndarray, fit: np.ndarray) -> go.Figure:
+    """Regression: the data and the network's curve over it."""
+    fig = go.Figure()
+    fig.add_trace(go.Scattergl(x=x[:, 0], y=y[:, 0], mode="markers", name="training data",
+                               marker=dict(color="#868e96", size=7)))
+    fig.add_trace(go.Scatter(x=grid, y=grid ** 2, mode="lines", name="truth y = x²",
+                             line=dict(color="#2b8a3e", width=2, dash="dash")))
+    fig.add_trace(go.Scatter(x=grid, y=fit, mode="lines", name="network", line=dict(color=TRAIN, width=4)))
+    fig.update_layout(title="Fitting y = x² + noise")
+    fig.update_xaxes(title_text="x")
+    fig.update_yaxes(title_text="y")
+    return style(fig, height=420, legend_below=True)
+
+
+def digit_gallery(images: np.ndarray, image_shape: tuple[int, int], predicted: np.ndarray, labels: np.ndarray,
+                  columns: int = 12) -> go.Figure:
+    """Validation digits with the current prediction; wrong ones framed in red."""
+    n = len(images)
+    rows = int(np.ceil(n / columns))
+    h, w = image_shape
+    pad = max(1, h // 10)
+    cell_h, cell_w = h + 2 * pad, w + 2 * pad
+    rgb = np.full((rows * cell_h, columns * cell_w, 3), 255, dtype=np.uint8)  # white gaps
+    annotations = []
+    for i in range(n):
+        r, c = divmod(i, columns)
+        top, left = r * cell_h, c * cell_w
+        wrong = predicted[i] != labels[i]
+        rgb[top:top + cell_h, left:left + cell_w] = (224, 49, 49) if wrong else (222, 226, 230)
+        ink = (np.clip(images[i].reshape(h, w), 0, 1) * 255).astype(np.uint8)
+        rgb[top + pad:top + pad + h, left + pad:left + pad + w] = ink[..., None]
+        annotations.append(dict(x=left + cell_w - pad, y=top + pad, text=f"<b>{predicted[i]}</b>",
+                                showarrow=False, xanchor="right", yanchor="top",
+                                font=dict(size=15, color="#ff8787" if wrong else "#8ce99a")))
+    fig = go.Figure(go.Image(z=rgb, hoverinfo="skip"))
+    fig.update_layout(annotations=annotations, title="Validation digits and the network's answer (red frame = wrong)")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return style(fig, height=max(260, 80 + rows * 70))
