@@ -176,12 +176,12 @@ def cmd_predict(args) -> tuple[list, int]:
 
 
 def cmd_gradients(args) -> tuple[dict, int]:
-    from .probes import gradient_profile
+    from .gradients import profile_at_init
 
     if not 1 <= args.batch_size <= 100_000:
         raise UsageError(f"batch size must be 1-100000, got {args.batch_size}")
     network = _network(args)
-    rows = gradient_profile(network, args.dataset, batch_size=args.batch_size, seed=args.seed)
+    rows = profile_at_init(network, args.dataset, batch_size=args.batch_size, seed=args.seed).rows
     if not args.json:
         print(f"{'layer':>5} {'mean |δ|':>11} {'‖∂C/∂W‖':>11} {'act mean':>9} {'act std':>9} {'saturated':>9}")
         for r in rows:
@@ -227,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `... | head` closed the pipe: nothing more to say
+        sys.stderr.close()
+        return 0
     if args.json:
         print(json.dumps(_plain(result), allow_nan=False))
     return code

@@ -203,17 +203,3 @@ def activations(model: Net, x: torch.Tensor) -> dict:
     finally:
         model.train(was_training)
 
-
-def gradient_profile(network, dataset: str, batch_size: int = 256, seed: int = 0) -> list[dict]:
-    """The gradients command: a freshly initialised network's per-layer table on one batch of `dataset`."""
-    from .data import load_dataset
-    from .model import build_model
-    from .spec import spec_for_dataset
-
-    data = load_dataset(dataset, seed=seed)
-    network = spec_for_dataset(network, data.n_inputs, data.n_outputs, data.task == "regression", data.image_shape)
-    model = build_model(network, seed)
-    order = np.random.default_rng(seed).permutation(len(data.x_train))[:batch_size]
-    x = torch.tensor(data.x_train[order], dtype=torch.float32)
-    y = torch.tensor(data.y_train[order], dtype=torch.float32 if network.regression else torch.long)
-    return layer_table(model, x, y)

@@ -230,5 +230,57 @@ def spec_for_dataset(spec: NetworkSpec, n_inputs: int, n_outputs: int, regressio
                                loss=loss, conv=conv, image_shape=image_shape)
 
 
-__all__ = ["NetworkSpec", "TrainSpec", "SpecError", "spec_for_dataset", "ACTIVATION_NAMES", "INIT_NAMES",
+# URL query parameters <-> specs: short keys a teacher can read and edit in a link.
+URL_KEYS = {
+    "ds": ("train", "dataset", str), "n": ("train", "train_size", int), "noise": ("train", "noise", float),
+    "layers": ("network", "hidden", str), "act": ("network", "activations", str),
+    "init": ("network", "init", str), "loss": ("network", "loss", str), "do": ("network", "dropout", float),
+    "opt": ("train", "optimizer", str), "lr": ("train", "lr", float), "mom": ("train", "momentum", float),
+    "bs": ("train", "batch_size", int), "ep": ("train", "epochs", int), "wd": ("train", "weight_decay", float),
+    "seed": ("train", "seed", int),
+}
+MAX_URL_VALUE = 300  # characters: nothing legitimate is longer
+
+
+def to_params(network: NetworkSpec, training: TrainSpec) -> dict[str, str]:
+    """The settings as short URL query parameters."""
+    params = {}
+    for key, (which, name, _) in URL_KEYS.items():
+        value = getattr(network if which == "network" else training, name)
+        if value is None:
+            continue
+        if isinstance(value, tuple):
+            value = ",".join(map(str, value))
+        params[key] = value if isinstance(value, str) else _num(value)
+    return params
+
+
+def from_params(params: dict, base_network: NetworkSpec | None = None,
+                base_training: TrainSpec | None = None) -> tuple[NetworkSpec, TrainSpec]:
+    """Specs from URL query parameters over defaults; SpecError names the first bad parameter."""
+    network = (base_network or NetworkSpec()).to_dict()
+    training = (base_training or TrainSpec()).to_dict()
+    for key, raw in params.items():
+        if key not in URL_KEYS:
+            continue  # other pages' or classroom parameters
+        which, name, cast = URL_KEYS[key]
+        raw = str(raw)
+        if len(raw) > MAX_URL_VALUE:
+            raise SpecError(f"URL parameter {key} is too long")
+        try:
+            value = cast(raw) if cast is not str else raw
+        except ValueError:
+            raise SpecError(f"URL parameter {key}={raw!r} is not a valid {cast.__name__}") from None
+        if name == "hidden" and raw.strip() == "":
+            value = ()
+        (network if which == "network" else training)[name] = value
+    if network["hidden"] == () or network["hidden"] == "":
+        network["activations"] = ()
+    try:
+        return NetworkSpec.from_dict(network), TrainSpec.from_dict(training)
+    except SpecError as exc:
+        raise SpecError(f"the link's settings are invalid: {exc}") from None
+
+
+__all__ = ["to_params", "from_params", "NetworkSpec", "TrainSpec", "SpecError", "spec_for_dataset", "ACTIVATION_NAMES", "INIT_NAMES",
            "LOSS_NAMES", "OPTIMIZER_NAMES", "POOL_NAMES", "DATASET_NAMES"]

@@ -221,13 +221,13 @@ class Trainer:
         self.status = "diverged"
         grad_norms = self.history.column("grad_norm")
         largest = float(np.nanmax(grad_norms[-1])) if len(grad_norms) else math.nan
-        cause = (f"the learning rate η = {self.training.lr:g} is probably too high"
+        cause = (f"the learning rate η = {self.training.lr:g} is too high"
                  if self.training.lr >= 0.1 or self.training.optimizer == "adam" and self.training.lr >= 0.01
                  else "the gradients exploded")
         grown = f" (the largest ‖∂C/∂W‖ had reached {largest:.3g})" if math.isfinite(largest) else ""
         self.message = (f"Training diverged at step {self.step_count + 1}: the loss became {loss_value}. "
                         f"Most likely {cause}{grown}. Lower the learning rate, use a smaller init "
-                        f"(Xavier or He) or a gentler activation, then press Reset.")
+                        f"(Xavier or He) or a gentler activation.")
 
     # --- parameter snapshots for the loss-surface path ----------------------------------------------
     def _take_snapshot(self) -> None:
@@ -242,3 +242,21 @@ class Trainer:
         """Record the current parameters as the path's last point (if not already)."""
         if not self.snapshots or self.snapshots[-1][0] != self.step_count:
             self._take_snapshot()
+
+    # --- numpy views for the pages ------------------------------------------------------------------
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """a^L for inputs (n, d) as numpy: class probabilities, or the fitted value for regression."""
+        from .model import predict_proba
+
+        return predict_proba(self.model, torch.as_tensor(np.asarray(x), dtype=torch.float32)).numpy()
+
+    def weights(self) -> list[np.ndarray]:
+        """W^l of every weight layer, (n_l, n_(l-1)), as numpy copies."""
+        return [linear.weight.detach().numpy().copy() for linear in self.model.linears]
+
+    def inspect(self, samples: int = 256) -> list:
+        """Every layer's z, a, δ and gradients now, on the first `samples` validation samples (a fixed batch)."""
+        from .probes import record
+
+        n = min(samples, len(self.x_val))
+        return record(self.model, self.x_val[:n], self.y_val[:n])[1]

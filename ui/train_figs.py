@@ -14,6 +14,15 @@ def layer_name(l: int, n_layers: int) -> str:
     return f"output (l={l})" if l == n_layers else f"layer {l}"
 
 
+def smooth(values: np.ndarray, window: int = 10) -> np.ndarray:
+    """Trailing moving average, so a noisy per-batch curve reads as a trend."""
+    if len(values) < 2:
+        return values
+    kernel = np.ones(min(window, len(values))) / min(window, len(values))
+    padded = np.concatenate((np.full(len(kernel) - 1, values[0]), values))
+    return np.convolve(padded, kernel, mode="valid")
+
+
 def loss_accuracy(history: dict, epochs: list[dict], regression: bool) -> go.Figure:
     """Mini-batch loss per step, train and validation loss (and accuracy) per epoch."""
     fig = make_subplots(rows=1, cols=1 if regression else 2, horizontal_spacing=0.12,
@@ -28,13 +37,16 @@ def loss_accuracy(history: dict, epochs: list[dict], regression: bool) -> go.Fig
     fig.add_trace(go.Scatter(x=e_step, y=[e["val_loss"] for e in epochs], name="validation loss",
                              mode="lines+markers", line=dict(color=VAL, width=3)), 1, 1)
     if not regression:
+        if len(step):
+            fig.add_trace(go.Scattergl(x=step, y=smooth(history["batch_acc"]), name="mini-batch accuracy",
+                                       mode="lines", line=dict(color=TRAIN, width=1), opacity=0.35), 1, 2)
         fig.add_trace(go.Scatter(x=e_step, y=[e["train_acc"] for e in epochs], name="train accuracy",
                                  mode="lines+markers", line=dict(color=TRAIN, width=3, dash="dot")), 1, 2)
         fig.add_trace(go.Scatter(x=e_step, y=[e["val_acc"] for e in epochs], name="validation accuracy",
                                  mode="lines+markers", line=dict(color=VAL, width=3, dash="dot")), 1, 2)
         fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
         fig.update_xaxes(title_text="step", row=1, col=2)
-    fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_yaxes(type="log", dtick="D2", row=1, col=1)
     fig.update_xaxes(title_text="step", row=1, col=1)
     return style(fig, height=360, legend_below=True)
 

@@ -1,0 +1,107 @@
+"""The Gradients page in AppTest: renders, shows the verdict and the CLI's numbers, compares, trains, chains."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine.gradients import profile_at_init, sci
+from engine.spec import NetworkSpec
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture
+def at():
+    app = AppTest.from_file(APP, default_timeout=90)
+    app.run()
+    app.switch_page("pages/gradients.py")
+    app.run()
+    assert not app.exception
+    return app
+
+
+def alerts(at) -> list[str]:
+    """The text of every success / warning / error box on the page."""
+    return [m.value for kind in (at.success, at.warning, at.error) for m in kind]
+
+
+def small(at, depth=6, dataset="digits"):
+    """Shrink the settings so each test run is quick."""
+    at.slider(key="grad_depth").set_value(depth)
+    at.selectbox(key="grad_dataset").set_value(dataset)
+    at.run()
+    assert not at.exception
+
+
+def test_page_renders_with_verdicts_and_charts(at):
+    # defaults: A sigmoid + N(0,1) vs B relu + He at depth 20
+    assert at.warning and any("Vanishing" in w.value for w in at.warning)
+    assert at.success and any("Healthy" in s.value for s in at.success)
+    assert at.title[0].value == "Vanishing and exploding gradients"
+    assert any("0.2^{30}" in m.value for m in at.markdown)
+
+
+def test_table_equals_the_engine_and_the_cli_command(at):
+    small(at, depth=5)
+    expected = profile_at_init(NetworkSpec(hidden=(32,) * 5, activations="sigmoid", init="normal"),
+                               "digits", 256, 0).rows
+    table = at.dataframe[0].value  # configuration A comes first
+    assert list(table["delta_mean_abs"]) == pytest.approx([r["delta_mean_abs"] for r in expected], rel=1e-12)
+    commands = [c.value for c in at.code]
+    assert any("--layers 32,32,32,32,32 --activation sigmoid --init normal" in c and "--dataset digits" in c
+               for c in commands)
+
+
+def test_theory_cases_show_the_right_verdict(at):
+    at.slider(key="grad_depth").set_value(8)
+    at.selectbox(key="grad_act_a").set_value("sigmoid")
+    at.selectbox(key="grad_init_a").set_value("xavier")
+    at.selectbox(key="grad_act_b").set_value("tanh")
+    at.selectbox(key="grad_init_b").set_value("normal")
+    at.slider(key="grad_depth").set_value(16)
+    at.run()
+    assert not at.exception
+    assert any("A: sigmoid + Xavier — Vanishing" in w.value for w in at.warning)
+    assert any("B: tanh + N(0, 1) — Exploding" in e.value for e in at.error)
+
+
+def test_compare_off_shows_one_configuration(at):
+    small(at)
+    at.toggle(key="grad_compare").set_value(False)
+    at.run()
+    assert not at.exception
+    verdicts = [m for m in alerts(at) if m.startswith(("**A", "**B"))]
+    assert verdicts and all(v.startswith("**A") for v in verdicts)
+
+
+def test_training_steps_redraw_the_profile(at):
+    small(at)
+    at.slider(key="grad_steps").set_value(50)
+    at.run()
+    assert not at.exception
+    after = [m for m in alerts(at) if "after 50 steps" in m]
+    assert len(after) == 2  # one per configuration
+    assert all("Loss on the batch" in m for m in after)
+
+
+def test_scalar_chain_shows_the_textbook_products(at):
+    small(at)
+    at.slider(key="grad_chain_depth").set_value(30)
+    at.slider(key="grad_chain_w").set_value(0.8)
+    at.run()
+    product = next(m for m in at.metric if m.label.startswith("Product over 30"))
+    assert product.value == sci(0.2 ** 30) == "1.1×10⁻²¹"
+    at.slider(key="grad_chain_w").set_value(20.0)
+    at.run()
+    product = next(m for m in at.metric if m.label.startswith("Product over 30"))
+    assert product.value == sci(5.0 ** 30) == "9.3×10²⁰"
+    assert not at.exception
+
+
+def test_bad_settings_give_a_message_not_an_exception(at):
+    small(at, depth=3)
+    at.selectbox(key="grad_dataset").set_value("regression")
+    at.selectbox(key="grad_init_a").set_value("zeros")
+    at.run()
+    assert not at.exception
+    assert any("no error signal" in w.value for w in at.warning)

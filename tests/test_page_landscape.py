@@ -1,0 +1,87 @@
+"""The Loss-surface page in AppTest: default model, trained model with its path, settings persist across reruns."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import ui.state
+from engine.checkpoint import save
+from engine.model import build_model
+from engine.spec import NetworkSpec, TrainSpec
+from engine.trainer import Trainer
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture
+def default_checkpoint(tmp_path, monkeypatch):
+    """Use the shipped default model if it exists, else a small stand-in saved the way the CLI saves one."""
+    if not ui.state.DEFAULT_MODEL_PATH.is_file():
+        path = tmp_path / "default.pt"
+        save(build_model(NetworkSpec(hidden=(32,)), seed=3), path, train=TrainSpec(seed=3).to_dict())
+        monkeypatch.setattr(ui.state, "DEFAULT_MODEL_PATH", path)
+    ui.state._default_checkpoint.clear()
+    yield
+    ui.state._default_checkpoint.clear()
+
+
+def _open() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/landscape.py")
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _set_small(at: AppTest) -> None:
+    at.slider(key="land_grid").set_value(11)
+    at.select_slider(key="land_samples").set_value(100)
+    at.run()
+
+
+def test_default_model_surface(default_checkpoint):
+    at = _open()
+    assert any("press **Compute**" in i.value for i in at.info)
+    _set_small(at)
+    at.button(key="land_compute").click()
+    at.run()
+    assert not at.exception and not at.error
+    result = at.session_state["land_result"]
+    assert result["random"].loss.shape == (11, 11)
+    assert result["path"] is None and len(result["curve"]) == 41
+    labels = [m.label for m in at.metric]
+    assert "Loss at the centre" in labels
+    # the default model has no recorded path: the PCA tab explains why
+    assert any("path was not recorded" in i.value for i in at.info)
+    # a rerun (another widget touched) keeps the result; a changed setting warns it is stale
+    at.toggle(key="land_log").set_value(False)
+    at.run()
+    assert "land_result" in at.session_state and not at.warning
+    at.slider(key="land_span").set_value(0.5)
+    at.run()
+    assert any("settings or the model changed" in w.value for w in at.warning)
+
+
+def test_trained_model_path_and_missing_trainer(default_checkpoint):
+    at = _open()
+    at.segmented_control(key="land_source").set_value("trained")
+    at.run()
+    assert not at.exception
+    assert any("Train" in i.value for i in at.info) and "land_result" not in at.session_state
+
+    trainer = Trainer(NetworkSpec(hidden=(16,)), TrainSpec(dataset="digits", epochs=1, lr=0.01), record=False,
+                      snapshot_every=1)
+    trainer.step(12)
+    at.session_state["train_trainer"] = trainer
+    at.run()
+    _set_small(at)
+    at.button(key="land_compute").click()
+    at.run()
+    assert not at.exception and not at.error
+    path = at.session_state["land_result"]["path"]
+    assert path.surface.loss.shape == (11, 11)
+    assert path.pca.coords.shape == (len(trainer.snapshots), 2)
+    assert any("explain" in c.value and "%" in c.value for c in at.caption)

@@ -1,0 +1,136 @@
+"""Trainer: determinism, divergence, history, snapshots; and the recorded summaries against probes.record."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from engine.data import load_dataset
+from engine.history import LAYER_FIELDS, History
+from engine.probes import record
+from engine.spec import NetworkSpec, TrainSpec
+from engine.trainer import Trainer
+
+
+@pytest.fixture(scope="module")
+def moons():
+    return load_dataset("moons", n_points=400, seed=0)
+
+
+def small(**kwargs):
+    return NetworkSpec(**{"hidden": (8, 8), "activations": "tanh", "init": "xavier", **kwargs})
+
+
+def test_same_seed_gives_identical_runs(moons):
+    runs = []
+    for _ in range(2):
+        trainer = Trainer(small(dropout=0.2), TrainSpec(dataset="moons", lr=0.01, epochs=3, seed=5), moons)
+        trainer.step(1000)
+        runs.append((trainer.history.column("loss"), trainer.weights()))
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_array_equal(a, b)
+    other = Trainer(small(), TrainSpec(dataset="moons", lr=0.01, epochs=3, seed=6), moons)
+    other.step(10)
+    assert not np.array_equal(other.history.column("loss"), runs[0][0][:10])
+
+
+def test_runs_its_epochs_then_stops_with_a_history(moons):
+    trainer = Trainer(small(), TrainSpec(dataset="moons", lr=0.05, batch_size=32, epochs=4), moons)
+    taken = trainer.step(10_000)
+    assert trainer.status == "done"
+    assert taken == 4 * trainer.steps_per_epoch == len(trainer.history)
+    assert [e["epoch"] for e in trainer.history.epochs] == [1, 2, 3, 4]
+    assert trainer.history.epochs[-1]["val_acc"] > 0.8
+    assert trainer.step(5) == 0  # a finished run does not move
+    steps = trainer.history.column("step")
+    np.testing.assert_array_equal(steps, np.arange(1, taken + 1))
+
+
+def test_recorded_layer_summaries_match_a_direct_record(moons):
+    """The batched per-step summaries equal probes.record on the same batch and weights."""
+    trainer = Trainer(small(activations=("sigmoid", "relu")), TrainSpec(dataset="moons", batch_size=50), moons)
+    model = trainer.model
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    generator_state = trainer.generator.get_state()
+    order = trainer._order.clone()
+    trainer.step(1)
+    model.load_state_dict(before)  # replay step 1 by hand
+    idx = order[:50]
+    model.train()
+    _, records = record(model, trainer.x_train[idx], trainer.y_train[idx])
+    row = {name: trainer.history.column(name)[0] for name in LAYER_FIELDS}
+    for l, rec in enumerate(records):
+        assert row["delta_mean_abs"][l] == pytest.approx(np.abs(rec.delta).mean(), rel=1e-5)
+        assert row["grad_norm"][l] == pytest.approx(np.linalg.norm(rec.grad_w), rel=1e-5)
+        assert row["act_mean"][l] == pytest.approx(rec.a.mean(), rel=1e-5, abs=1e-7)
+        assert row["act_std"][l] == pytest.approx(rec.a.std(ddof=1), rel=1e-4)
+    assert generator_state is not None
+
+
+def test_divergence_stops_keeps_history_and_says_why():
+    data = load_dataset("mnist5k")
+    trainer = Trainer(NetworkSpec(hidden=(64, 64), activations="linear", init="normal"),
+                      TrainSpec(optimizer="sgd", lr=10.0, epochs=5), data)
+    trainer.step(500)
+    assert trainer.status == "diverged"
+    assert "learning rate" in trainer.message and "too high" in trainer.message
+    assert len(trainer.history) == trainer.step_count  # every finite step kept
+    assert np.isfinite(trainer.history.column("loss")).all()
+    assert trainer.step(10) == 0
+
+
+def test_update_ratio_and_saturation_are_recorded(moons):
+    trainer = Trainer(small(activations="sigmoid", init="normal"), TrainSpec(dataset="moons", lr=0.1), moons)
+    trainer.step(40)
+    ratio = trainer.history.column("update_ratio")
+    assert np.isfinite(ratio[-1]).all() and (ratio[-1] > 0).all()
+    saturated = trainer.history.column("saturated_frac")
+    assert ((saturated >= 0) & (saturated <= 1)).all()
+
+
+def test_snapshots_are_bounded_and_keep_the_start(moons):
+    trainer = Trainer(small(), TrainSpec(dataset="moons", batch_size=8, epochs=50), moons,
+                      snapshot_every=1, max_snapshots=10)
+    initial = trainer.snapshots[0][1].copy()
+    trainer.step(300)
+    assert len(trainer.snapshots) <= 11
+    assert trainer.snapshots[0][0] == 0
+    np.testing.assert_array_equal(trainer.snapshots[0][1], initial)
+    steps = [s for s, _ in trainer.snapshots]
+    assert steps == sorted(steps)
+
+
+def test_regression_fits_the_parabola():
+    data = load_dataset("regression", seed=0)
+    trainer = Trainer(NetworkSpec(hidden=(16, 16), activations="tanh", init="xavier", loss="mse"),
+                      TrainSpec(dataset="regression", lr=0.01, batch_size=20, epochs=200), data)
+    trainer.step(100_000)
+    assert trainer.network.regression and trainer.network.output_size == 1
+    fit = trainer.predict(np.array([[-1.0], [0.0], [1.0]]))[:, 0]
+    np.testing.assert_allclose(fit, [1.0, 0.0, 1.0], atol=0.12)
+    assert trainer.history.epochs[-1]["val_acc"] is None
+
+
+def test_history_is_downsampled_but_keeps_recent_steps():
+    history = History(n_layers=2, max_points=100)
+    for step in range(1, 1001):
+        history.append(step, step / 10, 1.0 / step, 0.5, np.full((len(LAYER_FIELDS), 2), step))
+    steps = history.column("step")
+    assert len(history) <= 100
+    assert steps[-1] == 1000 and steps[0] == 1
+    assert (np.diff(steps) > 0).all()
+    assert (np.diff(steps[-40:]) == 1).all()  # the recent window at full resolution
+    csv = history.to_csv().splitlines()
+    assert csv[0].startswith("step,epoch,loss,batch_acc,delta_mean_abs_l1,delta_mean_abs_l2")
+    assert len(csv) == len(history) + 1
+
+
+def test_predict_and_inspect_return_numpy(moons):
+    trainer = Trainer(small(), TrainSpec(dataset="moons"), moons)
+    probs = trainer.predict(np.zeros((5, 2)))
+    assert probs.shape == (5, 2) and np.allclose(probs.sum(1), 1)
+    records = trainer.inspect(64)
+    assert [r.a.shape for r in records] == [(64, 8), (64, 8), (64, 2)]
+    assert math.isfinite(float(records[0].delta.mean()))
+    assert torch.get_num_threads() >= 1

@@ -1,0 +1,142 @@
+"""Figures for the Gradients page: δ profiles, ‖∂C/∂W‖, activations, saturation, the scalar chain."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ui.theme import style
+
+CONFIG_COLORS = ["#3b5bdb", "#e8590c"]  # configuration A blue, B orange
+CHAIN_COLOR = "#2b8a3e"
+BOUNDS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}  # where these activations saturate
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a per-layer chart: a configuration at init or after training."""
+
+    label: str  # legend text, e.g. "A: sigmoid + N(0,1)"
+    rows: list  # the engine's per-layer rows (layer, delta_mean_abs, grad_norm, ..., saturated_frac)
+    color: str
+    dash: str = "solid"  # "dash" for the at-init line when the trained one is also shown
+
+
+def _layer_axis(fig: go.Figure, n_layers: int) -> None:
+    fig.update_xaxes(title_text=f"layer l   (1 = first hidden layer, {n_layers} = output layer)",
+                     rangemode="tozero" if n_layers < 3 else "normal", dtick=1 if n_layers <= 20 else 5)
+
+
+def _positive(values: list[float]) -> list[float | None]:
+    """Log axes cannot show 0 or inf: those points become gaps (the hover and caption say why)."""
+    return [v if math.isfinite(v) and v > 0 else None for v in values]
+
+
+def _log_ticks(fig: go.Figure, values: list[float]) -> None:
+    """One tick per power of ten (no 2s and 5s between), fewer when the range spans many decades."""
+    shown = [v for v in values if v is not None and math.isfinite(v) and v > 0]
+    if not shown:
+        return
+    decades = math.ceil(math.log10(max(shown))) - math.floor(math.log10(min(shown)))
+    fig.update_yaxes(dtick=max(1, math.ceil(decades / 8)))
+
+
+def per_layer_log(series: list[Series], field: str, title: str, y_title: str, height: int = 420) -> go.Figure:
+    """One line per configuration of a per-layer field on a log y axis (mean |δ^l| or ‖∂C/∂W^l‖)."""
+    fig = go.Figure()
+    n_layers, everything = 1, []
+    for s in series:
+        layers = [r["layer"] for r in s.rows]
+        values = [r[field] for r in s.rows]
+        n_layers = max(n_layers, len(layers))
+        everything += values
+        fig.add_trace(go.Scatter(
+            x=layers, y=_positive(values), name=s.label, mode="lines+markers",
+            line=dict(color=s.color, width=3, dash=s.dash), marker=dict(size=7),
+            customdata=values, hovertemplate=f"{s.label}<br>layer %{{x}}: %{{customdata:.3g}}<extra></extra>"))
+    fig.update_yaxes(type="log", title_text=y_title, exponentformat="power")
+    _log_ticks(fig, everything)
+    _layer_axis(fig, n_layers)
+    fig.update_layout(title=title)
+    return style(fig, height=height, legend_below=True)
+
+
+def delta_profile(series: list[Series], subtitle: str = "at initialisation") -> go.Figure:
+    """Mean |δ^l| per layer: a falling line is a vanishing gradient, a rising one (towards layer 1) exploding."""
+    return per_layer_log(series, "delta_mean_abs", f"Error signal per layer, {subtitle}",
+                         "mean |δ<sup>l</sup>|  (log scale)")
+
+
+def grad_norms(series: list[Series]) -> go.Figure:
+    """‖∂C/∂W^l‖ per layer: how hard gradient descent pushes each layer's weights."""
+    return per_layer_log(series, "grad_norm", "Weight gradient per layer", "‖∂C/∂W<sup>l</sup>‖  (log scale)")
+
+
+def activation_violins(samples: list, title: str, color: str, height: int = 420) -> go.Figure:
+    """One violin of a^l per hidden layer, with σ's bounds drawn: collapse to 0 and saturation at ±1 show."""
+    fig = go.Figure()
+    for s in samples:
+        fig.add_trace(go.Violin(
+            x=np.full(len(s.values), s.layer), y=s.values, name=f"layer {s.layer}", showlegend=False,
+            line=dict(color=color, width=1.5), fillcolor=color, opacity=0.55, points=False, spanmode="hard",
+            width=0.9, scalemode="width", meanline_visible=True, hoverinfo="skip"))
+    names = {s.activation for s in samples}
+    bounds = BOUNDS.get(next(iter(names))) if len(names) == 1 else None
+    for level in bounds or ():
+        fig.add_hline(y=level, line=dict(color="#868e96", width=1.5, dash="dot"),
+                      annotation_text=f"saturates at {level:g}", annotation_position="top left")
+    n = len(samples)
+    fig.update_xaxes(title_text="hidden layer l", dtick=1 if n <= 20 else 5, range=[0.4, n + 0.6])
+    fig.update_yaxes(title_text="activation a<sup>l</sup>", zeroline=True, zerolinecolor="#adb5bd")
+    fig.update_layout(title=title, violingap=0.05)
+    return style(fig, height=height)
+
+
+def saturation_bars(series: list[Series], kinds: list[str]) -> go.Figure:
+    """Share of saturated (sigmoid/tanh) or dead (ReLU) units in each hidden layer, one bar colour per config."""
+    fig = go.Figure()
+    for s, kind in zip(series, kinds):
+        hidden = s.rows[:-1]
+        fig.add_trace(go.Bar(
+            x=[r["layer"] for r in hidden], y=[100 * r["saturated_frac"] for r in hidden],
+            name=f"{s.label}: {kind}", marker_color=s.color,
+            hovertemplate=f"{s.label}<br>layer %{{x}}: %{{y:.0f}}% {kind}<extra></extra>"))
+    fig.update_yaxes(title_text="% of units", range=[0, 100], ticksuffix="%")
+    n = max((len(s.rows) - 1 for s in series), default=1)
+    fig.update_xaxes(title_text="hidden layer l", dtick=1 if n <= 20 else 5)
+    fig.update_layout(title="Saturated or dead units per layer (σ'(z) ≈ 0 there)", barmode="group")
+    return style(fig, height=380, legend_below=True)
+
+
+def chain_figure(gain: np.ndarray, w: float, activation: str, real: list | None = None,
+                 real_label: str = "") -> go.Figure:
+    """The scalar chain's Π w·σ'(z) from layer l to the top, next to the real network's mean |δ^l| / mean |δ^L|."""
+    depth = len(gain)
+    everything = np.abs(gain).tolist()
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=np.arange(1, depth + 1), y=_positive(np.abs(gain).tolist()), mode="lines+markers",
+        name=f"one neuron per layer, w = {w:g}, {activation}", line=dict(color=CHAIN_COLOR, width=3),
+        customdata=gain, hovertemplate="layer %{x}: Π w·σ'(z) = %{customdata:.3g}<extra></extra>"))
+    if real:
+        top = real[-1]["delta_mean_abs"]
+        shares = [r["delta_mean_abs"] / top if top > 0 else math.nan for r in real[:-1]]
+        everything += shares
+        fig.add_trace(go.Scatter(
+            x=[r["layer"] for r in real[:-1]], y=_positive(shares), mode="lines+markers",
+            name=real_label or "real network: mean |δ<sup>l</sup>| / mean |δ<sup>L</sup>|",
+            line=dict(color=CONFIG_COLORS[0], width=3, dash="dash"),
+            customdata=shares, hovertemplate="layer %{x}: %{customdata:.3g}<extra></extra>"))
+    fig.add_hline(y=1, line=dict(color="#868e96", width=1.5, dash="dot"))
+    fig.update_yaxes(type="log", title_text="share of the top error reaching layer l", exponentformat="power")
+    _log_ticks(fig, everything + [1.0])
+    n = max(depth, len(real) - 1 if real else 0)
+    fig.update_xaxes(title_text="layer l", dtick=1 if n <= 20 else 5)
+    fig.update_layout(title="How much of the error signal survives down to layer l")
+    return style(fig, height=420, legend_below=True)
+
+
+__all__ = ["Series", "CONFIG_COLORS", "delta_profile", "grad_norms", "per_layer_log", "activation_violins",
+           "saturation_bars", "chain_figure"]

@@ -1,0 +1,148 @@
+"""The Train page's controls: widgets <-> NetworkSpec/TrainSpec, presets and the URL."""
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.data import DATASETS
+from engine.model import ACTIVATIONS, INITS, LOSS_LABELS
+from engine.presets import DEFAULT_PRESET, PRESETS
+from engine.spec import (MAX_DEPTH, OPTIMIZER_NAMES, NetworkSpec, SpecError, TrainSpec, from_params,
+                         to_params)
+from engine.trainer import OPTIMIZER_LABELS
+
+MAX_LAYERS_IN_UI = 12
+LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0]
+BATCH_SIZES = [1, 2, 5, 10, 16, 20, 32, 64, 128, 256, 512, 1024]
+FULL_BATCH = 1_000_000  # larger than any training set: one step per epoch
+WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1]
+DATASET_LABELS = {name: f"{name}: {description}" for name, (_, description) in DATASETS.items()}
+DATASET_LABELS["idx"] = "idx: full MNIST from IDX files in a folder"
+TWO_D = {"moons", "circles", "xor", "spiral", "regression"}
+
+
+def _with(options: list, value) -> list:
+    """Options plus a value from a preset or link that is not among them."""
+    return options if value in options else sorted(options + [value])
+
+
+def apply(network: NetworkSpec, training: TrainSpec) -> None:
+    """Set every widget from specs (a preset or a link); call before the widgets are drawn."""
+    state = st.session_state
+    if training.dataset.startswith("idx:"):
+        state.train_dataset, state.train_idx_folder = "idx", training.dataset[4:]
+    else:
+        state.train_dataset = training.dataset
+    state.train_use_subset = training.train_size is not None
+    state.train_train_size = training.train_size or 200
+    state.train_noise = training.noise if training.noise is not None else 0.2
+    state.train_custom_noise = training.noise is not None
+    state.train_depth = min(len(network.hidden), MAX_LAYERS_IN_UI)
+    for i, (width, act) in enumerate(zip(network.hidden, network.activations)):
+        state[f"train_width_{i}"], state[f"train_act_{i}"] = width, act
+    state.train_init, state.train_loss, state.train_dropout = network.init, network.loss, network.dropout
+    state.train_optimizer, state.train_lr = training.optimizer, training.lr
+    state.train_momentum, state.train_epochs, state.train_seed = training.momentum, training.epochs, training.seed
+    state.train_batch = "full" if training.batch_size >= FULL_BATCH else training.batch_size
+    state.train_wd = training.weight_decay
+
+
+def apply_preset() -> None:
+    """on_change of the preset box: load the preset's settings and forget the old run."""
+    preset = PRESETS[st.session_state.train_preset]
+    apply(preset.network, preset.training)
+    st.session_state.pop("train_trainer", None)
+    st.session_state.train_running = False
+
+
+def init_state() -> str | None:
+    """First run of the page in this session: settings from the URL if it has any, else the default preset.
+
+    Returns a message if the link's settings were invalid (the defaults are used instead).
+    """
+    if "train_dataset" in st.session_state:
+        return None
+    st.session_state.setdefault("train_preset", DEFAULT_PRESET)
+    preset = PRESETS[DEFAULT_PRESET]
+    params = dict(st.query_params)
+    if any(key in params for key in ("ds", "layers", "lr")):
+        try:
+            network, training = from_params(params, preset.network, preset.training)
+        except SpecError as exc:
+            apply(preset.network, preset.training)
+            return f"{exc}. Showing the default settings instead."
+        apply(network, training)
+        st.session_state.train_preset = None
+        return None
+    apply(preset.network, preset.training)
+    return None
+
+
+def _layers() -> tuple[list[int], list[str]]:
+    """Depth, then one width and one activation per hidden layer."""
+    depth = st.number_input("Hidden layers", 0, MAX_LAYERS_IN_UI, key="train_depth",
+                            help="0 = logistic regression; more layers = deeper network")
+    widths, acts = [], []
+    for i in range(depth):
+        st.session_state.setdefault(f"train_width_{i}", st.session_state.get(f"train_width_{i - 1}", 32))
+        st.session_state.setdefault(f"train_act_{i}", st.session_state.get(f"train_act_{i - 1}", "relu"))
+        left, right = st.columns([1, 1.3])
+        widths.append(left.number_input(f"Layer {i + 1} width", 1, 1024, key=f"train_width_{i}"))
+        acts.append(right.selectbox(f"Layer {i + 1} σ", list(ACTIVATIONS), key=f"train_act_{i}"))
+    return widths, acts
+
+
+def controls() -> tuple[NetworkSpec | None, TrainSpec | None, str | None]:
+    """Draw the settings in the sidebar; return the specs, or an error message a student can act on."""
+    with st.sidebar:
+        st.selectbox("Preset", list(PRESETS), key="train_preset", on_change=apply_preset,
+                     placeholder="custom settings", help="Load a lesson's network and training in one click")
+        if st.session_state.train_preset:
+            st.caption(PRESETS[st.session_state.train_preset].lesson)
+        with st.expander("Data", expanded=True):
+            dataset = st.selectbox("Dataset", list(DATASET_LABELS), key="train_dataset",
+                                   format_func=DATASET_LABELS.get)
+            if dataset == "idx":
+                folder = st.text_input("IDX folder", key="train_idx_folder",
+                                       placeholder="/path/to/mnist (train-images-idx3-ubyte(.gz), ...)")
+                dataset = f"idx:{folder.strip()}" if folder.strip() else ""
+            subset = st.toggle("Use only part of the training set", key="train_use_subset",
+                               help="A small training set shows overfitting")
+            train_size = st.number_input("Training samples", 10, 60_000, key="train_train_size") if subset else None
+            noise = None
+            if dataset in TWO_D and st.toggle("Set the noise", key="train_custom_noise"):
+                noise = st.slider("Noise", 0.0, 1.0, key="train_noise", step=0.01)
+        with st.expander("Network", expanded=True):
+            widths, acts = _layers()
+            init = st.selectbox("Initialisation", list(INITS), key="train_init", format_func=lambda n: INITS[n].label)
+            loss = st.selectbox("Loss", list(LOSS_LABELS), key="train_loss", format_func=lambda n: LOSS_LABELS[n])
+            dropout = st.slider("Dropout", 0.0, 0.9, key="train_dropout", step=0.05)
+        with st.expander("Training", expanded=True):
+            optimizer = st.selectbox("Optimizer", OPTIMIZER_NAMES, key="train_optimizer",
+                                     format_func=lambda n: OPTIMIZER_LABELS[n])
+            lr = st.select_slider("Learning rate η", _with(LEARNING_RATES, st.session_state.train_lr),
+                                  key="train_lr", format_func=lambda v: f"{v:g}")
+            momentum = (st.slider("Momentum μ", 0.0, 0.99, key="train_momentum", step=0.01)
+                        if optimizer == "momentum" else st.session_state.train_momentum)
+            current = st.session_state.train_batch
+            sizes = BATCH_SIZES if current == "full" else _with(BATCH_SIZES, current)
+            batch = st.select_slider("Batch size", sizes + ["full"], key="train_batch", help="1 = stochastic gradient descent; full = batch GD")
+            epochs = st.number_input("Epochs", 1, 10_000, key="train_epochs")
+            weight_decay = st.select_slider("Weight decay (L2)", _with(WEIGHT_DECAYS, st.session_state.train_wd),
+                                            key="train_wd", format_func=lambda v: f"{v:g}")
+            seed = st.number_input("Seed", 0, 2**31 - 1, key="train_seed")
+    if not dataset:
+        return None, None, "Type the folder that holds the MNIST IDX files."
+    try:
+        network = NetworkSpec(hidden=tuple(widths), activations=tuple(acts), init=init, loss=loss,
+                              dropout=float(dropout))
+        training = TrainSpec(dataset=dataset, train_size=train_size, noise=noise, optimizer=optimizer,
+                             lr=float(lr), momentum=float(momentum),
+                             batch_size=FULL_BATCH if batch == "full" else int(batch), epochs=int(epochs),
+                             weight_decay=float(weight_decay), seed=int(seed))
+    except SpecError as exc:
+        return None, None, str(exc)
+    st.query_params.from_dict(to_params(network, training))
+    return network, training, None
+
+
+__all__ = ["controls", "init_state", "apply", "apply_preset", "MAX_DEPTH"]
