@@ -69,7 +69,7 @@ def init_state() -> str | None:
             network, training = from_params(params, preset.network, preset.training)
         except SpecError as exc:
             apply(preset.network, preset.training)
-            return f"{exc}. Showing the default settings instead."
+            return f"This link's settings could not be used ({exc}); showing the default settings instead."
         apply(network, training)
         st.session_state.train_preset = None
         return None

@@ -1,0 +1,241 @@
+"""Canvas drawing or uploaded image -> one 28x28 MNIST-style input (light ink on dark, centred by mass)."""
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+SIDE = 28  # MNIST frame
+BOX = 20  # LeCun: the digit's longer side is scaled to 20 px, keeping the aspect ratio
+CENTRE = 14  # row and column index where the ink's centre of mass lands
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601, the weights PIL's "L" uses
+BLANK_CONTRAST = 0.15  # ink brighter than the background by less than this is paper, not a stroke
+NOISE_FLOOR = 0.25  # ink below this share of the robust max is paper grain, shadow or JPEG noise
+MIN_INK_PIXELS = 12  # fewer inked pixels than this is a speck, not a digit
+MIN_INK_SHARE = 0.0005  # ... or than this share of the image (a dot on a large photo)
+MIN_EXTENT = 0.03  # ink spanning less than this share of the shorter image side is a dot
+TRIM = 0.001  # share of ink mass ignored at each edge of the bounding box (a few stray noise pixels)
+FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")  # Pillow decoders we allow; everything else is refused
+NOT_AN_IMAGE = "this file is not an image (PNG, JPEG, GIF, BMP or WebP)"
+
+
+class ImageError(ValueError):
+    """An image a student can replace: unreadable, too large, or of the wrong shape."""
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: comparing ndarray fields with == has no single truth value
+class Prepared:
+    """The network's input made from one drawing or photo, with what was found on the way."""
+
+    pixels: np.ndarray | None  # (28, 28) float32 in [0, 1], light ink on dark, max 1; None when blank
+    status: str  # "ok" or "blank"
+    inverted: bool  # the input was dark ink on light paper and was flipped
+    ink_fraction: float  # share of input pixels that carry ink after noise suppression
+    bbox: tuple[int, int, int, int] | None  # (top, left, bottom, right) of the ink in the input, end-exclusive
+
+
+# ---------------------------------------------------------------- input -> ink map
+
+
+def _as_float(image) -> np.ndarray:
+    """Any supported array as float32 in [0, 1], shape (H, W, C) with C in 1-4."""
+    arr = np.asarray(image)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4):
+        raise ImageError(f"image must be HxW gray, HxWx3 RGB or HxWx4 RGBA, got shape {arr.shape}")
+    if arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ImageError(f"image must be at least 1x1 pixels, got {arr.shape[0]}x{arr.shape[1]}")
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) * np.float32(1 / 255)
+    if arr.dtype == bool or np.issubdtype(arr.dtype, np.number):
+        out = arr.astype(np.float32)
+        if not np.isfinite(out).all():
+            raise ImageError("image has NaN or infinite values")
+        if out.max() > 1.0:  # integers or floats on the 0-255 scale
+            out *= np.float32(1 / 255)
+        return np.clip(out, 0.0, 1.0)
+    raise ImageError(f"image must hold numbers (uint8 or float), got dtype {arr.dtype}")
+
+
+def _luminance(arr: np.ndarray) -> np.ndarray:
+    """(H, W, C) -> (H, W) brightness; a non-uniform alpha channel is composited away first."""
+    colour = arr[:, :, :3] if arr.shape[2] >= 3 else arr[:, :, :1]
+    lum = colour[:, :, 0] if colour.shape[2] == 1 else colour @ LUMA
+    if arr.shape[2] not in (2, 4):
+        return lum
+    alpha = arr[:, :, -1]
+    if alpha.min() == alpha.max():  # opaque (or uniformly faded) canvas: colour alone tells ink from paper
+        return lum
+    opaque = alpha > 0.5
+    coverage = float(opaque.mean())
+    if coverage >= 0.5:
+        # mostly opaque: a picture with transparent margins; fill them with its own typical paper colour
+        back = float(np.median(lum[opaque]))
+    else:
+        # mostly transparent: the opaque pixels are the strokes; fill behind them with the opposite shade
+        weight = float(alpha.sum())
+        stroke = float((lum * alpha).sum()) / weight
+        back = 0.0 if stroke >= 0.5 else 1.0
+    return lum * alpha + np.float32(back) * (1.0 - alpha)
+
+
+def _border(lum: np.ndarray) -> np.ndarray:
+    """The outer ring of pixels, about 2% of the shorter side wide: (n,) values that are mostly paper."""
+    h, w = lum.shape
+    k = max(1, min(h, w) // 50)
+    if 2 * k >= min(h, w):
+        return lum.ravel()
+    return np.concatenate([lum[:k].ravel(), lum[-k:].ravel(), lum[k:-k, :k].ravel(), lum[k:-k, -k:].ravel()])
+
+
+def _ink(lum: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(H, W) brightness -> (ink above the background level, inverted?)."""
+    background = float(np.median(_border(lum)))
+    inverted = background > 0.5  # bright border: dark ink on light paper
+    if inverted:
+        return np.maximum(np.float32(background) - lum, 0.0), True  # ink = (1 - lum) - (1 - background)
+    return np.maximum(lum - np.float32(background), 0.0), False
+
+
+def _robust_max(ink: np.ndarray, k: int) -> float:
+    """The k-th largest ink value: a few hot pixels or specks cannot set the scale."""
+    flat = ink.ravel()
+    candidates = flat[flat > 0.01]
+    if candidates.size < k:
+        return 0.0
+    return float(np.partition(candidates, candidates.size - k)[candidates.size - k])
+
+
+def _span(mass: np.ndarray) -> tuple[int, int]:
+    """Start and exclusive end of a 1-D ink profile, ignoring TRIM of the mass at each end."""
+    cumulative = np.cumsum(mass, dtype=np.float64)
+    total = cumulative[-1]
+    start = int(np.searchsorted(cumulative, TRIM * total, side="right"))
+    end = int(np.searchsorted(cumulative, (1.0 - TRIM) * total, side="left")) + 1
+    return start, max(end, start + 1)
+
+
+# ---------------------------------------------------------------- ink map -> 28x28
+
+
+def _scale_to_box(crop: np.ndarray) -> np.ndarray:
+    """Resize so the longer side is BOX px, aspect kept; Lanczos on a float image anti-aliases."""
+    h, w = crop.shape
+    scale = BOX / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))  # PIL wants (width, height)
+    image = Image.fromarray(np.ascontiguousarray(crop, dtype=np.float32))  # float32 (h, w) -> mode "F"
+    resized = image.resize(size, Image.LANCZOS)
+    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, None)  # Lanczos rings slightly below 0
+
+
+def _centre_by_mass(piece: np.ndarray) -> np.ndarray:
+    """Paste (h, w) into (28, 28) so its centre of mass lands on (CENTRE, CENTRE); ink off the frame is cut."""
+    h, w = piece.shape
+    total = float(piece.sum())
+    cy = float(piece.sum(axis=1) @ np.arange(h)) / total
+    cx = float(piece.sum(axis=0) @ np.arange(w)) / total
+    top, left = round(CENTRE - cy), round(CENTRE - cx)  # where the piece's (0, 0) goes
+    frame = np.zeros((SIDE, SIDE), dtype=np.float32)
+    r0, r1 = max(0, top), min(SIDE, top + h)
+    c0, c1 = max(0, left), min(SIDE, left + w)
+    frame[r0:r1, c0:c1] = piece[r0 - top:r1 - top, c0 - left:c1 - left]
+    return frame
+
+
+def prepare(image: np.ndarray) -> Prepared:
+    """Gray, RGB or RGBA (uint8 or float) -> a centred 28x28 input, or status "blank" when nothing is drawn."""
+    lum = _luminance(_as_float(image))
+    ink, inverted = _ink(lum)
+    n = ink.size
+    k = max(MIN_INK_PIXELS, math.ceil(MIN_INK_SHARE * n))
+    peak = _robust_max(ink, k)
+    blank = Prepared(None, "blank", inverted, 0.0, None)
+    if peak < BLANK_CONTRAST:  # empty canvas, faint noise, or a speck of a few pixels
+        return blank
+    ink[ink < NOISE_FLOOR * peak] = 0.0
+    np.minimum(ink * np.float32(1.0 / peak), 1.0, out=ink)  # stretch: the robust max becomes 1
+    top, bottom = _span(ink.sum(axis=1))
+    left, right = _span(ink.sum(axis=0))
+    fraction = float(np.count_nonzero(ink)) / n
+    if max(bottom - top, right - left) < max(3, MIN_EXTENT * min(ink.shape)):  # a dot, not a digit
+        return Prepared(None, "blank", inverted, fraction, (top, left, bottom, right))
+    piece = _scale_to_box(ink[top:bottom, left:right])
+    if piece.max() <= 0:
+        return blank
+    frame = _centre_by_mass(piece)
+    frame /= frame.max()
+    return Prepared(frame, "ok", inverted, fraction, (top, left, bottom, right))
+
+
+# ---------------------------------------------------------------- bytes -> array
+
+
+def _megabytes(n: int) -> str:
+    """Bytes as MB rounded up to one decimal, '40' or '5.1' (never rounds an over-limit size down)."""
+    mb = math.ceil(n / 100_000) / 10
+    return f"{mb:g}"
+
+
+def load_image(data: bytes, max_bytes: int = 5_000_000, max_pixels: int = 25_000_000) -> np.ndarray:
+    """Decode uploaded bytes to a uint8 array (H, W), (H, W, 3) or (H, W, 4); refuse anything unsafe."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ImageError(f"image data must be bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if len(data) > max_bytes:
+        raise ImageError(f"image is {_megabytes(len(data))} MB; the limit is {_megabytes(max_bytes)} MB")
+    if not data:
+        raise ImageError("the file is empty")
+    try:
+        # open() reads only the header, so the pixel count is checked before anything is decompressed
+        img = Image.open(io.BytesIO(data), formats=FORMATS)
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, Image.DecompressionBombError):
+            raise ImageError(f"image claims more than {max_pixels:,} pixels (a decompression bomb?)") from None
+        raise ImageError(NOT_AN_IMAGE) from None
+    width, height = img.size
+    if width * height > max_pixels:
+        raise ImageError(f"image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,}")
+    if width < 1 or height < 1:
+        raise ImageError(f"image is {width}x{height} pixels; it needs at least 1x1")
+    try:
+        img.seek(0)  # animated GIF / WebP: the first frame only
+        img.load()
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError) as exc:
+        raise ImageError(f"the image file is damaged or cut short ({exc})") from None
+    try:
+        img = ImageOps.exif_transpose(img)  # phone photos store "rotate 90" in EXIF instead of rotating pixels
+    except (OSError, SyntaxError, ValueError, IndexError, TypeError, KeyError):
+        pass  # unreadable EXIF: keep the pixels as stored rather than refuse the photo
+    return _to_uint8(img)
+
+
+def _to_uint8(img: Image.Image) -> np.ndarray:
+    """A decoded Pillow image as uint8 L, RGB or RGBA, keeping transparency where the file has it."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16-bit or float gray: scale, do not clip at 255
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") else max(float(arr.max()), 1.0)
+        return np.clip(np.rint(arr / top * 255), 0, 255).astype(np.uint8)
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info:
+        return np.array(img.convert("RGBA"), dtype=np.uint8)
+    if img.mode in ("1", "L"):
+        return np.array(img.convert("L"), dtype=np.uint8)
+    return np.array(img.convert("RGB"), dtype=np.uint8)
+
+
+def prepare_file(path: str | Path, max_bytes: int = 5_000_000) -> Prepared:
+    """Read an image file and prepare it (the CLI's `predict`)."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)  # one byte more than allowed is enough to refuse
+            size = path.stat().st_size
+    except OSError as exc:
+        raise ImageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if size > max_bytes:
+        raise ImageError(f"image is {_megabytes(size)} MB; the limit is {_megabytes(max_bytes)} MB")
+    return prepare(load_image(data, max_bytes=max_bytes))

@@ -1,0 +1,52 @@
+"""Train page in Chromium: Start makes Step and Val accuracy advance live; Pause holds them."""
+import re
+import time
+
+import pytest
+
+from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+def metric_value(page, label: str) -> str:
+    block = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return block.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def number(text: str) -> float:
+    return float(re.sub(r"[^0-9.]", "", text) or "nan")
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.25):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def test_start_trains_live_and_pause_holds(page, server_url):
+    page.goto(f"{server_url}/train")
+    wait_for_app(page)
+    assert metric_value(page, "Step") == "0"
+    page.get_by_role("button", name="Start").click()
+
+    # the live fragment redraws while training: Step keeps rising, and accuracy appears after an epoch
+    assert wait_until(lambda: number(metric_value(page, "Step")) > 0, 30)
+    first = number(metric_value(page, "Step"))
+    assert wait_until(lambda: number(metric_value(page, "Step")) > first, 30)
+    assert wait_until(lambda: metric_value(page, "Val accuracy") not in ("—", ""), 60)
+    assert wait_until(lambda: number(metric_value(page, "Val accuracy")) > 85, 60)
+    screenshot(page, "train_running")
+
+    page.get_by_role("button", name="Pause").click()
+    wait_for_app(page)
+    time.sleep(1.5)  # let a tick already in flight land
+    held = metric_value(page, "Step")
+    time.sleep(2.0)
+    assert metric_value(page, "Step") == held
+    assert_no_exception(page)
+    page.get_by_text("Show").first.scroll_into_view_if_needed()
+    screenshot(page, "train_paused")

@@ -1,0 +1,110 @@
+"""Train page logic with AppTest: presets, Step, Start, validation messages, divergence, URL settings."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine.presets import PRESETS
+
+
+def open_train(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    if query:
+        at.query_params.update(query)
+    at.run()
+    at.switch_page("pages/train.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_page_opens_on_the_default_preset_with_readouts():
+    at = open_train()
+    assert at.selectbox(key="train_preset").value == "Modern ReLU + He + Adam"
+    assert metric(at, "Step") == "0"
+    assert {m.label for m in at.metric} >= {"Step", "Epoch", "Train loss", "Val accuracy", "Val loss"}
+    assert at.query_params["layers"] in ("128,64", ["128,64"])  # the settings are in the URL
+
+
+def test_step_trains_exactly_one_mini_batch():
+    at = open_train()
+    at.button(key="train_step").click().run()
+    assert not at.exception
+    assert metric(at, "Step") == "1"
+    at.button(key="train_step").click().run()
+    assert metric(at, "Step") == "2"
+    assert metric(at, "Train loss") != "—"
+
+
+def test_start_trains_until_paused_and_reaches_good_accuracy():
+    at = open_train()
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    steps = int(metric(at, "Step").replace(",", ""))
+    assert steps > 0
+    at.button(key="train_pause").click().run()
+    held = metric(at, "Step")
+    at.run()
+    assert metric(at, "Step") == held  # paused: nothing moves
+    for _ in range(12):  # each Start press trains one tick; keep going to a few epochs
+        at.button(key="train_start").click().run()
+        at.button(key="train_pause").click().run()
+        if metric(at, "Val accuracy") != "—" and float(metric(at, "Val accuracy").rstrip("%")) > 85:
+            break
+    assert float(metric(at, "Val accuracy").rstrip("%")) > 85
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_every_preset_loads_and_steps(preset):
+    at = open_train()
+    at.selectbox(key="train_preset").set_value(preset).run()
+    assert not at.exception
+    network = PRESETS[preset].network
+    assert at.number_input(key="train_depth").value == len(network.hidden)
+    assert at.selectbox(key="train_init").value == network.init
+    at.button(key="train_step").click().run()
+    assert not at.exception
+    assert metric(at, "Step") == "1"
+
+
+def test_an_impossible_setting_gets_a_clear_message_not_an_exception():
+    at = open_train()
+    at.selectbox(key="train_dataset").set_value("idx").run()
+    assert any("folder" in e.value for e in at.error)
+    at.text_input(key="train_idx_folder").input("/no/such/folder").run()
+    at.button(key="train_step").click().run()
+    assert not at.exception
+    assert any("no folder /no/such/folder" in e.value for e in at.error)
+
+
+def test_a_diverging_run_stops_with_a_banner_and_keeps_its_history():
+    at = open_train({"layers": "64,64", "act": "linear,linear", "init": "normal", "opt": "sgd", "lr": "10"})
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    banner = " ".join(e.value for e in at.error)
+    assert "Training stopped" in banner and "learning rate" in banner
+    steps = metric(at, "Step")
+    assert int(steps) > 0
+    at.button(key="train_start").click().run()  # pressing Start again does not crash or lose the history
+    assert not at.exception and metric(at, "Step") == steps
+
+
+def test_a_bad_link_falls_back_to_the_defaults_with_a_warning():
+    at = open_train({"layers": "99999", "lr": "abc"})
+    assert any("link" in w.value for w in at.warning)
+    assert at.number_input(key="train_width_0").value == 128
+
+
+def test_the_two_d_and_regression_views_render():
+    at = open_train()
+    at.selectbox(key="train_preset").set_value("Spiral (2-D): tanh 16-16-16").run()
+    at.button(key="train_step").click().run()
+    at.segmented_control(key="train_view").set_value("Predictions").run()
+    assert not at.exception
+    at.selectbox(key="train_preset").set_value("Regression: fit y = x²").run()
+    at.button(key="train_step").click().run()
+    for view in ("δ per layer", "Gradients", "Activations", "Weights", "Predictions"):
+        at.segmented_control(key="train_view").set_value(view).run()
+        assert not at.exception, view
