@@ -9,7 +9,9 @@ from engine.data import DatasetError
 from engine.idx import IdxError
 from engine.spec import SpecError
 from engine.trainer import Trainer
+from engine.spec import to_params
 from ui import train_figs as figs
+from ui.classroom import busy_message, lesson_link_builder, session_token, training_slots
 from ui.state import set_active_model
 from ui.train_controls import controls, init_state
 
@@ -49,20 +51,25 @@ def trainer_for_settings() -> Trainer | None:
 
 
 def on_start() -> None:
-    st.session_state.train_running = True
+    """Start training if the server has a free slot (a classroom shares two cores)."""
+    if training_slots().acquire(session_token()):
+        st.session_state.train_running = True
+    else:
+        st.session_state.train_busy = True
 
 
-def on_pause() -> None:
+def stop() -> None:
     st.session_state.train_running = False
+    training_slots().release(session_token())
 
 
 def on_reset() -> None:
-    st.session_state.train_running = False
+    stop()
     st.session_state.train_trainer = None
 
 
 def on_step() -> None:
-    st.session_state.train_running = False
+    stop()
     st.session_state.train_step_once = True
 
 
@@ -83,12 +90,14 @@ running = st.session_state.train_running
 buttons = st.columns([1, 1, 1, 1, 3])
 buttons[0].button("Start", key="train_start", type="primary", on_click=on_start, disabled=running,
                   icon=":material/play_arrow:", width="stretch")
-buttons[1].button("Pause", key="train_pause", on_click=on_pause, disabled=not running,
+buttons[1].button("Pause", key="train_pause", on_click=stop, disabled=not running,
                   icon=":material/pause:", width="stretch")
 buttons[2].button("Step", key="train_step", on_click=on_step, disabled=running,
                   help="Train on one mini-batch", icon=":material/skip_next:", width="stretch")
 buttons[3].button("Reset", key="train_reset", on_click=on_reset, icon=":material/restart_alt:",
                   width="stretch", help="A new network with the current settings; the old run is dropped")
+if st.session_state.pop("train_busy", False):
+    st.warning(busy_message(), icon=":material/hourglass_top:")
 if settings_changed and trainer is not None:
     buttons[4].info("Settings changed: press **Reset** to train a new network with them.", icon=":material/info:")
 
@@ -200,9 +209,12 @@ def live_panel() -> None:
     if trainer is None:
         return
     if st.session_state.train_running:
+        if not training_slots().acquire(session_token()):  # the slot expired while this tab slept
+            st.session_state.train_running, st.session_state.train_busy = False, True
+            st.rerun()
         trainer.run_for(TRAIN_BUDGET)
         if trainer.finished:
-            st.session_state.train_running = False
+            stop()
             st.rerun()  # the whole page, so the buttons show the run has stopped
     status_banner(trainer)
     readouts(trainer)
@@ -232,6 +244,7 @@ middle.download_button("Download the model (.pt)", key="train_download_model", f
                        mime="application/octet-stream", icon=":material/download:")
 right.download_button("Download the history (.csv)", key="train_download_csv", file_name="history.csv",
                       data=lambda: trainer.history.to_csv(), mime="text/csv", icon=":material/table:")
+lesson_link_builder(to_params(network, training))
 uploaded = st.file_uploader("Load a model saved from this app", type=["pt"], key="train_upload",
                             help="Checkpoints are validated and never run code")
 if uploaded is not None and st.session_state.get("train_uploaded_id") != uploaded.file_id:

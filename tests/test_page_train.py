@@ -108,3 +108,39 @@ def test_the_two_d_and_regression_views_render():
     for view in ("δ per layer", "Gradients", "Activations", "Weights", "Predictions"):
         at.segmented_control(key="train_view").set_value(view).run()
         assert not at.exception, view
+
+
+def test_a_lesson_link_locks_and_hides_controls():
+    at = open_train({"layers": "16,16", "act": "sigmoid,sigmoid", "lr": "0.1", "opt": "sgd",
+                     "lock": "lr,layers", "hide": "opt"})
+    assert at.select_slider(key="train_lr").disabled
+    assert at.select_slider(key="train_lr").value == 0.1
+    assert at.number_input(key="train_depth").disabled and at.number_input(key="train_width_0").value == 16
+    assert not at.selectbox(key="train_init").disabled
+    assert not any(w.key == "train_optimizer" for w in at.selectbox)  # hidden, but still applied
+    at.button(key="train_step").click().run()
+    assert not at.exception
+    assert at.query_params["lock"] in ("layers,lr", ["layers,lr"])  # kept in the URL as settings change
+    assert "opt" in str(at.query_params["hide"])
+
+
+def test_the_server_refuses_politely_when_every_training_slot_is_taken():
+    from ui.classroom import training_slots
+
+    slots = training_slots()
+    others = [f"other-student-{i}" for i in range(slots.capacity)]
+    try:
+        for token in others:
+            assert slots.acquire(token)
+        at = open_train()
+        at.button(key="train_start").click().run()
+        assert not at.exception
+        assert any("busy" in w.value for w in at.warning)
+        assert metric(at, "Step") == "0"
+        at.button(key="train_step").click().run()  # a single Step still works
+        assert metric(at, "Step") == "1"
+    finally:
+        for token in others:
+            slots.release(token)
+    at.button(key="train_start").click().run()
+    assert int(metric(at, "Step").replace(",", "")) > 1

@@ -6,9 +6,9 @@ import streamlit as st
 from engine.data import DATASETS
 from engine.model import ACTIVATIONS, INITS, LOSS_LABELS
 from engine.presets import DEFAULT_PRESET, PRESETS
-from engine.spec import (MAX_DEPTH, OPTIMIZER_NAMES, NetworkSpec, SpecError, TrainSpec, from_params,
-                         to_params)
+from engine.spec import OPTIMIZER_NAMES, NetworkSpec, SpecError, TrainSpec, from_params, to_params
 from engine.trainer import OPTIMIZER_LABELS
+from ui.classroom import lesson_params, lesson_rules
 
 MAX_LAYERS_IN_UI = 12
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0]
@@ -77,59 +77,101 @@ def init_state() -> str | None:
     return None
 
 
-def _layers() -> tuple[list[int], list[str]]:
+def _layers(locked: bool) -> tuple[list[int], list[str]]:
     """Depth, then one width and one activation per hidden layer."""
-    depth = st.number_input("Hidden layers", 0, MAX_LAYERS_IN_UI, key="train_depth",
+    depth = st.number_input("Hidden layers", 0, MAX_LAYERS_IN_UI, key="train_depth", disabled=locked,
                             help="0 = logistic regression; more layers = deeper network")
     widths, acts = [], []
     for i in range(depth):
         st.session_state.setdefault(f"train_width_{i}", st.session_state.get(f"train_width_{i - 1}", 32))
         st.session_state.setdefault(f"train_act_{i}", st.session_state.get(f"train_act_{i - 1}", "relu"))
         left, right = st.columns([1, 1.3])
-        widths.append(left.number_input(f"Layer {i + 1} width", 1, 1024, key=f"train_width_{i}"))
-        acts.append(right.selectbox(f"Layer {i + 1} σ", list(ACTIVATIONS), key=f"train_act_{i}"))
+        widths.append(left.number_input(f"Layer {i + 1} width", 1, 1024, key=f"train_width_{i}", disabled=locked))
+        acts.append(right.selectbox(f"Layer {i + 1} σ", list(ACTIVATIONS), key=f"train_act_{i}", disabled=locked))
     return widths, acts
+
+
+class _Lesson:
+    """Which controls a classroom link locked or hid; a hidden control keeps the link's value."""
+
+    def __init__(self):
+        self.locked, self.hidden = lesson_rules()
+
+    def widget(self, name: str, draw, key: str):
+        """Draw the widget (disabled if locked) unless hidden; return its value either way."""
+        if name in self.hidden:
+            return st.session_state[key]
+        return draw(disabled=name in self.locked)
 
 
 def controls() -> tuple[NetworkSpec | None, TrainSpec | None, str | None]:
     """Draw the settings in the sidebar; return the specs, or an error message a student can act on."""
+    lesson = _Lesson()
+    state = st.session_state
     with st.sidebar:
-        st.selectbox("Preset", list(PRESETS), key="train_preset", on_change=apply_preset,
-                     placeholder="custom settings", help="Load a lesson's network and training in one click")
-        if st.session_state.train_preset:
-            st.caption(PRESETS[st.session_state.train_preset].lesson)
+        lesson.widget("preset", lambda disabled: st.selectbox(
+            "Preset", list(PRESETS), key="train_preset", on_change=apply_preset, placeholder="custom settings",
+            disabled=disabled, help="Load a lesson's network and training in one click"), "train_preset")
+        if state.train_preset:
+            st.caption(PRESETS[state.train_preset].lesson)
         with st.expander("Data", expanded=True):
-            dataset = st.selectbox("Dataset", list(DATASET_LABELS), key="train_dataset",
-                                   format_func=DATASET_LABELS.get)
+            if "data" in lesson.hidden:
+                dataset, subset = state.train_dataset, state.train_use_subset
+                folder = state.get("train_idx_folder", "")
+            else:
+                off = "data" in lesson.locked
+                dataset = st.selectbox("Dataset", list(DATASET_LABELS), key="train_dataset", disabled=off,
+                                       format_func=DATASET_LABELS.get)
+                folder = (st.text_input("IDX folder", key="train_idx_folder", disabled=off,
+                                        placeholder="/path/to/mnist (train-images-idx3-ubyte(.gz), ...)")
+                          if dataset == "idx" else "")
+                subset = st.toggle("Use only part of the training set", key="train_use_subset", disabled=off,
+                                   help="A small training set shows overfitting")
+                if subset:
+                    st.number_input("Training samples", 10, 60_000, key="train_train_size", disabled=off)
             if dataset == "idx":
-                folder = st.text_input("IDX folder", key="train_idx_folder",
-                                       placeholder="/path/to/mnist (train-images-idx3-ubyte(.gz), ...)")
                 dataset = f"idx:{folder.strip()}" if folder.strip() else ""
-            subset = st.toggle("Use only part of the training set", key="train_use_subset",
-                               help="A small training set shows overfitting")
-            train_size = st.number_input("Training samples", 10, 60_000, key="train_train_size") if subset else None
+            train_size = state.train_train_size if subset else None
             noise = None
             if dataset in TWO_D and st.toggle("Set the noise", key="train_custom_noise"):
                 noise = st.slider("Noise", 0.0, 1.0, key="train_noise", step=0.01)
         with st.expander("Network", expanded=True):
-            widths, acts = _layers()
-            init = st.selectbox("Initialisation", list(INITS), key="train_init", format_func=lambda n: INITS[n].label)
-            loss = st.selectbox("Loss", list(LOSS_LABELS), key="train_loss", format_func=lambda n: LOSS_LABELS[n])
-            dropout = st.slider("Dropout", 0.0, 0.9, key="train_dropout", step=0.05)
+            if "layers" in lesson.hidden:
+                widths = [state[f"train_width_{i}"] for i in range(state.train_depth)]
+                acts = [state[f"train_act_{i}"] for i in range(state.train_depth)]
+            else:
+                widths, acts = _layers("layers" in lesson.locked)
+            init = lesson.widget("init", lambda disabled: st.selectbox(
+                "Initialisation", list(INITS), key="train_init", disabled=disabled,
+                format_func=lambda n: INITS[n].label), "train_init")
+            loss = lesson.widget("loss", lambda disabled: st.selectbox(
+                "Loss", list(LOSS_LABELS), key="train_loss", disabled=disabled,
+                format_func=lambda n: LOSS_LABELS[n]), "train_loss")
+            dropout = lesson.widget("dropout", lambda disabled: st.slider(
+                "Dropout", 0.0, 0.9, key="train_dropout", step=0.05, disabled=disabled), "train_dropout")
         with st.expander("Training", expanded=True):
-            optimizer = st.selectbox("Optimizer", OPTIMIZER_NAMES, key="train_optimizer",
-                                     format_func=lambda n: OPTIMIZER_LABELS[n])
-            lr = st.select_slider("Learning rate η", _with(LEARNING_RATES, st.session_state.train_lr),
-                                  key="train_lr", format_func=lambda v: f"{v:g}")
-            momentum = (st.slider("Momentum μ", 0.0, 0.99, key="train_momentum", step=0.01)
-                        if optimizer == "momentum" else st.session_state.train_momentum)
-            current = st.session_state.train_batch
+            optimizer = lesson.widget("opt", lambda disabled: st.selectbox(
+                "Optimizer", OPTIMIZER_NAMES, key="train_optimizer", disabled=disabled,
+                format_func=lambda n: OPTIMIZER_LABELS[n]), "train_optimizer")
+            momentum = state.train_momentum
+            if optimizer == "momentum":
+                momentum = lesson.widget("opt", lambda disabled: st.slider(
+                    "Momentum μ", 0.0, 0.99, key="train_momentum", step=0.01, disabled=disabled), "train_momentum")
+            lr = lesson.widget("lr", lambda disabled: st.select_slider(
+                "Learning rate η", _with(LEARNING_RATES, state.train_lr), key="train_lr", disabled=disabled,
+                format_func=lambda v: f"{v:g}"), "train_lr")
+            current = state.train_batch
             sizes = BATCH_SIZES if current == "full" else _with(BATCH_SIZES, current)
-            batch = st.select_slider("Batch size", sizes + ["full"], key="train_batch", help="1 = stochastic gradient descent; full = batch GD")
-            epochs = st.number_input("Epochs", 1, 10_000, key="train_epochs")
-            weight_decay = st.select_slider("Weight decay (L2)", _with(WEIGHT_DECAYS, st.session_state.train_wd),
-                                            key="train_wd", format_func=lambda v: f"{v:g}")
-            seed = st.number_input("Seed", 0, 2**31 - 1, key="train_seed")
+            batch = lesson.widget("bs", lambda disabled: st.select_slider(
+                "Batch size", sizes + ["full"], key="train_batch", disabled=disabled,
+                help="1 = stochastic gradient descent; full = batch GD"), "train_batch")
+            epochs = lesson.widget("ep", lambda disabled: st.number_input(
+                "Epochs", 1, 10_000, key="train_epochs", disabled=disabled), "train_epochs")
+            weight_decay = lesson.widget("wd", lambda disabled: st.select_slider(
+                "Weight decay (L2)", _with(WEIGHT_DECAYS, state.train_wd), key="train_wd", disabled=disabled,
+                format_func=lambda v: f"{v:g}"), "train_wd")
+            seed = lesson.widget("seed", lambda disabled: st.number_input(
+                "Seed", 0, 2**31 - 1, key="train_seed", disabled=disabled), "train_seed")
     if not dataset:
         return None, None, "Type the folder that holds the MNIST IDX files."
     try:
@@ -141,8 +183,7 @@ def controls() -> tuple[NetworkSpec | None, TrainSpec | None, str | None]:
                              weight_decay=float(weight_decay), seed=int(seed))
     except SpecError as exc:
         return None, None, str(exc)
-    st.query_params.from_dict(to_params(network, training))
+    st.query_params.from_dict({**to_params(network, training), **lesson_params()})
     return network, training, None
 
 
-__all__ = ["controls", "init_state", "apply", "apply_preset", "MAX_DEPTH"]

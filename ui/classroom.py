@@ -1,0 +1,125 @@
+"""A classroom on one laptop: a cap on sessions training at once, and lesson links with locked controls."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from urllib.parse import urlencode
+
+import streamlit as st
+
+DEFAULT_MAX_TRAINING = 8  # two cores: beyond this every run crawls, so newcomers wait a moment instead
+STALE_SECONDS = 15.0  # a slot whose session stopped ticking (tab closed) is freed after this
+LESSON_CONTROLS = {  # URL name -> widget key prefix and label, for lock= and hide=
+    "data": ("train_dataset", "Dataset and training-set size"),
+    "layers": ("train_layers", "Hidden layers"),
+    "init": ("train_init", "Initialisation"),
+    "loss": ("train_loss", "Loss"),
+    "dropout": ("train_dropout", "Dropout"),
+    "opt": ("train_optimizer", "Optimizer and momentum"),
+    "lr": ("train_lr", "Learning rate"),
+    "bs": ("train_batch", "Batch size"),
+    "ep": ("train_epochs", "Epochs"),
+    "wd": ("train_wd", "Weight decay"),
+    "seed": ("train_seed", "Seed"),
+    "preset": ("train_preset", "Preset"),
+}
+
+
+class TrainingSlots:
+    """Which sessions are training now, shared by every session of this server (thread-safe)."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._last_tick: dict[str, float] = {}  # session token -> time of its last training tick
+
+    def _expire(self, now: float) -> None:
+        for token, seen in list(self._last_tick.items()):
+            if now - seen > STALE_SECONDS:
+                del self._last_tick[token]
+
+    def acquire(self, token: str) -> bool:
+        """Take (or keep) a slot; False when the server is full."""
+        now = time.monotonic()
+        with self._lock:
+            self._expire(now)
+            if token in self._last_tick or len(self._last_tick) < self.capacity:
+                self._last_tick[token] = now
+                return True
+            return False
+
+    def release(self, token: str) -> None:
+        with self._lock:
+            self._last_tick.pop(token, None)
+
+    def busy(self) -> int:
+        with self._lock:
+            self._expire(time.monotonic())
+            return len(self._last_tick)
+
+
+@st.cache_resource(show_spinner=False)
+def training_slots() -> TrainingSlots:
+    """One registry per server; PLAYGROUND_MAX_TRAINING sets the cap."""
+    try:
+        capacity = max(1, int(os.environ.get("PLAYGROUND_MAX_TRAINING", DEFAULT_MAX_TRAINING)))
+    except ValueError:
+        capacity = DEFAULT_MAX_TRAINING
+    return TrainingSlots(capacity)
+
+
+def session_token() -> str:
+    if "session_token" not in st.session_state:
+        st.session_state.session_token = uuid.uuid4().hex
+    return st.session_state.session_token
+
+
+def busy_message() -> str:
+    slots = training_slots()
+    return (f"The server is busy: {slots.busy()} students are training right now (the limit is "
+            f"{slots.capacity}). Try again in a moment, or press Step to train one mini-batch at a time.")
+
+
+def lesson_rules() -> tuple[set[str], set[str]]:
+    """(locked, hidden) control names from the link, read once per session and kept."""
+    if "train_lesson" not in st.session_state:
+        params = st.query_params
+
+        def names(key: str) -> set[str]:
+            raw = params.get(key, "")
+            return {n.strip() for n in str(raw).split(",") if n.strip() in LESSON_CONTROLS}
+
+        hidden = names("hide")
+        st.session_state.train_lesson = (names("lock") | hidden, hidden)
+    return st.session_state.train_lesson
+
+
+def lesson_params() -> dict[str, str]:
+    """lock= and hide= to keep in the URL while the settings change."""
+    locked, hidden = lesson_rules()
+    out = {}
+    if locked - hidden:
+        out["lock"] = ",".join(sorted(locked - hidden))
+    if hidden:
+        out["hide"] = ",".join(sorted(hidden))
+    return out
+
+
+def lesson_link_builder(settings: dict[str, str]) -> None:
+    """For the teacher: a link that opens these settings with chosen controls locked or hidden."""
+    with st.expander("Classroom link: share these settings with the class"):
+        names = list(LESSON_CONTROLS)
+        label = lambda n: LESSON_CONTROLS[n][1]  # noqa: E731
+        lock = st.multiselect("Lock (shown, cannot be changed)", names, format_func=label, key="train_link_lock")
+        hide = st.multiselect("Hide", names, format_func=label, key="train_link_hide")
+        query = dict(settings)
+        if lock:
+            query["lock"] = ",".join(lock)
+        if hide:
+            query["hide"] = ",".join(hide)
+        base = (st.context.url or "").split("?")[0] or "/train"
+        st.code(f"{base}?{urlencode(query, safe=',')}", language=None)
+        st.caption("Students who open the link get this network and these settings; locked controls are "
+                   "greyed out, hidden ones are not shown. Each student still trains their own copy.")
