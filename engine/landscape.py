@@ -85,16 +85,22 @@ def _unflatten(model: Net, flat) -> list[torch.Tensor]:
     return [t.reshape(s) for t, s in zip(torch.split(flat, [s.numel() for s in shapes]), shapes)]
 
 
-def random_directions(model: Net, seed: int = 0) -> Directions:
-    """Two Gaussian directions, filter-normalised: row i of each weight gets the norm of W's row i; biases 0."""
+def random_directions(model: Net, seed: int = 0, conv_directions: bool = False) -> Directions:
+    """Two Gaussian directions, filter-normalised: row i of each weight gets the norm of W's row i; biases 0.
+
+    A conv front end's filters stay fixed unless conv_directions: the slice then moves the fully connected
+    layers only, and their input features are computed once instead of once per grid point (seconds, not
+    minutes, for the default model).
+    """
     generator = torch.Generator().manual_seed(seed)
+    n_front = 2 * len(model.convs)  # conv weights and biases come first in model.parameters()
     pair = []
     for _ in range(2):
         parts = []
-        for p in model.parameters():
+        for i, p in enumerate(model.parameters()):
             w = p.detach()
-            if w.ndim == 1:  # bias: Li et al.'s ignore-bias option keeps it fixed
-                parts.append(torch.zeros_like(w))
+            if w.ndim == 1 or (i < n_front and not conv_directions):  # Li et al.'s ignore-bias option
+                parts.append(torch.zeros(w.numel()))
                 continue
             d = torch.randn(w.shape, generator=generator)
             rows_w, rows_d = w.reshape(len(w), -1), d.reshape(len(d), -1)  # (out units or filters, fan-in)
@@ -143,6 +149,12 @@ class _Slice:
         self.cost = BATCHED_COSTS.get(model.spec.loss if not model.spec.regression else "regression") or vmap(
             loss_function(model.spec), in_dims=(0, None))
         thetas = [_unflatten(model, v) for v in (centre, directions.d1, directions.d2)]
+        n_front = 2 * len(model.convs)
+        self.mlp = not model.convs or not any(p.any() for d in thetas[1:] for p in d[:n_front])
+        if model.convs and self.mlp:  # the directions leave the filters alone: features once, then an MLP
+            with torch.no_grad():
+                x = self._features(x, thetas[0][:n_front])
+            thetas = [p[n_front:] for p in thetas]
         with torch.no_grad():  # out(θc), out(d1), out(d2) of the first layer: (3, N, ...)
             first = [self._first(x, p[0], p[1]) for p in thetas]
         self.first = torch.stack(first)
@@ -150,8 +162,15 @@ class _Slice:
         per_point = sum(p[0].numel() for p in self.rest) + self._activation_floats(x)
         self.chunk = int(max(1, min(256, MEMORY_BUDGET // max(per_point, 1))))
 
+    def _features(self, x: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
+        """The conv front end with the centre's filters: (N, input_size) -> (N, features)."""
+        h = x.reshape(len(x), 1, *self.model.spec.image_shape)
+        for (w, b), pool in zip(zip(params[::2], params[1::2]), self.model.pools):
+            h = pool(F.relu(F.conv2d(h, w, b, padding=2)))
+        return h.flatten(1)
+
     def _first(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        if self.model.convs:  # (N, C, H, W)
+        if not self.mlp:  # (N, C, H, W)
             return F.conv2d(x.reshape(len(x), 1, *self.model.spec.image_shape), w, b, padding=2)
         return F.linear(x, w, b)  # (N, n_1)
 
@@ -164,7 +183,7 @@ class _Slice:
     def _rest_forward(self, params: list[torch.Tensor], h: torch.Tensor) -> torch.Tensor:
         """z^L (P, N, n_L) from the first layer's outputs h (P, N, ...) and each point's parameters (P, ...)."""
         model, it = self.model, iter(params)
-        if model.convs:
+        if not self.mlp:
             h = _per_sample(lambda t: model.pools[0](F.relu(t)), h)
             for pool in model.pools[1:]:
                 h = _per_sample(lambda t: pool(F.relu(t)), _batched_conv(h, next(it), next(it)))

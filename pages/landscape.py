@@ -64,7 +64,9 @@ try:
 except CheckpointError as exc:
     st.error(f"The default model could not be loaded: {exc}")
     st.stop()
-st.caption(f"Network: {model.spec.describe()}, {model_label}.")
+st.caption(f"Network: {model.spec.describe()}, {model_label}."
+           + (" Its convolution filters stay fixed in the random slice: the directions move the fully connected "
+              "layers' weights, so the picture computes in seconds." if model.spec.conv else ""))
 
 # --- settings -------------------------------------------------------------------------------------
 cols = st.columns(4)

@@ -43,12 +43,22 @@ CONV = NetworkSpec(input_size=64, hidden=(7,), output_size=3, conv=(2, 3), pool=
 def test_centre_is_the_models_loss_and_grid_matches_naive_loop(spec):
     model = build_model(spec, seed=1)
     x, y = _data(spec.input_size)
-    d = L.random_directions(model, seed=3)
+    d = L.random_directions(model, seed=3, conv_directions=True)
     s = L.surface(model, x, y, d, grid=5, span=0.7)
     with torch.no_grad():
         expected = float(loss_function(spec)(model(x), y))
     assert s.loss.shape == (5, 5) and s.evaluations == 25
     assert s.loss[2, 2] == pytest.approx(expected, rel=1e-5)
+    np.testing.assert_allclose(s.loss, _naive(model, x, y, d, s.alphas, s.betas), rtol=1e-4, atol=1e-5)
+
+
+def test_conv_filters_stay_fixed_by_default_and_the_shortcut_matches_the_loop():
+    model = build_model(CONV, seed=1)
+    x, y = _data(CONV.input_size)
+    d = L.random_directions(model, seed=3)
+    n_conv = sum(p.numel() for p in model.convs.parameters())
+    assert not d.d1[:n_conv].any() and not d.d2[:n_conv].any() and d.d1[n_conv:].any()
+    s = L.surface(model, x, y, d, grid=5, span=0.7)
     np.testing.assert_allclose(s.loss, _naive(model, x, y, d, s.alphas, s.betas), rtol=1e-4, atol=1e-5)
 
 
@@ -72,7 +82,7 @@ def test_quadratic_toy_model_gives_the_analytic_surface():
 
 def test_filter_normalisation_gives_rows_of_the_weights_norm_and_zero_biases():
     model = build_model(CONV, seed=2)
-    d = L.random_directions(model, seed=5)
+    d = L.random_directions(model, seed=5, conv_directions=True)
     for vec in (d.d1, d.d2):
         start = 0
         for p in model.parameters():
@@ -83,8 +93,9 @@ def test_filter_normalisation_gives_rows_of_the_weights_norm_and_zero_biases():
             else:  # one row per output unit (linear) or per output filter (conv)
                 np.testing.assert_allclose(np.linalg.norm(part.reshape(len(part), -1), axis=1),
                                            p.detach().reshape(len(p), -1).norm(dim=1).numpy(), rtol=1e-5)
-    again = L.random_directions(model, seed=5)
-    assert np.array_equal(d.d1, again.d1) and not np.array_equal(d.d1, L.random_directions(model, 6).d1)
+    again = L.random_directions(model, seed=5, conv_directions=True)
+    assert np.array_equal(d.d1, again.d1)
+    assert not np.array_equal(d.d1, L.random_directions(model, 6, conv_directions=True).d1)
 
 
 def test_pca_projection_reproduces_snapshots_to_the_explained_variance():
