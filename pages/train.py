@@ -15,8 +15,8 @@ from ui.classroom import busy_message, lesson_link_builder, session_token, train
 from ui.state import set_active_model
 from ui.train_controls import controls, init_state
 
-TICK_SECONDS = 0.5  # the live panel redraws this often while training
-TRAIN_BUDGET = 0.3  # seconds of training per tick; the rest draws the charts
+TICK_SECONDS = 0.35  # the live panel redraws this often while training (target: twice a second)
+TRAIN_BUDGET = 0.2  # seconds of training per tick; the rest builds the charts
 MAX_PLOT_POINTS = 600  # steps drawn per chart: enough for the eye, light for the browser
 VIEWS = ["δ per layer", "Gradients", "Activations", "Weights", "Predictions"]
 

@@ -6,7 +6,7 @@ import streamlit as st
 from engine.data import DATASETS
 from engine.model import ACTIVATIONS, INITS, LOSS_LABELS
 from engine.presets import DEFAULT_PRESET, PRESETS
-from engine.spec import OPTIMIZER_NAMES, NetworkSpec, SpecError, TrainSpec, from_params, to_params
+from engine.spec import URL_KEYS, OPTIMIZER_NAMES, NetworkSpec, SpecError, TrainSpec, from_params, to_params
 from engine.trainer import OPTIMIZER_LABELS
 from ui.classroom import lesson_params, lesson_rules
 
@@ -64,7 +64,7 @@ def init_state() -> str | None:
     st.session_state.setdefault("train_preset", DEFAULT_PRESET)
     preset = PRESETS[DEFAULT_PRESET]
     params = dict(st.query_params)
-    if any(key in params for key in ("ds", "layers", "lr")):
+    if any(key in params for key in URL_KEYS):
         try:
             network, training = from_params(params, preset.network, preset.training)
         except SpecError as exc:

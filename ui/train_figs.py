@@ -14,6 +14,19 @@ def layer_name(l: int, n_layers: int) -> str:
     return f"output (l={l})" if l == n_layers else f"layer {l}"
 
 
+def log_ticks(values: np.ndarray) -> dict:
+    """Tick values (1, 2, 5 per decade over short ranges) labelled in full: 0.05, not 5."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values) & (values > 0)]
+    if not len(values):
+        return {}
+    low, high = np.floor(np.log10(values.min())), np.ceil(np.log10(values.max()))
+    steps = (1, 2, 5) if high - low <= 2 else (1,)  # a readable handful of ticks
+    ticks = [m * 10.0 ** e for e in np.arange(low, high + 1) for m in steps]
+    ticks = [t for t in ticks if values.min() / 2 <= t <= values.max() * 2]
+    return {"tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}
+
+
 def smooth(values: np.ndarray, window: int = 10) -> np.ndarray:
     """Trailing moving average, so a noisy per-batch curve reads as a trend."""
     if len(values) < 2:
@@ -29,7 +42,7 @@ def loss_accuracy(history: dict, epochs: list[dict], regression: bool) -> go.Fig
                         subplot_titles=("Loss C", None if regression else "Accuracy"))
     step = history["step"]
     if len(step):
-        fig.add_trace(go.Scattergl(x=step, y=history["loss"], name="mini-batch loss", mode="lines",
+        fig.add_trace(go.Scatter(x=step, y=history["loss"], name="mini-batch loss", mode="lines",
                                    line=dict(color=TRAIN, width=1), opacity=0.35), 1, 1)
     e_step = [e["step"] for e in epochs]
     fig.add_trace(go.Scatter(x=e_step, y=[e["train_loss"] for e in epochs], name="train loss",
@@ -38,7 +51,7 @@ def loss_accuracy(history: dict, epochs: list[dict], regression: bool) -> go.Fig
                              mode="lines+markers", line=dict(color=VAL, width=3)), 1, 1)
     if not regression:
         if len(step):
-            fig.add_trace(go.Scattergl(x=step, y=smooth(history["batch_acc"]), name="mini-batch accuracy",
+            fig.add_trace(go.Scatter(x=step, y=smooth(history["batch_acc"]), name="mini-batch accuracy",
                                        mode="lines", line=dict(color=TRAIN, width=1), opacity=0.35), 1, 2)
         fig.add_trace(go.Scatter(x=e_step, y=[e["train_acc"] for e in epochs], name="train accuracy",
                                  mode="lines+markers", line=dict(color=TRAIN, width=3, dash="dot")), 1, 2)
@@ -46,7 +59,8 @@ def loss_accuracy(history: dict, epochs: list[dict], regression: bool) -> go.Fig
                                  mode="lines+markers", line=dict(color=VAL, width=3, dash="dot")), 1, 2)
         fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
         fig.update_xaxes(title_text="step", row=1, col=2)
-    fig.update_yaxes(type="log", dtick="D2", row=1, col=1)
+    losses = np.concatenate([history["loss"], [e["train_loss"] for e in epochs], [e["val_loss"] for e in epochs]])
+    fig.update_yaxes(type="log", row=1, col=1, **log_ticks(losses))
     fig.update_xaxes(title_text="step", row=1, col=1)
     return style(fig, height=360, legend_below=True)
 
@@ -78,7 +92,7 @@ def per_layer_lines(history: dict, field: str, title: str, y_title: str, log: bo
     n_layers = values.shape[1] if values.ndim == 2 else 0
     fig = go.Figure()
     for l in range(n_layers):
-        fig.add_trace(go.Scattergl(x=history["step"], y=values[:, l], name=layer_name(l + 1, n_layers),
+        fig.add_trace(go.Scatter(x=history["step"], y=values[:, l], name=layer_name(l + 1, n_layers),
                                    mode="lines", line=dict(color=LAYER_COLORS[l % len(LAYER_COLORS)], width=2)))
     fig.update_layout(title=title)
     fig.update_xaxes(title_text="step")
@@ -116,7 +130,7 @@ def decision_boundary(xx: np.ndarray, yy: np.ndarray, prob: np.ndarray, points: 
                              line=dict(color="black", width=3), showscale=False, hoverinfo="skip"))
     for cls, color in ((0, "#e8590c"), (1, "#1864ab")):
         sel = labels == cls
-        fig.add_trace(go.Scattergl(x=points[sel, 0], y=points[sel, 1], mode="markers", name=f"class {cls}",
+        fig.add_trace(go.Scatter(x=points[sel, 0], y=points[sel, 1], mode="markers", name=f"class {cls}",
                                    marker=dict(color=color, size=7, line=dict(color="white", width=1))))
     fig.update_layout(title="Decision boundary (black line: P = 0.5)")
     fig.update_xaxes(title_text="x₁", range=[xx.min(), xx.max()])
@@ -127,7 +141,7 @@ def decision_boundary(xx: np.ndarray, yy: np.ndarray, prob: np.ndarray, points: 
 def regression_fit(x: np.ndarray, y: np.ndarray, grid: np.ndarray, fit: np.ndarray) -> go.Figure:
     """Regression: the data and the network's curve over it."""
     fig = go.Figure()
-    fig.add_trace(go.Scattergl(x=x[:, 0], y=y[:, 0], mode="markers", name="training data",
+    fig.add_trace(go.Scatter(x=x[:, 0], y=y[:, 0], mode="markers", name="training data",
                                marker=dict(color="#868e96", size=7)))
     fig.add_trace(go.Scatter(x=grid, y=grid ** 2, mode="lines", name="truth y = x²",
                              line=dict(color="#2b8a3e", width=2, dash="dash")))
