@@ -202,7 +202,11 @@ def detail_view(trainer: Trainer, history: dict, view: str) -> None:
         predictions_view(trainer)
 
 
-@st.fragment(run_every=TICK_SECONDS if running else None)
+# with a classroom training at once, redraw less often so the two cores go to training, not charts
+tick = TICK_SECONDS * max(1.0, training_slots().busy() / 2)
+
+
+@st.fragment(run_every=tick if running else None)
 def live_panel() -> None:
     """Advance the trainer by a time budget, then redraw: the page stays responsive while it learns."""
     trainer = st.session_state.get("train_trainer")
