@@ -68,6 +68,13 @@ def on_reset() -> None:
     st.session_state.train_trainer = None
 
 
+def use_trained_model() -> None:
+    """A copy of the network as it is now becomes the Draw and Backprop pages' model (before the sidebar draws)."""
+    trainer = st.session_state.train_trainer
+    set_active_model(copy.deepcopy(trainer.model), f"trained on the Train page ({trainer.step_count} steps)")
+    st.toast("The Draw and Backprop pages now use this model.")
+
+
 def on_step() -> None:
     stop()
     st.session_state.train_step_once = True
@@ -237,11 +244,9 @@ live_panel()
 st.divider()
 st.subheader("Keep what you trained")
 left, middle, right = st.columns(3)
-if left.button("Use this model on the Draw page", key="train_use_model", icon=":material/draw:",
-               disabled=trainer.data.image_shape != (28, 28) or trainer.step_count == 0,
-               help="Only networks trained on 28x28 digits can read drawings"):
-    set_active_model(copy.deepcopy(trainer.model), f"trained on the Train page ({trainer.step_count} steps)")
-    st.toast("The Draw and Backprop pages now use this model.")
+left.button("Use this model on the Draw page", key="train_use_model", icon=":material/draw:",
+            on_click=use_trained_model, disabled=trainer.data.image_shape != (28, 28) or trainer.step_count == 0,
+            help="Only networks trained on 28x28 digits can read drawings")
 last_epoch = trainer.history.epochs[-1] if trainer.history.epochs else None
 middle.download_button("Download the model (.pt)", key="train_download_model", file_name="model.pt",
                        data=lambda: to_bytes(trainer.model, train=trainer.training.to_dict(), metrics=last_epoch),

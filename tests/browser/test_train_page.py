@@ -50,3 +50,22 @@ def test_start_trains_live_and_pause_holds(page, server_url):
     assert_no_exception(page)
     page.get_by_text("Show").first.scroll_into_view_if_needed()
     screenshot(page, "train_paused")
+
+
+def test_the_trained_model_becomes_active_everywhere_and_can_be_dropped(page, server_url):
+    page.goto(f"{server_url}/train")
+    wait_for_app(page)
+    page.get_by_role("button", name="Step").click()
+    wait_for_app(page)
+    use = page.get_by_role("button", name="Use this model on the Draw page")
+    assert wait_until(lambda: use.is_enabled(), 20)
+    use.click()
+    wait_for_app(page)
+    page.get_by_role("link", name="Draw").click()
+    wait_for_app(page)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    assert wait_until(lambda: "trained on the Train page (1 steps): 784-128-64-10 relu" in sidebar.inner_text(), 20)
+    page.get_by_role("button", name="Use the default model").click()
+    wait_for_app(page)
+    assert wait_until(lambda: "Default: conv 32,64" in sidebar.inner_text(), 10)
+    assert_no_exception(page)

@@ -1,0 +1,38 @@
+"""The app shell: every page opens through app.py's navigation with no exception; the shared sidebar."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PAGES = ["pages/draw.py", "pages/train.py", "pages/gradients.py", "pages/landscape.py", "pages/backprop.py"]
+
+
+@pytest.fixture
+def app() -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_opens_without_an_exception(app, page):
+    app.switch_page(page)
+    app.run()
+    assert not app.exception, app.exception
+    assert app.title, f"{page} shows no title"
+
+
+def test_the_sidebar_names_the_default_model_with_its_accuracy(app):
+    captions = " ".join(c.value for c in app.sidebar.caption)
+    assert "Default: conv 32,64 + 784-128-10 relu" in captions
+    assert "validation accuracy" in captions
+
+
+def test_a_model_trained_on_the_train_page_becomes_active(app):
+    app.switch_page("pages/train.py")
+    app.run()
+    app.button(key="train_step").click().run()
+    app.button(key="train_use_model").click().run()
+    assert not app.exception
+    assert "trained on the Train page" in app.session_state["active_model"][1]
+    # the sidebar's "Use the default model" round trip is checked in Chromium (tests/browser/test_train_page.py):
+    # AppTest does not see app.py's sidebar elements after a page switch
