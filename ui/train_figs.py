@@ -20,6 +20,8 @@ def log_ticks(values: np.ndarray) -> dict:
     values = values[np.isfinite(values) & (values > 0)]
     if not len(values):
         return {}
+    if values.max() < 10 * values.min():
+        return {}  # within one decade plotly's own labels read well
     low, high = np.floor(np.log10(values.min())), np.ceil(np.log10(values.max()))
     steps = (1, 2, 5) if high - low <= 2 else (1,)  # a readable handful of ticks
     ticks = [m * 10.0 ** e for e in np.arange(low, high + 1) for m in steps]
@@ -77,7 +79,7 @@ def delta_heatmap(history: dict) -> go.Figure:
     ticks = np.arange(np.floor(lo), np.ceil(hi) + 1)
     fig = go.Figure(go.Heatmap(
         x=history["step"], y=[layer_name(l, n_layers) for l in range(1, n_layers + 1)], z=logd,
-        zmin=lo, zmax=hi, colorscale="Magma",
+        zmin=lo, zmax=hi, colorscale="Viridis",
         colorbar=dict(title="mean |δ|", tickvals=ticks, ticktext=[f"1e{int(t)}" for t in ticks]),
         hovertemplate="step %{x}<br>%{y}<br>log10 mean |δ| = %{z:.2f}<extra></extra>"))
     fig.update_layout(title="Error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup> in every layer (log colour)")
