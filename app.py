@@ -6,13 +6,19 @@ from ui.state import sidebar
 st.set_page_config(page_title="Neural-network playground", page_icon=":material/neurology:", layout="wide")
 
 PAGES = [
-    st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw", default=True),
+    st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
     st.Page("pages/gradients.py", title="Gradients", icon=":material/trending_down:", url_path="gradients"),
     st.Page("pages/landscape.py", title="Loss surface", icon=":material/landscape:", url_path="landscape"),
     st.Page("pages/backprop.py", title="Backprop", icon=":material/calculate:", url_path="backprop"),
 ]
 
-page = st.navigation(PAGES)
-sidebar()
+
+def home() -> None:
+    """The root URL opens Draw at /draw (Streamlit serves a default page only at /, never at its own path)."""
+    st.switch_page(PAGES[0])
+
+
+page = st.navigation([st.Page(home, title="Draw", url_path="home", default=True), *PAGES], position="hidden")
+sidebar(PAGES)
 page.run()

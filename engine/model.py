@@ -142,19 +142,27 @@ class Net(nn.Module):
             linear.weight.normal_(0.0, 1.0, generator=self.generator).mul_(init.std(fan_in, fan_out))
             linear.bias.normal_(0.0, 1.0, generator=self.generator).mul_(init.bias_std)
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The conv front end: (B, input_size) -> (B, n_in of the first linear layer)."""
+    def features(self, x: torch.Tensor, maps: list | None = None) -> torch.Tensor:
+        """The conv front end: (B, input_size) -> (B, n_in of the first linear layer).
+
+        If `maps` is a list, each conv layer's pooled output (B, channels, H, W) is appended to it.
+        """
         if not self.convs:
             return x
         height, width = self.spec.image_shape
         h = x.reshape(x.shape[0], 1, height, width)
         for conv, pool in zip(self.convs, self.pools):
             h = pool(F.relu(conv(h)))
+            if maps is not None:
+                maps.append(h)
         return h.flatten(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, input_size) -> z^L, (B, output_size)."""
-        a = self.features(x)
+        return self.head(self.features(x))
+
+    def head(self, a: torch.Tensor) -> torch.Tensor:
+        """The fully connected layers: conv features (or the input) -> z^L."""
         trace = self.trace
         for linear, act in zip(self.linears[:-1], self.acts):
             z = linear(a)

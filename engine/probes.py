@@ -188,18 +188,12 @@ def activations(model: Net, x: torch.Tensor) -> dict:
     model.eval()
     try:
         maps = []
-        if model.convs:
-            height, width = model.spec.image_shape
-            h = x.reshape(x.shape[0], 1, height, width)
-            for conv, pool in zip(model.convs, model.pools):
-                h = pool(torch.relu(conv(h)))
-                maps.append(h[0].numpy().copy())  # (channels, H, W)
         with Probe(model) as probe:
-            z_last = model(x)
+            z_last = model.head(model.features(x, maps))  # forward(), keeping the conv feature maps
         probe.check(backward=False)
         layers = [a[0].numpy().copy() for a in probe.acts]
         layers.append(output_activation(model.spec, z_last)[0].numpy().copy())
-        return {"feature_maps": maps, "layers": layers}
+        return {"feature_maps": [m[0].numpy().copy() for m in maps], "layers": layers}  # maps: (C, H, W)
     finally:
         model.train(was_training)
 

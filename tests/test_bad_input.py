@@ -33,10 +33,10 @@ def wrong_format() -> bytes:
 
 def open_page(page: str, query: dict | None = None) -> AppTest:
     at = AppTest.from_file("../app.py", default_timeout=120)
-    if query:
-        at.query_params.update(query)
     at.run()
     at.switch_page(page)
+    if query:  # as a link delivers them: with the page, not through the root URL
+        at.query_params.update(query)
     at.run()
     assert not at.exception, at.exception
     return at

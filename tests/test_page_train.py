@@ -7,10 +7,10 @@ from engine.presets import PRESETS
 
 def open_train(query: dict | None = None) -> AppTest:
     at = AppTest.from_file("../app.py", default_timeout=120)
-    if query:
-        at.query_params.update(query)
     at.run()
     at.switch_page("pages/train.py")
+    if query:  # as a link delivers them: with the page, not through the root URL
+        at.query_params.update(query)
     at.run()
     assert not at.exception, at.exception
     return at

@@ -51,9 +51,12 @@ def default_model_summary() -> str:
     return f"{model.spec.describe()} ({count_parameters(model):,} parameters{score})"
 
 
-def sidebar() -> None:
-    """The sidebar every page shares: which model Draw and Backprop use."""
+def sidebar(pages: list) -> None:
+    """The sidebar every page shares: the pages, and which model Draw and Backprop use."""
     with st.sidebar:
+        for page in pages:
+            st.page_link(page)
+        st.divider()
         st.markdown("**Active model**")
         try:
             model, label = active_model()

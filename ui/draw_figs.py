@@ -1,0 +1,89 @@
+"""Figures for the Draw page: probabilities, the 28x28 input, every layer's activations, feature maps."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ui.theme import style
+
+CHOSEN, OTHER = "#3b5bdb", "#adb5bd"
+STRONGEST = 5  # units marked in each layer
+
+
+def probability_bars(probs: np.ndarray) -> go.Figure:
+    """P(digit) for 0-9; the predicted digit in colour."""
+    label = int(np.argmax(probs))
+    fig = go.Figure(go.Bar(
+        x=[str(d) for d in range(len(probs))], y=probs,
+        marker_color=[CHOSEN if d == label else OTHER for d in range(len(probs))],
+        text=[f"{p:.0%}" if p >= 0.005 else "" for p in probs], textposition="outside",
+        hovertemplate="digit %{x}: %{y:.1%}<extra></extra>"))
+    fig.update_layout(title="How sure is the network? a<sup>L</sup> = softmax(z<sup>L</sup>)")
+    fig.update_xaxes(title_text="digit", type="category")
+    fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text="probability")
+    return style(fig, height=330)
+
+
+def input_image(pixels: np.ndarray) -> go.Figure:
+    """The 28x28 input exactly as the network receives it (x = a<sup>0</sup>, 784 numbers)."""
+    fig = go.Figure(go.Heatmap(z=pixels, colorscale="Gray", zmin=0, zmax=1, showscale=False,
+                               hovertemplate="row %{y}, column %{x}: %{z:.2f}<extra></extra>"))
+    fig.update_layout(title="What the network sees: 28x28")
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed",
+                     scaleanchor="x", constrain="domain")
+    fig = style(fig, height=330)
+    fig.update_layout(margin=dict(l=10, r=10, t=60, b=10))
+    return fig
+
+
+def _grid(n: int) -> tuple[int, int]:
+    """Rows and columns for n units laid out as a near-square-ish grid, at most 16 wide."""
+    cols = min(n, 16)
+    return math.ceil(n / cols), cols
+
+
+def layer_activations(values: np.ndarray, title: str) -> go.Figure:
+    """One layer's a^l as a grid of cells, unit 1 top left, always in the same place; strongest marked."""
+    n = len(values)
+    rows, cols = _grid(n)
+    grid = np.full(rows * cols, np.nan)
+    grid[:n] = values
+    grid = grid.reshape(rows, cols)
+    units = np.arange(1, rows * cols + 1).reshape(rows, cols)
+    fig = go.Figure(go.Heatmap(z=grid, customdata=units, colorscale="Viridis", zmin=0,
+                               zmax=max(float(np.nanmax(values)), 1e-6), xgap=2, ygap=2,
+                               colorbar=dict(title="a", thickness=14),
+                               hovertemplate="unit %{customdata}: a = %{z:.3f}<extra></extra>"))
+    top = np.argsort(values)[::-1][:min(STRONGEST, n)]
+    fig.add_trace(go.Scatter(x=top % cols, y=top // cols, mode="markers+text", text=[str(u + 1) for u in top],
+                             textposition="top center", textfont=dict(color="#e8590c", size=13),
+                             marker=dict(symbol="circle-open", size=22, color="#e8590c", line=dict(width=3)),
+                             hoverinfo="skip", showlegend=False))
+    fig.update_layout(title=title)
+    fig.update_xaxes(visible=False, range=[-0.5, cols - 0.5])
+    fig.update_yaxes(visible=False, autorange="reversed")
+    return style(fig, height=90 + 42 * rows)
+
+
+def feature_maps(maps: np.ndarray, title: str, show: int = 16) -> go.Figure:
+    """The first `show` channels of one conv layer's output (channels, H, W), each a small image."""
+    channels = min(show, len(maps))
+    cols = min(channels, 8)
+    rows = math.ceil(channels / cols)
+    strength = maps.reshape(len(maps), -1).max(axis=1)
+    fig = make_subplots(rows=rows, cols=cols, horizontal_spacing=0.01, vertical_spacing=0.08,
+                        subplot_titles=[f"#{c + 1}" for c in range(channels)])
+    for c in range(channels):
+        fig.add_trace(go.Heatmap(z=maps[c], colorscale="Viridis", zmin=0, zmax=max(float(strength.max()), 1e-6),
+                                 showscale=False, hovertemplate=f"filter {c + 1}: %{{z:.2f}}<extra></extra>"),
+                      row=c // cols + 1, col=c % cols + 1)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed")
+    fig.update_layout(title=title)
+    fig = style(fig, height=70 + 150 * rows)
+    fig.update_annotations(font_size=12)
+    return fig
