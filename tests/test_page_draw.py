@@ -1,0 +1,61 @@
+"""Draw page logic with AppTest: blank state, uploads (good, inverted photo, not an image, too big)."""
+import io
+
+from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
+
+
+def open_draw() -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.run()
+    at.switch_page("pages/draw.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def prediction(at: AppTest) -> str:
+    return next(m.value for m in at.metric if m.label == "Prediction")
+
+
+def png_of_a_seven(dark_on_light: bool) -> bytes:
+    ink, paper = ((20, 20, 20), (240, 240, 235)) if dark_on_light else ((255, 255, 255), (0, 0, 0))
+    image = Image.new("RGB", (280, 280), paper)
+    ImageDraw.Draw(image).line([(70, 60), (210, 60), (130, 240)], fill=ink, width=22, joint="curve")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_an_empty_canvas_shows_a_dash_and_no_guess():
+    at = open_draw()
+    assert prediction(at) == "—"
+    assert "draw_pixels" not in at.session_state
+
+
+def test_an_uploaded_photo_is_read_and_kept_for_the_backprop_page():
+    at = open_draw()
+    at.segmented_control(key="draw_source").set_value("Upload a photo").run()
+    at.file_uploader(key="draw_upload").set_value(("seven.png", png_of_a_seven(True), "image/png")).run()
+    assert not at.exception
+    assert prediction(at) == "7"
+    assert any("inverted" in c.value for c in at.caption)
+    assert at.session_state["draw_label"] == 7 and at.session_state["draw_pixels"].shape == (28, 28)
+
+
+def test_a_file_that_is_not_an_image_gets_a_clear_message():
+    at = open_draw()
+    at.segmented_control(key="draw_source").set_value("Upload a photo").run()
+    at.file_uploader(key="draw_upload").set_value(("notes.png", b"this is text, not a picture", "image/png")).run()
+    assert not at.exception
+    assert any("not an image" in e.value for e in at.error)
+    assert prediction(at) == "—"
+
+
+def test_a_giant_upload_is_refused_before_decoding():
+    at = open_draw()
+    at.segmented_control(key="draw_source").set_value("Upload a photo").run()
+    at.file_uploader(key="draw_upload").set_value(("huge.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 6_000_000,
+                                                   "image/png")).run()
+    assert not at.exception
+    assert any("limit is 5 MB" in e.value for e in at.error)

@@ -1,0 +1,67 @@
+"""engine.predict on synthetic drawings with the shipped default model: labels, blank, uploads."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from engine.checkpoint import load
+from engine.predict import predict_bytes, predict_image
+from engine.preprocess import ImageError
+from ui.state import DEFAULT_MODEL_PATH
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load(DEFAULT_MODEL_PATH)[0]
+
+
+def canvas(draw, size=308, width=20) -> np.ndarray:
+    """White strokes on a black RGBA canvas, like the browser's."""
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 255))
+    draw(ImageDraw.Draw(image), width)
+    return np.asarray(image)
+
+
+DIGITS = {
+    "one": (1, lambda d, w: d.line([(150, 50), (160, 260)], fill="white", width=w)),
+    "zero": (0, lambda d, w: d.ellipse([90, 50, 220, 260], outline="white", width=w)),
+    "seven": (7, lambda d, w: d.line([(80, 70), (230, 70), (140, 270)], fill="white", width=w, joint="curve")),
+    "small off-centre seven": (7, lambda d, w: d.line([(20, 20), (90, 20), (50, 110)], fill="white", width=w // 2)),
+    "four": (4, lambda d, w: (d.line([(90, 40), (70, 170), (230, 170)], fill="white", width=w),
+                              d.line([(190, 60), (190, 280)], fill="white", width=w))),
+    "thick three": (3, lambda d, w: (d.arc([90, 30, 220, 150], 200, 90, fill="white", width=w + 14),
+                                     d.arc([90, 140, 230, 280], 270, 160, fill="white", width=w + 14))),
+}
+
+
+@pytest.mark.parametrize("name", list(DIGITS))
+def test_the_default_model_reads_drawn_digits(model, name):
+    label, draw = DIGITS[name]
+    prediction = predict_image(model, canvas(draw))
+    assert prediction.status == "ok"
+    assert prediction.label == label, f"{name}: read as {prediction.label} ({prediction.probs.round(2)})"
+    assert prediction.probs.shape == (10,) and prediction.probs.sum() == pytest.approx(1, abs=1e-5)
+    assert prediction.pixels.shape == (28, 28)
+    assert [m.shape for m in prediction.feature_maps] == [(32, 14, 14), (64, 7, 7)]
+    assert [len(a) for a in prediction.layers] == [128, 10]
+    np.testing.assert_allclose(prediction.layers[-1], prediction.probs)
+
+
+def test_a_blank_canvas_gets_no_guess(model):
+    prediction = predict_image(model, canvas(lambda d, w: None))
+    assert prediction.status == "blank" and prediction.label is None and prediction.confidence is None
+
+
+def test_a_photo_of_dark_ink_on_paper_is_inverted_and_read(model):
+    photo = Image.new("RGB", (400, 300), (235, 230, 220))
+    ImageDraw.Draw(photo).line([(200, 40), (205, 260)], fill=(30, 30, 40), width=22)
+    buffer = io.BytesIO()
+    photo.save(buffer, format="JPEG", quality=85)
+    prediction = predict_bytes(model, buffer.getvalue())
+    assert prediction.inverted and prediction.label == 1
+
+
+def test_a_file_that_is_not_an_image_is_refused_clearly(model):
+    with pytest.raises(ImageError, match="not an image"):
+        predict_bytes(model, b"%PDF-1.4 definitely not a png")
