@@ -96,6 +96,7 @@ def page(browser):
 def wait_for_app(page, timeout: float = 60_000) -> None:
     """Wait until the script has finished running (no 'Running...' status) and no exception is shown."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
+    page.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout)  # every page has a title: it has run
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
 

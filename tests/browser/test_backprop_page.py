@@ -1,0 +1,21 @@
+"""Backprop page in Chromium: renders every step with no exception, and the autograd check agrees."""
+import pytest
+
+from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+from tests.browser.test_train_page import wait_until
+
+pytestmark = pytest.mark.browser
+
+
+def test_backprop_page_renders_and_agrees_with_autograd(page, server_url):
+    page.goto(f"{server_url}/backprop")
+    wait_for_app(page, timeout=120_000)
+    # the first visit trains the small 784-16-16-10 network (a few seconds), then the steps appear
+    assert wait_until(lambda: page.get_by_text("BP2: the error flows back").count() == 1, 120)
+    wait_for_app(page, timeout=120_000)
+    check = page.locator('[data-testid="stMetric"]').filter(has_text="max |difference| in δ, float64").first
+    assert wait_until(lambda: check.count() == 1, 60)
+    assert float(check.locator('[data-testid="stMetricValue"]').inner_text()) < 1e-12
+    assert wait_until(lambda: page.locator(".js-plotly-plot").count() >= 8, 60)
+    assert_no_exception(page)
+    screenshot(page, "backprop")

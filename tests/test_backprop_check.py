@@ -1,0 +1,47 @@
+"""The Backprop page's engine side: a model's arrays for the numpy reference, checked against autograd."""
+import numpy as np
+import pytest
+import torch
+
+from engine.backprop import backprop
+from engine.backprop_check import autograd_reference, compare, mlp_arrays
+from engine.model import build_model
+from engine.probes import record
+from engine.spec import NetworkSpec
+
+
+@pytest.mark.parametrize("loss", ["ce", "mse"])
+def test_a_models_arrays_give_the_probes_deltas_and_gradients(loss):
+    model = build_model(NetworkSpec(input_size=12, hidden=(6, 5), activations=("tanh", "sigmoid"), output_size=4,
+                                    loss=loss), seed=2).double()
+    weights, biases, activations, model_loss = mlp_arrays(model)
+    assert model_loss == loss and activations == ["tanh", "sigmoid"]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 3))
+    labels = np.array([0, 3, 1])
+    y = np.eye(4)[labels].T  # (n_L, m) one-hot columns
+    deltas, grad_w, grad_b = backprop(weights, biases, activations, x, y, loss)
+    _, records = record(model, torch.tensor(x.T), torch.tensor(labels))
+    for l, rec in enumerate(records):
+        np.testing.assert_allclose(deltas[l], rec.delta.T, atol=1e-12)
+        np.testing.assert_allclose(grad_w[l], rec.grad_w, atol=1e-12)
+        np.testing.assert_allclose(grad_b[l][:, 0], rec.grad_b, atol=1e-12)
+
+
+def test_compare_reports_float64_agreement_and_float32_rounding():
+    model = build_model(NetworkSpec(hidden=(16, 16), activations="sigmoid"), seed=0)
+    weights, biases, activations, loss = mlp_arrays(model)
+    x = np.random.default_rng(1).random((784, 1))
+    y = np.zeros((10, 1))
+    y[3] = 1
+    reference = backprop(weights, biases, activations, x, y, loss)
+    diffs = compare(reference, weights, biases, activations, x, y, loss)
+    assert max(diffs["float64"].values()) < 1e-12
+    assert 1e-12 < max(diffs["float32"].values()) < 1e-5
+    deltas, _, _ = autograd_reference(weights, biases, activations, x, y, loss)
+    assert [d.shape for d in deltas] == [(16, 1), (16, 1), (10, 1)]
+
+
+def test_a_conv_model_is_refused_with_a_reason():
+    with pytest.raises(ValueError, match="conv front end"):
+        mlp_arrays(build_model(NetworkSpec(conv=(4,), hidden=(8,))))
