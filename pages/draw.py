@@ -95,5 +95,6 @@ if prediction.status == "ok":
         kind = "output layer: the ten digits" if l == n_layers else f"hidden layer {l}"
         activation = model.spec.output_activation if l == n_layers else model.spec.activations[l - 1]
         st.plotly_chart(figs.layer_activations(values, f"a<sup>{l}</sup>, {kind} ({len(values)} units, "
-                                                       f"{activation})"),
+                                                       f"{activation})",
+                                               [str(d) for d in range(len(values))] if l == n_layers else None),
                         key=f"draw_fig_layer_{l}", theme=None)

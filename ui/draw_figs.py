@@ -46,8 +46,11 @@ def _grid(n: int) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
-def layer_activations(values: np.ndarray, title: str) -> go.Figure:
-    """One layer's a^l as a grid of cells, unit 1 top left, always in the same place; strongest marked."""
+def layer_activations(values: np.ndarray, title: str, labels: list[str] | None = None) -> go.Figure:
+    """One layer's a^l as a grid of cells, unit 1 top left, always in the same place; strongest marked.
+
+    `labels` names each cell (the output layer's digits); otherwise cells are numbered units.
+    """
     n = len(values)
     rows, cols = _grid(n)
     grid = np.full(rows * cols, np.nan)
@@ -56,17 +59,20 @@ def layer_activations(values: np.ndarray, title: str) -> go.Figure:
     units = np.arange(1, rows * cols + 1).reshape(rows, cols)
     fig = go.Figure(go.Heatmap(z=grid, customdata=units, colorscale="Viridis", zmin=0,
                                zmax=max(float(np.nanmax(values)), 1e-6), xgap=2, ygap=2,
-                               colorbar=dict(title="a", thickness=14),
+                               colorbar=dict(title="a", thickness=14, nticks=4 if rows > 1 else 3),
                                hovertemplate="unit %{customdata}: a = %{z:.3f}<extra></extra>"))
-    top = np.argsort(values)[::-1][:min(STRONGEST, n)]
-    fig.add_trace(go.Scatter(x=top % cols, y=top // cols, mode="markers+text", text=[str(u + 1) for u in top],
-                             textposition="top center", textfont=dict(color="#e8590c", size=13),
-                             marker=dict(symbol="circle-open", size=22, color="#e8590c", line=dict(width=3)),
-                             hoverinfo="skip", showlegend=False))
+    top = np.argsort(values)[::-1][:min(1 if labels else STRONGEST, n)]
+    top = top[values[top] > 0.05 * values.max()] if values.max() > 0 else top[:0]  # only units that fired
+    names = labels or [str(u + 1) for u in range(n)]
+    fig.add_trace(go.Scatter(x=top % cols, y=top // cols, mode="markers", hoverinfo="skip", showlegend=False,
+                             marker=dict(symbol="circle-open", size=30, color="#e8590c", line=dict(width=4))))
+    if labels or n <= 16:
+        fig.add_trace(go.Scatter(x=np.arange(n) % cols, y=np.arange(n) // cols, mode="text", text=names,
+                                 textfont=dict(size=16, color="white"), hoverinfo="skip", showlegend=False))
     fig.update_layout(title=title)
     fig.update_xaxes(visible=False, range=[-0.5, cols - 0.5])
     fig.update_yaxes(visible=False, autorange="reversed")
-    return style(fig, height=90 + 42 * rows)
+    return style(fig, height=max(210, 100 + 42 * rows))
 
 
 def feature_maps(maps: np.ndarray, title: str, show: int = 16) -> go.Figure:
