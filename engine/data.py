@@ -16,7 +16,7 @@ N_POINTS_RANGE = (20, 20_000)
 NOISE_RANGE = (0.0, 2.0)
 VAL_FRACTION_RANGE = (0.05, 0.5)
 MIN_TRAIN_SIZE = 10
-DEFAULT_NOISE = {"moons": 0.2, "circles": 0.1, "xor": 0.1, "spiral": 0.1, "regression": 0.05}
+DEFAULT_NOISE = {"moons": 0.2, "circles": 0.1, "xor": 0.1, "spiral": 0.05, "regression": 0.05}
 DEFAULT_N_POINTS = {"regression": 200}  # the 2-D sets: 1000
 
 

@@ -43,8 +43,8 @@ PRESETS: dict[str, Preset] = {
         TrainSpec(dataset="mnist5k", train_size=200, optimizer="adam", lr=1e-3, batch_size=20, epochs=150),
         "200 training digits and 270,000 weights: training accuracy reaches 100% while validation loss "
         "turns back up. Try weight decay or dropout."),
-    "Spiral (2-D): tanh 16-16-16": Preset(
-        NetworkSpec(hidden=(16, 16, 16), activations="tanh", init="xavier", loss="ce"),
+    "Spiral (2-D): ReLU 32-32-32": Preset(
+        NetworkSpec(hidden=(32, 32, 32), activations="relu", init="he", loss="ce"),
         TrainSpec(dataset="spiral", optimizer="adam", lr=0.01, batch_size=32, epochs=300),
         "TensorFlow Playground's hardest set: watch the decision boundary wind itself around the spiral."),
     "Regression: fit y = x²": Preset(

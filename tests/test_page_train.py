@@ -99,7 +99,7 @@ def test_a_bad_link_falls_back_to_the_defaults_with_a_warning():
 
 def test_the_two_d_and_regression_views_render():
     at = open_train()
-    at.selectbox(key="train_preset").set_value("Spiral (2-D): tanh 16-16-16").run()
+    at.selectbox(key="train_preset").set_value("Spiral (2-D): ReLU 32-32-32").run()
     at.button(key="train_step").click().run()
     at.segmented_control(key="train_view").set_value("Predictions").run()
     assert not at.exception

@@ -129,15 +129,15 @@ def decision_boundary(xx: np.ndarray, yy: np.ndarray, prob: np.ndarray, points: 
     fig = go.Figure(go.Heatmap(x=xx, y=yy, z=prob, zmin=0, zmax=1, colorscale="RdBu", reversescale=True,
                                opacity=0.75, colorbar=dict(title="P(class 1)"), hoverinfo="skip"))
     fig.add_trace(go.Contour(x=xx, y=yy, z=prob, contours=dict(start=0.5, end=0.5, coloring="none"),
-                             line=dict(color="black", width=3), showscale=False, hoverinfo="skip"))
-    for cls, color in ((0, "#e8590c"), (1, "#1864ab")):
+                             line=dict(color="black", width=3), showscale=False, hoverinfo="skip", showlegend=False))
+    for cls, color in ((0, "#1864ab"), (1, "#e8590c")):  # the colours of their regions: P(class 1) low blue, high red
         sel = labels == cls
         fig.add_trace(go.Scatter(x=points[sel, 0], y=points[sel, 1], mode="markers", name=f"class {cls}",
                                    marker=dict(color=color, size=7, line=dict(color="white", width=1))))
     fig.update_layout(title="Decision boundary (black line: P = 0.5)")
-    fig.update_xaxes(title_text="x₁", range=[xx.min(), xx.max()])
-    fig.update_yaxes(title_text="x₂", range=[yy.min(), yy.max()], scaleanchor="x")
-    return style(fig, height=480)
+    fig.update_xaxes(title_text="x₁", range=[xx.min(), xx.max()], constrain="domain")
+    fig.update_yaxes(title_text="x₂", range=[yy.min(), yy.max()], scaleanchor="x", constrain="domain")
+    return style(fig, height=520, legend_below=True)
 
 
 def regression_fit(x: np.ndarray, y: np.ndarray, grid: np.ndarray, fit: np.ndarray) -> go.Figure:
