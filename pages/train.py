@@ -47,6 +47,7 @@ def trainer_for_settings() -> Trainer | None:
     """The session's trainer, built on first use."""
     if st.session_state.get("train_trainer") is None and network is not None:
         st.session_state.train_trainer = build_trainer()
+        st.session_state.train_built_from = (network, training)  # the settings as the widgets gave them
     return st.session_state.get("train_trainer")
 
 
@@ -85,11 +86,7 @@ if problem:
     st.stop()
 
 trainer = st.session_state.get("train_trainer")
-settings_changed = trainer is not None and (trainer.training != training or
-                                            trainer.network.hidden != network.hidden or
-                                            trainer.network.activations != network.activations or
-                                            (trainer.network.init, trainer.network.loss, trainer.network.dropout)
-                                            != (network.init, network.loss, network.dropout))
+settings_changed = trainer is not None and st.session_state.get("train_built_from") != (network, training)
 if settings_changed and trainer.step_count == 0:
     st.session_state.train_trainer = trainer = None  # nothing to lose: follow the new settings
 running = st.session_state.train_running

@@ -144,3 +144,17 @@ def test_the_server_refuses_politely_when_every_training_slot_is_taken():
             slots.release(token)
     at.button(key="train_start").click().run()
     assert int(metric(at, "Step").replace(",", "")) > 1
+
+
+def test_changed_settings_keep_the_run_until_reset():
+    at = open_train()
+    at.button(key="train_step").click().run()
+    at.select_slider(key="train_lr").set_value(0.01).run()
+    assert any("Settings changed" in i.value for i in at.info)
+    assert metric(at, "Step") == "1"  # the run is kept
+    at.button(key="train_reset").click().run()
+    at.button(key="train_step").click().run()
+    assert not at.exception
+    assert metric(at, "Step") == "1"  # a new network...
+    assert at.session_state["train_trainer"].training.lr == 0.01  # ...with the new learning rate
+    assert not any("Settings changed" in i.value for i in at.info)
