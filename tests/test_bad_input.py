@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from engine.checkpoint import to_bytes
 from engine.model import build_model
 from engine.spec import NetworkSpec
+from tests.apptest import open_page
 
 MARKER = Path("/tmp/pwned_by_upload")
 
@@ -29,17 +30,6 @@ def wrong_format() -> bytes:
     buffer = io.BytesIO()
     torch.save({"format": 7, "weights": torch.zeros(3)}, buffer)
     return buffer.getvalue()
-
-
-def open_page(page: str, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=120)
-    at.run()
-    at.switch_page(page)
-    if query:  # as a link delivers them: with the page, not through the root URL
-        at.query_params.update(query)
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def errors(at: AppTest) -> str:

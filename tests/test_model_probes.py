@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.model import ACTIVATIONS, INITS, build_model, count_parameters, predict_proba
-from engine.probes import LAYER_STATS, Probe, activations, layer_table, record, summarize
+from engine.probes import LAYER_STATS, Probe, activations, layer_table, record
 from engine.spec import NetworkSpec
 
 TORCH_ACT = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,

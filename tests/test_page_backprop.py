@@ -2,16 +2,11 @@
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest import open_page
+
 
 def open_backprop(state: dict | None = None) -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=180)
-    at.run()  # lands on Draw, whose empty canvas clears any stored drawing
-    for key, value in (state or {}).items():  # as drawing a digit on the Draw page would leave them
-        at.session_state[key] = value
-    at.switch_page("pages/backprop.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("pages/backprop.py", state=state, timeout=180)
 
 
 def metric(at: AppTest, label: str):

@@ -4,14 +4,11 @@ import io
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest import open_page
+
 
 def open_draw() -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=120)
-    at.run()
-    at.switch_page("pages/draw.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("pages/draw.py")
 
 
 def prediction(at: AppTest) -> str:

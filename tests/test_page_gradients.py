@@ -1,23 +1,16 @@
 """The Gradients page in AppTest: renders, shows the verdict and the CLI's numbers, compares, trains, chains."""
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from engine.gradients import profile_at_init, sci
 from engine.spec import NetworkSpec
+from tests.apptest import open_page
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 @pytest.fixture
 def at():
-    app = AppTest.from_file(APP, default_timeout=90)
-    app.run()
-    app.switch_page("pages/gradients.py")
-    app.run()
-    assert not app.exception
-    return app
+    return open_page("pages/gradients.py", timeout=90)
 
 
 def alerts(at) -> list[str]:

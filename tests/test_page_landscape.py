@@ -1,7 +1,6 @@
 """The Loss-surface page in AppTest: default model, trained model with its path, settings persist across reruns."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -11,8 +10,8 @@ from engine.checkpoint import save
 from engine.model import build_model
 from engine.spec import NetworkSpec, TrainSpec
 from engine.trainer import Trainer
+from tests.apptest import open_page
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 @pytest.fixture
@@ -28,12 +27,7 @@ def default_checkpoint(tmp_path, monkeypatch):
 
 
 def _open() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page("pages/landscape.py")
-    at.run()
-    assert not at.exception
-    return at
+    return open_page("pages/landscape.py")
 
 
 def _set_small(at: AppTest) -> None:

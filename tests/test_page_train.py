@@ -2,18 +2,13 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest import open_page
+
 from engine.presets import PRESETS
 
 
 def open_train(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=120)
-    at.run()
-    at.switch_page("pages/train.py")
-    if query:  # as a link delivers them: with the page, not through the root URL
-        at.query_params.update(query)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("pages/train.py", query)
 
 
 def metric(at: AppTest, label: str) -> str:

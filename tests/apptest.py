@@ -1,0 +1,20 @@
+"""Open the app in AppTest on one page, the way a visitor arrives there."""
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def open_page(page: str, query: dict | None = None, state: dict | None = None, timeout: float = 120) -> AppTest:
+    """Run app.py, then `page` with its link's query parameters and any session state already set."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    at.run()  # lands on Draw, whose empty canvas clears any stored drawing
+    for key, value in (state or {}).items():  # e.g. what drawing a digit on the Draw page leaves behind
+        at.session_state[key] = value
+    at.switch_page(page)
+    if query:  # as a link delivers them: with the page, not through the root URL
+        at.query_params.update(query)
+    at.run()
+    assert not at.exception, at.exception
+    return at
