@@ -15,7 +15,7 @@ from .model import Net, build_model, loss_function
 from .probes import Probe, summarize
 from .spec import NetworkSpec, TrainSpec, spec_for_dataset
 
-FLUSH_EVERY = 32  # steps whose records are summarised together (see probes.summarize)
+FLUSH_EVERY = 8  # steps summarised together (probes.summarize); more keeps more tensors alive and measures slower
 RATIO_EVERY = 8  # the update/weight ratio moves slowly: measured every 8th step, carried in between
 EVAL_CHUNK = 2048  # samples per forward when evaluating (bounded memory for large sets)
 TRAIN_EVAL_SAMPLES = 5000  # train loss/accuracy at epoch end are measured on at most this many samples
