@@ -164,7 +164,7 @@ class Net(nn.Module):
     def head(self, a: torch.Tensor) -> torch.Tensor:
         """The fully connected layers: conv features (or the input) -> z^L."""
         trace = self.trace
-        for linear, act in zip(self.linears[:-1], self.acts):
+        for linear, act in zip(self.linears, self.acts):  # the hidden layers: acts has one fewer entry
             z = linear(a)
             a = act(z)
             if trace is not None:
