@@ -5,6 +5,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .backprop import cost, gradient_step
 from .model import LEAKY_SLOPE, Net
 from .spec import NetworkSpec, TrainSpec
 
@@ -17,7 +18,8 @@ def mlp_arrays(model: Net) -> tuple[list[np.ndarray], list[np.ndarray], list[str
     if model.spec.conv:
         raise ValueError("the numpy reference covers fully connected networks; this one has a conv front end")
     if model.spec.regression:
-        raise ValueError("the numpy reference covers classifiers (ce or mse on one-hot targets)")
+        raise ValueError("the numpy reference covers classifiers (ce or mse on one-hot targets); "
+                         "this one is a regression network")
     weights = [layer.weight.detach().double().numpy().copy() for layer in model.linears]
     biases = [layer.bias.detach().double().numpy().copy()[:, None] for layer in model.linears]
     return weights, biases, list(model.spec.activations), model.spec.loss
@@ -53,6 +55,12 @@ def compare(reference: tuple, weights, biases, activation, x, y, loss: str) -> d
         out[name] = {label: max(float(np.abs(m - t).max()) for m, t in zip(mine, other))
                      for label, mine, other in zip(("delta", "grad_w", "grad_b"), reference, theirs)}
     return out
+
+
+def step_sweep(weights, biases, activation, grad_w, grad_b, etas, x, y, loss: str) -> np.ndarray:
+    """C on (x, y) after one step w ← w − η ∂C/∂w, one entry per η in etas; the inputs are not changed."""
+    return np.array([cost(*gradient_step(weights, biases, grad_w, grad_b, float(eta)), activation, x, y, loss)
+                     for eta in etas])
 
 
 def small_network(seed: int = 0) -> Net:

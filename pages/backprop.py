@@ -2,15 +2,17 @@
 import numpy as np
 import streamlit as st
 
-from engine.backprop import backprop, backprop_steps, cost, forward, gradient_step
-from engine.backprop_check import compare, mlp_arrays, small_network
+from engine.backprop import backprop, backprop_steps, cost, forward
+from engine.backprop_check import compare, mlp_arrays, small_network, step_sweep
 from engine.data import load_dataset
 from ui import backprop_figs as figs
 from ui.draw_figs import input_image
 from ui.state import active_model
 
 SMALL = "3Blue1Brown's 784-16-16-10 sigmoid network"
-LEARNING_RATES = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
+LEARNING_RATES = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]
+SWEEP = np.logspace(-2, 2, 41)  # the η axis of the descent-step chart
+N_OTHERS = 500  # validation digits that show what one digit's step does to the rest
 
 
 @st.cache_resource(show_spinner="Training the small 784-16-16-10 network (a few seconds, once)...")
@@ -25,63 +27,82 @@ def validation_digits() -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(data.x_val), np.asarray(data.y_val)
 
 
+def why_not_usable(spec) -> str | None:
+    """Why the equations below cannot be worked on this model, in one sentence; None if they can."""
+    if spec.conv:
+        return "starts with convolution layers, and BP1-BP4 as written here are for fully connected layers"
+    if spec.input_size != 784:
+        return f"reads {spec.input_size} inputs, not a 28x28 digit"
+    if spec.regression or spec.output_size != 10:
+        return "does not output the ten digits"
+    return None
+
+
+def one_hot(labels: np.ndarray) -> np.ndarray:
+    """(10, m): one column per sample, 1 at its digit."""
+    return np.eye(10)[np.asarray(labels, dtype=int)].T
+
+
 st.title("Backpropagation, step by step")
 st.markdown("The four equations that compute every gradient of a network in one backward pass, worked on one "
             "digit. Notation: $z^l = W^l a^{l-1} + b^l$, $a^l = \\sigma(z^l)$, the error of layer $l$ is "
             "$\\delta^l = \\partial C / \\partial z^l$, and $\\odot$ multiplies element by element.")
-st.latex(r"\textbf{BP1}\;\; \delta^L = \nabla_a C \odot \sigma'(z^L) \qquad "
-         r"\textbf{BP2}\;\; \delta^l = \big((W^{l+1})^T \delta^{l+1}\big) \odot \sigma'(z^l) \qquad "
-         r"\textbf{BP3}\;\; \frac{\partial C}{\partial b^l} = \delta^l \qquad "
-         r"\textbf{BP4}\;\; \frac{\partial C}{\partial W^l} = \delta^l (a^{l-1})^T")
+st.latex(r"\begin{aligned} &\textbf{BP1}\quad \delta^L = \nabla_a C \odot \sigma'(z^L) && \qquad "
+         r"\textbf{BP2}\quad \delta^l = \big((W^{l+1})^T \delta^{l+1}\big) \odot \sigma'(z^l) \\[4pt] "
+         r"&\textbf{BP3}\quad \frac{\partial C}{\partial b^l} = \delta^l && \qquad "
+         r"\textbf{BP4}\quad \frac{\partial C}{\partial W^l} = \delta^l (a^{l-1})^T \end{aligned}")
 
 # --- the network and the digit ------------------------------------------------------------------
 model, model_label = active_model()
-usable = not model.spec.conv and not model.spec.regression and model.spec.input_size == 784
-choices = ([f"Active model ({model_label}: {model.spec.describe()})"] if usable else []) + [SMALL]
-left, right = st.columns(2)
+reason = why_not_usable(model.spec)
+choices = ([f"The active model ({model_label}: {model.spec.describe()})"] if reason is None else []) + [SMALL]
+x_val, y_val = validation_digits()
+left, right = st.columns(2, gap="large")
 with left:
     choice = st.radio("Network", choices, key="bp_network")
-    if not usable:
-        st.caption(f"The active model ({model_label}) starts with convolution layers; BP1-BP4 as written here are "
-                   "for fully connected layers, so this page uses the small network from 3Blue1Brown's videos.")
-weights, biases, activations, loss = small_arrays() if choice == SMALL else mlp_arrays(model)
-weights, biases = [w.copy() for w in weights], [b.copy() for b in biases]
-
-x_val, y_val = validation_digits()
+    if reason is not None:
+        st.caption(f"The active model ({model_label}) {reason}, so this page uses the small network from "
+                   "3Blue1Brown's videos, trained for a few seconds on MNIST.")
 with right:
     sources = (["Your drawing"] if "draw_pixels" in st.session_state else []) + ["A validation digit"]
     source = st.radio("Digit", sources, key="bp_source", horizontal=True)
     if source == "Your drawing":
-        pixels = np.asarray(st.session_state.draw_pixels, dtype=np.float64)
-        default_target = int(st.session_state.get("draw_label", 0))
+        pixels = np.asarray(st.session_state.draw_pixels, dtype=np.float64).reshape(28, 28)
+        index, digit_id, default_target = None, "drawing", int(st.session_state.get("draw_label") or 0)
+        help_target = "the digit the network read on the Draw page; change it to the digit you meant"
     else:
-        index = st.number_input("Validation digit number", 0, len(x_val) - 1, 0, key="bp_index")
+        index = int(st.number_input(f"Validation digit number (0-{len(x_val) - 1})", 0, len(x_val) - 1, 0,
+                                    key="bp_index"))
         pixels, default_target = x_val[index].astype(np.float64).reshape(28, 28), int(y_val[index])
+        digit_id, help_target = f"val{index}", "this digit's true label"
         if "draw_pixels" not in st.session_state:
             st.caption("Draw a digit on the Draw page to work through your own.")
-    target = st.selectbox("Target y (the right answer)", range(10), index=default_target, key=f"bp_target_{source}",
-                          help="The cost compares the output with a target: for your drawing, the digit you meant")
+    target = st.selectbox("Target y (the right answer)", range(10), index=default_target, key=f"bp_target_{digit_id}")
+    st.caption(f"The cost measures how far the output is from a target, so backprop needs one: by default "
+               f"{help_target}.")
 
+weights, biases, activations, loss = small_arrays() if choice == SMALL else mlp_arrays(model)
+weights, biases = [w.copy() for w in weights], [b.copy() for b in biases]  # never touch the cached arrays
 x = pixels.reshape(784, 1)
-y = np.zeros((10, 1))
-y[target] = 1.0
-steps = backprop_steps(weights, biases, activations, x, y, loss)  # layer L first, down to 1
+y = one_hot([target])
+steps = backprop_steps(weights, biases, activations, x, y, loss)  # one record per layer, layer L first
 zs, outs = forward(weights, biases, activations, x, loss)
 n_layers = len(weights)
 names = list(activations) + ["softmax" if loss == "ce" else "sigmoid"]
+before = cost(weights, biases, activations, x, y, loss)
 
 # --- 1. forward ---------------------------------------------------------------------------------
 st.header("1. Forward pass")
 image_col, text_col = st.columns([1, 2])
 image_col.plotly_chart(input_image(pixels), key="bp_fig_input", theme=None)
-text_col.markdown(f"The input $a^0 = x$ is the 28x28 digit as 784 numbers. Each layer computes $z^l$ and "
-                  f"$a^l$; the output $a^{{{n_layers}}}$ holds the ten digits' probabilities. The network says "
-                  f"**{int(np.argmax(outs[-1]))}**; the target is **{target}**, and the cost is "
-                  f"$C = {cost(weights, biases, activations, x, y, loss):.4f}$ "
-                  f"({'cross-entropy' if loss == 'ce' else 'quadratic'}).")
+text_col.markdown(f"The input $a^0 = x$ is the 28x28 digit as 784 numbers between 0 and 1. Each layer computes "
+                  f"$z^l = W^l a^{{l-1}} + b^l$ and $a^l = \\sigma(z^l)$; the output $a^{{{n_layers}}}$ holds the "
+                  f"ten digits' {'probabilities' if loss == 'ce' else 'scores'}.")
+text_col.markdown(f"The network says **{int(np.argmax(outs[-1]))}**; the target is **{target}**; the cost is "
+                  f"$C = {before:.4f}$ ({'cross-entropy' if loss == 'ce' else 'quadratic'}).")
 for l in range(1, n_layers + 1):
-    st.plotly_chart(figs.forward_layer(zs[l - 1][:, 0], outs[l][:, 0], l, names[l - 1]), key=f"bp_fig_fwd_{l}",
-                    theme=None)
+    st.plotly_chart(figs.forward_layer(zs[l - 1][:, 0], outs[l][:, 0], l, names[l - 1], digits=l == n_layers),
+                    key=f"bp_fig_fwd_{l}", theme=None)
 
 # --- 2. BP1 -------------------------------------------------------------------------------------
 st.header("2. BP1: the error at the output")
@@ -93,11 +114,16 @@ else:
     st.latex(r"\delta^L = (a^L - y) \odot \sigma'(z^L) \quad\text{(quadratic cost } C = \tfrac12\|a^L - y\|^2"
              r"\text{ with sigmoid outputs)}")
 st.plotly_chart(figs.bp1(output["a"][:, 0], y[:, 0], output["delta"][:, 0]), key="bp_fig_bp1", theme=None)
+st.caption("Where the output is too high (above the target) δ is positive, where it is too low δ is negative: "
+           "the error says which way each output unit should move.")
 
 # --- 3. BP2 -------------------------------------------------------------------------------------
 st.header("3. BP2: the error flows back, layer by layer")
-st.markdown("Each step sends the error back through the transposed weights, then multiplies it, unit by unit, by "
-            "$\\sigma'(z^l)$: a unit that is saturated ($\\sigma' \\approx 0$) passes almost nothing back.")
+if n_layers == 1:
+    st.info("This network has no hidden layers, so there is nothing to send back: BP1 gave δ for its only layer.")
+else:
+    st.markdown("Each step sends the error back through the transposed weights, then multiplies it, unit by unit, "
+                "by $\\sigma'(z^l)$: a saturated unit ($\\sigma' \\approx 0$) passes almost nothing back.")
 for record in steps[1:]:
     l = record["layer"]
     st.latex(rf"\delta^{{{l}}} = \big((W^{{{l + 1}}})^T \delta^{{{l + 1}}}\big) \odot \sigma'(z^{{{l}}})")
@@ -106,17 +132,20 @@ for record in steps[1:]:
 
 # --- 4. BP3 and BP4 -----------------------------------------------------------------------------
 st.header("4. BP3 and BP4: the gradients")
-st.markdown("$\\partial C/\\partial b^l = \\delta^l$ (BP3), and every weight's gradient is the error of the unit "
-            "it feeds times the activation it carries: $\\partial C/\\partial w^l_{jk} = \\delta^l_j a^{l-1}_k$ (BP4).")
+st.markdown("$\\partial C/\\partial b^l = \\delta^l$ (BP3), and each weight's gradient is the error of the unit it "
+            "feeds times the activation it carries: $\\partial C/\\partial w^l_{jk} = \\delta^l_j a^{l-1}_k$ (BP4). "
+            "Red means $\\partial C/\\partial w > 0$: the descent step lowers that weight; blue raises it.")
 first = steps[-1]
-top = np.argsort(-np.abs(first["delta"][:, 0]))[:4]
-st.plotly_chart(figs.input_weight_gradients(first["grad_w"][top], [int(u) + 1 for u in top]),
-                key="bp_fig_input_grads", theme=None)
-st.caption("Red and blue pixels: weights this one example pushes up or down. Only inked pixels move (a⁰_k = 0 "
-           "elsewhere), which is BP4 at work.")
-for record in steps[:-1][::-1]:
-    st.plotly_chart(figs.gradient_heatmap(record["grad_w"], record["layer"]), key=f"bp_fig_bp4_{record['layer']}",
-                    theme=None)
+top = np.argsort(-np.abs(first["delta"][:, 0]))[:4]  # the first layer's units with the largest |δ|
+unit_names = figs.unit_labels(len(first["delta"]), digits=n_layers == 1)
+st.plotly_chart(figs.input_weight_gradients(first["grad_w"][top], [unit_names[u] for u in top],
+                                            first["delta"][top, 0]), key="bp_fig_input_grads", theme=None)
+st.caption("The four units of layer 1 with the largest |δ|. Only the inked pixels' weights get a gradient: "
+           "$a^0_k = 0$ on the black background, so $\\delta^1_j a^0_k = 0$ there.")
+for record in steps[:-1][::-1]:  # layers 2..L
+    l = record["layer"]
+    st.plotly_chart(figs.outer_product(record["delta"][:, 0], outs[l - 1][:, 0], record["grad_w"], l,
+                                       digits=l == n_layers), key=f"bp_fig_bp4_{l}", theme=None)
 
 # --- 5. checked against autograd --------------------------------------------------------------------
 st.header("5. Checked against PyTorch's autograd")
@@ -126,35 +155,38 @@ cols = st.columns(3)
 for col, key, label in zip(cols, ("delta", "grad_w", "grad_b"), ("δ", "∂C/∂W", "∂C/∂b")):
     col.metric(f"max |difference| in {label}, float64", f"{diffs['float64'][key]:.1e}",
                f"float32: {diffs['float32'][key]:.1e}", delta_color="off", delta_arrow="off")
-st.caption("The numpy code above (engine/backprop.py) and PyTorch's automatic differentiation agree to about 1e-16 "
-           "in float64, the limit of double precision; in float32 (what training uses) to about 1e-7.")
+st.caption("The numpy code of BP1-BP4 (engine/backprop.py) and PyTorch's automatic differentiation, which knows "
+           "nothing of these equations, give the same numbers: in float64 they differ only in the last digits "
+           "(about 1e-16, rounding), in float32, the precision training uses, at about 1e-7.")
 
 # --- 6. one step of gradient descent -----------------------------------------------------------------
 st.header("6. One step of gradient descent")
-st.latex(r"w \leftarrow w - \eta \frac{\partial C}{\partial w}, \qquad b \leftarrow b - \eta \frac{\partial C}{\partial b}")
+st.latex(r"w \leftarrow w - \eta \frac{\partial C}{\partial w}, \qquad "
+         r"b \leftarrow b - \eta \frac{\partial C}{\partial b}")
 eta = st.select_slider("Learning rate η", LEARNING_RATES, value=1.0, key="bp_eta")
-before = cost(weights, biases, activations, x, y, loss)
-
-
-def cost_after(step_size: float) -> float:
-    new_w, new_b = gradient_step(weights, biases, grad_w, grad_b, step_size)
-    return cost(new_w, new_b, activations, x, y, loss)
-
-
-after = cost_after(eta)
-sweep = np.logspace(-2, 2, 41)
+keep = np.arange(len(x_val)) != (-1 if index is None else index)  # every validation digit but this one
+x_others, y_others = x_val[keep][:N_OTHERS].T.astype(np.float64), one_hot(y_val[keep][:N_OTHERS])
+others_before = cost(weights, biases, activations, x_others, y_others, loss)
+this_after, others_after = (float(step_sweep(weights, biases, activations, grad_w, grad_b, [eta], xs, ys, loss)[0])
+                            for xs, ys in ((x, y), (x_others, y_others)))  # the step, on this digit and the rest
 c1, c2, c3 = st.columns(3)
-c1.metric("C before", f"{before:.4f}")
-c2.metric("C after one step", f"{after:.4f}", f"{after - before:+.4f}", delta_color="inverse")
-c3.metric("Verdict", "went down" if after < before else "overshot")
-swept = np.array([cost_after(e) for e in sweep])
-st.plotly_chart(figs.eta_sweep(sweep, swept, before, eta, after), key="bp_fig_eta", theme=None)
-best = int(np.argmin(swept))
-if best < len(sweep) - 1:
-    st.caption(f"Small steps lower the cost a little, larger ones more, up to η ≈ {sweep[best]:.2g}; beyond it the "
-               "step jumps past the bottom of the valley and the cost rises again (overshoot).")
-else:
-    st.caption("On this one example every step in the range lowers its cost: the gradient points straight down "
-               "its own valley. The catch is the other examples: a huge step for one digit wrecks the rest, "
-               "which is why training takes small steps on mini-batches. Try a wrong target, or η = 10 on the "
-               "Train page.")
+c1.metric("C on this digit, before", f"{before:.4f}")
+c2.metric("C on this digit, after one step", f"{this_after:.4f}", f"{this_after - before:+.4f}",
+          delta_color="inverse")
+c3.metric(f"Mean C on {N_OTHERS} other digits, after", f"{others_after:.4f}", f"{others_after - others_before:+.4f}",
+          delta_color="inverse")
+this_curve = step_sweep(weights, biases, activations, grad_w, grad_b, SWEEP, x, y, loss)
+others_curve = step_sweep(weights, biases, activations, grad_w, grad_b, SWEEP, x_others, y_others, loss)
+st.plotly_chart(figs.eta_sweep(SWEEP, this_curve, others_curve, (before, others_before), eta,
+                               (this_after, others_after), N_OTHERS), key="bp_fig_eta", theme=None)
+overshoots = [curve[int(np.argmin(curve)):].max() > curve.min() + 0.01 * start  # rises again after its lowest
+              for curve, start in ((this_curve, before), (others_curve, others_before))]
+this_story = (f"On this digit the cost falls up to η ≈ {SWEEP[int(np.argmin(this_curve))]:.2g}, then the step "
+              "overshoots the bottom of the valley." if overshoots[0] else
+              "On this digit a bigger step lowers its cost further: the gradient points down its own valley.")
+others_story = ("The other digits tell the real story: their mean cost falls only for small steps (least at "
+                f"η ≈ {SWEEP[int(np.argmin(others_curve))]:.2g}); a bigger step on one digit **overshoots** and "
+                "wrecks what the network knew about the rest. That is why training takes small steps, averaged "
+                "over mini-batches." if overshoots[1] else
+                "The other digits' mean cost falls too over this whole range: this digit's gradient helps them all.")
+st.markdown(f"{this_story} {others_story}")

@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from engine.backprop import backprop
-from engine.backprop_check import autograd_reference, compare, mlp_arrays
+from engine.backprop import backprop, cost, forward
+from engine.backprop_check import autograd_reference, compare, mlp_arrays, small_network, step_sweep
+from engine.data import load_dataset
 from engine.model import build_model
 from engine.probes import record
 from engine.spec import NetworkSpec
@@ -42,6 +43,35 @@ def test_compare_reports_float64_agreement_and_float32_rounding():
     assert [d.shape for d in deltas] == [(16, 1), (16, 1), (10, 1)]
 
 
-def test_a_conv_model_is_refused_with_a_reason():
+def test_a_conv_or_regression_model_is_refused_with_a_reason():
     with pytest.raises(ValueError, match="conv front end"):
         mlp_arrays(build_model(NetworkSpec(conv=(4,), hidden=(8,))))
+    with pytest.raises(ValueError, match="regression"):
+        mlp_arrays(build_model(NetworkSpec(input_size=1, hidden=(8,), output_size=1, loss="mse", regression=True,
+                                           image_shape=None)))
+
+
+def test_step_sweep_is_the_cost_after_a_hand_made_step_and_leaves_the_weights_alone():
+    rng = np.random.default_rng(4)
+    weights = [rng.normal(size=(5, 3)), rng.normal(size=(2, 5))]
+    biases = [rng.normal(size=(5, 1)), rng.normal(size=(2, 1))]
+    copies = [w.copy() for w in weights]
+    x, y = rng.normal(size=(3, 4)), np.array([[1, 0, 1, 0], [0, 1, 0, 1]], dtype=float)
+    _, grad_w, grad_b = backprop(weights, biases, "relu", x, y, "ce")
+    costs = step_sweep(weights, biases, "relu", grad_w, grad_b, [0.0, 0.5], x, y, "ce")
+    stepped_w = [w - 0.5 * g for w, g in zip(weights, grad_w)]
+    stepped_b = [b - 0.5 * g for b, g in zip(biases, grad_b)]
+    assert costs[0] == pytest.approx(cost(weights, biases, "relu", x, y, "ce"), abs=1e-12)
+    assert costs[1] == pytest.approx(cost(stepped_w, stepped_b, "relu", x, y, "ce"), abs=1e-12)
+    assert costs[1] < costs[0]  # a small step along -∇C lowers C
+    assert all(np.array_equal(w, c) for w, c in zip(weights, copies))
+
+
+def test_the_small_network_is_3blue1browns_and_reads_digits():
+    model = small_network(seed=0)
+    assert model.spec.describe() == "784-16-16-10 sigmoid"
+    data = load_dataset("mnist5k")
+    weights, biases, activations, loss = mlp_arrays(model)
+    x, labels = data.x_val.T.astype(np.float64), data.y_val
+    _, outs = forward(weights, biases, activations, x, loss)
+    assert (outs[-1].argmax(axis=0) == labels).mean() > 0.8  # trained: the page's numbers mean something

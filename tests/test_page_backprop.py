@@ -1,7 +1,13 @@
-"""Backprop page logic with AppTest: sample digits, your drawing, the autograd check and the descent step."""
+"""Backprop page logic with AppTest: which network, which digit and target, the autograd check, the descent step."""
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
+from engine.backprop import backprop, cost
+from engine.backprop_check import mlp_arrays
+from engine.data import load_dataset
+from engine.model import build_model
+from engine.spec import NetworkSpec
 from tests.apptest import open_page
 
 
@@ -15,27 +21,81 @@ def metric(at: AppTest, label: str):
 
 def test_the_default_model_falls_back_to_the_small_network_and_checks_out():
     at = open_backprop()
-    assert at.radio(key="bp_network").value.startswith("3Blue1Brown")
-    assert any("convolution" in c.value for c in at.caption)
+    assert at.radio(key="bp_network").options == ["3Blue1Brown's 784-16-16-10 sigmoid network"]
+    assert any("convolution layers" in c.value for c in at.caption)
     f64 = metric(at, "max |difference| in δ, float64")
-    assert float(f64.value) < 1e-12 and float(f64.delta.split(": ")[1]) < 1e-5
-    assert len([c for c in at.get("plotly_chart")]) >= 8
+    assert float(f64.value) < 1e-12 and 1e-12 < float(f64.delta.split(": ")[1]) < 1e-5
+    # input, 3 forward layers, BP1, 2 BP2 steps, first-layer images, 2 outer products, the η sweep
+    assert len(at.get("plotly_chart")) == 11
+    assert len(at.latex) >= 5
+
+
+def test_a_validation_digit_gets_its_true_label_as_target_and_the_cost_matches_numpy():
+    at = open_backprop()
+    at.number_input(key="bp_index").set_value(7).run()
+    labels = load_dataset("mnist5k").y_val
+    assert at.selectbox(key="bp_target_val7").value == int(labels[7])
+    assert float(metric(at, "C on this digit, before").value) > 0
+    at.selectbox(key="bp_target_val7").set_value((int(labels[7]) + 1) % 10).run()
+    assert not at.exception
+    wrong = float(metric(at, "C on this digit, before").value)
+    assert wrong > 1.0  # a trained network is confidently "wrong" about a wrong target
 
 
 def test_a_drawing_from_the_draw_page_is_used_with_its_label_as_target():
     pixels = np.zeros((28, 28), dtype=np.float32)
     pixels[4:24, 13:15] = 1.0  # a "1"
-    at = open_backprop({"draw_pixels": pixels, "draw_label": 1})
+    at = open_backprop({"draw_pixels": pixels, "draw_label": 7})
     assert at.radio(key="bp_source").value == "Your drawing"
-    assert at.selectbox(key="bp_target_Your drawing").value == 1
+    assert at.selectbox(key="bp_target_drawing").value == 7
+    at.radio(key="bp_source").set_value("A validation digit").run()
+    assert not at.exception and at.number_input(key="bp_index").value == 0
 
 
-def test_the_learning_rate_step_changes_the_cost_after():
+def test_a_small_step_helps_this_digit_and_a_huge_one_overshoots_on_the_others():
     at = open_backprop()
-    before = float(metric(at, "C before").value)
+    before = float(metric(at, "C on this digit, before").value)
     at.select_slider(key="bp_eta").set_value(0.1).run()
-    small = float(metric(at, "C after one step").value)
-    at.select_slider(key="bp_eta").set_value(10.0).run()
-    large = float(metric(at, "C after one step").value)
+    small = float(metric(at, "C on this digit, after one step").value)
+    assert small < before
+    at.select_slider(key="bp_eta").set_value(100.0).run()
+    others = metric(at, "Mean C on 500 other digits, after")
     assert not at.exception
-    assert small < before and large != small
+    assert float(others.delta) > 0.5  # one digit's huge step wrecks the rest
+    assert any("overshoot" in m.value for m in at.markdown)
+
+
+def test_an_active_mlp_is_used_with_its_own_weights_and_the_small_one_is_still_offered():
+    model = build_model(NetworkSpec(hidden=(20,), activations="tanh", loss="mse"), seed=3)
+    at = open_backprop({"active_model": (model, "trained on the Train page")})
+    network = at.radio(key="bp_network")
+    assert len(network.options) == 2 and network.value.startswith("The active model")
+    weights, biases, acts, loss = mlp_arrays(model)
+    x = load_dataset("mnist5k").x_val[0].astype(np.float64).reshape(784, 1)
+    y = np.zeros((10, 1))
+    y[int(at.selectbox(key="bp_target_val0").value)] = 1
+    assert float(metric(at, "C on this digit, before").value) == pytest.approx(
+        cost(weights, biases, acts, x, y, loss), abs=1e-4)
+    deltas, _, _ = backprop(weights, biases, acts, x, y, loss)
+    assert deltas[0].shape == (20, 1)
+    assert any("quadratic" in latex.value for latex in at.latex)  # BP1 for the quadratic cost
+    network.set_value(network.options[1]).run()
+    assert not at.exception and len(at.get("plotly_chart")) == 11
+
+
+@pytest.mark.parametrize("spec, reason", [
+    (NetworkSpec(input_size=2, hidden=(8,), output_size=2, image_shape=None), "reads 2 inputs"),
+    (NetworkSpec(hidden=(8,), output_size=1, loss="mse", regression=True), "does not output the ten digits"),
+])
+def test_a_model_the_page_cannot_work_on_falls_back_with_the_reason(spec, reason):
+    at = open_backprop({"active_model": (build_model(spec), "trained on the Train page")})
+    assert len(at.radio(key="bp_network").options) == 1
+    assert any(reason in c.value for c in at.caption)
+
+
+def test_a_network_without_hidden_layers_has_no_bp2_step():
+    model = build_model(NetworkSpec(hidden=(), activations=()), seed=0)
+    at = open_backprop({"active_model": (model, "logistic regression")})
+    assert not at.exception
+    assert any("no hidden layers" in i.value for i in at.info)
+    assert len(at.get("plotly_chart")) == 5  # input, one forward layer, BP1, first-layer images, η sweep

@@ -7,88 +7,156 @@ from plotly.subplots import make_subplots
 
 from ui.theme import style
 
-BLUE, ORANGE, GREEN, GREY = "#3b5bdb", "#e8590c", "#2b8a3e", "#868e96"
+BLUE, ORANGE, GREEN, GREY, DARK = "#3b5bdb", "#e8590c", "#2b8a3e", "#868e96", "#343a40"
+MAX_ROWS, MAX_COLS = 48, 96  # a heatmap larger than this shows the units that matter most, not every unit
 
 
-def _bars(fig: go.Figure, values: np.ndarray, color: str, name: str, row: int | None = None) -> None:
-    trace = go.Bar(x=np.arange(1, len(values) + 1), y=values, marker_color=color, name=name,
-                   hovertemplate="unit %{x}: %{y:.4g}<extra>" + name + "</extra>")
-    fig.add_trace(trace, row=row, col=1) if row else fig.add_trace(trace)
+def unit_labels(n: int, digits: bool = False) -> list[str]:
+    """Tick labels of a layer's units: 1..n for hidden layers, the digits 0..9 for the output layer."""
+    return [str(j) for j in range(n)] if digits else [str(j) for j in range(1, n + 1)]
 
 
-def forward_layer(z: np.ndarray, a: np.ndarray, l: int, activation: str) -> go.Figure:
-    """z^l and a^l = σ(z^l) of one layer, unit by unit."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(f"z<sup>{l}</sup> = W<sup>{l}</sup>a<sup>{l - 1}</sup> + "
-                                                         f"b<sup>{l}</sup>", f"a<sup>{l}</sup> = {activation}(z)"))
-    fig.add_trace(go.Bar(x=np.arange(1, len(z) + 1), y=z, marker_color=GREY, name="z"), 1, 1)
-    fig.add_trace(go.Bar(x=np.arange(1, len(a) + 1), y=a, marker_color=BLUE, name="a"), 1, 2)
-    fig.update_xaxes(title_text="unit j")
+def _units_axis(n: int, digits: bool) -> tuple[list | np.ndarray, dict]:
+    """Bar positions and x-axis settings: the digits as categories, hidden units 1..n on a number line."""
+    if digits:
+        return unit_labels(n, digits=True), dict(type="category")
+    return np.arange(1, n + 1), dict(type="linear", dtick=1 if n <= 20 else None, range=[0.5, n + 0.5])
+
+
+def _bars(fig: go.Figure, xs, values: np.ndarray, color: str, name: str, row: int = 1, col: int = 1) -> None:
+    fig.add_trace(go.Bar(x=xs, y=values, marker_color=color, name=name,
+                         hovertemplate="%{x}: %{y:.4g}<extra>" + name + "</extra>"), row=row, col=col)
+
+
+def forward_layer(z: np.ndarray, a: np.ndarray, l: int, activation: str, digits: bool = False) -> go.Figure:
+    """z^l and a^l = σ(z^l) of one layer, unit by unit (the output layer's units are the digits)."""
+    xs, axis = _units_axis(len(z), digits)
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
+        f"z<sup>{l}</sup> = W<sup>{l}</sup>a<sup>{l - 1}</sup> + b<sup>{l}</sup>",
+        f"a<sup>{l}</sup> = {activation}(z<sup>{l}</sup>)"))
+    _bars(fig, xs, z, GREY, f"z{l}", col=1)
+    _bars(fig, xs, a, BLUE, f"a{l}", col=2)
+    fig.update_xaxes(title_text="digit" if digits else f"unit j of layer {l}", **axis)
     fig.update_layout(showlegend=False)
-    return style(fig, height=280)
+    return style(fig, height=300)
 
 
 def bp1(a: np.ndarray, y: np.ndarray, delta: np.ndarray) -> go.Figure:
     """The output layer: a^L, the target y and δ^L side by side for the ten digits."""
-    digits = [str(d) for d in range(len(a))]
+    digits = unit_labels(len(a), digits=True)
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=digits, y=a, name="a<sup>L</sup> (output)", marker_color=BLUE))
-    fig.add_trace(go.Bar(x=digits, y=y, name="y (target)", marker_color=GREEN))
-    fig.add_trace(go.Bar(x=digits, y=delta, name="δ<sup>L</sup>", marker_color=ORANGE))
-    fig.update_layout(barmode="group", title="BP1 at the output layer")
+    fig.add_trace(go.Bar(x=digits, y=a, name="a<sup>L</sup> (the network's output)", marker_color=BLUE))
+    fig.add_trace(go.Bar(x=digits, y=y, name="y (the target)", marker_color=GREEN))
+    fig.add_trace(go.Bar(x=digits, y=delta, name="δ<sup>L</sup> (the error)", marker_color=ORANGE))
+    fig.update_layout(barmode="group", title="BP1 at the output layer, digit by digit")
     fig.update_xaxes(title_text="digit", type="category")
-    return style(fig, height=330, legend_below=True)
+    fig.update_yaxes(title_text="value")
+    return style(fig, height=360, legend_below=True)
 
 
 def hadamard(back: np.ndarray, sigma_prime: np.ndarray, delta: np.ndarray, l: int) -> go.Figure:
-    """BP2 for layer l, unit by unit: (W^(l+1))^T δ^(l+1)  ⊙  σ'(z^l)  =  δ^l."""
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.1, subplot_titles=(
-        f"(W<sup>{l + 1}</sup>)<sup>T</sup> δ<sup>{l + 1}</sup>: the error sent back",
+    """BP2 for layer l, unit by unit: (W^(l+1))^T δ^(l+1)  ⊙  σ'(z^l)  =  δ^l, three aligned rows."""
+    xs, axis = _units_axis(len(delta), digits=False)
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.11, subplot_titles=(
+        f"(W<sup>{l + 1}</sup>)<sup>T</sup> δ<sup>{l + 1}</sup>: the error sent back to layer {l}",
         f"⊙  σ'(z<sup>{l}</sup>): how much each unit lets through",
-        f"=  δ<sup>{l}</sup>"))
-    _bars(fig, back, GREY, "back", 1)
-    _bars(fig, sigma_prime, GREEN, "σ'", 2)
-    _bars(fig, delta, ORANGE, "δ", 3)
-    fig.update_xaxes(title_text="unit j", row=3, col=1)
-    fig.update_layout(showlegend=False, title=f"BP2 for layer {l}: element by element")
-    return style(fig, height=520)
+        f"=  δ<sup>{l}</sup>: the error of layer {l}"))
+    _bars(fig, xs, back, GREY, "sent back", row=1)
+    _bars(fig, xs, sigma_prime, GREEN, "σ'(z)", row=2)
+    _bars(fig, xs, delta, ORANGE, "δ", row=3)
+    fig.update_xaxes(**axis)
+    fig.update_xaxes(title_text=f"unit j of layer {l}", row=3, col=1)
+    fig.update_layout(showlegend=False, title=f"BP2 for layer {l}: multiply the rows element by element")
+    fig = style(fig, height=580)
+    fig.update_layout(margin=dict(t=95))
+    return fig
 
 
-def gradient_heatmap(grad_w: np.ndarray, l: int) -> go.Figure:
-    """BP4: ∂C/∂W^l = δ^l (a^(l-1))^T, one row per unit of layer l."""
-    bound = max(float(np.abs(grad_w).max()), 1e-12)
-    fig = go.Figure(go.Heatmap(z=grad_w, colorscale="RdBu", zmid=0, zmin=-bound, zmax=bound,
-                               colorbar=dict(title="∂C/∂w"),
-                               hovertemplate="w<sub>%{y},%{x}</sub>: %{z:.3g}<extra></extra>"))
-    fig.update_layout(title=f"∂C/∂W<sup>{l}</sup> = δ<sup>{l}</sup>(a<sup>{l - 1}</sup>)<sup>T</sup>")
-    fig.update_xaxes(title_text=f"input unit k (layer {l - 1})")
-    fig.update_yaxes(title_text=f"unit j (layer {l})", autorange="reversed")
-    return style(fig, height=340)
+def _strongest(values: np.ndarray, limit: int) -> np.ndarray:
+    """Indices of the `limit` entries with the largest |value|, in their original order."""
+    return np.arange(len(values)) if len(values) <= limit else np.sort(np.argsort(-np.abs(values))[:limit])
 
 
-def input_weight_gradients(rows: np.ndarray, units: list[int]) -> go.Figure:
-    """The first layer's ∂C/∂W rows as 28x28 images: which pixels each unit's weights move on."""
-    fig = make_subplots(rows=1, cols=len(units), subplot_titles=[f"unit {u}" for u in units],
-                        horizontal_spacing=0.03)
+def outer_product(delta: np.ndarray, a_prev: np.ndarray, grad_w: np.ndarray, l: int, digits: bool = False
+                  ) -> go.Figure:
+    """BP3 and BP4 for layer l: the column δ^l (= ∂C/∂b^l), the row (a^(l-1))^T and their product ∂C/∂W^l."""
+    rows, cols = _strongest(delta, MAX_ROWS), _strongest(a_prev, MAX_COLS)
+    row_labels = [unit_labels(len(delta), digits)[j] for j in rows]
+    col_labels = [str(k + 1) for k in cols]
+    fig = make_subplots(rows=2, cols=2, column_widths=[0.07, 0.93], row_heights=[0.1, 0.9],
+                        horizontal_spacing=0.02, vertical_spacing=0.03, shared_yaxes=True, shared_xaxes=True)
+    fig.add_trace(go.Heatmap(x=col_labels, y=["a"], z=a_prev[cols][None, :], colorscale="Greys", showscale=False,
+                             hovertemplate=f"a<sup>{l - 1}</sup>" + "<sub>%{x}</sub> = %{z:.3g}<extra></extra>"),
+                  row=1, col=2)
+    bound = max(float(np.abs(grad_w).max()), float(np.abs(delta).max()), 1e-12)
+    scale = dict(colorscale="RdBu_r", zmid=0, zmin=-bound, zmax=bound)  # red: positive gradient
+    fig.add_trace(go.Heatmap(x=["δ"], y=row_labels, z=delta[rows][:, None], showscale=False, **scale,
+                             hovertemplate=f"δ<sup>{l}</sup>" + "<sub>%{y}</sub> = %{z:.3g}<extra></extra>"),
+                  row=2, col=1)
+    fig.add_trace(go.Heatmap(x=col_labels, y=row_labels, z=grad_w[np.ix_(rows, cols)], colorbar=dict(title="value"),
+                             **scale, hovertemplate="∂C/∂w<sub>%{y},%{x}</sub> = %{z:.3g}<extra></extra>"),
+                  row=2, col=2)
+    for r, c in ((1, 2), (2, 1), (2, 2)):
+        fig.update_xaxes(type="category", row=r, col=c)
+        fig.update_yaxes(type="category", autorange="reversed", row=r, col=c)
+    fig.update_xaxes(showticklabels=False, row=1, col=2)
+    fig.update_yaxes(showticklabels=False, row=1, col=2)
+    fig.update_xaxes(showticklabels=False, row=2, col=1)
+    if len(rows) <= 20:
+        fig.update_yaxes(dtick=1, row=2, col=1)  # every unit labelled, not every other one
+    if len(cols) <= 32:
+        fig.update_xaxes(dtick=1, row=2, col=2)
+    fig.add_annotation(text=f"a<sup>{l - 1}</sup>", x=0.0, y=1.0, xref="paper", yref="paper", xanchor="left",
+                       yanchor="top", showarrow=False)
+    fig.update_xaxes(title_text=f"δ<sup>{l}</sup>", row=2, col=1)
+    fig.update_xaxes(title_text=f"input k: unit of layer {l - 1}" + (" (strongest shown)" if len(cols) < len(a_prev)
+                                                                     else ""), row=2, col=2)
+    fig.update_yaxes(title_text="digit" if digits else f"unit j of layer {l}", row=2, col=1)
+    fig.update_layout(title=f"∂C/∂W<sup>{l}</sup> = δ<sup>{l}</sup> (a<sup>{l - 1}</sup>)<sup>T</sup>: "
+                            f"row j is δ<sub>j</sub> times the row a<sup>{l - 1}</sup> on top")
+    return style(fig, height=120 + min(max(26 * len(rows), 200), 620))
+
+
+def input_weight_gradients(rows: np.ndarray, units: list[int], deltas: np.ndarray) -> go.Figure:
+    """The first layer's ∂C/∂W rows as 28x28 images: which pixels' weights each unit's gradient moves."""
+    fig = make_subplots(rows=1, cols=len(units), horizontal_spacing=0.03,
+                        subplot_titles=[f"unit {u}<br>δ = {d:.2g}" for u, d in zip(units, deltas)])
     bound = max(float(np.abs(rows).max()), 1e-12)
     for i, row in enumerate(rows):
-        fig.add_trace(go.Heatmap(z=row.reshape(28, 28), colorscale="RdBu", zmid=0, zmin=-bound, zmax=bound,
+        fig.add_trace(go.Heatmap(z=row.reshape(28, 28), colorscale="RdBu_r", zmid=0, zmin=-bound, zmax=bound,
                                  showscale=i == len(units) - 1, colorbar=dict(title="∂C/∂w"),
                                  hovertemplate="pixel (%{y}, %{x}): %{z:.3g}<extra></extra>"), 1, i + 1)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    fig.update_layout(title="∂C/∂W<sup>1</sup>, one row per unit as a 28x28 image (units with the largest |δ|)")
-    return style(fig, height=300)
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
+    for i in range(2, len(units) + 1):  # every panel square, not just the first
+        fig.update_yaxes(scaleanchor=f"x{i}", row=1, col=i)
+    fig.update_layout(title="∂C/∂W<sup>1</sup>: each unit's 784 weight gradients as a 28x28 image")
+    fig = style(fig, height=360)
+    fig.update_layout(margin=dict(t=110))  # room for the two-line panel titles under the figure title
+    return fig
 
 
-def eta_sweep(etas: np.ndarray, costs: np.ndarray, before: float, chosen: float, after: float) -> go.Figure:
-    """C after one step w ← w − η∂C/∂w, for a range of η: down, then overshoot."""
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=etas, y=costs, mode="lines", name="C after the step", line=dict(color=BLUE, width=3)))
-    fig.add_hline(y=before, line=dict(color=GREY, dash="dash"), annotation_text="C before",
-                  annotation_position="top left")
-    fig.add_trace(go.Scatter(x=[chosen], y=[after], mode="markers", name="your η",
-                             marker=dict(color=ORANGE, size=16, symbol="diamond")))
-    fig.update_layout(title="One gradient-descent step on this example")
-    fig.update_xaxes(type="log", title_text="learning rate η")
-    fig.update_yaxes(type="log", title_text="cost C", exponentformat="power")
-    return style(fig, height=360, legend_below=True)
+def eta_sweep(etas: np.ndarray, this_digit: np.ndarray, others: np.ndarray, before: tuple[float, float],
+              chosen: float, after: tuple[float, float], n_others: int) -> go.Figure:
+    """C after one step w ← w − η∂C/∂w over a range of η: on this digit (left) and on other digits (right)."""
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=(
+        "C on this digit", f"mean C on {n_others} other digits"))
+    for col, costs, start, end in ((1, this_digit, before[0], after[0]), (2, others, before[1], after[1])):
+        fig.add_trace(go.Scatter(x=etas, y=costs, mode="lines", line=dict(color=BLUE, width=3), showlegend=col == 1,
+                                 name="C after one step", hovertemplate="η = %{x:.3g}: C = %{y:.4g}<extra></extra>"),
+                      row=1, col=col)
+        fig.add_trace(go.Scatter(x=etas[[0, -1]], y=[start, start], mode="lines", showlegend=col == 1,
+                                 line=dict(color=DARK, dash="dash", width=2), name="C before the step",
+                                 hoverinfo="skip"), row=1, col=col)
+        fig.add_trace(go.Scatter(x=[chosen], y=[end], mode="markers",
+                                 marker=dict(color=ORANGE, size=16, symbol="diamond"), name="your η",
+                                 showlegend=col == 1, hovertemplate="your η: C = %{y:.4g}<extra></extra>"),
+                      row=1, col=col)
+        fig.update_xaxes(type="log", title_text="learning rate η", row=1, col=col)
+    top = max(float(np.max(this_digit)), before[0])
+    fig.update_yaxes(title_text="cost C", range=[-0.04 * top, 1.1 * top], row=1, col=1)
+    low, high = np.log10(min(others.min(), before[1])), np.log10(max(others.max(), before[1]))
+    ticks = [m * 10.0 ** e for e in range(int(np.floor(low)), int(np.ceil(high)) + 1) for m in (1, 2, 5)]
+    fig.update_yaxes(type="log", title_text="cost C (log scale)", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks],
+                     range=[low - 0.1, high + 0.1], row=1, col=2)
+    return style(fig, height=420, legend_below=True)

@@ -16,6 +16,8 @@ def test_backprop_page_renders_and_agrees_with_autograd(page, server_url):
     check = page.locator('[data-testid="stMetric"]').filter(has_text="max |difference| in δ, float64").first
     assert wait_until(lambda: check.count() == 1, 60)
     assert float(check.locator('[data-testid="stMetricValue"]').inner_text()) < 1e-12
-    assert wait_until(lambda: page.locator(".js-plotly-plot").count() >= 8, 60)
+    assert wait_until(lambda: page.locator(".js-plotly-plot").count() == 11, 60)  # every step's chart drawn
+    assert page.get_by_text("C on this digit, after one step").count() == 1
+    assert page.get_by_text("overshoots", exact=False).count() >= 1
     assert_no_exception(page)
     screenshot(page, "backprop")
