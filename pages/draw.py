@@ -9,6 +9,7 @@ from ui.state import active_model
 
 CANVAS_SIZE = 308  # px, 11 x 28: the drawing is boxed and centred like MNIST anyway
 MAX_UPLOAD_BYTES = 5_000_000
+SHOWN_FILTERS = 16  # feature maps per conv layer, two rows of 8: large enough to read on a projector
 
 st.session_state.setdefault("draw_canvas_version", 0)
 
@@ -54,8 +55,9 @@ with left:
                            update_streamlit=True, key=f"draw_canvas_{st.session_state.draw_canvas_version}")
         st.button("Clear", key="draw_clear", on_click=clear_canvas, icon=":material/delete:")
         st.caption("Undo, redo and reset are in the canvas toolbar.")
-        if canvas.image_data is not None:
-            prediction = predict_image(model, canvas.image_data)
+        image = canvas.image_data  # decodes the canvas PNG on every access: read it once
+        if image is not None:
+            prediction = predict_image(model, image)
 remember(prediction)
 
 with right:
@@ -87,8 +89,10 @@ if prediction.status == "ok":
 
     st.subheader("What every layer did")
     for i, maps in enumerate(prediction.feature_maps):
-        st.plotly_chart(figs.feature_maps(maps, f"Convolution layer {i + 1}: {len(maps)} filters, "
-                                                f"{maps.shape[1]}x{maps.shape[2]} after pooling (first 16 shown)"),
+        shown = "all" if len(maps) <= SHOWN_FILTERS else f"the first {SHOWN_FILTERS} of"
+        st.plotly_chart(figs.feature_maps(maps, f"Convolution layer {i + 1}: {shown} {len(maps)} filters, each "
+                                                f"{maps.shape[1]}x{maps.shape[2]} after pooling",
+                                          show=SHOWN_FILTERS),
                         key=f"draw_fig_maps_{i}", theme=None)
     n_layers = len(prediction.layers)
     for l, values in enumerate(prediction.layers, start=1):

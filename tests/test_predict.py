@@ -1,5 +1,6 @@
 """engine.predict on synthetic drawings with the shipped default model: labels, blank, uploads."""
 import io
+import math
 
 import numpy as np
 import pytest
@@ -32,7 +33,23 @@ DIGITS = {
                               d.line([(190, 60), (190, 280)], fill="white", width=w))),
     "thick three": (3, lambda d, w: (d.arc([90, 30, 220, 150], 200, 90, fill="white", width=w + 14),
                                      d.arc([90, 140, 230, 280], 270, 160, fill="white", width=w + 14))),
+    # the kinds of drawing tried by hand in the browser: thin pen, slant, huge, small in a corner
+    "thin-pen two": (2, lambda d, w: d.line(arc(154, 95, 70, 60, 200, 360) + [(80, 260), (235, 260)],
+                                            fill="white", width=6, joint="curve")),
+    "slanted nine": (9, lambda d, w: d.line(arc(175, 100, 60, 55, 0, 360) + [(235, 100), (170, 280)],
+                                            fill="white", width=w, joint="curve")),
+    "huge eight": (8, lambda d, w: d.line(arc(154, 75, 70, 65, 90, 450) + arc(154, 225, 85, 70, -90, 270),
+                                          fill="white", width=w + 6, joint="curve")),
+    "small five in a corner": (5, lambda d, w: d.line([(290, 200), (250, 200), (246, 235)] +
+                                                      arc(265, 262, 22, 22, 220, 500)[3:],
+                                                      fill="white", width=w // 2, joint="curve")),
 }
+
+
+def arc(cx, cy, rx, ry, start, end, n=24) -> list[tuple[float, float]]:
+    """Points along an ellipse from angle `start` to `end` (degrees, y down), the way a pen sweeps it."""
+    return [(cx + rx * math.cos(math.radians(start + (end - start) * i / n)),
+             cy + ry * math.sin(math.radians(start + (end - start) * i / n))) for i in range(n + 1)]
 
 
 @pytest.mark.parametrize("name", list(DIGITS))

@@ -1,4 +1,5 @@
 """Draw page in Chromium: digits drawn with the mouse on the real canvas are read; Clear shows "—"."""
+import math
 import time
 
 import pytest
@@ -8,13 +9,25 @@ from tests.browser.test_train_page import wait_until
 
 pytestmark = pytest.mark.browser
 
-# strokes in canvas pixels (the canvas is 308 x 308), drawn like a person would
-DIGITS = {
-    1: [[(150, 50), (158, 150), (162, 260)]],
-    0: [[(155, 45), (105, 70), (85, 150), (100, 235), (155, 265), (210, 235), (225, 150), (205, 70), (155, 45)]],
-    7: [[(80, 70), (160, 68), (235, 70), (185, 170), (140, 270)]],
-    4: [[(110, 40), (85, 170), (240, 170)], [(200, 60), (200, 280)]],
-}
+
+def arc(cx, cy, rx, ry, start, end, n=20) -> list[tuple[float, float]]:
+    """Points along an ellipse from angle `start` to `end` (degrees, y down), as a hand sweeps it."""
+    return [(cx + rx * math.cos(math.radians(start + (end - start) * i / n)),
+             cy + ry * math.sin(math.radians(start + (end - start) * i / n))) for i in range(n + 1)]
+
+
+# (label, what was drawn, strokes in canvas pixels on the 308 x 308 canvas): drawn like a person would,
+# in varied sizes, places and slants
+DIGITS = [
+    ("1", "1", [[(150, 50), (158, 150), (162, 260)]]),
+    ("0", "0", [[(155, 45), (105, 70), (85, 150), (100, 235), (155, 265), (210, 235), (225, 150), (205, 70),
+                 (155, 45)]]),
+    ("7", "7", [[(80, 70), (160, 68), (235, 70), (185, 170), (140, 270)]]),
+    ("4", "4", [[(110, 40), (85, 170), (240, 170)], [(200, 60), (200, 280)]]),
+    ("2", "small 2 in the top-left corner", [arc(70, 60, 30, 25, 200, 360) + [(40, 120), (105, 120)]]),
+    ("3", "3 slanted to the right", [arc(165, 95, 55, 45, 210, 450) + arc(145, 205, 60, 50, 270, 510)]),
+    ("9", "9 in the bottom-right", [arc(215, 170, 35, 30, 0, 360) + [(250, 170), (240, 290)]]),
+]
 
 
 def prediction(page) -> str:
@@ -22,15 +35,20 @@ def prediction(page) -> str:
     return box.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
 
-def draw(page, strokes) -> None:
+def draw(page, strokes) -> float:
+    """Draw the strokes with the mouse; returns the time the pen was lifted."""
     box = page.locator("canvas.upper-canvas").bounding_box()
+    # hover first, as a hand does: the canvas toolbar sits invisibly over the top-right corner until hovered
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_timeout(300)
     for stroke in strokes:
         x, y = stroke[0]
         page.mouse.move(box["x"] + x, box["y"] + y)
         page.mouse.down()
         for x, y in stroke[1:]:
-            page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
+            page.mouse.move(box["x"] + x, box["y"] + y, steps=4)
         page.mouse.up()
+    return time.perf_counter()
 
 
 def clear(page) -> None:
@@ -38,17 +56,33 @@ def clear(page) -> None:
     assert wait_until(lambda: prediction(page) == "—", 20)
 
 
-@pytest.mark.parametrize("path", ["/draw", "/"])
-def test_drawn_digits_are_read_and_clear_shows_a_dash(page, server_url, path):
-    page.goto(f"{server_url}{path}")
+def open_draw(page, url: str) -> None:
+    page.goto(url)
     wait_for_app(page)
     page.wait_for_selector("canvas.upper-canvas", timeout=30_000)
     time.sleep(1)
     assert prediction(page) == "—"
-    for digit, strokes in DIGITS.items():
-        draw(page, strokes)
-        assert wait_until(lambda: prediction(page) == str(digit), 20), f"drew {digit}, read {prediction(page)}"
-        if digit == 7:
+
+
+def test_drawn_digits_are_read_and_clear_shows_a_dash(page, server_url):
+    open_draw(page, f"{server_url}/draw")
+    seconds = []
+    for digit, name, strokes in DIGITS:
+        lifted = draw(page, strokes)
+        assert wait_until(lambda: prediction(page) == digit, 20, 0.02), f"drew {name}, read {prediction(page)}"
+        seconds.append(time.perf_counter() - lifted)
+        if digit == "7":
             screenshot(page, "draw_seven")
         clear(page)
+    assert_no_exception(page)
+    # reported, not asserted (shared CI machines vary): the issue asks for under 1 s
+    print(f"\nlabel shown after lifting the pen: median {sorted(seconds)[len(seconds) // 2]:.2f} s, "
+          f"max {max(seconds):.2f} s over {len(seconds)} digits")
+
+
+def test_the_root_address_opens_a_working_canvas(page, server_url):
+    open_draw(page, server_url)
+    draw(page, DIGITS[2][2])
+    assert wait_until(lambda: prediction(page) == "7", 20), f"drew a 7, read {prediction(page)}"
+    clear(page)
     assert_no_exception(page)
