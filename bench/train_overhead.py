@@ -19,7 +19,7 @@ import torch  # noqa: E402
 from engine.data import load_dataset  # noqa: E402
 from engine.model import build_model, loss_function  # noqa: E402
 from engine.spec import NetworkSpec, TrainSpec  # noqa: E402
-from engine.trainer import Trainer, make_optimizer  # noqa: E402
+from engine.trainer import RATIO_EVERY, Trainer, make_optimizer  # noqa: E402
 
 
 def bare_loop(network: NetworkSpec, training: TrainSpec, x: torch.Tensor, y: torch.Tensor):
@@ -74,10 +74,10 @@ def main() -> None:
         bare_ms.append((t1 - t0) / args.steps * 1e3)
         full_ms.append((t2 - t1) / args.steps * 1e3)
         ratios.append(full_ms[-1] / bare_ms[-1])
-    print(f"model {trainer.network.describe()}, batch {args.batch_size}, Adam, {args.threads} torch thread(s)")
+    print(f"model {trainer.network.describe()}, batch {args.batch_size}, fused Adam (both), {args.threads} torch thread(s)")
     print(f"bare PyTorch step      {statistics.median(bare_ms):.3f} ms (median of {args.rounds} rounds)")
     print(f"instrumented step      {statistics.median(full_ms):.3f} ms (δ, ‖∂C/∂W‖, update ratio, a stats, "
-          f"saturation per layer every step; update ratio every 8th)")
+          f"saturation per layer every step; ‖ΔW‖/‖W‖ every {RATIO_EVERY}th)")
     print(f"ratio instrumented/bare {statistics.median(ratios):.3f}x (target <= 1.15x)")
 
 

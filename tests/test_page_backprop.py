@@ -61,7 +61,8 @@ def test_a_small_step_helps_this_digit_and_a_huge_one_overshoots_on_the_others()
     at.select_slider(key="bp_eta").set_value(100.0).run()
     others = metric(at, "Mean C on 500 other digits, after")
     assert not at.exception
-    assert float(others.delta) > 0.5  # one digit's huge step wrecks the rest
+    after, rise = float(others.value), float(others.delta)
+    assert after > 1.5 * (after - rise)  # one digit's huge step wrecks the rest: their mean cost rises by half
     assert any("overshoot" in m.value for m in at.markdown)
 
 
