@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engine.model import ACTIVATIONS, INITS, build_model, count_parameters, predict_proba
+from engine.model import ACTIVATIONS, INITS, build_model, count_parameters, output_activation, predict_proba
 from engine.probes import LAYER_STATS, Probe, activations, layer_table, record
 from engine.spec import NetworkSpec
 
@@ -142,3 +142,12 @@ def test_activations_for_display_and_conv_feature_maps():
     assert out["layers"][-1].sum() == pytest.approx(1.0, abs=1e-5)
     probs = predict_proba(model, torch.rand(3, 784))
     assert probs.shape == (3, 10) and torch.allclose(probs.sum(1), torch.ones(3))
+
+
+def test_the_written_out_softmax_equals_torch_softmax_even_for_huge_logits():
+    spec = NetworkSpec(hidden=(4,), input_size=2, output_size=10)
+    z = torch.randn(3, 64, 10) * torch.tensor([1.0, 50.0, 1e4])[:, None, None]  # ordinary, large, overflowing exp
+    a = output_activation(spec, z)
+    assert torch.isfinite(a).all()
+    torch.testing.assert_close(a, torch.softmax(z, dim=-1), rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(a.sum(-1), torch.ones(3, 64))

@@ -68,6 +68,21 @@ def test_recorded_layer_summaries_match_a_direct_record(moons):
     assert generator_state is not None
 
 
+def test_summaries_of_many_steps_at_once_equal_those_of_one_step_at_a_time(moons):
+    """Steps summarised together (a full step buffer, and the smaller last batch of each epoch) give the rows
+    that summarising every step on its own gives; one step on its own matches probes.record (test above)."""
+    spec, training = small(activations=("sigmoid", "relu")), TrainSpec(dataset="moons", batch_size=48, epochs=3)
+    together, alone = Trainer(spec, training, moons), Trainer(spec, training, moons)
+    assert len(together.x_train) % 48 != 0  # every epoch ends with a smaller batch
+    together.step(10_000)
+    while not alone.finished:
+        alone.step(1)
+    assert len(together.history) == len(alone.history) == 3 * together.steps_per_epoch
+    for name in ("loss", "batch_acc") + LAYER_FIELDS:
+        np.testing.assert_allclose(together.history.column(name), alone.history.column(name), rtol=1e-5, atol=1e-7,
+                                   err_msg=name)
+
+
 def test_divergence_stops_keeps_history_and_says_why():
     data = load_dataset("mnist5k")
     trainer = Trainer(NetworkSpec(hidden=(64, 64), activations="linear", init="normal"),
