@@ -8,7 +8,7 @@ from engine.checkpoint import CheckpointError, from_bytes, to_bytes
 from engine.data import DatasetError
 from engine.idx import IdxError
 from engine.spec import SpecError
-from engine.trainer import Trainer
+from engine.trainer import RATIO_EVERY, Trainer
 from engine.spec import to_params
 from ui import train_figs as figs
 from ui.classroom import busy_message, lesson_link_builder, session_token, training_slots
@@ -188,7 +188,8 @@ def detail_view(trainer: Trainer, history: dict, view: str) -> None:
         right.plotly_chart(figs.per_layer_lines(history, "update_ratio", "Update / weight ratio ‖ΔW‖/‖W‖",
                                                 "ratio"), key="train_fig_ratio", theme=None)
         st.caption("A healthy update/weight ratio is around 10⁻³: much smaller and the layer is not learning, "
-                   "much larger and the steps are too big.")
+                   f"much larger and the steps are too big. ‖ΔW‖ is measured every {RATIO_EVERY}th step (it moves "
+                   "slowly), hence the steps in the line; everything else is measured every step.")
     elif view == "Activations":
         records = trainer.inspect(256)
         left, right = st.columns([2, 1])
