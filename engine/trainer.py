@@ -12,7 +12,7 @@ from .augment import augment_images
 from .data import Dataset, load_dataset
 from .history import History
 from .model import Net, build_model, loss_function
-from .probes import Probe, summarize
+from .probes import Probe, summarize, weight_grad_norms
 from .spec import NetworkSpec, TrainSpec, spec_for_dataset
 
 FLUSH_EVERY = 8  # steps summarised together (probes.summarize): 16 or 32 measured no faster (bigger, colder buffers)
@@ -209,8 +209,7 @@ class Trainer:
                 self._buffers[batch] = _StepBuffer(self.network.widths, batch)
             self._buffer = self._buffers[batch]
         torch._foreach_copy_(self._buffer.slots[len(self._pending)], probe.outputs + probe.grads)
-        grad_norms = torch.stack(torch._foreach_norm([w.grad for w in self._weights]))
-        self._pending.append((y, grad_norms, loss_value, self._ratio))
+        self._pending.append((y, weight_grad_norms(self.model), loss_value, self._ratio))
 
     def _flush(self) -> None:
         """Summarise the pending steps into the history."""
