@@ -8,6 +8,7 @@ Usage: python bench/live_overhead.py [--rounds 10] [--tick 0.3]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 from pathlib import Path
@@ -28,7 +29,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     preset = PRESETS[DEFAULT_PRESET]
-    training = preset.training.__class__(**{**preset.training.to_dict(), "epochs": 10_000})
+    training = dataclasses.replace(preset.training, epochs=10_000)
     data = load_dataset(training.dataset)
     live = Trainer(preset.network, training, data, record=True)
     bare = Trainer(preset.network, training, data, record=False)

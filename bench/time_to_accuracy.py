@@ -26,11 +26,11 @@ import torch  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from engine.data import load_dataset  # noqa: E402
-from engine.presets import PRESETS  # noqa: E402
+from engine.presets import DEFAULT_PRESET, PRESETS  # noqa: E402
 from engine.trainer import Trainer  # noqa: E402
 
 MAX_EPOCHS = 30
-DEFAULT = PRESETS["Modern ReLU + He + Adam"]
+DEFAULT = PRESETS[DEFAULT_PRESET]
 
 
 def ours(data, target: float, seed: int) -> tuple[float, int]:
