@@ -99,6 +99,10 @@ def per_layer_lines(history: dict, field: str, title: str, y_title: str, log: bo
     fig.update_layout(title=title)
     fig.update_xaxes(title_text="step")
     fig.update_yaxes(title_text=y_title, type="log" if log else "linear", exponentformat="power")
+    if log:  # Plotly's default labels every digit of a short decade: 6 7 8 9 crowd into each other on a projector
+        positive = values[np.isfinite(values) & (values > 0)]
+        decades = np.log10(positive.max() / positive.min()) if positive.size else 0.0
+        fig.update_yaxes(dtick="D2" if decades < 3 else 1)  # 2 and 5 in each decade, or the powers of 10 only
     return style(fig, height=340)
 
 
