@@ -10,6 +10,7 @@ import torch
 
 from .augment import augment_images
 from .data import Dataset, load_dataset
+from .explicit_step import ExplicitStep, supports
 from .history import History
 from .model import Net, build_model, loss_function
 from .probes import Probe, summarize, weight_grad_norms
@@ -91,6 +92,8 @@ class Trainer:
                                         data.image_shape)
         self.model = build_model(self.network, training.seed)
         self.loss_fn = loss_function(self.network)
+        # fully connected: BP1-BP4 written out, straight into the step buffer; conv front end: autograd + Probe
+        self._explicit = ExplicitStep(self.model) if supports(self.model) else None
         self.optimizer = make_optimizer(training.optimizer, self.model.parameters(), training)
         self.x_train = torch.tensor(data.x_train, dtype=torch.float32)  # a private copy: the dataset is shared
         self.y_train = _targets(data.y_train, self.network.regression)
@@ -167,12 +170,17 @@ class Trainer:
         model = self.model
         if not model.training:
             model.train()
-        self.optimizer.zero_grad(set_to_none=True)
-        probe = Probe(model) if self.record else None
-        with probe or contextlib.nullcontext():
-            z = model(x)
-            loss = self.loss_fn(z, y)
-            loss.backward()
+        slot = self._slot(len(y))  # where this step's a^l, z^L and ∂C/∂z^l go
+        if self._explicit is not None:
+            loss = self._explicit(x, y, slot[:len(slot) // 2], slot[len(slot) // 2:])
+        else:
+            self.optimizer.zero_grad(set_to_none=True)
+            probe = Probe(model) if self.record else None
+            with probe or contextlib.nullcontext():
+                loss = self.loss_fn(model(x), y)
+                loss.backward()
+            if self.record:
+                torch._foreach_copy_(slot, probe.outputs + probe.grads)
         loss_value = loss.item()
         if not math.isfinite(loss_value):
             self._flush()
@@ -182,8 +190,8 @@ class Trainer:
         weights = self._weights
         if measure_ratio:
             torch._foreach_copy_(self._before, weights)
-        if self.record:
-            self._keep(probe, y, loss_value)
+        if self.record:  # ‖∂C/∂W^l‖ now, while the gradients are hot
+            self._pending.append((y, weight_grad_norms(model), loss_value, self._ratio))
         self.optimizer.step()
         self.step_count += 1
         if measure_ratio:
@@ -199,17 +207,14 @@ class Trainer:
         if self._cursor >= len(self.x_train):
             self._end_epoch()
 
-    @torch.no_grad()
-    def _keep(self, probe: Probe, y: torch.Tensor, loss_value: float) -> None:
-        """Copy this step's a^l, z^L and ∂C/∂z^l into the step buffer and note ‖∂C/∂W^l‖, while all are hot."""
-        batch = len(y)
+    def _slot(self, batch: int) -> list[torch.Tensor]:
+        """The next free step of the buffer for this batch size: a^l / z^L rows, then ∂C/∂z^l rows."""
         if self._buffer is None or self._buffer.outputs[0].shape[1] != batch:
             self._flush()  # the pending steps had another batch size
             if batch not in self._buffers:
                 self._buffers[batch] = _StepBuffer(self.network.widths, batch)
             self._buffer = self._buffers[batch]
-        torch._foreach_copy_(self._buffer.slots[len(self._pending)], probe.outputs + probe.grads)
-        self._pending.append((y, weight_grad_norms(self.model), loss_value, self._ratio))
+        return self._buffer.slots[len(self._pending)]  # without recording: always the first
 
     def _flush(self) -> None:
         """Summarise the pending steps into the history."""
