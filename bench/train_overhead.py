@@ -19,7 +19,8 @@ import torch  # noqa: E402
 from engine.data import load_dataset  # noqa: E402
 from engine.model import build_model, loss_function  # noqa: E402
 from engine.spec import NetworkSpec, TrainSpec  # noqa: E402
-from engine.trainer import RATIO_EVERY, Trainer, make_optimizer  # noqa: E402
+from engine.optimizers import make_optimizer  # noqa: E402
+from engine.trainer import RATIO_EVERY, Trainer  # noqa: E402
 
 
 def bare_loop(network: NetworkSpec, training: TrainSpec, x: torch.Tensor, y: torch.Tensor):
@@ -39,7 +40,7 @@ def bare_loop(network: NetworkSpec, training: TrainSpec, x: torch.Tensor, y: tor
                 order, cursor = torch.randperm(len(x), generator=generator), 0
             idx = order[cursor:cursor + batch]
             cursor += batch
-            optimizer.zero_grad(set_to_none=True)
+            optimizer.zero_grad()
             loss = cost(model(x[idx]), y[idx])
             loss.backward()
             loss.item()  # the trainer reads the loss every step too (divergence check)

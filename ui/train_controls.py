@@ -7,7 +7,7 @@ from engine.data import DATASETS
 from engine.model import ACTIVATIONS, INITS, LOSS_LABELS
 from engine.presets import DEFAULT_PRESET, PRESETS
 from engine.spec import URL_KEYS, OPTIMIZER_NAMES, NetworkSpec, SpecError, TrainSpec, from_params, to_params
-from engine.trainer import OPTIMIZER_LABELS
+from engine.optimizers import OPTIMIZER_LABELS
 from ui.classroom import lesson_params, lesson_rules
 
 MAX_LAYERS_IN_UI = 12

@@ -1,0 +1,62 @@
+"""The optimizers sgd, momentum and adam: torch's fused update kernels, one call per step for every W^l and b^l.
+
+torch.optim's classes run these same kernels (with fused=True) but spend about as long again in Python
+bookkeeping every step (parameter groups, lazy state, profiler records); on this app's small networks that
+was 50 µs of a 0.8 ms step. Tests check every step against torch.optim, bit for bit.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+
+from .spec import TrainSpec
+
+ADAM_BETAS = (0.9, 0.999)  # β1, β2: the running averages of ∇C and (∇C)²
+ADAM_EPS = 1e-8
+
+OPTIMIZER_LABELS = {"sgd": "SGD: w ← w − η∇C", "momentum": "SGD with momentum: v ← μv + ∇C, w ← w − ηv",
+                    "adam": "Adam: per-weight step sizes from running gradient moments"}
+
+
+class Optimizer:
+    """One of OPTIMIZER_LABELS over a fixed list of parameters; reads each parameter's .grad at step()."""
+
+    def __init__(self, name: str, params: Iterable[torch.Tensor], spec: TrainSpec):
+        if name not in OPTIMIZER_LABELS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZER_LABELS)}, got {name!r}")
+        self.name, self.lr, self.weight_decay = name, spec.lr, spec.weight_decay
+        self.momentum = spec.momentum if name == "momentum" else 0.0
+        self.params = list(params)
+        self.steps = 0
+        zeros = [torch.zeros_like(p) for p in self.params] if name == "adam" else []
+        self.exp_avgs, self.exp_avg_sqs = zeros, [torch.zeros_like(p) for p in zeros]  # Adam's m and v
+        self.state_steps = [torch.zeros(()) for _ in zeros]  # Adam's t, one per parameter as the kernel wants
+        # momentum's v, set to the first gradient on the first step
+        self.velocities = [torch.empty_like(p) for p in self.params] if self.momentum else []
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """w ← w − η · (the optimizer's direction), for every parameter that has a gradient."""
+        if any(p.grad is None for p in self.params):
+            raise RuntimeError("optimizer step without gradients: run backward first")
+        grads = [p.grad for p in self.params]
+        if self.name == "adam":
+            torch._foreach_add_(self.state_steps, 1)
+            torch._fused_adam_(self.params, grads, self.exp_avgs, self.exp_avg_sqs, [], self.state_steps,
+                               lr=self.lr, beta1=ADAM_BETAS[0], beta2=ADAM_BETAS[1],
+                               weight_decay=self.weight_decay, eps=ADAM_EPS, amsgrad=False, maximize=False)
+        else:
+            torch._fused_sgd_(self.params, grads, self.velocities, weight_decay=self.weight_decay,
+                              momentum=self.momentum, lr=self.lr, dampening=0.0, nesterov=False,
+                              maximize=False, is_first_step=self.steps == 0)
+        self.steps += 1
+
+
+def make_optimizer(name: str, params: Iterable[torch.Tensor], spec: TrainSpec) -> Optimizer:
+    """The OPTIMIZERS table: sgd, momentum (heavy ball), adam."""
+    return Optimizer(name, params, spec)
