@@ -16,7 +16,8 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "Modern ReLU + He + Adam": Preset(
         NetworkSpec(hidden=(128, 64), activations="relu", init="he", loss="ce"),
-        TrainSpec(dataset="mnist5k", optimizer="adam", lr=1e-3, batch_size=64, epochs=10),
+        # η = 0.003: the best validation accuracy after 1, 3 and 10 epochs of 0.001, 0.002 and 0.003
+        TrainSpec(dataset="mnist5k", optimizer="adam", lr=3e-3, batch_size=64, epochs=10),
         "The modern recipe: δ stays the same size in every layer and validation accuracy passes 90% "
         "within a few seconds."),
     "3Blue1Brown 784-16-16-10 sigmoid": Preset(
