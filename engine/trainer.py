@@ -50,14 +50,15 @@ def _targets(y: np.ndarray, regression: bool) -> torch.Tensor:
 class _StepBuffer:
     """FLUSH_EVERY steps of one batch size, as one (K, B, n_l) tensor per layer for Probe.outputs and grads.
 
-    Each step's tensors are copied in right after backward, while they are still in the CPU cache, in one
-    fused op; the step's own tensors are then freed and the summaries read contiguous blocks.
+    The explicit step writes each step's a^l, z^L and δ^l straight into its rows (an autograd step copies
+    them in right after backward, while still in the CPU cache); the summaries then read contiguous blocks.
     """
 
     def __init__(self, widths: tuple[int, ...], batch: int):
         self.outputs = [torch.empty(FLUSH_EVERY, batch, n) for n in widths]
         self.grads = [torch.empty(FLUSH_EVERY, batch, n) for n in widths]
-        self.slots = [[t[k] for t in self.outputs + self.grads] for k in range(FLUSH_EVERY)]
+        # step k's rows: ([a^1, ..., z^L], [∂C/∂z^1, ..., ∂C/∂z^L]), each (B, n_l)
+        self.steps = [([t[k] for t in self.outputs], [t[k] for t in self.grads]) for k in range(FLUSH_EVERY)]
 
     def first(self, k: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """The first k steps' outputs and gradients, (k, B, n_l) per layer (views: read before overwriting)."""
@@ -157,9 +158,9 @@ class Trainer:
         model = self.model
         if not model.training:
             model.train()
-        slot = self._slot(len(y))  # where this step's a^l, z^L and ∂C/∂z^l go
+        outputs, grads = self._rows(len(y))  # where this step's a^l, z^L and ∂C/∂z^l go
         if self._explicit is not None:
-            loss = self._explicit(x, y, slot[:len(slot) // 2], slot[len(slot) // 2:])
+            loss = self._explicit(x, y, outputs, grads)
         else:
             self.optimizer.zero_grad()
             probe = Probe(model) if self.record else None
@@ -167,7 +168,7 @@ class Trainer:
                 loss = self.loss_fn(model(x), y)
                 loss.backward()
             if self.record:
-                torch._foreach_copy_(slot, probe.outputs + probe.grads)
+                torch._foreach_copy_(outputs + grads, probe.outputs + probe.grads)
         loss_value = loss.item()
         if not math.isfinite(loss_value):
             self._flush()
@@ -194,14 +195,14 @@ class Trainer:
         if self._cursor >= len(self.x_train):
             self._end_epoch()
 
-    def _slot(self, batch: int) -> list[torch.Tensor]:
-        """The next free step of the buffer for this batch size: a^l / z^L rows, then ∂C/∂z^l rows."""
+    def _rows(self, batch: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """The next free step's rows in the buffer for this batch size: a^l and z^L, and ∂C/∂z^l."""
         if self._buffer is None or self._buffer.outputs[0].shape[1] != batch:
             self._flush()  # the pending steps had another batch size
             if batch not in self._buffers:
                 self._buffers[batch] = _StepBuffer(self.network.widths, batch)
             self._buffer = self._buffers[batch]
-        return self._buffer.slots[len(self._pending)]  # without recording: always the first
+        return self._buffer.steps[len(self._pending)]  # without recording: always the first
 
     def _flush(self) -> None:
         """Summarise the pending steps into the history."""
