@@ -91,6 +91,7 @@ class ExplicitStep:
             aten.sigmoid_backward.grad_input(delta, a, grad_input=delta)
         delta.div_(batch)
 
+        # lists are 0-based, layers 1-based: weights[l] is W^(l+1), deltas[l] is δ^(l+1), seen[l] is a^l
         for l in range(hidden, -1, -1):
             grad_w, grad_b = _grads(weights[l]), _grads(biases[l])
             torch.mm(deltas[l].t(), seen[l], out=grad_w)  # BP4: ∂C/∂W^l = δ^l (a^(l-1))ᵀ
