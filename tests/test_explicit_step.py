@@ -111,23 +111,3 @@ def test_trainer_without_recording_still_trains():
     assert trainer.status == "done" and trainer.history.epochs[-1]["val_acc"] > 0.8
     assert len(trainer.history.column("loss")) == 0  # nothing summarised
 
-
-def test_conv_networks_train_on_autograd_and_record_the_same_summaries():
-    from engine.history import LAYER_FIELDS
-    from engine.probes import record
-
-    data = load_dataset("digits", seed=0)
-    trainer = Trainer(NetworkSpec(hidden=(16,), conv=(3,)), TrainSpec(dataset="digits", batch_size=40), data)
-    assert trainer._explicit is None
-    model = trainer.model
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    idx = trainer._order[:40].clone()
-    trainer.step(1)
-    model.load_state_dict(before)  # replay step 1 through probes.record
-    model.train()
-    _, records = record(model, trainer.x_train[idx], trainer.y_train[idx])
-    row = {name: trainer.history.column(name)[0] for name in LAYER_FIELDS}
-    for l, rec in enumerate(records):
-        assert row["delta_mean_abs"][l] == pytest.approx(np.abs(rec.delta).mean(), rel=1e-5)
-        assert row["grad_norm"][l] == pytest.approx(np.linalg.norm(rec.grad_w), rel=1e-5)
-        assert row["act_mean"][l] == pytest.approx(rec.a.mean(), rel=1e-5, abs=1e-7)
