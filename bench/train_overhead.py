@@ -22,7 +22,7 @@ import torch  # noqa: E402
 from engine.data import load_dataset  # noqa: E402
 from engine.model import build_model, loss_function  # noqa: E402
 from engine.spec import NetworkSpec, TrainSpec  # noqa: E402
-from engine.optimizers import make_optimizer  # noqa: E402
+from engine.optimizers import Optimizer  # noqa: E402
 from engine.trainer import RATIO_EVERY, Trainer  # noqa: E402
 
 
@@ -30,7 +30,7 @@ def bare_loop(network: NetworkSpec, training: TrainSpec, x: torch.Tensor, y: tor
     """The baseline: forward, loss, backward, optimizer step; nothing recorded."""
     model = build_model(network, training.seed)
     cost = loss_function(network)
-    optimizer = make_optimizer(training.optimizer, model.parameters(), training)  # the same optimizer
+    optimizer = Optimizer(model.parameters(), training)  # the same optimizer
     batch = training.batch_size
     generator = torch.Generator().manual_seed(1)
     order = torch.randperm(len(x), generator=generator)

@@ -20,11 +20,10 @@ OPTIMIZER_LABELS = {"sgd": "SGD: w ← w − η∇C", "momentum": "SGD with mome
 
 
 class Optimizer:
-    """One of OPTIMIZER_LABELS over a fixed list of parameters; reads each parameter's .grad at step()."""
+    """spec.optimizer (validated by TrainSpec) over a fixed list of parameters; reads each .grad at step()."""
 
-    def __init__(self, name: str, params: Iterable[torch.Tensor], spec: TrainSpec):
-        if name not in OPTIMIZER_LABELS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZER_LABELS)}, got {name!r}")
+    def __init__(self, params: Iterable[torch.Tensor], spec: TrainSpec):
+        name = spec.optimizer
         self.name, self.lr, self.weight_decay = name, spec.lr, spec.weight_decay
         self.momentum = spec.momentum if name == "momentum" else 0.0
         self.params = list(params)
@@ -56,7 +55,3 @@ class Optimizer:
                               maximize=False, is_first_step=self.steps == 0)
         self.steps += 1
 
-
-def make_optimizer(name: str, params: Iterable[torch.Tensor], spec: TrainSpec) -> Optimizer:
-    """The OPTIMIZERS table: sgd, momentum (heavy ball), adam."""
-    return Optimizer(name, params, spec)

@@ -13,7 +13,7 @@ from .data import Dataset, load_dataset
 from .explicit_step import ExplicitStep, supports
 from .history import History
 from .model import Net, build_model, loss_function
-from .optimizers import make_optimizer
+from .optimizers import Optimizer
 from .probes import Probe, summarize, weight_grad_norms
 from .spec import NetworkSpec, TrainSpec, spec_for_dataset
 
@@ -81,7 +81,7 @@ class Trainer:
         self.loss_fn = loss_function(self.network)
         # fully connected: BP1-BP4 written out, straight into the step buffer; conv front end: autograd + Probe
         self._explicit = ExplicitStep(self.model) if supports(self.model) else None
-        self.optimizer = make_optimizer(training.optimizer, self.model.parameters(), training)
+        self.optimizer = Optimizer(self.model.parameters(), training)
         self.x_train = torch.tensor(data.x_train, dtype=torch.float32)  # a private copy: the dataset is shared
         self.y_train = _targets(data.y_train, self.network.regression)
         self.x_val = torch.tensor(data.x_val, dtype=torch.float32)
