@@ -1,7 +1,7 @@
 """Read a drawing or a photo: preprocess to 28x28, one forward pass, every layer's activations."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -35,7 +35,7 @@ def predict_image(model: Net, image: np.ndarray) -> Prediction:
     """A canvas (H, W, 4) or any image array -> the prediction, with one forward pass."""
     prepared = prepare(image)
     if prepared.status == "blank":
-        return Prediction("blank", None, None, None, [], [], prepared.inverted)
+        return replace(BLANK, inverted=prepared.inverted)
     x = torch.as_tensor(prepared.pixels.reshape(1, -1), dtype=torch.float32)
     traced = activations(model, x)
     probs = traced["layers"][-1]
