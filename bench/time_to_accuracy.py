@@ -44,11 +44,13 @@ def trainer(data, seed: int, epochs: int = 100) -> Trainer:
     return Trainer(DEFAULT.network, training, data, snapshot_every=10**9)
 
 
-def classifier(seed: int, lr: float):
+def classifier(seed: int, lr: float | None = None):
+    """scikit-learn's MLPClassifier with the engine's layers and batch size; its own η unless lr is given."""
     from sklearn.neural_network import MLPClassifier
 
+    chosen = {} if lr is None else {"learning_rate_init": lr}
     return MLPClassifier(hidden_layer_sizes=DEFAULT.network.hidden, activation="relu", batch_size=BATCH,
-                         learning_rate_init=lr, random_state=seed)  # solver: Adam, its default
+                         random_state=seed, **chosen)  # solver: Adam, its default
 
 
 def engine_steps(data, target: float, seed: int) -> int:
@@ -61,7 +63,7 @@ def engine_steps(data, target: float, seed: int) -> int:
     return MAX_STEPS
 
 
-def sklearn_steps(data, target: float, seed: int, lr: float) -> int:
+def sklearn_steps(data, target: float, seed: int, lr: float | None = None) -> int:
     """Mini-batches until scikit-learn's validation accuracy first reaches target."""
     model, rng, steps = classifier(seed, lr), np.random.default_rng(seed), 0
     while steps < MAX_STEPS:
@@ -84,7 +86,7 @@ def engine_step_time(data, seed: int, epochs: int = 2) -> float:
 
 
 def sklearn_step_time(data, seed: int, epochs: int = 2) -> float:
-    model = classifier(seed, DEFAULT.training.lr)
+    model = classifier(seed)
     start = time.perf_counter()
     for _ in range(epochs):
         model.partial_fit(data.x_train, data.y_train, classes=np.arange(10))  # one epoch
@@ -101,13 +103,13 @@ def main() -> None:
     warnings.simplefilter("ignore", ConvergenceWarning)
     torch.set_num_threads(1)
     data = load_dataset("mnist5k")
-    ours_lr, their_lr = DEFAULT.training.lr, classifier(0, 1e-3).get_params()["learning_rate_init"]
+    ours_lr, their_lr = DEFAULT.training.lr, classifier(0).learning_rate_init  # each one's default
     with threadpool_limits(1):
         engine_step_time(data, 0, 1), sklearn_step_time(data, 0, 1)  # warm up imports and caches
         mine, theirs, times = [], [], []
         for seed in range(args.seeds):
             mine.append(engine_steps(data, args.target, seed))
-            theirs.append((sklearn_steps(data, args.target, seed, their_lr),
+            theirs.append((sklearn_steps(data, args.target, seed),
                            sklearn_steps(data, args.target, seed, ours_lr)))
             times.append((engine_step_time(data, seed), sklearn_step_time(data, seed)))
             print(f"seed {seed}: mini-batches to {args.target:.0%}: engine {mine[-1]}, scikit-learn {theirs[-1][0]} "
