@@ -28,7 +28,8 @@ def wait_until(predicate, timeout: float, interval: float = 0.25):
 
 
 def test_start_trains_live_and_pause_holds(page, server_url):
-    page.goto(f"{server_url}/train")
+    # 200 epochs: the default 10 finish in about a second, before Pause could be pressed
+    page.goto(f"{server_url}/train?ep=200")
     wait_for_app(page)
     assert metric_value(page, "Step") == "0"
     page.get_by_role("button", name="Start").click()
