@@ -2,42 +2,20 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 import numpy as np
 
+from .activations import ACTIVATIONS, sigmoid_np
+from .spec import LOSS_NAMES
+
 # Notation (DESIGN.md): weights[l-1] is W^l, shape (n_l, n_(l-1)); biases[l-1] is b^l, shape (n_l, 1);
 # x is (n_0, m) with one column per sample; y is (n_L, m). Python lists are 0-based, layers 1-based.
-
-LEAKY_SLOPE = 0.01  # torch's default negative slope for leaky_relu
-LOSS_NAMES = ("ce", "mse")
 
 Array = np.ndarray
 
 
 class BackpropError(ValueError):
     """Inputs that do not fit together, with a message saying which array and which shape."""
-
-
-def _sigmoid(z: Array) -> Array:
-    """σ(z) = 1/(1+e^-z) without overflow: only e^-|z| is ever computed."""
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def _sigmoid_prime(z: Array) -> Array:
-    s = _sigmoid(z)
-    return s * (1.0 - s)
-
-
-# name -> (σ, σ'); the derivative at a kink is the one torch autograd uses (relu'(0)=0, leaky'(0)=0.01)
-ACTIVATIONS_NP: dict[str, tuple[Callable[[Array], Array], Callable[[Array], Array]]] = {
-    "sigmoid": (_sigmoid, _sigmoid_prime),
-    "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2),
-    "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(z.dtype)),
-    "leaky_relu": (lambda z: np.where(z > 0, z, LEAKY_SLOPE * z), lambda z: np.where(z > 0, 1.0, LEAKY_SLOPE)),
-    "linear": (lambda z: z.copy(), np.ones_like),
-}
 
 
 def _log_softmax(z: Array) -> Array:
@@ -66,8 +44,8 @@ def _hidden_activations(activation, hidden_layers: int) -> list[str]:
     if len(names) != hidden_layers:
         raise BackpropError(f"activation needs one name per hidden layer ({hidden_layers}), got {len(names)}")
     for name in names:
-        if name not in ACTIVATIONS_NP:
-            raise BackpropError(f"activation must be one of {', '.join(ACTIVATIONS_NP)}; got {name!r}")
+        if name not in ACTIVATIONS:
+            raise BackpropError(f"activation must be one of {', '.join(ACTIVATIONS)}; got {name!r}")
     return names
 
 
@@ -113,9 +91,9 @@ def _forward(ws: list[Array], bs: list[Array], names: list[str], x: Array, loss:
     for l, (w, b) in enumerate(zip(ws, bs)):
         z = w @ activations[-1] + b  # (n_l, m); b broadcasts over the m columns
         if l < len(names):
-            a = ACTIVATIONS_NP[names[l]][0](z)
+            a = ACTIVATIONS[names[l]].numpy(z)
         else:
-            a = _softmax(z) if loss == "ce" else _sigmoid(z)  # output layer
+            a = _softmax(z) if loss == "ce" else sigmoid_np(z)  # output layer
         zs.append(z)
         activations.append(a)
     return zs, activations
@@ -168,10 +146,10 @@ def backprop_steps(weights, biases, activation, x, y, loss: str) -> list[dict]:
                 sigma_prime = None
                 delta = a - y  # BP1 for softmax + cross-entropy: ∇_a C and softmax's Jacobian collapse to a − y
             else:
-                sigma_prime = _sigmoid_prime(z)
+                sigma_prime = ACTIVATIONS["sigmoid"].numpy_prime(z)
                 delta = (a - y) * sigma_prime  # BP1: δ^L = ∇_a C ⊙ σ'(z^L), ∇_a C = a − y
         else:
-            sigma_prime = ACTIVATIONS_NP[names[l - 1]][1](z)
+            sigma_prime = ACTIVATIONS[names[l - 1]].numpy_prime(z)
             back = ws[l].T @ delta  # (W^(l+1))^T δ^(l+1), (n_l, m)
             delta = back * sigma_prime  # BP2: δ^l = ((W^(l+1))^T δ^(l+1)) ⊙ σ'(z^l)
         grad_b = delta.mean(axis=1, keepdims=True)  # BP3: ∂C/∂b^l = δ^l, averaged over samples; (n_l, 1)

@@ -3,14 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from .activations import ACTIVATIONS
 from .backprop import cost, gradient_step
-from .model import LEAKY_SLOPE, Net
+from .model import Net
 from .spec import NetworkSpec, TrainSpec
-
-TORCH_ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
-                     "leaky_relu": lambda z: F.leaky_relu(z, LEAKY_SLOPE), "linear": lambda z: z}
 
 
 def mlp_arrays(model: Net) -> tuple[list[np.ndarray], list[np.ndarray], list[str], str]:
@@ -35,7 +32,7 @@ def autograd_reference(weights, biases, activation, x, y, loss: str, dtype=torch
     for l, (w, b) in enumerate(zip(ws, bs)):
         z = w @ a + b  # (n_l, m): one column per sample
         zs.append(z)
-        a = TORCH_ACTIVATIONS[acts[l]](z) if l < len(ws) - 1 else z
+        a = ACTIVATIONS[acts[l]].torch(z) if l < len(ws) - 1 else z
     if loss == "ce":
         per_sample = -(y_t * torch.log_softmax(zs[-1], dim=0)).sum(0)
     else:
@@ -69,7 +66,7 @@ def small_network(seed: int = 0) -> Net:
 
     trainer = Trainer(NetworkSpec(hidden=(16, 16), activations="sigmoid", init="xavier", loss="ce"),
                       TrainSpec(dataset="mnist5k", optimizer="momentum", lr=0.5, momentum=0.9, batch_size=32,
-                                epochs=4, seed=seed), record=False, snapshot_every=10**9)
+                                epochs=4, seed=seed), record=False, snapshot_every=None)
     trainer.step(10**6)
     trainer.model.eval()
     return trainer.model

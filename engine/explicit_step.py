@@ -9,27 +9,10 @@ from __future__ import annotations
 
 import torch
 
-from .model import LEAKY_SLOPE, Net
+from .activations import ACTIVATIONS
+from .model import Net
 
 aten = torch.ops.aten
-
-# σ applied in place to z^l, turning the buffer row into a^l
-FORWARD = {
-    "sigmoid": torch.Tensor.sigmoid_,
-    "tanh": torch.Tensor.tanh_,
-    "relu": torch.Tensor.relu_,
-    "leaky_relu": lambda z: torch.nn.functional.leaky_relu_(z, LEAKY_SLOPE),
-    "linear": lambda z: z,
-}
-
-# g ← g ⊙ σ'(z^l), in place, from a^l = σ(z^l): autograd's own backward kernels, so rounding matches it
-BACKWARD = {
-    "sigmoid": lambda g, a: aten.sigmoid_backward.grad_input(g, a, grad_input=g),  # σ' = a(1 − a)
-    "tanh": lambda g, a: aten.tanh_backward.grad_input(g, a, grad_input=g),  # σ' = 1 − a²
-    "relu": lambda g, a: aten.threshold_backward.grad_input(g, a, 0, grad_input=g),  # σ' = 1 where a > 0
-    "leaky_relu": lambda g, a: aten.leaky_relu_backward.grad_input(g, a, LEAKY_SLOPE, True, grad_input=g),
-    "linear": lambda g, a: g,
-}
 
 
 def supports(model: Net) -> bool:
@@ -48,8 +31,8 @@ class ExplicitStep:
         spec = model.spec
         self.weights = [linear.weight for linear in model.linears]  # W^l, (n_l, n_(l-1))
         self.biases = [linear.bias for linear in model.linears]  # b^l, (n_l,)
-        self.forward = [FORWARD[name] for name in spec.activations]
-        self.backward = [BACKWARD[name] for name in spec.activations]
+        self.forward = [ACTIVATIONS[name].forward_ for name in spec.activations]  # z^l -> a^l in place
+        self.backward = [ACTIVATIONS[name].backward_ for name in spec.activations]  # g -> g ⊙ σ'(z^l) in place
         self.eye = torch.eye(spec.output_size)  # row y is the one-hot target of class y
 
     @torch.no_grad()

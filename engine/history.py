@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .probes import LAYER_STATS
+
 # Per-step fields (scalars) and per-step per-layer fields (one value per weight layer).
 STEP_FIELDS = ("step", "epoch", "loss", "batch_acc")
-LAYER_FIELDS = ("delta_mean_abs", "grad_norm", "act_mean", "act_std", "saturated_frac", "update_ratio")
+LAYER_FIELDS = LAYER_STATS + ("update_ratio",)  # the probes' summaries, then ‖ΔW^l‖ / ‖W^l‖
 
 
 class History:

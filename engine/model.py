@@ -1,37 +1,17 @@
-"""Build a network from a NetworkSpec; the activation, init and loss tables."""
+"""Build a network from a NetworkSpec; the init and loss tables; eval_mode and the targets' dtype."""
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .spec import NetworkSpec
-
-LEAKY_SLOPE = 0.01  # same as torch's default and the numpy reference's
-
-
-@dataclass(frozen=True)
-class Activation:
-    """One non-linearity σ: its module, formula and where it saturates."""
-
-    make: Callable[[], nn.Module]
-    formula: str  # LaTeX for σ(z)
-    derivative: str  # LaTeX for σ'(z)
-    bounds: tuple[float, float] | None  # output range it saturates towards, None if it does not saturate
-
-
-ACTIVATIONS: dict[str, Activation] = {
-    "sigmoid": Activation(nn.Sigmoid, r"\frac{1}{1+e^{-z}}", r"\sigma(z)(1-\sigma(z)) \le \tfrac14", (0.0, 1.0)),
-    "tanh": Activation(nn.Tanh, r"\tanh z", r"1-\tanh^2 z \le 1", (-1.0, 1.0)),
-    "relu": Activation(nn.ReLU, r"\max(0, z)", r"1 \text{ if } z>0 \text{ else } 0", None),
-    "leaky_relu": Activation(lambda: nn.LeakyReLU(LEAKY_SLOPE), r"\max(0.01z, z)",
-                             r"1 \text{ if } z>0 \text{ else } 0.01", None),
-    "linear": Activation(nn.Identity, "z", "1", None),
-}
+from .activations import ACTIVATIONS  # the one activation registry (also imported from here by ui/)
+from .spec import LOSS_NAMES, NetworkSpec
 
 
 @dataclass(frozen=True)
@@ -74,13 +54,34 @@ def _regression_mse(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return 0.5 * (z - y).pow(2).sum(1).mean()
 
 
-LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {"ce": _ce, "mse": _mse}
-LOSS_LABELS = {"ce": "cross-entropy (softmax outputs)", "mse": "quadratic ½‖a − y‖² (sigmoid outputs)"}
+@dataclass(frozen=True)
+class Loss:
+    """A cost C(z^L, y), averaged over the batch, and how it is shown to students."""
+
+    cost: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    label: str
+
+
+LOSSES: dict[str, Loss] = dict(zip(LOSS_NAMES, (
+    Loss(_ce, "cross-entropy (softmax outputs)"),
+    Loss(_mse, "quadratic ½‖a − y‖² (sigmoid outputs)"),
+)))
+LOSS_LABELS = {name: loss.label for name, loss in LOSSES.items()}  # the loss widget's labels
+
+
+def target_dtype(regression: bool) -> torch.dtype:
+    """Targets are class indices (long) for classifiers, numbers (float) for regression."""
+    return torch.float32 if regression else torch.long
+
+
+def as_targets(y, regression: bool) -> torch.Tensor:
+    """y as a tensor of the network's target dtype (a copy)."""
+    return torch.tensor(y, dtype=target_dtype(regression))
 
 
 def loss_function(spec: NetworkSpec) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """C(z^L, y) for this network: mean over the batch."""
-    return _regression_mse if spec.regression else LOSSES[spec.loss]
+    return _regression_mse if spec.regression else LOSSES[spec.loss].cost
 
 
 def output_activation(spec: NetworkSpec, z: torch.Tensor) -> torch.Tensor:
@@ -125,7 +126,7 @@ class Net(nn.Module):
             n_in = channels * height * width
         sizes = (n_in,) + spec.widths
         self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
-        self.acts = nn.ModuleList(ACTIVATIONS[name].make() for name in spec.activations)
+        self.acts = nn.ModuleList(ACTIVATIONS[name].module() for name in spec.activations)
         self.dropout = SeededDropout(spec.dropout, self.generator)
         self.trace = None  # set by probes.Probe: a list that forward() fills with (z^l, a^l) per layer
         self.reset_parameters()
@@ -176,11 +177,6 @@ class Net(nn.Module):
             _keep(trace, z, None)
         return z
 
-    @property
-    def weight_layers(self) -> list[nn.Linear]:
-        """The fully connected layers l = 1..L (W^l has shape (n_l, n_(l-1)))."""
-        return list(self.linears)
-
 
 def _keep(trace: list, z: torch.Tensor, a: torch.Tensor | None) -> None:
     """Record (z^l, a^l) for a probe; keep ∂C/∂z^l after backward (it is δ^l up to the batch size)."""
@@ -198,12 +194,19 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-@torch.no_grad()
-def predict_proba(model: Net, x: torch.Tensor) -> torch.Tensor:
-    """a^L for a batch, in eval mode (no dropout)."""
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """model.eval() inside the block (no dropout), its previous mode restored on the way out."""
     was_training = model.training
     model.eval()
     try:
-        return output_activation(model.spec, model(x))
+        yield model
     finally:
         model.train(was_training)
+
+
+@torch.no_grad()
+def predict_proba(model: Net, x: torch.Tensor) -> torch.Tensor:
+    """a^L for a batch, in eval mode (no dropout)."""
+    with eval_mode(model):
+        return output_activation(model.spec, model(x))

@@ -1,13 +1,15 @@
 """Record z, a, δ = ∂C/∂z and the parameter gradients of every layer, and summarise them per layer."""
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .model import ACTIVATIONS, Net, loss_function, output_activation
+from . import activations as registry
+from .model import Net, eval_mode, loss_function, output_activation
 
 SATURATION_MARGIN = 0.02  # a sigmoid/tanh unit within this of its bounds counts as saturated
 
@@ -17,7 +19,8 @@ LAYER_STATS = (
     "grad_norm",  # ‖∂C/∂W^l‖ (Frobenius)
     "act_mean",  # mean of a^l
     "act_std",  # std of a^l
-    "saturated_frac",  # sigmoid/tanh: share of a^l near its bounds; ReLU: share of units dead on the whole batch
+    "saturated_frac",  # share of a^l near σ's bounds (sigmoid, tanh, the softmax/sigmoid output); else 0
+    "dead_frac",  # ReLU: share of units with z ≤ 0 on the whole batch (σ' = 0: no δ passes); else 0
 )
 
 
@@ -81,15 +84,20 @@ class Probe:
 
 
 def _saturated_share(name: str, a: torch.Tensor) -> torch.Tensor:
-    """Per step, for a (K, B, n) stack of a^l: share near σ's bounds, or of units dead on the whole batch."""
-    if name in ("relu", "leaky_relu"):
-        return (a.amax(dim=1) <= 0).float().mean(dim=1)  # dead: σ(z) ≤ 0, i.e. z ≤ 0, for every sample
-    bounds = ACTIVATIONS[name].bounds if name in ACTIVATIONS else (0.0, 1.0)  # softmax/sigmoid outputs: (0, 1)
+    """Per step, for a (K, B, n) stack of a^l: the share of entries near σ's bounds (0 if σ never saturates)."""
+    bounds = registry.bounds(name)
     if bounds is None:
-        return torch.zeros(a.shape[0])
+        return a.new_zeros(a.shape[0])
     low, high = bounds
     middle, half = (low + high) / 2, (high - low) / 2
     return ((a - middle).abs() >= half - SATURATION_MARGIN).float().mean(dim=(1, 2))
+
+
+def _dead_share(name: str, a: torch.Tensor) -> torch.Tensor:
+    """Per step, for a (K, B, n) stack of a^l: the share of units with a = σ(z) ≤ 0 on every sample (ReLU only)."""
+    if not registry.dies(name):
+        return a.new_zeros(a.shape[0])
+    return (a.amax(dim=1) <= 0).float().mean(dim=1)
 
 
 def weight_grad_norms(model: Net) -> torch.Tensor:
@@ -114,8 +122,18 @@ def summarize(spec, outputs: list[torch.Tensor], grads: list[torch.Tensor], grad
         mean = a.sum(dim=(1, 2)) / count
         std = torch.linalg.vector_norm(a - mean[:, None, None], 2, dim=(1, 2)) / math.sqrt(max(count - 1, 1))
         delta = grads[l].abs().sum(dim=(1, 2)) / a.shape[2]  # mean |δ_x| = B · mean |∂C/∂z| over B·n_l entries
-        columns.append(torch.stack((delta, grad_norms[:, l], mean, std, _saturated_share(name, a)), dim=1))
-    return torch.stack(columns, dim=2)  # (K, 5, L)
+        columns.append(torch.stack((delta, grad_norms[:, l], mean, std, _saturated_share(name, a),
+                                    _dead_share(name, a)), dim=1))
+    return torch.stack(columns, dim=2)  # (K, len(LAYER_STATS), L)
+
+
+@contextlib.contextmanager
+def _clearing_grads(model: Net):
+    """Drop the parameters' .grad on the way out: a probe's backward must not leak into training."""
+    try:
+        yield
+    finally:
+        model.zero_grad(set_to_none=True)
 
 
 @dataclass(frozen=True)
@@ -133,10 +151,8 @@ class LayerRecord:
 
 def record(model: Net, x: torch.Tensor, y: torch.Tensor) -> tuple[float, list[LayerRecord]]:
     """One forward and backward pass on (x, y) in eval mode; returns C and every layer's record."""
-    was_training = model.training
-    model.eval()
     model.zero_grad(set_to_none=True)
-    try:
+    with eval_mode(model), _clearing_grads(model):
         with Probe(model) as probe:
             loss = loss_function(model.spec)(model(x), y)
             loss.backward()
@@ -153,25 +169,17 @@ def record(model: Net, x: torch.Tensor, y: torch.Tensor) -> tuple[float, list[La
                 grad_w=linear.weight.grad.detach().clone().numpy(),
                 grad_b=linear.bias.grad.detach().clone().numpy()))
         return loss.item(), records
-    finally:
-        model.zero_grad(set_to_none=True)
-        model.train(was_training)
 
 
 def layer_table(model: Net, x: torch.Tensor, y: torch.Tensor) -> list[dict]:
     """The gradients CLI's per-layer rows: δ, ‖∂C/∂W‖ and activation statistics, first hidden layer first."""
-    was_training = model.training
-    model.eval()
     model.zero_grad(set_to_none=True)
-    try:
+    with eval_mode(model), _clearing_grads(model):
         with Probe(model) as probe:
             loss_function(model.spec)(model(x), y).backward()
         probe.check(backward=True)
         stats = summarize(model.spec, [t[None] for t in probe.outputs], [g[None] for g in probe.grads],
                           weight_grad_norms(model)[None])[0].numpy()
-    finally:
-        model.zero_grad(set_to_none=True)
-        model.train(was_training)
     return [{"layer": l + 1, **{name: float(stats[i, l]) for i, name in enumerate(LAYER_STATS)}}
             for l in range(stats.shape[1])]
 
@@ -179,16 +187,11 @@ def layer_table(model: Net, x: torch.Tensor, y: torch.Tensor) -> list[dict]:
 @torch.no_grad()
 def activations(model: Net, x: torch.Tensor) -> dict:
     """Forward only, for display: conv feature maps and every layer's a^l for a (1, input_size) input."""
-    was_training = model.training
-    model.eval()
-    try:
-        maps = []
-        with Probe(model) as probe:
-            z_last = model.head(model.features(x, maps))  # forward(), keeping the conv feature maps
-        probe.check(backward=False)
-        layers = [a[0].numpy().copy() for a in probe.acts]
-        layers.append(output_activation(model.spec, z_last)[0].numpy().copy())
-        return {"feature_maps": [m[0].numpy().copy() for m in maps], "layers": layers}  # maps: (C, H, W)
-    finally:
-        model.train(was_training)
+    maps = []
+    with eval_mode(model), Probe(model) as probe:
+        z_last = model.head(model.features(x, maps))  # forward(), keeping the conv feature maps
+    probe.check(backward=False)
+    layers = [a[0].numpy().copy() for a in probe.acts]
+    layers.append(output_activation(model.spec, z_last)[0].numpy().copy())
+    return {"feature_maps": [m[0].numpy().copy() for m in maps], "layers": layers}  # maps: (C, H, W)
 

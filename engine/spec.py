@@ -9,6 +9,7 @@ from dataclasses import dataclass
 ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu", "linear")
 INIT_NAMES = ("he", "xavier", "normal", "small", "zeros")
 LOSS_NAMES = ("ce", "mse")
+LEAKY_SLOPE = 0.01  # leaky_relu's σ'(z) for z ≤ 0 (torch's default negative slope)
 OPTIMIZER_NAMES = ("sgd", "momentum", "adam")
 POOL_NAMES = ("max", "avg", "l2")
 DATASET_NAMES = ("mnist5k", "digits", "moons", "circles", "xor", "spiral", "regression")
@@ -283,4 +284,4 @@ def from_params(params: dict, base_network: NetworkSpec | None = None,
 
 
 __all__ = ["to_params", "from_params", "NetworkSpec", "TrainSpec", "SpecError", "spec_for_dataset", "ACTIVATION_NAMES", "INIT_NAMES",
-           "LOSS_NAMES", "OPTIMIZER_NAMES", "POOL_NAMES", "DATASET_NAMES"]
+           "LOSS_NAMES", "LEAKY_SLOPE", "OPTIMIZER_NAMES", "POOL_NAMES", "DATASET_NAMES"]

@@ -9,12 +9,12 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.backprop import (ACTIVATIONS_NP, BackpropError, backprop, backprop_steps, cost, forward,
-                             gradient_step)
+from engine.activations import ACTIVATIONS
+from engine.backprop import BackpropError, backprop, backprop_steps, cost, forward, gradient_step
 
 TORCH_ACT = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
              "leaky_relu": lambda z: F.leaky_relu(z, 0.01), "linear": lambda z: z}
-NAMES = list(ACTIVATIONS_NP)
+NAMES = list(ACTIVATIONS)
 
 
 def torch_reference(weights, biases, names, x, y, loss):
@@ -122,17 +122,18 @@ def test_hand_computed_softmax_batch_of_two():
 
 def test_activation_table_values_and_kinks():
     z = np.array([-2.0, 0.0, 3.0])
-    for name, (f, f_prime) in ACTIVATIONS_NP.items():
+    for name, act in ACTIVATIONS.items():
+        f, f_prime = act.numpy, act.numpy_prime
         t = torch.tensor(z, requires_grad=True)
         TORCH_ACT[name](t).sum().backward()  # autograd's σ' including relu'(0) = 0, leaky'(0) = 0.01
         np.testing.assert_allclose(f(z), TORCH_ACT[name](torch.tensor(z)).numpy(), rtol=1e-15)
         np.testing.assert_allclose(f_prime(z), t.grad.numpy(), rtol=1e-13)  # 1 − tanh² cancels near 0
-    assert ACTIVATIONS_NP["relu"][1](np.array([0.0]))[0] == 0.0
-    assert ACTIVATIONS_NP["leaky_relu"][1](np.array([0.0]))[0] == 0.01
+    assert ACTIVATIONS["relu"].numpy_prime(np.array([0.0]))[0] == 0.0
+    assert ACTIVATIONS["leaky_relu"].numpy_prime(np.array([0.0]))[0] == 0.01
 
 
 def test_sigmoid_and_softmax_are_stable_for_huge_z():
-    sigmoid, sigmoid_prime = ACTIVATIONS_NP["sigmoid"]
+    sigmoid, sigmoid_prime = ACTIVATIONS["sigmoid"].numpy, ACTIVATIONS["sigmoid"].numpy_prime
     z = np.array([-1000.0, 1000.0])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any overflow RuntimeWarning fails the test
@@ -188,7 +189,7 @@ def test_backprop_steps_agree_with_backprop():
             np.testing.assert_allclose(s["back"], weights[l].T @ deltas[l], rtol=1e-14)
             np.testing.assert_array_equal(s["delta"], s["back"] * s["sigma_prime"])
             z = zs[l - 1]
-            np.testing.assert_allclose(s["sigma_prime"], ACTIVATIONS_NP["sigmoid"][1](z), rtol=1e-15)
+            np.testing.assert_allclose(s["sigma_prime"], ACTIVATIONS["sigmoid"].numpy_prime(z), rtol=1e-15)
 
 
 def test_gradient_step_lowers_the_cost():

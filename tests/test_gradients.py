@@ -132,9 +132,9 @@ def test_every_activation_and_init_gets_a_verdict(activation):
 # ---------------------------------------------------------------- the verdict on crafted profiles
 
 
-def rows(values, saturated=0.0):
+def rows(values, saturated=0.0, dead=0.0):
     return [{"layer": l + 1, "delta_mean_abs": v, "grad_norm": v, "act_mean": 0.0, "act_std": 1.0,
-             "saturated_frac": saturated} for l, v in enumerate(values)]
+             "saturated_frac": saturated, "dead_frac": dead} for l, v in enumerate(values)]
 
 
 def test_verdict_thresholds():
@@ -172,8 +172,10 @@ def test_verdict_reasons_name_the_cause():
     assert "σ'(z) ≤ 1/4" in sig.reason and "std·√n" in sig.reason
     big = verdict(rows([1e4, 1.0], saturated=0.3), net("tanh", "normal", 1))
     assert "5.66 is far above 1" in big.reason and "30% of the hidden units are saturated" in big.reason
-    dead = verdict(rows([1e-4, 1e-3, 1.0], saturated=0.6), net("relu", "he", 2))
+    dead = verdict(rows([1e-4, 1e-3, 1.0], dead=0.6), net("relu", "he", 2))
     assert "60% of the hidden units are dead" in dead.reason
+    leaky = verdict(rows([1e-4, 1e-3, 1.0]), net("leaky_relu", "he", 2))  # leaky units never count as dead
+    assert "dead" not in leaky.reason and "saturated" not in leaky.reason
     tiny = verdict(rows([1e-9, 1.0]), net("relu", "small", 1))
     assert "tiny" in tiny.reason
     ok = verdict(rows([0.5, 1.0]), net("relu", "he", 1))

@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engine.model import ACTIVATIONS, INITS, build_model, count_parameters, output_activation, predict_proba
+from engine.activations import ACTIVATIONS
+from engine.model import INITS, build_model, count_parameters, output_activation, predict_proba
 from engine.probes import LAYER_STATS, Probe, activations, layer_table, record
 from engine.spec import NetworkSpec
 
@@ -128,9 +129,24 @@ def test_summaries_match_the_records():
         assert row["act_mean"] == pytest.approx(float(rec.a.mean()), rel=1e-5, abs=1e-7)
     sigmoid_layer = records[0].a
     assert rows[0]["saturated_frac"] == pytest.approx(float(((sigmoid_layer <= 0.02) | (sigmoid_layer >= 0.98)).mean()))
+    assert rows[0]["dead_frac"] == 0.0  # a sigmoid unit saturates, it cannot die
     dead = float((records[1].z <= 0).all(axis=0).mean())
-    assert rows[1]["saturated_frac"] == pytest.approx(dead)
-    assert len(LAYER_STATS) == 5
+    assert rows[1]["dead_frac"] == pytest.approx(dead)
+    assert rows[1]["saturated_frac"] == 0.0  # ReLU has no upper bound to saturate at
+    assert LAYER_STATS == ("delta_mean_abs", "grad_norm", "act_mean", "act_std", "saturated_frac", "dead_frac")
+
+
+@pytest.mark.parametrize("activation, dead", [("relu", 1.0), ("leaky_relu", 0.0), ("tanh", 0.0)])
+def test_only_relu_units_die(activation, dead):
+    """Every unit gets z < 0 on every sample: ReLU passes no δ back (dead); leaky ReLU still passes 0.01·δ."""
+    model = build_model(NetworkSpec(input_size=3, hidden=(4,), activations=activation, output_size=2))
+    with torch.no_grad():
+        model.linears[0].weight.fill_(0.0)
+        model.linears[0].bias.fill_(-0.01)
+    rows = layer_table(model, torch.randn(16, 3), torch.randint(0, 2, (16,)))
+    assert rows[0]["dead_frac"] == dead
+    assert rows[0]["saturated_frac"] == 0.0  # tanh(-0.01) is far from ±1
+    assert rows[1]["dead_frac"] == 0.0  # the softmax output layer never dies
 
 
 def test_activations_for_display_and_conv_feature_maps():

@@ -58,10 +58,10 @@ def test_recorded_layer_summaries_match_a_direct_record(moons, case):
     else:
         trainer = Trainer(NetworkSpec(hidden=(16,), conv=(3,)), TrainSpec(dataset="digits", batch_size=50),
                           load_dataset("digits", seed=0))
-    assert (trainer._explicit is None) == (case == "conv")
+    assert trainer.backward == ("autograd" if case == "conv" else "explicit")
     model = trainer.model
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    order = trainer._order.clone()
+    order = trainer.batches.order.clone()
     trainer.step(1)
     model.load_state_dict(before)  # replay step 1 by hand
     idx = order[:50]
