@@ -79,9 +79,11 @@ ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (
         lambda g, a: aten.threshold_backward.grad_input(g, a, 0, grad_input=g),  # σ' = 1 where a > 0
         nn.ReLU),
     Activation(
-        "leaky_relu", "leaky ReLU", rf"\max({LEAKY_SLOPE:g}z, z)", rf"1 \text{{ if }} z>0 \text{{ else }} {LEAKY_SLOPE:g}",
+        "leaky_relu", "leaky ReLU", rf"\max({LEAKY_SLOPE:g}z, z)",
+        rf"1 \text{{ if }} z>0 \text{{ else }} {LEAKY_SLOPE:g}",
         None, False, 1.0,  # never dies: for z ≤ 0 it still passes 0.01·δ back
-        lambda z: F.leaky_relu(z, LEAKY_SLOPE), lambda z: torch.where(z > 0, torch.ones_like(z), torch.full_like(z, LEAKY_SLOPE)),
+        lambda z: F.leaky_relu(z, LEAKY_SLOPE),
+        lambda z: torch.where(z > 0, torch.ones_like(z), torch.full_like(z, LEAKY_SLOPE)),
         lambda z: np.where(z > 0, z, LEAKY_SLOPE * z), lambda z: np.where(z > 0, 1.0, LEAKY_SLOPE),
         lambda z: F.leaky_relu_(z, LEAKY_SLOPE),
         lambda g, a: aten.leaky_relu_backward.grad_input(g, a, LEAKY_SLOPE, True, grad_input=g),
@@ -97,14 +99,6 @@ ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (
 OUTPUT_BOUNDS: dict[str, tuple[float, float] | None] = {"softmax": (0.0, 1.0), "sigmoid": (0.0, 1.0), "linear": None}
 
 
-def get(name: str) -> Activation:
-    """The registry's row for `name`, or a ValueError listing the names."""
-    try:
-        return ACTIVATIONS[name]
-    except KeyError:
-        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}; got {name!r}") from None
-
-
 def bounds(name: str) -> tuple[float, float] | None:
     """Where σ saturates, for a hidden activation or an output activation (softmax / sigmoid / linear)."""
     return ACTIVATIONS[name].bounds if name in ACTIVATIONS else OUTPUT_BOUNDS[name]
@@ -115,4 +109,4 @@ def dies(name: str) -> bool:
     return name in ACTIVATIONS and ACTIVATIONS[name].dies
 
 
-__all__ = ["Activation", "ACTIVATIONS", "OUTPUT_BOUNDS", "LEAKY_SLOPE", "get", "bounds", "dies", "sigmoid_np"]
+__all__ = ["Activation", "ACTIVATIONS", "OUTPUT_BOUNDS", "LEAKY_SLOPE", "bounds", "dies", "sigmoid_np"]

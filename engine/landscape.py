@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import vmap
 
-from .model import Net, build_model, loss_function
+from .model import Net, as_targets, build_model, eval_mode, loss_function
 
 MEMORY_BUDGET = 2**24  # floats (64 MB) a chunk of grid points may hold at once; smaller chunks stay in cache
 GRID_RANGE = (3, 201)
@@ -231,13 +231,9 @@ def surface_on(model: Net, x: torch.Tensor, y: torch.Tensor, directions: Directi
     alphas, betas = np.asarray(alphas, dtype=np.float64), np.asarray(betas, dtype=np.float64)
     centre = flat_parameters(model) if centre is None else centre
     start = time.perf_counter()
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         points = np.stack(np.meshgrid(alphas, betas, indexing="ij"), axis=-1).reshape(-1, 2)  # (ga*gb, 2)
         loss = _Slice(model, centre, directions, x, y).losses(points, progress).reshape(len(alphas), len(betas))
-    finally:
-        model.train(was_training)
     return Surface(alphas, betas, loss, time.perf_counter() - start, len(points))
 
 
@@ -255,8 +251,7 @@ def evaluation_batch(x, y, samples: int, regression: bool) -> tuple[torch.Tensor
         raise LandscapeError(f"evaluation samples must be a whole number >= 1, got {samples}")
     x, y = np.asarray(x, dtype=np.float32), np.asarray(y)
     keep = np.random.default_rng(EVAL_RNG_SEED).permutation(len(x))[:samples]
-    target = torch.tensor(y[keep], dtype=torch.float32 if regression else torch.long)
-    return torch.tensor(x[keep]), target
+    return torch.tensor(x[keep]), as_targets(y[keep], regression)
 
 
 def surface_for_dataset(model: Net, dataset_name: str, grid: int = 41, span: float = 1.0, samples: int = 1000,
@@ -317,12 +312,8 @@ def path_surface(model: Net, x: torch.Tensor, y: torch.Tensor, pca: PathPCA, gri
         axes.append(np.linspace(low - pad, high + pad, grid))
     grid_surface = surface_on(model, x, y, pca.directions, axes[0], axes[1], centre=pca.centre, progress=progress)
     on_plane = _Slice(model, pca.centre, pca.directions, x, y)
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         path_loss = on_plane.losses(pca.coords)
-    finally:
-        model.train(was_training)
     return PathSurface(pca, grid_surface, path_loss)
 
 

@@ -1,4 +1,4 @@
-"""What the Trainer measures every step: δ, ‖∂C/∂W‖, activation statistics and ‖ΔW‖/‖W‖ of every layer.
+"""What the Trainer measures every step: δ, ‖∂C/∂W‖, activation statistics, ‖ΔW‖/‖W‖ of every layer.
 
 The trainer calls three hook points per step (miniai's callbacks, without the indirection): rows() before
 forward/backward (where this step's a^l, z^L and ∂C/∂z^l go), before_update() between backward and the
@@ -64,7 +64,10 @@ class Recorder:
         return self.buffer.steps[len(self.pending)]  # without recording: always the first
 
     def before_update(self, step: int, y: torch.Tensor, loss: float) -> None:
-        """After backward, before the optimizer moves W: ‖∂C/∂W^l‖ while the gradients are hot; W^l if measured."""
+        """After backward, before the optimizer moves W: ‖∂C/∂W^l‖ while the gradients are hot; W^l if measured.
+
+        `step` is the number this step gets (1 for the first).
+        """
         if not self.enabled:
             return
         self.measuring = (step - 1) % RATIO_EVERY == 0

@@ -139,7 +139,8 @@ def _vanishing(f: _Facts) -> list[str]:
     if f.share >= NOTABLE:
         parts.append(f"{f.share:.0%} of the hidden units are {f.what} ({f.where}).")
     if not parts:
-        parts.append(f"BP2 multiplies δ by about std·√n·σ'(z) per layer, and here that is below 1 ({f.scale_text}).")
+        parts.append(f"BP2 multiplies δ by about std·√n·σ'(z) per layer, and here that is below 1 "
+                     f"({f.scale_text}).")
     return parts
 
 
@@ -148,7 +149,8 @@ def _exploding(f: _Facts) -> list[str]:
         parts = [f"{f.scale_text[0].upper() + f.scale_text[1:]} is far above 1: (W^(l+1))^T δ^(l+1) "
                  f"multiplies δ by about that much at every layer, more than σ'(z) takes away."]
     else:
-        parts = [f"BP2 multiplies δ by about std·√n·σ'(z) per layer, and here that is above 1 ({f.scale_text})."]
+        parts = [f"BP2 multiplies δ by about std·√n·σ'(z) per layer, and here that is above 1 "
+                 f"({f.scale_text})."]
     if f.share >= NOTABLE:
         parts.append(f"{f.share:.0%} of the hidden units are {f.what} ({f.where}): they hold some of it back.")
     return parts
@@ -159,7 +161,8 @@ def _healthy(f: _Facts) -> list[str]:
         parts = [f"{f.scale_text[0].upper() + f.scale_text[1:]} would blow δ up, but {f.share:.0%} of the "
                  f"hidden units are {f.what} ({f.where}), which holds it back: the two roughly cancel."]
     else:
-        parts = [f"BP2 multiplies δ by about std·√n·σ'(z) per layer, and that stays close to 1 ({f.scale_text})."]
+        parts = [f"BP2 multiplies δ by about std·√n·σ'(z) per layer, and that stays close to 1 "
+                 f"({f.scale_text})."]
     if f.init == "he" and f.acts <= {"relu", "leaky_relu"}:
         parts.append("He's std = √(2/n) gives std·√n = √2, and ReLU passes δ on about half the units: "
                      "√2 · √½ = 1.")

@@ -195,8 +195,8 @@ def detail_view(trainer: Trainer, history: dict, view: str) -> None:
         left, right = st.columns([2, 1])
         left.plotly_chart(figs.distributions([r.a.ravel() for r in records], "Activations a<sup>l</sup> "
                                              "(256 validation samples)", "a", names), key="train_fig_acts", theme=None)
-        right.plotly_chart(figs.saturation_bars(history["saturated_frac"][-1] if len(history["step"]) else
-                                                np.zeros(n_layers), names,
+        right.plotly_chart(figs.saturation_bars(history["saturated_frac"][-1] + history["dead_frac"][-1]
+                                                if len(history["step"]) else np.zeros(n_layers), names,
                                                 list(trainer.network.activations) + [trainer.network.output_activation]),
                            key="train_fig_sat", theme=None)
     elif view == "Weights":

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.activations import ACTIVATIONS, LEAKY_SLOPE, bounds, dies, get
+from engine.activations import ACTIVATIONS, LEAKY_SLOPE, bounds, dies
 from engine.spec import ACTIVATION_NAMES
 
 Z = np.concatenate((np.linspace(-6.0, 6.0, 49), [0.0, -1e-3, 1e-3, -40.0, 40.0]))
@@ -12,8 +12,6 @@ Z = np.concatenate((np.linspace(-6.0, 6.0, 49), [0.0, -1e-3, 1e-3, -40.0, 40.0])
 def test_the_registry_lists_the_names_the_specs_accept():
     assert tuple(ACTIVATIONS) == ACTIVATION_NAMES
     assert all(act.name == name for name, act in ACTIVATIONS.items())
-    with pytest.raises(ValueError, match="activation must be one of sigmoid, tanh"):
-        get("softplus")
 
 
 @pytest.mark.parametrize("name", ACTIVATION_NAMES)

@@ -155,6 +155,7 @@ def test_gradients_json_contract_and_vanishing_sigmoid():
     assert result.returncode == 0, result.stderr
     layers = json.loads(result.stdout)["layers"]
     assert [r["layer"] for r in layers] == list(range(1, 10))
-    assert set(layers[0]) == {"layer", "delta_mean_abs", "grad_norm", "act_mean", "act_std", "saturated_frac"}
+    assert set(layers[0]) == {"layer", "delta_mean_abs", "grad_norm", "act_mean", "act_std", "saturated_frac",
+                              "dead_frac"}  # DESIGN.md
     assert layers[0]["delta_mean_abs"] < layers[-1]["delta_mean_abs"] / 100  # σ' ≤ 1/4 at every step back
     assert np.isfinite([r["grad_norm"] for r in layers]).all()

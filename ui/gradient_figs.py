@@ -100,7 +100,7 @@ def saturation_bars(series: list[Series], kinds: list[str]) -> go.Figure:
     for s, kind in zip(series, kinds):
         hidden = s.rows[:-1]
         fig.add_trace(go.Bar(
-            x=[r["layer"] for r in hidden], y=[100 * r["saturated_frac"] for r in hidden],
+            x=[r["layer"] for r in hidden], y=[100 * (r["saturated_frac"] + r["dead_frac"]) for r in hidden],
             name=f"{s.label}: {kind}", marker_color=s.color,
             hovertemplate=f"{s.label}<br>layer %{{x}}: %{{y:.0f}}% {kind}<extra></extra>"))
     fig.update_yaxes(title_text="% of units", range=[0, 100], ticksuffix="%")
