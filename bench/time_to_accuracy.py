@@ -41,7 +41,7 @@ DEFAULT = PRESETS[DEFAULT_PRESET]
 
 def trainer(data, seed: int, epochs: int = 100) -> Trainer:
     training = dataclasses.replace(DEFAULT.training, epochs=epochs, seed=seed)
-    return Trainer(DEFAULT.network, training, data, snapshot_every=10**9)
+    return Trainer(DEFAULT.network, training, data, snapshot_every=None)
 
 
 def classifier(seed: int, lr: float | None = None):

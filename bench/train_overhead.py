@@ -63,8 +63,8 @@ def main() -> None:
     network = NetworkSpec(hidden=(128, 64), activations="relu", init="he")
     training = TrainSpec(dataset="mnist5k", batch_size=args.batch_size, epochs=10_000, lr=1e-3)
     data = load_dataset("mnist5k")
-    trainer = Trainer(network, training, data, snapshot_every=10**9)
-    unrecorded = Trainer(network, training, data, snapshot_every=10**9, record=False)  # for the breakdown only
+    trainer = Trainer(network, training, data, snapshot_every=None)
+    unrecorded = Trainer(network, training, data, snapshot_every=None, record=False)  # for the breakdown only
     for run in (trainer, unrecorded):
         run.evaluate = lambda: {"train_loss": 0.0, "train_acc": 0.0, "val_loss": 0.0, "val_acc": 0.0}
     bare = bare_loop(trainer.network, training, trainer.x_train, trainer.y_train)

@@ -8,8 +8,9 @@ import torch
 from engine.data import load_dataset
 from engine.history import LAYER_FIELDS, History
 from engine.probes import record
-from engine.spec import NetworkSpec, TrainSpec
+from engine.spec import NetworkSpec, SpecError, TrainSpec
 from engine.trainer import Trainer
+from engine.verdicts import divergence_advice
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +122,37 @@ def test_snapshots_are_bounded_and_keep_the_start(moons):
     np.testing.assert_array_equal(trainer.snapshots[0][1], initial)
     steps = [s for s, _ in trainer.snapshots]
     assert steps == sorted(steps)
+
+
+def test_snapshot_every_none_takes_none_until_asked(moons):
+    trainer = Trainer(small(), TrainSpec(dataset="moons", batch_size=8), moons, snapshot_every=None)
+    trainer.step(30)
+    assert trainer.snapshots == []
+    trainer.snapshot_now()
+    trainer.snapshot_now()  # the same step twice: one point
+    assert [step for step, _ in trainer.snapshots] == [30]
+    np.testing.assert_array_equal(trainer.snapshots[0][1], np.concatenate(
+        [p.detach().numpy().ravel() for p in trainer.model.parameters()]))
+
+
+def test_backward_seam_picks_explicit_when_it_can_and_refuses_what_it_cannot(moons):
+    assert Trainer(small(), TrainSpec(dataset="moons"), moons).backward == "explicit"
+    assert Trainer(small(), TrainSpec(dataset="moons"), moons, backward="autograd").backward == "autograd"
+    digits = load_dataset("digits", seed=0)
+    conv = NetworkSpec(hidden=(16,), conv=(3,))
+    assert Trainer(conv, TrainSpec(dataset="digits"), digits).backward == "autograd"
+    with pytest.raises(SpecError, match="conv front end"):
+        Trainer(conv, TrainSpec(dataset="digits"), digits, backward="explicit")
+    with pytest.raises(SpecError, match="backward must be one of explicit, autograd"):
+        Trainer(small(), TrainSpec(dataset="moons"), moons, backward="numpy")
+
+
+def test_divergence_advice_names_the_learning_rate_or_the_gradients():
+    high = divergence_advice(12, math.nan, 0.5, "sgd", 3.2e5)
+    assert high.startswith("Training diverged at step 12: the loss became nan.")
+    assert "η = 0.5 is too high" in high and "3.2e+05" in high
+    assert "the gradients exploded" in divergence_advice(3, math.inf, 0.001, "adam", math.nan)
+    assert "too high" in divergence_advice(3, math.inf, 0.01, "adam", math.nan)  # Adam's η is per-weight
 
 
 def test_regression_fits_the_parabola():
