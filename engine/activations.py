@@ -59,40 +59,47 @@ def _sigmoid_prime(z: torch.Tensor) -> torch.Tensor:
     return s * (1 - s)
 
 
-# g ← g ⊙ σ'(z) from a = σ(z), in place: autograd's own backward kernels, so rounding matches it
+# backward_ uses autograd's own backward kernels (g ← g ⊙ σ'(z) from a = σ(z), in place), so rounding matches it
 ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (
     Activation(
-        "sigmoid", "sigmoid", r"\frac{1}{1+e^{-z}}", r"\sigma(z)(1-\sigma(z)) \le \tfrac14", (0.0, 1.0), False, 0.0,
-        torch.sigmoid, _sigmoid_prime, sigmoid_np, _sigmoid_prime_np,
-        torch.Tensor.sigmoid_, lambda g, a: aten.sigmoid_backward.grad_input(g, a, grad_input=g),  # σ' = a(1 − a)
-        nn.Sigmoid),
+        name="sigmoid", label="sigmoid", formula=r"\frac{1}{1+e^{-z}}",
+        derivative=r"\sigma(z)(1-\sigma(z)) \le \tfrac14", bounds=(0.0, 1.0), dies=False, best_z=0.0,
+        torch=torch.sigmoid, torch_prime=_sigmoid_prime, numpy=sigmoid_np, numpy_prime=_sigmoid_prime_np,
+        forward_=torch.Tensor.sigmoid_,
+        backward_=lambda g, a: aten.sigmoid_backward.grad_input(g, a, grad_input=g),  # σ' = a(1 − a)
+        module=nn.Sigmoid),
     Activation(
-        "tanh", "tanh", r"\tanh z", r"1-\tanh^2 z \le 1", (-1.0, 1.0), False, 0.0,
-        torch.tanh, lambda z: 1 - torch.tanh(z) ** 2, np.tanh, lambda z: 1.0 - np.tanh(z) ** 2,
-        torch.Tensor.tanh_, lambda g, a: aten.tanh_backward.grad_input(g, a, grad_input=g),  # σ' = 1 − a²
-        nn.Tanh),
+        name="tanh", label="tanh", formula=r"\tanh z", derivative=r"1-\tanh^2 z \le 1",
+        bounds=(-1.0, 1.0), dies=False, best_z=0.0,
+        torch=torch.tanh, torch_prime=lambda z: 1 - torch.tanh(z) ** 2,
+        numpy=np.tanh, numpy_prime=lambda z: 1.0 - np.tanh(z) ** 2,
+        forward_=torch.Tensor.tanh_,
+        backward_=lambda g, a: aten.tanh_backward.grad_input(g, a, grad_input=g),  # σ' = 1 − a²
+        module=nn.Tanh),
     Activation(
-        "relu", "ReLU", r"\max(0, z)", r"1 \text{ if } z>0 \text{ else } 0", None, True, 1.0,
-        torch.relu, lambda z: (z > 0).to(z.dtype),
-        lambda z: np.maximum(z, 0.0), lambda z: np.where(z > 0, 1.0, 0.0),
-        torch.Tensor.relu_,
-        lambda g, a: aten.threshold_backward.grad_input(g, a, 0, grad_input=g),  # σ' = 1 where a > 0
-        nn.ReLU),
+        name="relu", label="ReLU", formula=r"\max(0, z)", derivative=r"1 \text{ if } z>0 \text{ else } 0",
+        bounds=None, dies=True, best_z=1.0,
+        torch=torch.relu, torch_prime=lambda z: (z > 0).to(z.dtype),
+        numpy=lambda z: np.maximum(z, 0.0), numpy_prime=lambda z: np.where(z > 0, 1.0, 0.0),
+        forward_=torch.Tensor.relu_,
+        backward_=lambda g, a: aten.threshold_backward.grad_input(g, a, 0, grad_input=g),  # σ' = 1 where a > 0
+        module=nn.ReLU),
     Activation(
-        "leaky_relu", "leaky ReLU", rf"\max({LEAKY_SLOPE:g}z, z)",
-        rf"1 \text{{ if }} z>0 \text{{ else }} {LEAKY_SLOPE:g}",
-        None, False, 1.0,  # never dies: for z ≤ 0 it still passes 0.01·δ back
-        lambda z: F.leaky_relu(z, LEAKY_SLOPE),
-        lambda z: torch.where(z > 0, torch.ones_like(z), torch.full_like(z, LEAKY_SLOPE)),
-        lambda z: np.where(z > 0, z, LEAKY_SLOPE * z), lambda z: np.where(z > 0, 1.0, LEAKY_SLOPE),
-        lambda z: F.leaky_relu_(z, LEAKY_SLOPE),
-        lambda g, a: aten.leaky_relu_backward.grad_input(g, a, LEAKY_SLOPE, True, grad_input=g),
-        lambda: nn.LeakyReLU(LEAKY_SLOPE)),
+        name="leaky_relu", label="leaky ReLU", formula=rf"\max({LEAKY_SLOPE:g}z, z)",
+        derivative=rf"1 \text{{ if }} z>0 \text{{ else }} {LEAKY_SLOPE:g}",
+        bounds=None, dies=False, best_z=1.0,  # never dies: for z ≤ 0 it still passes 0.01·δ back
+        torch=lambda z: F.leaky_relu(z, LEAKY_SLOPE),
+        torch_prime=lambda z: torch.where(z > 0, torch.ones_like(z), torch.full_like(z, LEAKY_SLOPE)),
+        numpy=lambda z: np.where(z > 0, z, LEAKY_SLOPE * z), numpy_prime=lambda z: np.where(z > 0, 1.0, LEAKY_SLOPE),
+        forward_=lambda z: F.leaky_relu_(z, LEAKY_SLOPE),
+        backward_=lambda g, a: aten.leaky_relu_backward.grad_input(g, a, LEAKY_SLOPE, True, grad_input=g),
+        module=lambda: nn.LeakyReLU(LEAKY_SLOPE)),
     Activation(
-        "linear", "linear (none)", "z", "1", None, False, 0.0,
-        lambda z: z, torch.ones_like, lambda z: np.array(z, dtype=float, copy=True), lambda z: np.ones_like(z, float),
-        lambda z: z, lambda g, a: g,
-        nn.Identity),
+        name="linear", label="linear (none)", formula="z", derivative="1", bounds=None, dies=False, best_z=0.0,
+        torch=lambda z: z, torch_prime=torch.ones_like,
+        numpy=lambda z: np.array(z, dtype=float, copy=True), numpy_prime=lambda z: np.ones_like(z, float),
+        forward_=lambda z: z, backward_=lambda g, a: g,
+        module=nn.Identity),
 )}
 
 # The output layer's σ (from the loss): where it saturates, for the probes' counts
