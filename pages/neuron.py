@@ -75,11 +75,11 @@ st.caption("A neuron computes its weighted input z = w·a + b and its activation
            "chapter of Nielsen, *Dive into Deep Learning* and 3Blue1Brown, to play with.")
 
 # ---- 1. Activation functions ------------------------------------------------------------------------------
-st.header("Activation functions and their slopes σ'")
+st.subheader("Activation functions and their slopes σ'")
+name = st.segmented_control("Activation function σ", list(ACTIVATIONS), format_func=ACTIVATIONS.get,
+                            key="neuron_activation", default="sigmoid") or "sigmoid"
 left, right = st.columns([1, 3])
 with left:
-    name = st.segmented_control("Activation function σ", list(ACTIVATIONS), format_func=ACTIVATIONS.get,
-                                key="neuron_activation", default="sigmoid") or "sigmoid"
     z = st.slider("Weighted input z", -6.0, 6.0, 0.0, 0.1, key="neuron_z")
     a, slope = float(neuron.sigma(name, z)), float(neuron.sigma_prime(name, z))
     st.metric("a = σ(z)", f"{a:.4f}")
@@ -89,18 +89,18 @@ right.plotly_chart(figs.activation_figure(curve, z, a, slope), key="neuron_fig_a
 st.info(KIND_TEXT[curve.kind].format(margin=neuron.SATURATION_MARGIN))
 
 # ---- 2. One neuron learning -----------------------------------------------------------------------------
-st.header("One neuron learning: why cross-entropy learns faster")
+st.subheader("One neuron learning: why cross-entropy learns faster")
 st.markdown("Nielsen's chapter 3: one sigmoid neuron, input x = 1, target y = 0, learning rate "
             "η = {eta}. Press **Play** and watch both costs fall, epoch by epoch.".format(eta=neuron.ETA))
 start = st.radio("Starting point", list(STARTS), format_func=STARTS.get, key="neuron_start", horizontal=True)
 quadratic, cross_entropy = one_neuron("quadratic", start), one_neuron("cross_entropy", start)
 playing = st.session_state.neuron_playing
-buttons = st.columns([1, 1, 1, 4])
+buttons = st.columns([1, 1, 1, 3])
 buttons[0].button("Play", key="neuron_play", type="primary", on_click=play, disabled=playing,
                   icon=":material/play_arrow:", width="stretch")
 buttons[1].button("Pause", key="neuron_pause", on_click=pause, disabled=not playing,
                   icon=":material/pause:", width="stretch")
-buttons[2].button("Back to epoch 0", key="neuron_rewind", on_click=rewind, icon=":material/replay:",
+buttons[2].button("Restart", key="neuron_rewind", on_click=rewind, icon=":material/replay:",
                   width="stretch")
 
 
@@ -120,7 +120,7 @@ def learning_panel() -> None:
     table = "| at epoch {epoch} | quadratic cost | cross-entropy |\n|---|---:|---:|\n".format(epoch=epoch)
     table += "".join(f"| {label} | {getattr(q, field)[epoch]:.4f} | {getattr(c, field)[epoch]:.4f} |\n"
                      for label, field in rows)
-    numbers, why = st.columns([2, 3])
+    numbers, why = st.columns([1, 1])
     numbers.markdown(table)
     why.markdown(
         "**Quadratic cost** C = ½(a − y)²: ∂C/∂w = (a − y)·σ'(z)·x = {d:.4f} × {sp:.4f} × 1 = **{g:.4f}**.  \n"
@@ -136,7 +136,7 @@ def learning_panel() -> None:
 learning_panel()
 
 # ---- 3. Perceptrons ---------------------------------------------------------------------------------------
-st.header("Perceptrons: a step unit draws one line")
+st.subheader("Perceptrons: a step unit draws one line")
 st.markdown("A perceptron outputs 1 if w₁x₁ + w₂x₂ + b > 0 and 0 otherwise: the line w·x + b = 0 splits the "
             "plane in two. Choose a gate to load weights that compute it, then move the sliders.")
 gate = st.segmented_control("Target gate", GATE_NAMES, key="neuron_gate", on_change=load_gate_preset) or "AND"
@@ -147,6 +147,7 @@ with controls:
     b = st.slider("Bias b", -3.0, 3.0, step=0.1, key="neuron_b")
 unit = neuron.perceptron(w1, w2, b)
 targets = neuron.GATES[gate]
+picture.caption("The line w·x + b = 0; the step unit outputs 1 on the shaded side.")
 picture.plotly_chart(figs.perceptron_figure(unit, neuron.INPUTS, targets), key="neuron_fig_perceptron", theme=None)
 table = "| x₁ | x₂ | z = w·x + b | output | target ({gate}) | |\n|---:|---:|---:|---:|---:|:---:|\n".format(gate=gate)
 for (x1, x2), z_value, out, target in zip(neuron.INPUTS, unit.z, unit.outputs, targets):
@@ -171,6 +172,7 @@ if gate == "XOR":
     network = neuron.xor_network()
     st.subheader("One hidden layer fixes it: XOR = AND(OR, NAND)")
     picture, explanation = st.columns([2, 3])
+    picture.caption("Two hidden units draw two lines; the network outputs 1 in the band between them.")
     picture.plotly_chart(figs.xor_figure(network, neuron.INPUTS, targets), key="neuron_fig_xor", theme=None)
     (or_w, or_b), (nand_w, nand_b) = ((u.w, u.b) for u in network.hidden)
     (and_w, and_b) = network.output
@@ -186,7 +188,7 @@ if gate == "XOR":
     explanation.markdown(hidden_table)
 
 # ---- 4. Why non-linear ------------------------------------------------------------------------------------
-st.header("Why a network needs a non-linear σ")
+st.subheader("Why a network needs a non-linear σ")
 collapsed = neuron.collapse()
 st.markdown("A network whose activations are all the identity computes z³ = W³(W²(W¹x + b¹) + b²) + b³. "
             "Multiply out and it is one matrix and one bias: three layers are no more than one. Here is a "
@@ -215,7 +217,7 @@ st.caption("Each network: {steps} Adam steps (η = {lr}, batches of {batch}). Th
                                       batch=neuron.BOUNDARY_TRAINING["batch_size"]))
 
 # ---- 5. Loss functions ------------------------------------------------------------------------------------
-st.header("Loss functions and their slopes")
+st.subheader("Loss functions and their slopes")
 y = st.select_slider("Target y", TARGETS, value=1.0, key="neuron_target")
 curves = [neuron.loss_curve(loss, y) for loss in neuron.LOSS_NAMES]
 entropy = neuron.target_entropy(y)

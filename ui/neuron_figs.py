@@ -27,7 +27,7 @@ LOSS_LABELS = {"l1": "L1 |a − y|", "quadratic": "quadratic ½(a − y)²",
 def activation_figure(curve, z: float, a: float, da: float) -> go.Figure:
     """σ(z) beside σ'(z), saturated regions shaded orange, ReLU's dead side grey, a marker at the slider's z."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
-                        subplot_titles=("a = σ(z)", "σ'(z), the slope that backprop multiplies by"))
+                        subplot_titles=(f"a = σ(z), {ACTIVATION_LABELS[curve.name]}", "its slope σ'(z)"))
     fig.add_trace(go.Scatter(x=curve.z, y=curve.a, name="σ(z)", line=dict(color=CURVE_COLOR, width=4)), 1, 1)
     fig.add_trace(go.Scatter(x=curve.z, y=curve.da, name="σ'(z)", line=dict(color=CURVE_COLOR, width=4)), 1, 2)
     for low, high in curve.saturated:
@@ -48,7 +48,7 @@ def activation_figure(curve, z: float, a: float, da: float) -> go.Figure:
     fig.update_xaxes(title_text="z = w·a + b", range=[curve.z[0], curve.z[-1]])
     span = float(np.ptp(curve.da)) or 1.0
     fig.update_yaxes(range=[curve.da.min() - 0.08 * span, curve.da.max() + 0.12 * span], row=1, col=2)
-    fig.update_layout(showlegend=False, title=ACTIVATION_LABELS[curve.name])
+    fig.update_layout(showlegend=False)
     return style(fig, height=380)
 
 
@@ -106,8 +106,8 @@ def perceptron_figure(unit, inputs: np.ndarray, targets) -> go.Figure:
     _line(fig, unit.line, "#212529", "w·x + b = 0")
     _points(fig, inputs, targets, unit.outputs)
     _square_axes(fig)
-    fig.update_layout(title="The line w·x + b = 0 (output 1 on the shaded side)", showlegend=False)
-    return style(fig, height=420)
+    fig.update_layout(showlegend=False)
+    return style(fig, height=400)
 
 
 def xor_figure(network, inputs: np.ndarray, targets) -> go.Figure:
@@ -118,8 +118,7 @@ def xor_figure(network, inputs: np.ndarray, targets) -> go.Figure:
         _line(fig, unit.line, color, name)
     _points(fig, inputs, targets, network.outputs)
     _square_axes(fig)
-    fig.update_layout(title="Two hidden units, two lines: XOR is the band between them",
-                      legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0))
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0))
     return style(fig, height=440)
 
 
