@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
+import pandas  # noqa: F401  before plotly: plotly uses pandas only if already imported, and another session's
+import plotly.graph_objects as go  # thread may be half-way through importing it (AttributeError: pandas.Series)
 from plotly.subplots import make_subplots
 
 from ui.theme import style
