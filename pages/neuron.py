@@ -1,11 +1,14 @@
 """Neuron: what one neuron computes and how it learns, the first chapter of every textbook, to play with."""
+import time
+
 import streamlit as st
 
 from engine import neuron
 from ui import neuron_figs as figs
 
-TICK_SECONDS = 0.25  # the one-neuron chart advances this often while playing
-EPOCHS_PER_TICK = 5  # 300 epochs play in about 15 s
+TICK_SECONDS = 0.25  # the one-neuron chart redraws this often while playing
+EPOCHS_PER_SECOND = 20  # 300 epochs play in 15 s, however long a busy server takes per tick
+MAX_EPOCHS_PER_TICK = 20  # after a long stall (a sleeping tab), jump at most this far
 ACTIVATIONS = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "leaky ReLU",
                "step": "step (perceptron)", "linear": "identity"}
 KIND_TEXT = {
@@ -20,8 +23,7 @@ KIND_TEXT = {
                "so a network made only of it is one matrix (see below); leaky ReLU keeps a slope of 0.01 for z < 0, "
                "so a negative unit still passes 0.01·δ back and can recover.",
 }
-STARTS = {"saturated": "Saturated start: w = b = 2, so a = 0.98",
-          "unsaturated": "Unsaturated start: w = 0.6, b = 0.9, so a = 0.82"}
+STARTS = {"saturated": "saturated: w = b = 2 (a = 0.98)", "unsaturated": "unsaturated: w = 0.6, b = 0.9 (a = 0.82)"}
 GATE_NAMES = list(neuron.GATES)
 LAYER_CHOICES = {0: "hidden layer 1", 1: "hidden layer 2"}
 TARGETS = [0.0, 0.25, 0.5, 0.75, 1.0]
@@ -52,6 +54,7 @@ def play() -> None:
     if st.session_state.neuron_epoch >= neuron.NEURON_EPOCHS:
         st.session_state.neuron_epoch = 0
     st.session_state.neuron_playing = True
+    st.session_state.neuron_last_tick = time.monotonic()
 
 
 def pause() -> None:
@@ -92,15 +95,16 @@ st.info(KIND_TEXT[curve.kind].format(margin=neuron.SATURATION_MARGIN))
 st.subheader("One neuron learning: why cross-entropy learns faster")
 st.markdown("Nielsen's chapter 3: one sigmoid neuron, input x = 1, target y = 0, learning rate "
             "η = {eta}. Press **Play** and watch both costs fall, epoch by epoch.".format(eta=neuron.ETA))
-start = st.radio("Starting point", list(STARTS), format_func=STARTS.get, key="neuron_start", horizontal=True)
-quadratic, cross_entropy = one_neuron("quadratic", start), one_neuron("cross_entropy", start)
 playing = st.session_state.neuron_playing
-buttons = st.columns([1, 1, 1, 3])
-buttons[0].button("Play", key="neuron_play", type="primary", on_click=play, disabled=playing,
+buttons = st.columns([4, 1, 1, 1], vertical_alignment="bottom")
+start = buttons[0].radio("Starting point", list(STARTS), format_func=STARTS.get, key="neuron_start",
+                         horizontal=True)
+quadratic, cross_entropy = one_neuron("quadratic", start), one_neuron("cross_entropy", start)
+buttons[1].button("Play", key="neuron_play", type="primary", on_click=play, disabled=playing,
                   icon=":material/play_arrow:", width="stretch")
-buttons[1].button("Pause", key="neuron_pause", on_click=pause, disabled=not playing,
+buttons[2].button("Pause", key="neuron_pause", on_click=pause, disabled=not playing,
                   icon=":material/pause:", width="stretch")
-buttons[2].button("Restart", key="neuron_rewind", on_click=rewind, icon=":material/replay:",
+buttons[3].button("Restart", key="neuron_rewind", on_click=rewind, icon=":material/replay:",
                   width="stretch")
 
 
@@ -108,7 +112,11 @@ buttons[2].button("Restart", key="neuron_rewind", on_click=rewind, icon=":materi
 def learning_panel() -> None:
     """Advance a few epochs per tick while playing, then draw both costs and the numbers of this epoch."""
     if st.session_state.neuron_playing:
-        st.session_state.neuron_epoch = min(neuron.NEURON_EPOCHS, st.session_state.neuron_epoch + EPOCHS_PER_TICK)
+        now = time.monotonic()
+        elapsed = now - st.session_state.get("neuron_last_tick", now - TICK_SECONDS)
+        st.session_state.neuron_last_tick = now
+        advance = min(MAX_EPOCHS_PER_TICK, max(1, round(EPOCHS_PER_SECOND * elapsed)))
+        st.session_state.neuron_epoch = min(neuron.NEURON_EPOCHS, st.session_state.neuron_epoch + advance)
         if st.session_state.neuron_epoch >= neuron.NEURON_EPOCHS:
             st.session_state.neuron_playing = False
             st.rerun()  # the whole page, so the Play button comes back

@@ -89,12 +89,18 @@ def test_epoch_slider_shows_that_epochs_numbers(at):
 def test_play_advances_the_epoch_and_restart_rewinds(at):
     at.button(key="neuron_rewind").click().run()
     assert at.slider(key="neuron_epoch").value == 0
-    at.button(key="neuron_play").click().run()  # the run after Play already ticks once
+    at.button(key="neuron_play").click().run()  # the run after Play already ticks once: 20 epochs a second
     assert at.session_state.neuron_playing
-    assert at.slider(key="neuron_epoch").value == 5
+    played = at.slider(key="neuron_epoch").value
+    assert 1 <= played <= 20
     at.button(key="neuron_pause").click().run()
     assert not at.session_state.neuron_playing
-    assert at.slider(key="neuron_epoch").value == 5
+    assert at.slider(key="neuron_epoch").value == played
+    at.slider(key="neuron_epoch").set_value(299).run()
+    at.button(key="neuron_play").click().run()  # the last tick reaches 300 and stops by itself
+    assert at.slider(key="neuron_epoch").value == 300
+    assert not at.session_state.neuron_playing
+    assert not at.exception
 
 
 def test_switching_the_relu_layer_retrains_and_keeps_a_curved_boundary(at):

@@ -108,7 +108,7 @@ def perceptron_figure(unit, inputs: np.ndarray, targets) -> go.Figure:
     _points(fig, inputs, targets, unit.outputs)
     _square_axes(fig)
     fig.update_layout(showlegend=False)
-    return style(fig, height=400)
+    return style(fig, height=400).update_layout(margin=dict(t=20))
 
 
 def xor_figure(network, inputs: np.ndarray, targets) -> go.Figure:
@@ -120,7 +120,7 @@ def xor_figure(network, inputs: np.ndarray, targets) -> go.Figure:
     _points(fig, inputs, targets, network.outputs)
     _square_axes(fig)
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0))
-    return style(fig, height=440)
+    return style(fig, height=440).update_layout(margin=dict(t=20))
 
 
 def boundaries_figure(left, right, titles: tuple[str, str]) -> go.Figure:

@@ -30,7 +30,8 @@ def test_neuron_page_from_the_sidebar_draws_every_figure(server_url, page):
     page.get_by_text("One hidden layer fixes it").wait_for(timeout=60_000)
     page.get_by_text("no line can get all four").wait_for(timeout=60_000)
     wait_for_app(page)
-    assert page.locator(".js-plotly-plot").count() == 6  # the 2-2-1 network's two lines
+    # the 2-2-1 network's two lines: one more figure (stale copies may linger for a moment after the rerun)
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 6", timeout=30_000)
     page.get_by_text("One hidden layer fixes it").scroll_into_view_if_needed()
     screenshot(page, "neuron_xor")
 
@@ -53,5 +54,6 @@ def test_play_advances_the_epochs(server_url, page):
     assert epoch_shown(page) == paused_at  # paused: no more ticks
     assert page.get_by_text(f"at epoch {paused_at}").count() == 1
     assert_no_exception(page)
-    page.get_by_text("One neuron learning").scroll_into_view_if_needed()
+    page.get_by_text("Epoch", exact=True).scroll_into_view_if_needed()
+    page.wait_for_function("() => !document.querySelector('[data-stale=true]')", timeout=30_000)
     screenshot(page, "neuron_playing")
