@@ -354,7 +354,7 @@ def loss_curve(name: str, y: float = 1.0, n: int = 499) -> LossCurve:
 
 def target_entropy(y: float) -> float:
     """H(y) = −[y ln y + (1 − y) ln(1 − y)]: KL(y ‖ a) = cross-entropy − H(y); 0 for a one-hot target."""
-    return float(-sum(p * np.log(p) for p in (y, 1.0 - y) if p > 0))
+    return float(-sum(p * np.log(p) for p in (y, 1.0 - y) if p > 0)) + 0.0  # + 0.0: never print "-0.000"
 
 
 def kl_divergence(a: np.ndarray, y: float) -> np.ndarray:

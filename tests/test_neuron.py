@@ -182,6 +182,7 @@ def test_kl_is_cross_entropy_minus_the_targets_entropy():
         ce = neuron.loss_curve("cross_entropy", y)
         assert neuron.kl_divergence(ce.a, y) == pytest.approx(ce.cost - neuron.target_entropy(y))
     assert neuron.target_entropy(1.0) == 0.0 and neuron.target_entropy(0.0) == 0.0
+    assert f"{neuron.target_entropy(1.0):.3f}" == "0.000"  # the page prints it: no "-0.000"
     assert neuron.target_entropy(0.5) == pytest.approx(math.log(2))
     with pytest.raises(ValueError, match="target y"):
         neuron.loss_curve("quadratic", 1.5)

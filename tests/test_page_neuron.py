@@ -103,6 +103,13 @@ def test_play_advances_the_epoch_and_restart_rewinds(at):
     assert not at.exception
 
 
+def test_target_slider_states_the_targets_entropy(at):
+    assert "here H(y) = 0.000." in markdown_containing(at, "KL divergence")
+    at.select_slider(key="neuron_target").set_value(0.5).run()
+    assert "here H(y) = 0.693." in markdown_containing(at, "KL divergence")  # ln 2
+    at.select_slider(key="neuron_target").set_value(1.0).run()
+
+
 def test_switching_the_relu_layer_retrains_and_keeps_a_curved_boundary(at):
     at.radio(key="neuron_relu_layer").set_value(1).run()
     assert not at.exception
