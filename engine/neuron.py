@@ -115,6 +115,7 @@ class NeuronHistory:
     a: np.ndarray  # (E+1,) σ(z)
     sigma_prime: np.ndarray  # (E+1,) σ'(z) = a(1 − a)
     cost_value: np.ndarray  # (E+1,) C at epoch e
+    error: np.ndarray  # (E+1,) a − y, the factor both gradients share
     dc_dw: np.ndarray  # (E+1,) ∂C/∂w: (a − y)σ'(z)x for quadratic, (a − y)x for cross-entropy
     dc_db: np.ndarray  # (E+1,) ∂C/∂b: the same without the x
 
@@ -150,7 +151,8 @@ def train_neuron(cost: str, start: str = "saturated", epochs: int = NEURON_EPOCH
     w, b, gw, gb = (np.array(col) for col in zip(*rows))
     z = w * x + b
     a = sigma("sigmoid", z)
-    return NeuronHistory(cost, x, y, eta, w, b, z, a, sigma_prime("sigmoid", z), neuron_cost(cost, a, y), gw, gb)
+    return NeuronHistory(cost, x, y, eta, w, b, z, a, sigma_prime("sigmoid", z), neuron_cost(cost, a, y), a - y,
+                         gw, gb)
 
 
 # ---- Perceptrons ----------------------------------------------------------------------------------------
@@ -208,6 +210,11 @@ def _clip_polygon(polygon: list, w1: float, w2: float, b: float) -> list:
 def _box() -> list:
     low, high = LINE_BOX
     return [(low, low), (high, low), (high, high), (low, high)]
+
+
+def rows_matching(outputs: np.ndarray, gate: str) -> int:
+    """How many of the four rows of a truth table agree with the gate's."""
+    return int(sum(int(o) == t for o, t in zip(outputs, GATES[gate])))
 
 
 def gate_of(outputs: np.ndarray) -> str | None:

@@ -133,8 +133,8 @@ def learning_panel() -> None:
     why.markdown(
         "**Quadratic cost** C = ½(a − y)²: ∂C/∂w = (a − y)·σ'(z)·x = {d:.4f} × {sp:.4f} × 1 = **{g:.4f}**.  \n"
         "**Cross-entropy** C = −[y ln a + (1 − y) ln(1 − a)]: the σ'(z) cancels, ∂C/∂w = (a − y)·x = "
-        "{dc:.4f} × 1 = **{gc:.4f}**.".format(d=q.a[epoch] - q.y, sp=q.sigma_prime[epoch], g=q.dc_dw[epoch],
-                                                dc=c.a[epoch] - c.y, gc=c.dc_dw[epoch]))
+        "{dc:.4f} × 1 = **{gc:.4f}**.".format(d=q.error[epoch], sp=q.sigma_prime[epoch], g=q.dc_dw[epoch],
+                                                dc=c.error[epoch], gc=c.dc_dw[epoch]))
     why.markdown(
         "When the neuron is badly wrong and saturated (a near 1, target 0), σ'(z) is tiny, so the quadratic cost "
         "learns slowly exactly when it should learn fastest: its curve starts flat. Cross-entropy's gradient is "
@@ -160,7 +160,7 @@ picture.plotly_chart(figs.perceptron_figure(unit, neuron.INPUTS, targets), key="
 table = "| x₁ | x₂ | z = w·x + b | output | target ({gate}) | |\n|---:|---:|---:|---:|---:|:---:|\n".format(gate=gate)
 for (x1, x2), z_value, out, target in zip(neuron.INPUTS, unit.z, unit.outputs, targets):
     table += f"| {x1:.0f} | {x2:.0f} | {z_value:.2f} | {out} | {target} | {'✓' if out == target else '✗'} |\n"
-matched = sum(int(o == t) for o, t in zip(unit.outputs, targets))
+matched = neuron.rows_matching(unit.outputs, gate)
 with table_column:
     st.markdown(table)
     if matched == 4:

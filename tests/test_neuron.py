@@ -106,6 +106,8 @@ def test_presets_compute_their_gates(gate):
     unit = neuron.perceptron(*neuron.GATE_PRESETS[gate])
     assert tuple(unit.outputs) == neuron.GATES[gate]
     assert unit.computes == gate
+    assert neuron.rows_matching(unit.outputs, gate) == 4
+    assert neuron.rows_matching(unit.outputs, "XOR") == {"AND": 1, "OR": 3, "NAND": 3}[gate]
     (x0, y0), (x1, y1) = unit.line
     w1, w2, b = neuron.GATE_PRESETS[gate]
     assert w1 * x0 + w2 * y0 + b == pytest.approx(0) and w1 * x1 + w2 * y1 + b == pytest.approx(0)
