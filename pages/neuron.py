@@ -19,9 +19,12 @@ KIND_TEXT = {
             "stays negative for every input gets no gradient at all and never learns again. It has **died**.",
     "flat": "The step is what Rosenblatt's perceptron uses. Its σ'(z) is 0 everywhere (and undefined at z = 0), so "
             "gradient descent gets no signal through it: the smooth sigmoid replaced it for exactly this reason.",
-    "neither": "This activation neither saturates nor dies: σ'(z) never reaches 0. The identity is linear, "
-               "so a network made only of it is one matrix (see below); leaky ReLU keeps a slope of 0.01 for z < 0, "
-               "so a negative unit still passes 0.01·δ back and can recover.",
+}
+NEITHER_TEXT = {  # activations that neither saturate nor die, each for its own reason
+    "leaky_relu": "Leaky ReLU neither saturates nor dies: for z < 0 it keeps a slope of 0.01, so a unit with "
+                  "negative z still passes 0.01·δ back and can recover.",
+    "linear": "The identity neither saturates nor dies: σ'(z) = 1 everywhere. But it is linear, so a network made "
+              "only of it is one matrix (see below).",
 }
 STARTS = {"saturated": "saturated: w = b = 2 (a = 0.98)", "unsaturated": "unsaturated: w = 0.6, b = 0.9 (a = 0.82)"}
 GATE_NAMES = list(neuron.GATES)
@@ -89,7 +92,8 @@ with left:
     st.metric("σ'(z)", f"{slope:.4f}")
 curve = neuron.activation_curve(name)
 right.plotly_chart(figs.activation_figure(curve, z, a, slope), key="neuron_fig_activation", theme=None)
-st.info(KIND_TEXT[curve.kind].format(margin=neuron.SATURATION_MARGIN))
+st.info(NEITHER_TEXT[name] if curve.kind == "neither" else
+        KIND_TEXT[curve.kind].format(margin=neuron.SATURATION_MARGIN))
 
 # ---- 2. One neuron learning -----------------------------------------------------------------------------
 st.subheader("One neuron learning: why cross-entropy learns faster")

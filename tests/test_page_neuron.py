@@ -45,6 +45,9 @@ def test_z_slider_and_activation_change_the_numbers(at):
     at.slider(key="neuron_z").set_value(-1.0).run()
     assert metrics(at) == {"a = σ(z)": "0.0000", "σ'(z)": "0.0000"}
     assert any("died" in i.value for i in at.info)
+    at.segmented_control(key="neuron_activation").set_value("leaky_relu").run()
+    assert metrics(at) == {"a = σ(z)": "-0.0100", "σ'(z)": "0.0100"}
+    assert any("can recover" in i.value for i in at.info)
     at.segmented_control(key="neuron_activation").set_value("sigmoid").run()
     at.slider(key="neuron_z").set_value(0.0).run()
 
