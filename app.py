@@ -7,6 +7,7 @@ st.set_page_config(page_title="Neural-network playground", page_icon=":material/
 
 PAGES = [
     st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),
+    st.Page("pages/neuron.py", title="Neuron", icon=":material/function:", url_path="neuron"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
     st.Page("pages/gradients.py", title="Gradients", icon=":material/trending_down:", url_path="gradients"),
     st.Page("pages/landscape.py", title="Loss surface", icon=":material/landscape:", url_path="landscape"),
