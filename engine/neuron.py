@@ -13,20 +13,16 @@ from .model import build_model
 from .spec import NetworkSpec, TrainSpec
 from .trainer import Trainer
 
-# ---- Activation adapter ---------------------------------------------------------------------------------
-# σ, σ', "saturates" and "dies" of the network activations come from the engine's existing tables. When the
-# one activation registry (engine/activations.py) lands, swap the bodies of these five lines for lookups
-# there; nothing else in this file reads the tables. The perceptron's step is this module's own.
-from .gradients import DERIVATIVES as _DERIVATIVES, FUNCTIONS as _FUNCTIONS
-from .model import ACTIVATIONS as _ACTIVATIONS
+# σ, σ', "saturates" and "dies" of the network activations come from the one registry; the perceptron's
+# step is this module's own.
+from .activations import ACTIVATIONS as _ACTIVATIONS
 from .probes import SATURATION_MARGIN  # a unit within this of σ's bounds counts as saturated
 
-_NETWORK_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "linear")
-_DYING = ("relu",)  # σ'(z) = 0 for all z < 0: a unit whose z stays negative never learns again
-_sigma = {name: _FUNCTIONS[name] for name in _NETWORK_ACTIVATIONS}
-_sigma_prime = {name: _DERIVATIVES[name] for name in _NETWORK_ACTIVATIONS}
-_bounds = {name: _ACTIVATIONS[name].bounds for name in _NETWORK_ACTIVATIONS}
-# ---- end of the adapter ---------------------------------------------------------------------------------
+_NETWORK_ACTIVATIONS = tuple(_ACTIVATIONS)
+_DYING = tuple(name for name, act in _ACTIVATIONS.items() if act.dies)
+_sigma = {name: act.numpy for name, act in _ACTIVATIONS.items()}
+_sigma_prime = {name: act.numpy_prime for name, act in _ACTIVATIONS.items()}
+_bounds = {name: act.bounds for name, act in _ACTIVATIONS.items()}
 
 ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu", "step", "linear")  # "linear" is the identity
 Z_RANGE = (-6.0, 6.0)
