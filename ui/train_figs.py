@@ -5,28 +5,13 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ui.theme import LAYER_COLORS, style
+from ui.theme import LAYER_COLORS, log_axis, style
 
 TRAIN, VAL = "#3b5bdb", "#e8590c"
 
 
 def layer_name(l: int, n_layers: int) -> str:
     return f"output (l={l})" if l == n_layers else f"layer {l}"
-
-
-def log_ticks(values: np.ndarray) -> dict:
-    """Tick values (1, 2, 5 per decade over short ranges) labelled in full: 0.05, not 5."""
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values) & (values > 0)]
-    if not len(values):
-        return {}
-    if values.max() < 10 * values.min():
-        return {}  # within one decade plotly's own labels read well
-    low, high = np.floor(np.log10(values.min())), np.ceil(np.log10(values.max()))
-    steps = (1, 2, 5) if high - low <= 2 else (1,)  # a readable handful of ticks
-    ticks = [m * 10.0 ** e for e in np.arange(low, high + 1) for m in steps]
-    ticks = [t for t in ticks if values.min() / 2 <= t <= values.max() * 2]
-    return {"tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}
 
 
 def smooth(values: np.ndarray, window: int = 10) -> np.ndarray:
@@ -62,7 +47,7 @@ def loss_accuracy(history: dict, epochs: list[dict], regression: bool) -> go.Fig
         fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
         fig.update_xaxes(title_text="step", row=1, col=2)
     losses = np.concatenate([history["loss"], [e["train_loss"] for e in epochs], [e["val_loss"] for e in epochs]])
-    fig.update_yaxes(type="log", row=1, col=1, **log_ticks(losses))
+    fig.update_yaxes(row=1, col=1, **log_axis(losses))
     fig.update_xaxes(title_text="step", row=1, col=1)
     return style(fig, height=360, legend_below=True)
 
@@ -98,11 +83,7 @@ def per_layer_lines(history: dict, field: str, title: str, y_title: str, log: bo
                                    mode="lines", line=dict(color=LAYER_COLORS[l % len(LAYER_COLORS)], width=2)))
     fig.update_layout(title=title)
     fig.update_xaxes(title_text="step")
-    fig.update_yaxes(title_text=y_title, type="log" if log else "linear", exponentformat="power")
-    if log:  # Plotly's default labels every digit of a short decade: 6 7 8 9 crowd into each other on a projector
-        positive = values[np.isfinite(values) & (values > 0)]
-        decades = np.log10(positive.max() / positive.min()) if positive.size else 0.0
-        fig.update_yaxes(dtick="D2" if decades < 3 else 1)  # 2 and 5 in each decade, or the powers of 10 only
+    fig.update_yaxes(**log_axis(values.ravel(), title_text=y_title) if log else dict(title_text=y_title))
     return style(fig, height=340)
 
 
