@@ -5,6 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from engine.train_view import Boundary, Gallery, RegressionFit
 from ui.theme import LAYER_COLORS, log_axis, style
 
 TRAIN, VAL = "#3b5bdb", "#e8590c"
@@ -108,9 +109,9 @@ def saturation_bars(fractions: np.ndarray, names: list[str], activations: list[s
     return style(fig, height=340)
 
 
-def decision_boundary(xx: np.ndarray, yy: np.ndarray, prob: np.ndarray, points: np.ndarray,
-                      labels: np.ndarray) -> go.Figure:
+def decision_boundary(boundary: Boundary) -> go.Figure:
     """2-D data: P(class 1) as a heatmap with the training points on top."""
+    xx, yy, prob, points, labels = boundary.xx, boundary.yy, boundary.prob, boundary.points, boundary.labels
     fig = go.Figure(go.Heatmap(x=xx, y=yy, z=prob, zmin=0, zmax=1, colorscale="RdBu", reversescale=True,
                                opacity=0.75, colorbar=dict(title="P(class 1)"), hoverinfo="skip"))
     fig.add_trace(go.Contour(x=xx, y=yy, z=prob, contours=dict(start=0.5, end=0.5, coloring="none"),
@@ -125,8 +126,9 @@ def decision_boundary(xx: np.ndarray, yy: np.ndarray, prob: np.ndarray, points: 
     return style(fig, height=520, legend_below=True)
 
 
-def regression_fit(x: np.ndarray, y: np.ndarray, grid: np.ndarray, fit: np.ndarray) -> go.Figure:
+def regression_fit(shown: RegressionFit) -> go.Figure:
     """Regression: the data and the network's curve over it."""
+    x, y, grid, fit = shown.x, shown.y, shown.grid, shown.fit
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=x[:, 0], y=y[:, 0], mode="markers", name="training data",
                                marker=dict(color="#868e96", size=7)))
@@ -139,9 +141,9 @@ def regression_fit(x: np.ndarray, y: np.ndarray, grid: np.ndarray, fit: np.ndarr
     return style(fig, height=420, legend_below=True)
 
 
-def digit_gallery(images: np.ndarray, image_shape: tuple[int, int], predicted: np.ndarray, labels: np.ndarray,
-                  columns: int = 12) -> go.Figure:
+def digit_gallery(gallery: Gallery, columns: int = 12) -> go.Figure:
     """Validation digits with the current prediction; wrong ones framed in red."""
+    images, image_shape, predicted, labels = gallery.images, gallery.image_shape, gallery.predicted, gallery.labels
     n = len(images)
     rows = int(np.ceil(n / columns))
     h, w = image_shape
