@@ -7,6 +7,7 @@ from engine.gradients import EXPLODING_ABOVE, TRAIN_BATCH, VANISHING_BELOW, Prof
     scalar_chain, sci
 from engine.model import LOSS_LABELS
 from engine.spec import ACTIVATION_NAMES, DATASET_NAMES, NetworkSpec
+from ui.bootstrap import require_app_frame
 from ui.gradient_figs import CONFIG_COLORS, Series, activation_violins, chain_figure, delta_profile, grad_norms, \
     saturation_bars
 
