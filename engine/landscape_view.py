@@ -10,7 +10,8 @@ from .landscape import (LandscapeError, PathSurface, Surface, evaluation_batch, 
                         interpolate, path_surface, pca_path, random_directions, surface)
 from .model import Net
 
-LINE_T = np.linspace(-0.25, 1.25, 41)  # t on the line from the initial (0) to the trained (1) weights, a bit beyond
+# t on the line from the initial (0) to the trained (1) weights, a bit beyond both; steps of 0.025 put 0 and 1 on it
+LINE_T = np.linspace(-0.25, 1.25, 61)
 Report = Callable[[float, str], None] | None  # (share of the whole work done, what is being computed)
 
 
@@ -21,8 +22,8 @@ class LandscapeView:
     random: Surface  # the loss on two random filter-normalised directions around the weights
     path: PathSurface | None  # the loss on the training path's PCA plane; None without snapshots or when it failed
     path_problem: str | None  # why there is no path surface, in one sentence (None when there is one or none asked)
-    ts: np.ndarray  # (41,) positions on the line θ(t) = (1 − t) θ_init + t θ_trained
-    line: np.ndarray  # (41,) the loss at each t
+    ts: np.ndarray  # (61,) positions on the line θ(t) = (1 − t) θ_init + t θ_trained
+    line: np.ndarray  # (61,) the loss at each t
     centre_loss: float  # C at α = β = 0: the network itself
     lowest: float  # the smallest finite loss on the random grid
     highest: float  # the largest finite loss on the random grid

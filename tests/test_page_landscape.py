@@ -45,7 +45,7 @@ def test_default_model_surface(default_checkpoint):
     assert not at.exception and not at.error
     _, view = at.session_state["land_result"]
     assert view.random.loss.shape == (11, 11)
-    assert view.path is None and len(view.line) == 41
+    assert view.path is None and len(view.line) == 61
     labels = [m.label for m in at.metric]
     assert "Loss at the centre" in labels
     # the default model has no recorded path: the PCA tab explains why
