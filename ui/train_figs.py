@@ -62,11 +62,11 @@ def delta_heatmap(history: dict) -> go.Figure:
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-3.0, 0.0)
     if hi - lo < 1:
         lo, hi = lo - 0.5, hi + 0.5
-    ticks = np.arange(np.floor(lo), np.ceil(hi) + 1)
+    bar = log_axis(delta.ravel())  # the colour bar reads like every log axis: 0.01, 0.02, 0.05 at their log10
     fig = go.Figure(go.Heatmap(
         x=history["step"], y=[layer_name(l, n_layers) for l in range(1, n_layers + 1)], z=logd,
         zmin=lo, zmax=hi, colorscale="Viridis",
-        colorbar=dict(title="mean |δ|", tickvals=ticks, ticktext=[f"1e{int(t)}" for t in ticks]),
+        colorbar=dict(title="mean |δ|", tickvals=np.log10(bar.get("tickvals", [])), ticktext=bar.get("ticktext", [])),
         hovertemplate="step %{x}<br>%{y}<br>log10 mean |δ| = %{z:.2f}<extra></extra>"))
     fig.update_layout(title="Error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup> in every layer (log colour)")
     fig.update_xaxes(title_text="step")
