@@ -17,7 +17,8 @@ def test_one_two_five_up_to_three_decades_written_in_full():
 
 def test_powers_of_ten_only_beyond_three_decades():
     assert labels([0.01, 100]) == ["0.01", "0.1", "1", "10", "100"]
-    assert labels([1e-6, 1]) == ["10⁻⁶", "10⁻⁵", "10⁻⁴", "10⁻³", "10⁻²", "10⁻¹", "10⁰"]  # one style per axis
+    # one style per axis: never 10⁻⁴ next to 0.001
+    assert labels([1e-6, 1]) == ["10⁻⁶", "10⁻⁵", "10⁻⁴", "10⁻³", "10⁻²", "10⁻¹", "10⁰"]
 
 
 def test_many_decades_thin_out_to_at_most_seven_ticks():
