@@ -7,8 +7,8 @@ from engine.checkpoint import CheckpointError, from_bytes, to_bytes
 from engine.data import DatasetError
 from engine.idx import IdxError
 from engine.spec import SpecError, to_params
-from engine.train_view import Boundary, Gallery, RegressionFit, latest_saturation, predictions, readouts, thinned
-from engine.train_view import activation_values, weight_values
+from engine.train_view import (Boundary, Gallery, RegressionFit, activation_values, latest_saturation, predictions,
+                               readouts, thinned, weight_values)
 from engine.trainer import RATIO_EVERY, Trainer
 from ui import train_figs as figs
 from ui.bootstrap import require_app_frame
