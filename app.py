@@ -1,8 +1,10 @@
-"""The playground's frame: page list, shared sidebar, theme. Nothing else."""
+"""The playground's frame: process set-up, page list, shared sidebar, theme. Nothing else."""
 import streamlit as st
 
+from ui.bootstrap import configure_process
 from ui.state import sidebar
 
+configure_process()
 st.set_page_config(page_title="Neural-network playground", page_icon=":material/neurology:", layout="wide")
 
 PAGES = [

@@ -1,30 +1,31 @@
 """Backprop: BP1-BP4 worked step by step on one digit, checked against autograd, then one descent step."""
-import numpy as np
 import streamlit as st
 
-from engine.backprop import backprop, backprop_steps, cost, forward
-from engine.backprop_check import compare, mlp_arrays, small_network, step_sweep
+from engine.backprop_check import mlp_arrays, small_network
+from engine.backprop_lesson import descent_step, digit_image, other_digits, work_through
 from engine.data import load_dataset
 from ui import backprop_figs as figs
+from ui.bootstrap import require_app_frame
 from ui.draw_figs import input_image
 from ui.state import active_model
 
+require_app_frame()
+
 SMALL = "3Blue1Brown's 784-16-16-10 sigmoid network"
 LEARNING_RATES = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]
-SWEEP = np.logspace(-2, 2, 41)  # the η axis of the descent-step chart
 N_OTHERS = 500  # validation digits that show what one digit's step does to the rest
 
 
 @st.cache_resource(show_spinner="Training the small 784-16-16-10 network (a few seconds, once)...")
 def small_arrays() -> tuple:
-    """Shared by every session and read-only: the page copies before any gradient step."""
+    """Shared by every session and read-only: the lesson copies before any gradient step."""
     return mlp_arrays(small_network(seed=0))
 
 
 @st.cache_data(show_spinner=False)
-def validation_digits() -> tuple[np.ndarray, np.ndarray]:
+def validation_digits() -> tuple:
     data = load_dataset("mnist5k")
-    return np.asarray(data.x_val), np.asarray(data.y_val)
+    return data.x_val, data.y_val
 
 
 def why_not_usable(spec) -> str | None:
@@ -36,11 +37,6 @@ def why_not_usable(spec) -> str | None:
     if spec.regression or spec.output_size != 10:
         return "does not output the ten digits"
     return None
-
-
-def one_hot(labels: np.ndarray) -> np.ndarray:
-    """(10, m): one column per sample, 1 at its digit."""
-    return np.eye(10)[np.asarray(labels, dtype=int)].T
 
 
 st.title("Backpropagation, step by step")
@@ -67,13 +63,13 @@ with right:
     sources = (["Your drawing"] if "draw_pixels" in st.session_state else []) + ["A validation digit"]
     source = st.radio("Digit", sources, key="bp_source", horizontal=True)
     if source == "Your drawing":
-        pixels = np.asarray(st.session_state.draw_pixels, dtype=np.float64).reshape(28, 28)
+        pixels = digit_image(st.session_state.draw_pixels)
         index, digit_id, default_target = None, "drawing", int(st.session_state.get("draw_label") or 0)
         help_target = "the digit the network read on the Draw page; change it to the digit you meant"
     else:
         index = int(st.number_input(f"Validation digit number (0-{len(x_val) - 1})", 0, len(x_val) - 1, 0,
                                     key="bp_index"))
-        pixels, default_target = x_val[index].astype(np.float64).reshape(28, 28), int(y_val[index])
+        pixels, default_target = digit_image(x_val[index]), int(y_val[index])
         digit_id, help_target = f"val{index}", "this digit's true label"
         if "draw_pixels" not in st.session_state:
             st.caption("Draw a digit on the Draw page to work through your own.")
@@ -81,15 +77,8 @@ with right:
     st.caption(f"The cost measures how far the output is from a target, so backprop needs one: by default "
                f"{help_target}.")
 
-weights, biases, activations, loss = small_arrays() if choice == SMALL else mlp_arrays(model)
-weights, biases = [w.copy() for w in weights], [b.copy() for b in biases]  # never touch the cached arrays
-x = pixels.reshape(784, 1)
-y = one_hot([target])
-steps = backprop_steps(weights, biases, activations, x, y, loss)  # one record per layer, layer L first
-zs, outs = forward(weights, biases, activations, x, loss)
-n_layers = len(weights)
-names = list(activations) + ["softmax" if loss == "ce" else "sigmoid"]
-before = cost(weights, biases, activations, x, y, loss)
+worked = work_through(small_arrays() if choice == SMALL else mlp_arrays(model), pixels, target)
+n_layers, loss = worked.n_layers, worked.loss
 
 # --- 1. forward ---------------------------------------------------------------------------------
 st.header("1. Forward pass")
@@ -98,22 +87,22 @@ image_col.plotly_chart(input_image(pixels), key="bp_fig_input", theme=None)
 text_col.markdown(f"The input $a^0 = x$ is the 28x28 digit as 784 numbers between 0 and 1. Each layer computes "
                   f"$z^l = W^l a^{{l-1}} + b^l$ and $a^l = \\sigma(z^l)$; the output $a^{{{n_layers}}}$ holds the "
                   f"ten digits' {'probabilities' if loss == 'ce' else 'scores'}.")
-text_col.markdown(f"The network says **{int(np.argmax(outs[-1]))}**; the target is **{target}**; the cost is "
-                  f"$C = {before:.4f}$ ({'cross-entropy' if loss == 'ce' else 'quadratic'}).")
+text_col.markdown(f"The network says **{worked.predicted}**; the target is **{target}**; the cost is "
+                  f"$C = {worked.cost:.4f}$ ({'cross-entropy' if loss == 'ce' else 'quadratic'}).")
 for l in range(1, n_layers + 1):
-    st.plotly_chart(figs.forward_layer(zs[l - 1][:, 0], outs[l][:, 0], l, names[l - 1], digits=l == n_layers),
-                    key=f"bp_fig_fwd_{l}", theme=None)
+    st.plotly_chart(figs.forward_layer(worked.zs[l - 1], worked.outs[l], l, worked.layer_names[l - 1],
+                                       digits=l == n_layers), key=f"bp_fig_fwd_{l}", theme=None)
 
 # --- 2. BP1 -------------------------------------------------------------------------------------
 st.header("2. BP1: the error at the output")
-output = steps[0]
+output = worked.steps[0]
 if loss == "ce":
     st.latex(r"\delta^L = a^L - y \quad\text{(softmax with cross-entropy: } \nabla_a C \odot \sigma'(z^L)"
              r"\text{ simplifies to this)}")
 else:
     st.latex(r"\delta^L = (a^L - y) \odot \sigma'(z^L) \quad\text{(quadratic cost } C = \tfrac12\|a^L - y\|^2"
              r"\text{ with sigmoid outputs)}")
-st.plotly_chart(figs.bp1(output["a"][:, 0], y[:, 0], output["delta"][:, 0]), key="bp_fig_bp1", theme=None)
+st.plotly_chart(figs.bp1(output.a, worked.y[:, 0], output.delta), key="bp_fig_bp1", theme=None)
 st.caption("Where the output is too high (above the target) δ is positive, where it is too low δ is negative: "
            "the error says which way each output unit should move.")
 
@@ -124,33 +113,29 @@ if n_layers == 1:
 else:
     st.markdown("Each step sends the error back through the transposed weights, then multiplies it, unit by unit, "
                 "by $\\sigma'(z^l)$: a saturated unit ($\\sigma' \\approx 0$) passes almost nothing back.")
-for record in steps[1:]:
-    l = record["layer"]
+for step in worked.steps[1:]:
+    l = step.layer
     st.latex(rf"\delta^{{{l}}} = \big((W^{{{l + 1}}})^T \delta^{{{l + 1}}}\big) \odot \sigma'(z^{{{l}}})")
-    st.plotly_chart(figs.hadamard(record["back"][:, 0], record["sigma_prime"][:, 0], record["delta"][:, 0], l),
-                    key=f"bp_fig_bp2_{l}", theme=None)
+    st.plotly_chart(figs.hadamard(step.back, step.sigma_prime, step.delta, l), key=f"bp_fig_bp2_{l}", theme=None)
 
 # --- 4. BP3 and BP4 -----------------------------------------------------------------------------
 st.header("4. BP3 and BP4: the gradients")
 st.markdown("$\\partial C/\\partial b^l = \\delta^l$ (BP3), and each weight's gradient is the error of the unit it "
             "feeds times the activation it carries: $\\partial C/\\partial w^l_{jk} = \\delta^l_j a^{l-1}_k$ (BP4). "
             "Red means $\\partial C/\\partial w > 0$: the descent step lowers that weight; blue raises it.")
-first = steps[-1]
-top = np.argsort(-np.abs(first["delta"][:, 0]))[:4]  # the first layer's units with the largest |δ|
-unit_names = figs.unit_labels(len(first["delta"]), digits=n_layers == 1)
-st.plotly_chart(figs.input_weight_gradients(first["grad_w"][top], [unit_names[u] for u in top],
-                                            first["delta"][top, 0]), key="bp_fig_input_grads", theme=None)
+unit_names = figs.unit_labels(len(worked.steps[-1].delta), digits=n_layers == 1)
+st.plotly_chart(figs.input_weight_gradients(worked.top_grad_w, [unit_names[u] for u in worked.top_units],
+                                            worked.top_delta), key="bp_fig_input_grads", theme=None)
 st.caption("The four units of layer 1 with the largest |δ|. Only the inked pixels' weights get a gradient: "
            "$a^0_k = 0$ on the black background, so $\\delta^1_j a^0_k = 0$ there.")
-for record in steps[:-1][::-1]:  # layers 2..L
-    l = record["layer"]
-    st.plotly_chart(figs.outer_product(record["delta"][:, 0], outs[l - 1][:, 0], record["grad_w"], l,
-                                       digits=l == n_layers), key=f"bp_fig_bp4_{l}", theme=None)
+for step in worked.steps[:-1][::-1]:  # layers 2..L
+    l = step.layer
+    st.plotly_chart(figs.outer_product(step.delta, worked.outs[l - 1], step.grad_w, l, digits=l == n_layers),
+                    key=f"bp_fig_bp4_{l}", theme=None)
 
 # --- 5. checked against autograd --------------------------------------------------------------------
 st.header("5. Checked against PyTorch's autograd")
-deltas, grad_w, grad_b = backprop(weights, biases, activations, x, y, loss)
-diffs = compare((deltas, grad_w, grad_b), weights, biases, activations, x, y, loss)
+diffs = worked.differences
 cols = st.columns(3)
 for col, key, label in zip(cols, ("delta", "grad_w", "grad_b"), ("δ", "∂C/∂W", "∂C/∂b")):
     col.metric(f"max |difference| in {label}, float64", f"{diffs['float64'][key]:.1e}",
@@ -164,29 +149,20 @@ st.header("6. One step of gradient descent")
 st.latex(r"w \leftarrow w - \eta \frac{\partial C}{\partial w}, \qquad "
          r"b \leftarrow b - \eta \frac{\partial C}{\partial b}")
 eta = st.select_slider("Learning rate η", LEARNING_RATES, value=1.0, key="bp_eta")
-keep = np.arange(len(x_val)) != (-1 if index is None else index)  # every validation digit but this one
-x_others, y_others = x_val[keep][:N_OTHERS].T.astype(np.float64), one_hot(y_val[keep][:N_OTHERS])
-others_before = cost(weights, biases, activations, x_others, y_others, loss)
-this_after, others_after = (float(step_sweep(weights, biases, activations, grad_w, grad_b, [eta], xs, ys, loss)[0])
-                            for xs, ys in ((x, y), (x_others, y_others)))  # the step, on this digit and the rest
+descent = descent_step(worked, eta, *other_digits(x_val, y_val, index, N_OTHERS))  # on this digit and the rest
 c1, c2, c3 = st.columns(3)
-c1.metric("C on this digit, before", f"{before:.4f}")
-c2.metric("C on this digit, after one step", f"{this_after:.4f}", f"{this_after - before:+.4f}",
-          delta_color="inverse")
-c3.metric(f"Mean C on {N_OTHERS} other digits, after", f"{others_after:.4f}", f"{others_after - others_before:+.4f}",
-          delta_color="inverse")
-this_curve = step_sweep(weights, biases, activations, grad_w, grad_b, SWEEP, x, y, loss)
-others_curve = step_sweep(weights, biases, activations, grad_w, grad_b, SWEEP, x_others, y_others, loss)
-st.plotly_chart(figs.eta_sweep(SWEEP, this_curve, others_curve, (before, others_before), eta,
-                               (this_after, others_after), N_OTHERS), key="bp_fig_eta", theme=None)
-overshoots = [curve[int(np.argmin(curve)):].max() > curve.min() + 0.01 * start  # rises again after its lowest
-              for curve, start in ((this_curve, before), (others_curve, others_before))]
-this_story = (f"On this digit the cost falls up to η ≈ {SWEEP[int(np.argmin(this_curve))]:.2g}, then the step "
-              "overshoots the bottom of the valley." if overshoots[0] else
+c1.metric("C on this digit, before", f"{descent.this_before:.4f}")
+c2.metric("C on this digit, after one step", f"{descent.this_after:.4f}",
+          f"{descent.this_after - descent.this_before:+.4f}", delta_color="inverse")
+c3.metric(f"Mean C on {descent.n_others} other digits, after", f"{descent.others_after:.4f}",
+          f"{descent.others_after - descent.others_before:+.4f}", delta_color="inverse")
+st.plotly_chart(figs.eta_sweep(descent), key="bp_fig_eta", theme=None)
+this_story = (f"On this digit the cost falls up to η ≈ {descent.this.best_eta:.2g}, then the step "
+              "overshoots the bottom of the valley." if descent.this.overshoots else
               "On this digit a bigger step lowers its cost further: the gradient points down its own valley.")
 others_story = ("The other digits tell the real story: their mean cost falls only for small steps (least at "
-                f"η ≈ {SWEEP[int(np.argmin(others_curve))]:.2g}); a bigger step on one digit **overshoots** and "
+                f"η ≈ {descent.others.best_eta:.2g}); a bigger step on one digit **overshoots** and "
                 "wrecks what the network knew about the rest. That is why training takes small steps, averaged "
-                "over mini-batches." if overshoots[1] else
+                "over mini-batches." if descent.others.overshoots else
                 "The other digits' mean cost falls too over this whole range: this digit's gradient helps them all.")
 st.markdown(f"{this_story} {others_story}")

@@ -5,7 +5,10 @@ from streamlit_drawable_canvas import st_canvas
 from engine.predict import BLANK, predict_bytes, predict_image
 from engine.preprocess import ImageError
 from ui import draw_figs as figs
+from ui.bootstrap import require_app_frame
 from ui.state import active_model
+
+require_app_frame()
 
 CANVAS_SIZE = 308  # px, 11 x 28: the drawing is boxed and centred like MNIST anyway
 MAX_UPLOAD_BYTES = 5_000_000

@@ -6,9 +6,12 @@ import streamlit as st
 from engine.gradients import EXPLODING_ABOVE, TRAIN_BATCH, VANISHING_BELOW, ProfileTrainer, profile_at_init, \
     scalar_chain, sci
 from engine.model import LOSS_LABELS
-from engine.spec import ACTIVATION_NAMES, DATASET_NAMES, NetworkSpec
+from engine.spec import ACTIVATION_NAMES, DATASET_NAMES, NetworkSpec, TrainSpec
+from ui.bootstrap import require_app_frame
 from ui.gradient_figs import CONFIG_COLORS, Series, activation_violins, chain_figure, delta_profile, grad_norms, \
     saturation_bars
+
+require_app_frame()
 
 WIDTHS = (4, 8, 16, 32, 64, 128, 256, 512)
 BATCHES = (16, 32, 64, 128, 256, 512, 1024)
@@ -20,6 +23,88 @@ INIT_ORDER = ("zeros", "small", "normal", "xavier", "he")
 LEARNING_RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 SHOW_VERDICT = {"vanishing": st.warning, "exploding": st.error, "healthy": st.success}
 SATURATING = {"sigmoid", "tanh"}
+DYING = {"relu", "leaky_relu"}
+COLORS = dict(zip(("A", "B"), CONFIG_COLORS))
+
+
+@st.cache_data(max_entries=64, show_spinner="Computing δ in every layer ...")
+def at_init(network: NetworkSpec, batch: TrainSpec):
+    """The profile of a fresh network on the fixed batch (deterministic and read-only: shared by every user)."""
+    return profile_at_init(network, batch.dataset, batch.batch_size, batch.seed)
+
+
+def cli_command(network: NetworkSpec, batch: TrainSpec) -> str:
+    """The same profile from the command line."""
+    return (f"python -m engine gradients --dataset {batch.dataset} --layers {','.join(map(str, network.hidden))} "
+            f"--activation {network.activations[0]} --init {network.init} --loss {network.loss} "
+            f"--batch-size {batch.batch_size} --seed {batch.seed}")
+
+@st.fragment
+def after_training(networks: dict[str, NetworkSpec], fixed_batch: TrainSpec, labels: dict, profiles: dict) -> None:
+    """Train each configuration in place for k steps and redraw its profile next to the one at init."""
+    st.subheader("After k training steps")
+    st.markdown(f"Gradient descent on mini-batches of {TRAIN_BATCH}, from the same initial weights; the profile "
+                "is measured again on the same fixed batch.")
+    cols = st.columns([3, 1, 2])
+    steps = cols[0].slider("Training steps k", 0, 500, 0, step=10, key="grad_steps")
+    optimizer = cols[1].segmented_control("Optimizer", ("sgd", "adam"), default="sgd", key="grad_optimizer") \
+        or "sgd"
+    lr = cols[2].select_slider("Learning rate η", LEARNING_RATES, value=0.03, key="grad_lr",
+                               help="Too large an η can kill ReLUs (z ≤ 0 everywhere): the profile collapses.")
+    trainers = st.session_state.setdefault("grad_trainers", {})
+    keep = {}
+    lines = []
+    for name, network in networks.items():
+        key = (network, fixed_batch, optimizer, lr)
+        trainer = trainers.get(key)
+        if trainer is None:
+            trainer = ProfileTrainer(network, fixed_batch.dataset, batch_size=fixed_batch.batch_size,
+                                     seed=fixed_batch.seed, optimizer=optimizer, lr=lr)
+        keep[key] = trainer
+        with st.spinner(f"Training {labels[name]} for {steps} steps ..."):
+            trained = trainer.advance_to(steps)
+        if trained.message:
+            st.warning(f"{labels[name]}: {trained.message}")
+        v = trained.profile.verdict
+        SHOW_VERDICT[v.kind](f"**{labels[name]} after {trained.steps} steps — {v.headline}** "
+                             f"Loss on the batch: {profiles[name].loss:.3f} at init → {trained.profile.loss:.3f}.")
+        lines.append(Series(f"{labels[name]}, at init", profiles[name].rows, COLORS[name], dash="dot"))
+        lines.append(Series(f"{labels[name]}, after {trained.steps} steps", trained.profile.rows, COLORS[name]))
+    st.session_state.grad_trainers = keep  # only the current configurations: bounded memory per session
+    figure = delta_profile(lines, f"at init (dotted) and after {steps} steps")
+    st.plotly_chart(figure, width="stretch", theme=None, key="grad_fig_trained")
+
+
+@st.fragment
+def scalar_chain_panel(depth: int, real, real_label: str) -> None:  # depth: the real network's
+    """One neuron per layer, one weight w: the product of the factors w·σ'(z) over depth."""
+    st.subheader("The scalar chain: one neuron per layer")
+    st.markdown(
+        "Take a chain with one neuron per layer and the same weight $w$ everywhere. BP2 becomes a product of "
+        "numbers:")
+    st.latex(r"\delta^1 = \delta^{\text{top}} \prod_{l} w\,\sigma'(z^l), \qquad "
+             r"\sigma'(z) \le \tfrac14 \text{ for the sigmoid}")
+    st.markdown(
+        "With the sigmoid at its best point $z = 0$ ($\\sigma' = \\frac14$): $w = 0.8$ gives factors of "
+        "$0.2$ and $0.2^{30} \\approx 1.1 \\times 10^{-21}$; $w = 20$ gives factors of $5$ and "
+        "$5^{30} \\approx 9.3 \\times 10^{20}$.")
+    cols = st.columns([3, 2, 2, 2])
+    w = cols[0].slider("Weight w", 0.0, 25.0, 0.8, step=0.1, key="grad_chain_w")
+    chain_depth = cols[1].slider("Layers in the chain", 1, 50, 30, key="grad_chain_depth")
+    activation = cols[2].selectbox("Activation σ", ACTIVATION_NAMES, key="grad_chain_act")
+    best = cols[3].toggle("Best case: every z at σ's steepest point", value=True, key="grad_chain_best",
+                          help="Off: b = 0 and input x = 1, so z follows from the chain itself.")
+    chain = scalar_chain(chain_depth, float(w), activation, bias=None if best else 0.0, x=1.0)
+    m = st.columns(3)
+    m[0].metric("Factor w·σ'(z) in the top layer", sci(float(chain.factors[-1])))
+    m[1].metric(f"Product over {chain_depth} layers", sci(float(chain.gain[0])))
+    m[2].metric(f"Real network A ({depth} hidden layers): mean |δ¹| / mean |δᴸ|", sci(real.verdict.ratio))
+    st.plotly_chart(chain_figure(chain.gain, float(w), activation, real.rows,
+                                 f"real network {real_label}: mean |δ<sup>l</sup>| / mean |δ<sup>L</sup>|"),
+                    width="stretch", theme=None, key="grad_fig_chain")
+    st.caption("The real network multiplies by matrices, not numbers, but the same product decides its fate: "
+               "a weight scale std·√n and σ' whose product stays near 1 keeps δ alive over many layers.")
+
 
 st.title("Vanishing and exploding gradients")
 st.markdown(
@@ -59,19 +144,11 @@ if dataset == "regression":
 
 configs = {"A": (act_a, init_a)} | ({"B": (act_b, init_b)} if compare else {})
 labels = {name: f"{name}: {act} + {INIT_SHORT[init]}" for name, (act, init) in configs.items()}
-COLORS = dict(zip(("A", "B"), CONFIG_COLORS))
-
-
-@st.cache_data(max_entries=64, show_spinner="Computing δ in every layer ...")
-def at_init(depth: int, width: int, activation: str, init: str, loss: str, dataset: str, batch: int, seed: int):
-    """The profile of a fresh network (deterministic and read-only: shared by every user)."""
-    network = NetworkSpec(hidden=(width,) * depth, activations=activation, init=init, loss=loss)
-    return profile_at_init(network, dataset, batch, seed)
-
-
-try:
-    profiles = {name: at_init(depth, width, act, init, loss, dataset, batch, seed)
+try:  # one NetworkSpec per configuration, and the fixed batch δ is measured on, each built once and passed whole
+    networks = {name: NetworkSpec(hidden=(width,) * depth, activations=act, init=init, loss=loss)
                 for name, (act, init) in configs.items()}
+    fixed_batch = TrainSpec(dataset=dataset, batch_size=batch, seed=seed)
+    profiles = {name: at_init(network, fixed_batch) for name, network in networks.items()}
 except ValueError as exc:  # SpecError, DatasetError: a message a student can act on
     st.error(f"These settings do not work: {exc}")
     st.stop()
@@ -101,8 +178,8 @@ columns = st.columns(len(profiles))
 for column, (name, profile) in zip(columns, profiles.items()):
     figure = activation_violins(profile.samples, labels[name], COLORS[name])
     column.plotly_chart(figure, width="stretch", theme=None, key=f"grad_fig_violin_{name}")
-kinds = ["dead" if configs[n][0] in ("relu", "leaky_relu") else "saturated" if configs[n][0] in SATURATING
-         else "saturated (never)" for n in profiles]
+kinds = ["dead" if configs[n][0] in DYING else "saturated" if configs[n][0] in SATURATING else "saturated (never)"
+         for n in profiles]
 st.plotly_chart(saturation_bars(series, kinds), width="stretch", theme=None, key="grad_fig_saturation")
 st.caption("Saturated: a within 0.02 of σ's bounds (share of all values). Dead ReLU: z ≤ 0 for every sample "
            "of the batch, so the unit never passes an error back.")
@@ -111,83 +188,9 @@ with st.expander("The numbers per layer, and the same from the command line"):
     for name, profile in profiles.items():
         st.markdown(f"**{labels[name]}**")
         st.dataframe(profile.rows, hide_index=True, key=f"grad_table_{name}")
-        act, init = configs[name]
-        st.code(f"python -m engine gradients --dataset {dataset} --layers {','.join([str(width)] * depth)} "
-                f"--activation {act} --init {init} --loss {loss} --batch-size {batch} --seed {seed}",
-                language="bash")
+        st.code(cli_command(networks[name], fixed_batch), language="bash")
 
 
-# --- after k training steps ------------------------------------------------------------------------
-@st.fragment
-def after_training(configs: dict, labels: dict, profiles: dict, settings: tuple) -> None:
-    """Train each configuration in place for k steps and redraw its profile next to the one at init."""
-    st.subheader("After k training steps")
-    st.markdown(f"Gradient descent on mini-batches of {TRAIN_BATCH}, from the same initial weights; the profile "
-                "is measured again on the same fixed batch.")
-    cols = st.columns([3, 1, 2])
-    steps = cols[0].slider("Training steps k", 0, 500, 0, step=10, key="grad_steps")
-    optimizer = cols[1].segmented_control("Optimizer", ("sgd", "adam"), default="sgd", key="grad_optimizer") \
-        or "sgd"
-    lr = cols[2].select_slider("Learning rate η", LEARNING_RATES, value=0.03, key="grad_lr",
-                               help="Too large an η can kill ReLUs (z ≤ 0 everywhere): the profile collapses.")
-    depth, width, loss, dataset, batch, seed = settings
-    trainers = st.session_state.setdefault("grad_trainers", {})
-    keep = {}
-    lines = []
-    for name, (act, init) in configs.items():
-        key = (depth, width, act, init, loss, dataset, batch, seed, optimizer, lr)
-        trainer = trainers.get(key)
-        if trainer is None:
-            network = NetworkSpec(hidden=(width,) * depth, activations=act, init=init, loss=loss)
-            trainer = ProfileTrainer(network, dataset, batch_size=batch, seed=seed, optimizer=optimizer, lr=lr)
-        keep[key] = trainer
-        with st.spinner(f"Training {labels[name]} for {steps} steps ..."):
-            trained = trainer.advance_to(steps)
-        if trained.message:
-            st.warning(f"{labels[name]}: {trained.message}")
-        v = trained.profile.verdict
-        SHOW_VERDICT[v.kind](f"**{labels[name]} after {trained.steps} steps — {v.headline}** "
-                             f"Loss on the batch: {profiles[name].loss:.3f} at init → {trained.profile.loss:.3f}.")
-        lines.append(Series(f"{labels[name]}, at init", profiles[name].rows, COLORS[name], dash="dot"))
-        lines.append(Series(f"{labels[name]}, after {trained.steps} steps", trained.profile.rows, COLORS[name]))
-    st.session_state.grad_trainers = keep  # only the current configurations: bounded memory per session
-    figure = delta_profile(lines, f"at init (dotted) and after {steps} steps")
-    st.plotly_chart(figure, width="stretch", theme=None, key="grad_fig_trained")
-
-
-after_training(configs, labels, profiles, (depth, width, loss, dataset, batch, seed))
-
-
-# --- the scalar chain ------------------------------------------------------------------------------
-@st.fragment
-def scalar_chain_panel(depth: int, real, real_label: str) -> None:  # depth: the real network's
-    """One neuron per layer, one weight w: the product of the factors w·σ'(z) over depth."""
-    st.subheader("The scalar chain: one neuron per layer")
-    st.markdown(
-        "Take a chain with one neuron per layer and the same weight $w$ everywhere. BP2 becomes a product of "
-        "numbers:")
-    st.latex(r"\delta^1 = \delta^{\text{top}} \prod_{l} w\,\sigma'(z^l), \qquad "
-             r"\sigma'(z) \le \tfrac14 \text{ for the sigmoid}")
-    st.markdown(
-        "With the sigmoid at its best point $z = 0$ ($\\sigma' = \\frac14$): $w = 0.8$ gives factors of "
-        "$0.2$ and $0.2^{30} \\approx 1.1 \\times 10^{-21}$; $w = 20$ gives factors of $5$ and "
-        "$5^{30} \\approx 9.3 \\times 10^{20}$.")
-    cols = st.columns([3, 2, 2, 2])
-    w = cols[0].slider("Weight w", 0.0, 25.0, 0.8, step=0.1, key="grad_chain_w")
-    chain_depth = cols[1].slider("Layers in the chain", 1, 50, 30, key="grad_chain_depth")
-    activation = cols[2].selectbox("Activation σ", ACTIVATION_NAMES, key="grad_chain_act")
-    best = cols[3].toggle("Best case: every z at σ's steepest point", value=True, key="grad_chain_best",
-                          help="Off: b = 0 and input x = 1, so z follows from the chain itself.")
-    chain = scalar_chain(chain_depth, float(w), activation, bias=None if best else 0.0, x=1.0)
-    m = st.columns(3)
-    m[0].metric("Factor w·σ'(z) in the top layer", sci(float(chain.factors[-1])))
-    m[1].metric(f"Product over {chain_depth} layers", sci(float(chain.gain[0])))
-    m[2].metric(f"Real network A ({depth} hidden layers): mean |δ¹| / mean |δᴸ|", sci(real.verdict.ratio))
-    st.plotly_chart(chain_figure(chain.gain, float(w), activation, real.rows,
-                                 f"real network {real_label}: mean |δ<sup>l</sup>| / mean |δ<sup>L</sup>|"),
-                    width="stretch", theme=None, key="grad_fig_chain")
-    st.caption("The real network multiplies by matrices, not numbers, but the same product decides its fate: "
-               "a weight scale std·√n and σ' whose product stays near 1 keeps δ alive over many layers.")
-
-
+# --- after k training steps, and the scalar chain ----------------------------------------------------
+after_training(networks, fixed_batch, labels, profiles)
 scalar_chain_panel(depth, profiles["A"], labels["A"])

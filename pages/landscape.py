@@ -1,19 +1,41 @@
 """Loss surface: the loss on a 2-D slice of weight space around a network, and the path its training took."""
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from engine.checkpoint import CheckpointError
 from engine.data import load_dataset
-from engine.landscape import (LandscapeError, evaluation_batch, flat_parameters, initial_weights, interpolate,
-                              path_surface, pca_path, random_directions, surface)
+from engine.landscape import LandscapeError
+from engine.landscape_view import LandscapeView, loss_landscape
+from ui.bootstrap import require_app_frame
 from ui.landscape_figs import contour_figure, interpolation_figure, surface_figure
 from ui.state import current_trainer, default_model
 
+require_app_frame()
+
 SOURCES = {"default": "Default model", "trained": "Model trained on the Train page"}
 SAMPLES = (100, 250, 500, 1000, 2000)
-CURVE_POINTS = 41  # t from -0.25 to 1.25: a little beyond both ends
+
+
+@st.cache_resource(show_spinner=False)
+def _mnist_val():
+    """The default model's evaluation data (read-only, shared by every user)."""
+    data = load_dataset("mnist5k")
+    return data.x_val, data.y_val
+
+
+def compute(model, x_all, y_all, trainer, init_seed: int, grid: int, span: float, samples: int,
+            seed: int) -> LandscapeView:
+    """Every view for the chosen model (with its training path when a trainer is given), under one progress bar."""
+    bar = st.progress(0.0, text="Computing the loss surface…")
+    snapshots = None
+    if trainer is not None:
+        trainer.snapshot_now()  # the path must end at the weights we are looking at
+        snapshots = trainer.snapshots
+    view = loss_landscape(model, x_all, y_all, grid=grid, span=span, samples=samples, seed=seed,
+                          snapshots=snapshots, init_seed=init_seed, report=lambda done, text: bar.progress(done, text))
+    bar.empty()
+    return view
 
 st.title("Loss surface")
 st.markdown(
@@ -45,21 +67,14 @@ if source == "trained" and trainer is None:
             "epochs, then come back here; or look at the default model meanwhile.")
     st.stop()
 
-
-@st.cache_resource(show_spinner=False)
-def _mnist_val():
-    """The default model's evaluation data (read-only, shared by every user)."""
-    data = load_dataset("mnist5k")
-    return data.x_val, data.y_val
-
-
 try:
     if source == "trained":
-        model, x_all, y_all = trainer.model, trainer.x_val, trainer.y_val
+        model, x_all, y_all, init_seed = trainer.model, trainer.x_val, trainer.y_val, 0
         model_label = f"trained on {trainer.training.dataset} ({trainer.step_count} steps)"
     else:
         model, payload = default_model()
         x_all, y_all = _mnist_val()
+        init_seed = int((payload.get("train") or {}).get("seed", 0))  # the line starts at the weights training did
         model_label = "default model (mnist5k)"
 except CheckpointError as exc:
     st.error(f"The default model could not be loaded: {exc}")
@@ -80,84 +95,59 @@ seed = cols[3].number_input("Direction seed", 0, 9999, 0, key="land_seed", help=
 log_colour = st.toggle("Logarithmic colours (shows detail near the minimum)", value=True, key="land_log")
 settings = (source, id(model), grid, span, samples, seed, getattr(trainer, "step_count", None))
 
-
-def compute() -> dict:
-    """Every view for the chosen model, with one progress bar across them."""
-    bar = st.progress(0.0, text="Computing the loss surface…")
-    x, y = evaluation_batch(np.asarray(x_all), np.asarray(y_all), samples, model.spec.regression)
-    show = lambda start, share, text: (lambda f: bar.progress(min(1.0, start + share * f), text=text))  # noqa: E731
-    result = {"settings": settings, "error": None, "path": None}
-    has_path = source == "trained"
-    share = 0.45 if has_path else 0.9
-    result["random"] = surface(model, x, y, random_directions(model, int(seed)), grid, span,
-                               progress=show(0.0, share, "Random directions…"))
-    if has_path:
-        trainer.snapshot_now()  # the path must end at the weights we are looking at
-        try:
-            result["path"] = path_surface(model, x, y, pca_path(trainer.snapshots), grid,
-                                          progress=show(share, share, "Training path (PCA directions)…"))
-        except LandscapeError as exc:
-            result["error"] = str(exc)
-        theta0 = trainer.snapshots[0][1]
-    else:
-        theta0 = initial_weights(model, int((payload.get("train") or {}).get("seed", 0)))
-    result["ts"] = np.linspace(-0.25, 1.25, CURVE_POINTS)
-    result["curve"] = interpolate(model, theta0, flat_parameters(model), x, y, result["ts"])
-    bar.progress(1.0, text="Done.")
-    bar.empty()
-    return result
-
-
-if st.button("Compute", type="primary", key="land_compute", icon=":material/landscape:"):
+if print("BUTTON") or st.button("Compute", type="primary", key="land_compute", icon=":material/landscape:"):
+    print("PRESSED")
     try:
-        st.session_state.land_result = compute()
+        view = compute(model, x_all, y_all, trainer if source == "trained" else None, init_seed, grid, span,
+                       samples, int(seed))
+        st.session_state.land_result = (settings, view)
     except (LandscapeError, ValueError) as exc:
         st.error(f"Could not compute the surface: {exc}")
 
-result = st.session_state.get("land_result")
-if result is None or result["settings"][0] != source:
+computed_for, view = st.session_state.get("land_result", (None, None))
+if view is None or computed_for[0] != source:
     st.info("Choose the settings and press **Compute** (a 31 × 31 grid takes a few seconds).")
     st.stop()
-if result["settings"] != settings:
+if computed_for != settings:
     st.warning("The settings or the model changed since this was computed: press **Compute** to update.")
 
 # --- the views ------------------------------------------------------------------------------------
-rand = result["random"]
-centre = rand.loss[len(rand.alphas) // 2, len(rand.betas) // 2]
-if not np.isfinite(rand.loss).all():
+rand = view.random
+if view.overflowed:
     st.warning("Some grid points overflowed (loss inf or NaN); they are left blank. Try a smaller span.")
 metric_cols = st.columns(4)
-metric_cols[0].metric("Loss at the centre", f"{centre:.4f}", help="α = β = 0: the network itself")
-metric_cols[1].metric("Lowest loss on the grid", f"{np.nanmin(rand.loss):.4f}")
-metric_cols[2].metric("Highest loss on the grid", f"{np.nanmax(rand.loss):.4g}")
+metric_cols[0].metric("Loss at the centre", f"{view.centre_loss:.4f}", help="α = β = 0: the network itself")
+metric_cols[1].metric("Lowest loss on the grid", f"{view.lowest:.4f}")
+metric_cols[2].metric("Highest loss on the grid", f"{view.highest:.4g}")
 metric_cols[3].metric("Time", f"{rand.seconds:.2f} s", help=f"{rand.evaluations} grid points")
 
 tab_random, tab_path, tab_line = st.tabs(["Random directions", "Training path (PCA)", "Initial → trained (1-D)"])
 with tab_random:
     st.plotly_chart(contour_figure(rand.alphas, rand.betas, rand.loss, log_colour=log_colour,
-                                   title="Contours: loss around the network"), width="stretch", key="land_c")
+                                   title="Contours: loss around the network"), width="stretch", theme=None,
+                    key="land_c")
     st.plotly_chart(surface_figure(rand.alphas, rand.betas, rand.loss, log_colour=log_colour),
-                    width="stretch", key="land_s")
+                    width="stretch", theme=None, key="land_s")
     st.caption("Two random filter-normalised directions through the network's weights (the red × at the "
-               "centre). Drag the 3-D surface to turn it; scroll to zoom. Random directions are almost orthogonal to the way "
-               "training moved, so the training path is not shown here: see the next tab.")
+               "centre). Drag the 3-D surface to turn it; scroll to zoom. Random directions are almost orthogonal to "
+               "the way training moved, so the training path is not shown here: see the next tab.")
 
 with tab_path:
     if source != "trained":
         st.info("The default model was trained offline, so its path was not recorded. Train a network on the "
                 "**Train** page, choose *Model trained on the Train page* above and press Compute.")
-    elif result["error"]:
-        st.warning(result["error"])
+    elif view.path is None:
+        st.warning(view.path_problem)
     else:
-        ps = result["path"]
+        ps = view.path
         s, pca = ps.surface, ps.pca
         names = ("α (1st principal direction)", "β (2nd principal direction)")
         st.plotly_chart(contour_figure(s.alphas, s.betas, s.loss, log_colour=log_colour, axis_names=names,
                                        title="Contours with the training path", path=pca.coords,
-                                       path_steps=pca.steps), width="stretch", key="land_pc")
+                                       path_steps=pca.steps), width="stretch", theme=None, key="land_pc")
         st.plotly_chart(surface_figure(s.alphas, s.betas, s.loss, log_colour=log_colour, axis_names=names,
                                        title="Training path on the surface", path=pca.coords,
-                                       path_loss=ps.path_loss), width="stretch", key="land_ps")
+                                       path_loss=ps.path_loss), width="stretch", theme=None, key="land_ps")
         st.caption(f"The plane through the trained weights spanned by the two directions in which the "
                    f"{len(pca.steps)} saved weight snapshots (steps {pca.steps[0]}–{pca.steps[-1]}) vary most "
                    f"(PCA). They explain {pca.explained[0]:.1%} and {pca.explained[1]:.1%} of the path's "
@@ -166,8 +156,8 @@ with tab_path:
                    "the 3-D path shows the loss on the plane at those points.")
 
 with tab_line:
-    st.plotly_chart(interpolation_figure(result["ts"], result["curve"], log_y=log_colour), width="stretch",
-                    key="land_line")
+    st.plotly_chart(interpolation_figure(view.ts, view.line, log_y=log_colour), width="stretch",
+                    theme=None, key="land_line")
     origin = ("the first snapshot the Train page kept" if source == "trained"
               else "a fresh network built with the training seed (the weights training started from)")
     st.caption(f"θ(t) walks in a straight line from the initial weights (t = 0, {origin}) to the trained "

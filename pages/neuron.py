@@ -5,6 +5,9 @@ import streamlit as st
 
 from engine import neuron
 from ui import neuron_figs as figs
+from ui.bootstrap import require_app_frame
+
+require_app_frame()
 
 TICK_SECONDS = 0.25  # the one-neuron chart redraws this often while playing
 EPOCHS_PER_SECOND = 20  # 300 epochs play in 15 s, however long a busy server takes per tick

@@ -1,40 +1,30 @@
 """Train: build a network, press Start, and watch it learn, with the error δ of every layer, live."""
 import copy
 
-import numpy as np
 import streamlit as st
 
 from engine.checkpoint import CheckpointError, from_bytes, to_bytes
 from engine.data import DatasetError
 from engine.idx import IdxError
-from engine.spec import SpecError
+from engine.spec import SpecError, to_params
+from engine.train_view import (Boundary, Gallery, RegressionFit, activation_values, latest_saturation, predictions,
+                               readouts, thinned, weight_values)
 from engine.trainer import RATIO_EVERY, Trainer
-from engine.spec import to_params
 from ui import train_figs as figs
+from ui.bootstrap import require_app_frame
 from ui.classroom import busy_message, lesson_link_builder, session_token, training_slots
 from ui.state import set_active_model
 from ui.train_controls import controls, init_state
 
+require_app_frame()
+
 TICK_SECONDS = 0.35  # the live panel redraws this often while training (target: twice a second)
 TRAIN_BUDGET = 0.2  # seconds of training per tick; the rest builds the charts
-MAX_PLOT_POINTS = 600  # steps drawn per chart: enough for the eye, light for the browser
 VIEWS = ["δ per layer", "Gradients", "Activations", "Weights", "Predictions"]
 
-st.session_state.setdefault("train_running", False)
-link_problem = init_state()
 
-st.title("Train a network and watch it learn")
-st.caption("Pick a preset or your own network in the sidebar, press **Start**, and watch the loss fall, "
-           "the accuracy rise and the error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup> flow back through every "
-           "layer.", unsafe_allow_html=True)
-if link_problem:
-    st.warning(link_problem)
-
-network, training, problem = controls()
-
-
-def build_trainer() -> Trainer | None:
-    """A new Trainer for the current settings, or None with the reason shown."""
+def build_trainer(network, training) -> Trainer | None:
+    """A new Trainer for these settings, or None with the reason shown."""
     try:
         with st.spinner("Loading the data and building the network..."):
             return Trainer(network, training)
@@ -43,10 +33,10 @@ def build_trainer() -> Trainer | None:
         return None
 
 
-def trainer_for_settings() -> Trainer | None:
+def trainer_for_settings(network, training) -> Trainer | None:
     """The session's trainer, built on first use."""
     if st.session_state.get("train_trainer") is None and network is not None:
-        st.session_state.train_trainer = build_trainer()
+        st.session_state.train_trainer = build_trainer(network, training)
         st.session_state.train_built_from = (network, training)  # the settings as the widgets gave them
     return st.session_state.get("train_trainer")
 
@@ -81,65 +71,20 @@ def on_step() -> None:
     st.session_state.train_step_once = True
 
 
-if problem:
-    st.error(problem)
-    st.stop()
-
-trainer = st.session_state.get("train_trainer")
-settings_changed = trainer is not None and st.session_state.get("train_built_from") != (network, training)
-if settings_changed and trainer.step_count == 0:
-    st.session_state.train_trainer = trainer = None  # nothing to lose: follow the new settings
-running = st.session_state.train_running
-
-buttons = st.columns([1, 1, 1, 1, 3])
-buttons[0].button("Start", key="train_start", type="primary", on_click=on_start, disabled=running,
-                  icon=":material/play_arrow:", width="stretch")
-buttons[1].button("Pause", key="train_pause", on_click=stop, disabled=not running,
-                  icon=":material/pause:", width="stretch")
-buttons[2].button("Step", key="train_step", on_click=on_step, disabled=running,
-                  help="Train on one mini-batch", icon=":material/skip_next:", width="stretch")
-buttons[3].button("Reset", key="train_reset", on_click=on_reset, icon=":material/restart_alt:",
-                  width="stretch", help="A new network with the current settings; the old run is dropped")
-if st.session_state.pop("train_busy", False):
-    st.warning(busy_message(), icon=":material/hourglass_top:")
-if settings_changed and trainer is not None:
-    buttons[4].info("Settings changed: press **Reset** to train a new network with them.", icon=":material/info:")
-
-if running or st.session_state.pop("train_step_once", False):
-    trainer = trainer_for_settings()
-    if trainer is not None and not running:
-        trainer.step(1)
-if trainer is None:
-    trainer = trainer_for_settings()
-if trainer is None:
-    st.stop()
-
-
-def thinned(history: dict) -> dict:
-    """At most MAX_PLOT_POINTS rows of the history, evenly spaced, always keeping the last."""
-    n = len(history["step"])
-    if n <= MAX_PLOT_POINTS:
-        return history
-    keep = np.unique(np.linspace(0, n - 1, MAX_PLOT_POINTS).round().astype(int))
-    return {k: v[keep] for k, v in history.items()}
-
-
-def readouts(trainer: Trainer) -> None:
+def show_readouts(trainer: Trainer) -> None:
     """Step, Epoch, Train loss, Val accuracy, Val loss."""
-    last = trainer.history.epochs[-1] if trainer.history.epochs else None
-    history = trainer.history
+    now = readouts(trainer)
     cols = st.columns(5)
-    cols[0].metric("Step", f"{trainer.step_count:,}")
-    cols[1].metric("Epoch", f"{trainer.epoch:.1f} / {trainer.training.epochs}")
-    recent = history.column("loss")[-20:] if len(history) else []
-    cols[2].metric("Train loss", f"{np.mean(recent):.4f}" if len(recent) else "—",
+    cols[0].metric("Step", f"{now.step:,}")
+    cols[1].metric("Epoch", f"{now.epoch:.1f} / {now.epochs}")
+    cols[2].metric("Train loss", "—" if now.train_loss is None else f"{now.train_loss:.4f}",
                    help="Mean mini-batch loss over the last 20 steps")
     if trainer.network.regression:
         cols[3].metric("Val accuracy", "n/a", help="Regression has no accuracy: watch the validation loss")
     else:
-        cols[3].metric("Val accuracy", f"{last['val_acc']:.1%}" if last else "—",
+        cols[3].metric("Val accuracy", "—" if now.val_acc is None else f"{now.val_acc:.1%}",
                        help="Measured at the end of every epoch on the validation set")
-    cols[4].metric("Val loss", f"{last['val_loss']:.4f}" if last and np.isfinite(last["val_loss"]) else "—")
+    cols[4].metric("Val loss", "—" if now.val_loss is None else f"{now.val_loss:.4f}")
 
 
 def status_banner(trainer: Trainer) -> None:
@@ -153,21 +98,13 @@ def status_banner(trainer: Trainer) -> None:
 
 def predictions_view(trainer: Trainer) -> None:
     """Decision boundary (2-D), fitted curve (regression) or a gallery of validation digits."""
-    data = trainer.data
-    if trainer.network.regression:
-        grid = np.linspace(-1.2, 1.2, 200)
-        fit = trainer.predict(grid[:, None])[:, 0]
-        st.plotly_chart(figs.regression_fit(data.x_train, data.y_train, grid, fit), key="train_fig_fit", theme=None)
-    elif data.n_inputs == 2:
-        lo, hi = data.x_train.min(0) - 0.3, data.x_train.max(0) + 0.3
-        xx, yy = np.linspace(lo[0], hi[0], 90), np.linspace(lo[1], hi[1], 90)
-        gx, gy = np.meshgrid(xx, yy)
-        prob = trainer.predict(np.column_stack((gx.ravel(), gy.ravel())))[:, 1].reshape(gy.shape)
-        st.plotly_chart(figs.decision_boundary(xx, yy, prob, data.x_train, data.y_train), key="train_fig_boundary", theme=None)
-    elif data.image_shape is not None:
-        images, labels = data.x_val[:48], data.y_val[:48]
-        predicted = trainer.predict(images).argmax(1)
-        st.plotly_chart(figs.digit_gallery(images, data.image_shape, predicted, labels), key="train_fig_gallery", theme=None)
+    shown = predictions(trainer)
+    if isinstance(shown, RegressionFit):
+        st.plotly_chart(figs.regression_fit(shown), key="train_fig_fit", theme=None)
+    elif isinstance(shown, Boundary):
+        st.plotly_chart(figs.decision_boundary(shown), key="train_fig_boundary", theme=None)
+    elif isinstance(shown, Gallery):
+        st.plotly_chart(figs.digit_gallery(shown), key="train_fig_gallery", theme=None)
     else:
         st.info("No picture for this dataset.")
 
@@ -191,27 +128,19 @@ def detail_view(trainer: Trainer, history: dict, view: str) -> None:
                    f"much larger and the steps are too big. ‖ΔW‖ is measured every {RATIO_EVERY}th step (it moves "
                    "slowly), hence the steps in the line; everything else is measured every step.")
     elif view == "Activations":
-        records = trainer.inspect(256)
         left, right = st.columns([2, 1])
-        left.plotly_chart(figs.distributions([r.a.ravel() for r in records], "Activations a<sup>l</sup> "
+        left.plotly_chart(figs.distributions(activation_values(trainer), "Activations a<sup>l</sup> "
                                              "(256 validation samples)", "a", names), key="train_fig_acts", theme=None)
-        right.plotly_chart(figs.saturation_bars(history["saturated_frac"][-1] + history["dead_frac"][-1]
-                                                if len(history["step"]) else np.zeros(n_layers), names,
-                                                list(trainer.network.activations) + [trainer.network.output_activation]),
+        activations = list(trainer.network.activations) + [trainer.network.output_activation]
+        right.plotly_chart(figs.saturation_bars(latest_saturation(history, n_layers), names, activations),
                            key="train_fig_sat", theme=None)
     elif view == "Weights":
-        weights = trainer.weights()
-        st.plotly_chart(figs.distributions([w.ravel()[:20000] for w in weights], "Weights W<sup>l</sup>",
-                                           "w", names), key="train_fig_weights", theme=None)
+        st.plotly_chart(figs.distributions(weight_values(trainer), "Weights W<sup>l</sup>", "w", names),
+                        key="train_fig_weights", theme=None)
     else:
         predictions_view(trainer)
 
 
-# with a classroom training at once, redraw less often so the two cores go to training, not charts
-tick = TICK_SECONDS * max(1.0, training_slots().busy() / 2)
-
-
-@st.fragment(run_every=tick if running else None)
 def live_panel() -> None:
     """Advance the trainer by a time budget, then redraw: the page stays responsive while it learns."""
     trainer = st.session_state.get("train_trainer")
@@ -226,7 +155,7 @@ def live_panel() -> None:
             stop()
             st.rerun()  # the whole page, so the buttons show the run has stopped
     status_banner(trainer)
-    readouts(trainer)
+    show_readouts(trainer)
     history = thinned(trainer.history.as_dict())
     st.plotly_chart(figs.loss_accuracy(history, trainer.history.epochs, trainer.network.regression),
                     key="train_fig_loss", theme=None)
@@ -235,10 +164,71 @@ def live_panel() -> None:
     detail_view(trainer, history, view or VIEWS[0])
 
 
+def load_upload(uploaded) -> None:
+    """A checkpoint uploaded here becomes the Draw and Backprop pages' model, or one clear message says why not."""
+    try:
+        model, payload = from_bytes(uploaded.getvalue(), max_bytes=20_000_000)
+    except CheckpointError as exc:
+        st.error(f"Could not load {uploaded.name}: {exc}")
+    else:
+        set_active_model(model, f"uploaded {uploaded.name}")
+        st.success(f"Loaded {uploaded.name}: {model.spec.describe()}. The Draw and Backprop pages now use it.")
+
+
+# --- the settings ----------------------------------------------------------------------------------
+st.session_state.setdefault("train_running", False)
+link_problem = init_state()
+
+st.title("Train a network and watch it learn")
+st.caption("Pick a preset or your own network in the sidebar, press **Start**, and watch the loss fall, "
+           "the accuracy rise and the error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup> flow back through every "
+           "layer.", unsafe_allow_html=True)
+if link_problem:
+    st.warning(link_problem)
+
+network, training, problem = controls()
+if problem:
+    st.error(problem)
+    st.stop()
+
+# --- the buttons -----------------------------------------------------------------------------------
+trainer = st.session_state.get("train_trainer")
+settings_changed = trainer is not None and st.session_state.get("train_built_from") != (network, training)
+if settings_changed and trainer.step_count == 0:
+    st.session_state.train_trainer = trainer = None  # nothing to lose: follow the new settings
+running = st.session_state.train_running
+
+buttons = st.columns([1, 1, 1, 1, 3])
+buttons[0].button("Start", key="train_start", type="primary", on_click=on_start, disabled=running,
+                  icon=":material/play_arrow:", width="stretch")
+buttons[1].button("Pause", key="train_pause", on_click=stop, disabled=not running,
+                  icon=":material/pause:", width="stretch")
+buttons[2].button("Step", key="train_step", on_click=on_step, disabled=running,
+                  help="Train on one mini-batch", icon=":material/skip_next:", width="stretch")
+buttons[3].button("Reset", key="train_reset", on_click=on_reset, icon=":material/restart_alt:",
+                  width="stretch", help="A new network with the current settings; the old run is dropped")
+if st.session_state.pop("train_busy", False):
+    st.warning(busy_message(), icon=":material/hourglass_top:")
+if settings_changed and trainer is not None:
+    buttons[4].info("Settings changed: press **Reset** to train a new network with them.", icon=":material/info:")
+
+if running or st.session_state.pop("train_step_once", False):
+    trainer = trainer_for_settings(network, training)
+    if trainer is not None and not running:
+        trainer.step(1)
+if trainer is None:
+    trainer = trainer_for_settings(network, training)
+if trainer is None:
+    st.stop()
+
+# --- the live panel --------------------------------------------------------------------------------
 st.markdown(f"**{trainer.network.describe()}** on **{trainer.data.name}** — {trainer.data.description} "
             f"({len(trainer.x_train):,} training, {len(trainer.x_val):,} validation samples)")
-live_panel()
+# with a classroom training at once, redraw less often so the two cores go to training, not charts
+tick = TICK_SECONDS * max(1.0, training_slots().busy() / 2)
+st.fragment(live_panel, run_every=tick if running else None)()
 
+# --- keep what you trained -------------------------------------------------------------------------
 st.divider()
 st.subheader("Keep what you trained")
 left, middle, right = st.columns(3)
@@ -256,10 +246,4 @@ uploaded = st.file_uploader("Load a model saved from this app", type=["pt"], key
                             help="Checkpoints are validated and never run code")
 if uploaded is not None and st.session_state.get("train_uploaded_id") != uploaded.file_id:
     st.session_state.train_uploaded_id = uploaded.file_id  # load each upload once, not on every rerun
-    try:
-        model, payload = from_bytes(uploaded.getvalue(), max_bytes=20_000_000)
-    except CheckpointError as exc:
-        st.error(f"Could not load {uploaded.name}: {exc}")
-    else:
-        set_active_model(model, f"uploaded {uploaded.name}")
-        st.success(f"Loaded {uploaded.name}: {model.spec.describe()}. The Draw and Backprop pages now use it.")
+    load_upload(uploaded)

@@ -2,7 +2,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-PAGES = ["pages/draw.py", "pages/train.py", "pages/gradients.py", "pages/landscape.py", "pages/backprop.py"]
+PAGES = ["pages/draw.py", "pages/neuron.py", "pages/train.py", "pages/gradients.py", "pages/landscape.py", "pages/backprop.py"]
 
 
 @pytest.fixture

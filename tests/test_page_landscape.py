@@ -43,9 +43,9 @@ def test_default_model_surface(default_checkpoint):
     at.button(key="land_compute").click()
     at.run()
     assert not at.exception and not at.error
-    result = at.session_state["land_result"]
-    assert result["random"].loss.shape == (11, 11)
-    assert result["path"] is None and len(result["curve"]) == 41
+    _, view = at.session_state["land_result"]
+    assert view.random.loss.shape == (11, 11)
+    assert view.path is None and len(view.line) == 61
     labels = [m.label for m in at.metric]
     assert "Loss at the centre" in labels
     # the default model has no recorded path: the PCA tab explains why
@@ -75,7 +75,7 @@ def test_trained_model_path_and_missing_trainer(default_checkpoint):
     at.button(key="land_compute").click()
     at.run()
     assert not at.exception and not at.error
-    path = at.session_state["land_result"]["path"]
+    path = at.session_state["land_result"][1].path
     assert path.surface.loss.shape == (11, 11)
     assert path.pca.coords.shape == (len(trainer.snapshots), 2)
     assert any("explain" in c.value and "%" in c.value for c in at.caption)

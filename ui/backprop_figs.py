@@ -5,7 +5,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ui.theme import style
+from engine.backprop_lesson import DescentStep
+from ui.theme import log_axis, style
 
 BLUE, ORANGE, GREEN, GREY, DARK = "#3b5bdb", "#e8590c", "#2b8a3e", "#868e96", "#343a40"
 MAX_ROWS, MAX_COLS = 48, 96  # a heatmap larger than this shows the units that matter most, not every unit
@@ -136,27 +137,27 @@ def input_weight_gradients(rows: np.ndarray, units: list[int], deltas: np.ndarra
     return fig
 
 
-def eta_sweep(etas: np.ndarray, this_digit: np.ndarray, others: np.ndarray, before: tuple[float, float],
-              chosen: float, after: tuple[float, float], n_others: int) -> go.Figure:
+def eta_sweep(step: DescentStep) -> go.Figure:
     """C after one step w ← w − η∂C/∂w over a range of η: on this digit (left) and on other digits (right)."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=(
-        "C on this digit", f"mean C on {n_others} other digits"))
-    for col, costs, start, end in ((1, this_digit, before[0], after[0]), (2, others, before[1], after[1])):
-        fig.add_trace(go.Scatter(x=etas, y=costs, mode="lines", line=dict(color=BLUE, width=3), showlegend=col == 1,
-                                 name="C after one step", hovertemplate="η = %{x:.3g}: C = %{y:.4g}<extra></extra>"),
-                      row=1, col=col)
-        fig.add_trace(go.Scatter(x=etas[[0, -1]], y=[start, start], mode="lines", showlegend=col == 1,
+        "C on this digit", f"mean C on {step.n_others} other digits"))
+    panels = ((1, step.this_curve, step.this_before, step.this_after),
+              (2, step.others_curve, step.others_before, step.others_after))
+    for col, costs, start, end in panels:
+        fig.add_trace(go.Scatter(x=step.sweep, y=costs, mode="lines", line=dict(color=BLUE, width=3),
+                                 showlegend=col == 1, name="C after one step",
+                                 hovertemplate="η = %{x:.3g}: C = %{y:.4g}<extra></extra>"), row=1, col=col)
+        fig.add_trace(go.Scatter(x=step.sweep[[0, -1]], y=[start, start], mode="lines", showlegend=col == 1,
                                  line=dict(color=DARK, dash="dash", width=2), name="C before the step",
                                  hoverinfo="skip"), row=1, col=col)
-        fig.add_trace(go.Scatter(x=[chosen], y=[end], mode="markers",
+        fig.add_trace(go.Scatter(x=[step.eta], y=[end], mode="markers",
                                  marker=dict(color=ORANGE, size=16, symbol="diamond"), name="your η",
                                  showlegend=col == 1, hovertemplate="your η: C = %{y:.4g}<extra></extra>"),
                       row=1, col=col)
-        fig.update_xaxes(type="log", title_text="learning rate η", row=1, col=col)
-    top = max(float(np.max(this_digit)), before[0])
+        fig.update_xaxes(**log_axis(step.sweep, title_text="learning rate η"), row=1, col=col)
+    top = max(float(np.max(step.this_curve)), step.this_before)
     fig.update_yaxes(title_text="cost C", range=[-0.04 * top, 1.1 * top], row=1, col=1)
-    low, high = np.log10(min(others.min(), before[1])), np.log10(max(others.max(), before[1]))
-    ticks = [m * 10.0 ** e for e in range(int(np.floor(low)), int(np.ceil(high)) + 1) for m in (1, 2, 5)]
-    fig.update_yaxes(type="log", title_text="cost C (log scale)", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks],
-                     range=[low - 0.1, high + 0.1], row=1, col=2)
+    others = np.append(step.others_curve, step.others_before)
+    low, high = np.log10(others.min()), np.log10(others.max())
+    fig.update_yaxes(**log_axis(others, title_text="cost C (log scale)", range=[low - 0.1, high + 0.1]), row=1, col=2)
     return style(fig, height=420, legend_below=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.theme import style
+from ui.theme import log_axis, style
 
 CONFIG_COLORS = ["#3b5bdb", "#e8590c"]  # configuration A blue, B orange
 CHAIN_COLOR = "#2b8a3e"
@@ -34,15 +34,6 @@ def _positive(values: list[float]) -> list[float | None]:
     return [v if math.isfinite(v) and v > 0 else None for v in values]
 
 
-def _log_ticks(fig: go.Figure, values: list[float]) -> None:
-    """One tick per power of ten (no 2s and 5s between), fewer when the range spans many decades."""
-    shown = [v for v in values if v is not None and math.isfinite(v) and v > 0]
-    if not shown:
-        return
-    decades = math.ceil(math.log10(max(shown))) - math.floor(math.log10(min(shown)))
-    fig.update_yaxes(dtick=max(1, math.ceil(decades / 8)))
-
-
 def per_layer_log(series: list[Series], field: str, title: str, y_title: str, height: int = 420) -> go.Figure:
     """One line per configuration of a per-layer field on a log y axis (mean |δ^l| or ‖∂C/∂W^l‖)."""
     fig = go.Figure()
@@ -56,8 +47,7 @@ def per_layer_log(series: list[Series], field: str, title: str, y_title: str, he
             x=layers, y=_positive(values), name=s.label, mode="lines+markers",
             line=dict(color=s.color, width=3, dash=s.dash), marker=dict(size=7),
             customdata=values, hovertemplate=f"{s.label}<br>layer %{{x}}: %{{customdata:.3g}}<extra></extra>"))
-    fig.update_yaxes(type="log", title_text=y_title, exponentformat="power")
-    _log_ticks(fig, everything)
+    fig.update_yaxes(**log_axis(everything, title_text=y_title))
     _layer_axis(fig, n_layers)
     fig.update_layout(title=title)
     return style(fig, height=height, legend_below=True)
@@ -130,8 +120,7 @@ def chain_figure(gain: np.ndarray, w: float, activation: str, real: list | None 
             line=dict(color=CONFIG_COLORS[0], width=3, dash="dash"),
             customdata=shares, hovertemplate="layer %{x}: %{customdata:.3g}<extra></extra>"))
     fig.add_hline(y=1, line=dict(color="#868e96", width=1.5, dash="dot"))
-    fig.update_yaxes(type="log", title_text="share of the top error reaching layer l", exponentformat="power")
-    _log_ticks(fig, everything + [1.0])
+    fig.update_yaxes(**log_axis(everything + [1.0], title_text="share of the top error reaching layer l"))
     n = max(depth, len(real) - 1 if real else 0)
     fig.update_xaxes(title_text="layer l", dtick=1 if n <= 20 else 5)
     fig.update_layout(title="How much of the error signal survives down to layer l")

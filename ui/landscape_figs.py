@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-FONT = dict(size=16)
+from ui.theme import FONT_SIZE, log_axis, style
+
 COLOURS = "Viridis"  # perceptually even and readable on a projector; low loss = dark blue
 PATH_COLOUR = "#ff4136"
 START_COLOUR, END_COLOUR = "#ffffff", "#ff4136"
@@ -16,16 +17,21 @@ def _shown(loss: np.ndarray, log_colour: bool) -> np.ndarray:
     return np.log10(np.clip(loss, 1e-8, None)) if log_colour else loss
 
 
-def _colourbar(log_colour: bool) -> dict:
-    return dict(title=dict(text="log₁₀ loss C" if log_colour else "loss C", font=FONT), tickfont=FONT)
+def _colourbar(loss: np.ndarray, log_colour: bool) -> dict:
+    """With log colours the bar still reads in loss values (0.1, 0.2, 0.5), placed at their log₁₀."""
+    if not log_colour:
+        return dict(title="loss C")
+    ticks = log_axis(loss.ravel())
+    return dict(title="loss C (log colour)", tickvals=np.log10(ticks.get("tickvals", [])).tolist(),
+                ticktext=ticks.get("ticktext", []))
 
 
 def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int = 560) -> go.Figure:
-    fig.update_layout(title=dict(text=title, font=dict(size=20)), font=FONT, height=height,
-                      margin=dict(l=70, r=30, t=60, b=130),  # the legend sits under the x-axis title
-                      legend=dict(orientation="h", yanchor="top", y=-0.2, x=0.0, font=FONT))
-    fig.update_xaxes(title=dict(text=x_title, font=FONT), tickfont=FONT)
-    fig.update_yaxes(title=dict(text=y_title, font=FONT), tickfont=FONT)
+    fig = style(fig, height=height, legend_below=True)
+    fig.update_layout(title=title, margin=dict(l=70, r=30, t=60, b=130),  # the legend sits under the x-axis title
+                      legend=dict(y=-0.2))
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text=y_title)
     return fig
 
 
@@ -35,7 +41,7 @@ def contour_figure(alphas: np.ndarray, betas: np.ndarray, loss: np.ndarray, *, l
     """Filled contours of C(α, β) (rows of loss = alphas); optional path (n, 2) with start and end marked."""
     z = _shown(loss, log_colour)
     fig = go.Figure(go.Contour(
-        x=alphas, y=betas, z=z.T, colorscale=COLOURS, ncontours=25, colorbar=_colourbar(log_colour),
+        x=alphas, y=betas, z=z.T, colorscale=COLOURS, ncontours=25, colorbar=_colourbar(loss, log_colour),
         contours=dict(coloring="heatmap", showlines=True), line=dict(width=0.6, color="rgba(255,255,255,0.5)"),
         hovertemplate="α=%{x:.3f}<br>β=%{y:.3f}<br>" + ("log₁₀ C" if log_colour else "C") + "=%{z:.4f}<extra></extra>",
         name="loss"))
@@ -64,7 +70,7 @@ def surface_figure(alphas: np.ndarray, betas: np.ndarray, loss: np.ndarray, *, l
     """C(α, β) as a height map; optional path drawn on the surface with start and end marked."""
     z = _shown(loss, log_colour)
     height_name = "log₁₀ C" if log_colour else "loss C"
-    fig = go.Figure(go.Surface(x=alphas, y=betas, z=z.T, colorscale=COLOURS, colorbar=_colourbar(log_colour),
+    fig = go.Figure(go.Surface(x=alphas, y=betas, z=z.T, colorscale=COLOURS, colorbar=_colourbar(loss, log_colour),
                                contours=dict(z=dict(show=True, usecolormap=True, project=dict(z=True))),
                                hovertemplate="α=%{x:.3f}<br>β=%{y:.3f}<br>%{z:.4f}<extra></extra>", name="loss"))
     if path is not None and path_loss is not None:
@@ -77,10 +83,9 @@ def surface_figure(alphas: np.ndarray, betas: np.ndarray, loss: np.ndarray, *, l
         fig.add_trace(go.Scatter3d(x=path[-1:, 0], y=path[-1:, 1], z=h[-1:], mode="markers",
                                    name="end (trained weights)", marker=dict(size=9, color=END_COLOUR,
                                                                            symbol="diamond")))
-    axis = lambda text: dict(title=dict(text=text, font=FONT), tickfont=dict(size=12))  # noqa: E731
-    fig.update_layout(title=dict(text=title, font=dict(size=20)), font=FONT, height=620,
-                      margin=dict(l=0, r=0, t=60, b=40),
-                      legend=dict(orientation="h", yanchor="top", y=0.0, x=0.0, font=FONT),
+    axis = lambda text: dict(title=dict(text=text, font=dict(size=FONT_SIZE)), tickfont=dict(size=12))  # noqa: E731
+    fig = style(fig, height=620, legend_below=True)
+    fig.update_layout(title=title, margin=dict(l=0, r=0, t=60, b=40), legend=dict(y=0.0),
                       scene=dict(xaxis=axis(axis_names[0]), yaxis=axis(axis_names[1]), zaxis=axis(height_name),
                                  camera=dict(eye=dict(x=1.6, y=-1.6, z=1.1))))
     return fig
@@ -100,15 +105,5 @@ def interpolation_figure(ts: np.ndarray, losses: np.ndarray, *, log_y: bool = Fa
     fig = _layout(fig, "Loss on the straight line from the initial to the trained weights",
                   "t in θ(t) = (1 − t) θ_init + t θ_trained", "loss C (evaluation batch)", height=520)
     if log_y:
-        fig.update_yaxes(type="log", tickvals=_nice_ticks(losses), tickformat=".3g")
+        fig.update_yaxes(**log_axis(losses))
     return fig
-
-
-def _nice_ticks(values: np.ndarray) -> list[float]:
-    """1-2-5 ticks spanning the finite positive values, for a readable log axis (no bare '3' for 0.3)."""
-    v = values[np.isfinite(values) & (values > 0)]
-    if not len(v):
-        return []
-    low, high = np.floor(np.log10(v.min())), np.ceil(np.log10(v.max()))
-    ticks = [m * 10.0**e for e in np.arange(low, high + 1) for m in (1, 2, 5)]
-    return [t for t in ticks if v.min() / 1.5 <= t <= v.max() * 1.5]

@@ -1,11 +1,15 @@
-"""One look for every figure: large fonts for a projector, white background, layer colours."""
+"""One look for every figure: large fonts for a projector, white background, layer colours, log axes."""
 from __future__ import annotations
+
+import math
 
 import plotly.graph_objects as go
 
 FONT_SIZE = 16
 LAYER_COLORS = ["#3b5bdb", "#e8590c", "#2b8a3e", "#c2255c", "#7048e8", "#1098ad", "#f08c00", "#5c940d",
                 "#862e9c", "#495057"]
+MAX_LOG_TICKS = 7  # more labels than this crowd a 340-pixel axis on a projector
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def style(fig: go.Figure, height: int = 360, legend_below: bool = False) -> go.Figure:
@@ -19,3 +23,41 @@ def style(fig: go.Figure, height: int = 360, legend_below: bool = False) -> go.F
         fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0))
     fig.update_annotations(font_size=FONT_SIZE + 1)
     return fig
+
+
+def log_label(value: float, plain: bool = True) -> str:
+    """A log axis's tick in full: 0.05 and 200 as written (plain), else, or when tiny or huge, as 2×10⁻⁶."""
+    if plain and 1e-3 <= value < 1e4:
+        return f"{value:g}"
+    exponent = math.floor(math.log10(value) + 1e-9)
+    mantissa = round(value / 10.0 ** exponent, 6)
+    power = f"10{str(exponent).translate(SUPERSCRIPT)}"
+    return power if mantissa == 1 else f"{mantissa:g}×{power}"
+
+
+def log_axis(values, **settings) -> dict:
+    """Settings for fig.update_xaxes / update_yaxes: a log axis with the same readable ticks on every chart.
+
+    Within a decade: 1, 2, 3, 5, 7 of it; up to three decades: 1, 2 and 5 in each; beyond, powers of ten only,
+    every second or third one when there are many. Zeros, negatives and inf cannot be drawn and are ignored.
+    """
+    finite = [float(v) for v in values if v is not None and math.isfinite(v) and v > 0]
+    axis = dict(type="log", **settings)
+    if not finite:
+        return axis
+    low, high = min(finite), max(finite)
+    decades = math.log10(high / low)
+    if decades < 1:
+        mantissas, every = (1, 2, 3, 5, 7), 1
+    elif decades <= 3:
+        mantissas, every = (1, 2, 5), 1
+    else:
+        mantissas, every = (1,), max(1, math.ceil((decades + 1) / MAX_LOG_TICKS))
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    first -= first % every  # powers on a fixed grid (10⁻⁶, 10⁻³, 10⁰), not wherever the data starts
+    ticks = [m * 10.0 ** e for e in range(first, last + 1, every) for m in mantissas]
+    ticks = [t for t in ticks if low / 1.5 <= t <= high * 1.5]
+    if sum(low <= t <= high for t in ticks) < 2:  # a narrow range between two nice ticks: label its ends
+        ticks = sorted(set(ticks) | {float(f"{low:.2g}"), float(f"{high:.2g}")})
+    plain = all(1e-3 <= t < 1e4 for t in ticks)  # one style per axis: 0.001 and 10⁻⁴ never side by side
+    return dict(axis, tickvals=ticks, ticktext=[log_label(t, plain) for t in ticks])

@@ -5,28 +5,14 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ui.theme import LAYER_COLORS, style
+from engine.train_view import Boundary, Gallery, RegressionFit
+from ui.theme import LAYER_COLORS, log_axis, style
 
 TRAIN, VAL = "#3b5bdb", "#e8590c"
 
 
 def layer_name(l: int, n_layers: int) -> str:
     return f"output (l={l})" if l == n_layers else f"layer {l}"
-
-
-def log_ticks(values: np.ndarray) -> dict:
-    """Tick values (1, 2, 5 per decade over short ranges) labelled in full: 0.05, not 5."""
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values) & (values > 0)]
-    if not len(values):
-        return {}
-    if values.max() < 10 * values.min():
-        return {}  # within one decade plotly's own labels read well
-    low, high = np.floor(np.log10(values.min())), np.ceil(np.log10(values.max()))
-    steps = (1, 2, 5) if high - low <= 2 else (1,)  # a readable handful of ticks
-    ticks = [m * 10.0 ** e for e in np.arange(low, high + 1) for m in steps]
-    ticks = [t for t in ticks if values.min() / 2 <= t <= values.max() * 2]
-    return {"tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}
 
 
 def smooth(values: np.ndarray, window: int = 10) -> np.ndarray:
@@ -62,7 +48,7 @@ def loss_accuracy(history: dict, epochs: list[dict], regression: bool) -> go.Fig
         fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
         fig.update_xaxes(title_text="step", row=1, col=2)
     losses = np.concatenate([history["loss"], [e["train_loss"] for e in epochs], [e["val_loss"] for e in epochs]])
-    fig.update_yaxes(type="log", row=1, col=1, **log_ticks(losses))
+    fig.update_yaxes(row=1, col=1, **log_axis(losses))
     fig.update_xaxes(title_text="step", row=1, col=1)
     return style(fig, height=360, legend_below=True)
 
@@ -76,11 +62,11 @@ def delta_heatmap(history: dict) -> go.Figure:
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-3.0, 0.0)
     if hi - lo < 1:
         lo, hi = lo - 0.5, hi + 0.5
-    ticks = np.arange(np.floor(lo), np.ceil(hi) + 1)
+    bar = log_axis(delta.ravel())  # the colour bar reads like every log axis: 0.01, 0.02, 0.05 at their log10
     fig = go.Figure(go.Heatmap(
         x=history["step"], y=[layer_name(l, n_layers) for l in range(1, n_layers + 1)], z=logd,
         zmin=lo, zmax=hi, colorscale="Viridis",
-        colorbar=dict(title="mean |δ|", tickvals=ticks, ticktext=[f"1e{int(t)}" for t in ticks]),
+        colorbar=dict(title="mean |δ|", tickvals=np.log10(bar.get("tickvals", [])), ticktext=bar.get("ticktext", [])),
         hovertemplate="step %{x}<br>%{y}<br>log10 mean |δ| = %{z:.2f}<extra></extra>"))
     fig.update_layout(title="Error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup> in every layer (log colour)")
     fig.update_xaxes(title_text="step")
@@ -98,11 +84,7 @@ def per_layer_lines(history: dict, field: str, title: str, y_title: str, log: bo
                                    mode="lines", line=dict(color=LAYER_COLORS[l % len(LAYER_COLORS)], width=2)))
     fig.update_layout(title=title)
     fig.update_xaxes(title_text="step")
-    fig.update_yaxes(title_text=y_title, type="log" if log else "linear", exponentformat="power")
-    if log:  # Plotly's default labels every digit of a short decade: 6 7 8 9 crowd into each other on a projector
-        positive = values[np.isfinite(values) & (values > 0)]
-        decades = np.log10(positive.max() / positive.min()) if positive.size else 0.0
-        fig.update_yaxes(dtick="D2" if decades < 3 else 1)  # 2 and 5 in each decade, or the powers of 10 only
+    fig.update_yaxes(**log_axis(values.ravel(), title_text=y_title) if log else dict(title_text=y_title))
     return style(fig, height=340)
 
 
@@ -127,9 +109,9 @@ def saturation_bars(fractions: np.ndarray, names: list[str], activations: list[s
     return style(fig, height=340)
 
 
-def decision_boundary(xx: np.ndarray, yy: np.ndarray, prob: np.ndarray, points: np.ndarray,
-                      labels: np.ndarray) -> go.Figure:
+def decision_boundary(boundary: Boundary) -> go.Figure:
     """2-D data: P(class 1) as a heatmap with the training points on top."""
+    xx, yy, prob, points, labels = boundary.xx, boundary.yy, boundary.prob, boundary.points, boundary.labels
     fig = go.Figure(go.Heatmap(x=xx, y=yy, z=prob, zmin=0, zmax=1, colorscale="RdBu", reversescale=True,
                                opacity=0.75, colorbar=dict(title="P(class 1)"), hoverinfo="skip"))
     fig.add_trace(go.Contour(x=xx, y=yy, z=prob, contours=dict(start=0.5, end=0.5, coloring="none"),
@@ -144,8 +126,9 @@ def decision_boundary(xx: np.ndarray, yy: np.ndarray, prob: np.ndarray, points: 
     return style(fig, height=520, legend_below=True)
 
 
-def regression_fit(x: np.ndarray, y: np.ndarray, grid: np.ndarray, fit: np.ndarray) -> go.Figure:
+def regression_fit(shown: RegressionFit) -> go.Figure:
     """Regression: the data and the network's curve over it."""
+    x, y, grid, fit = shown.x, shown.y, shown.grid, shown.fit
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=x[:, 0], y=y[:, 0], mode="markers", name="training data",
                                marker=dict(color="#868e96", size=7)))
@@ -158,9 +141,9 @@ def regression_fit(x: np.ndarray, y: np.ndarray, grid: np.ndarray, fit: np.ndarr
     return style(fig, height=420, legend_below=True)
 
 
-def digit_gallery(images: np.ndarray, image_shape: tuple[int, int], predicted: np.ndarray, labels: np.ndarray,
-                  columns: int = 12) -> go.Figure:
+def digit_gallery(gallery: Gallery, columns: int = 12) -> go.Figure:
     """Validation digits with the current prediction; wrong ones framed in red."""
+    images, image_shape, predicted, labels = gallery.images, gallery.image_shape, gallery.predicted, gallery.labels
     n = len(images)
     rows = int(np.ceil(n / columns))
     h, w = image_shape

@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+from tests.browser.conftest import (assert_no_exception, free_port, screenshot, start_server, stop_server,
+                                    wait_for_app)
 
 pytestmark = pytest.mark.browser
 
@@ -70,3 +71,21 @@ def test_the_trained_model_becomes_active_everywhere_and_can_be_dropped(page, se
     wait_for_app(page)
     assert wait_until(lambda: "Default: conv 32,64" in sidebar.inner_text(), 10)
     assert_no_exception(page)
+
+
+def test_a_first_visitor_by_a_deep_link_gets_the_apps_frame(page):
+    """A fresh server whose first visitor opens /train: the page comes with app.py's sidebar and page links."""
+    port = free_port()
+    proc = start_server(port)  # its own server: the shared one has long since run app.py's navigation
+    try:
+        page.goto(f"http://127.0.0.1:{port}/train")
+        wait_for_app(page)
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        assert wait_until(lambda: "Active model" in sidebar.inner_text(), 30)
+        for title in ("Draw", "Train", "Gradients", "Loss surface", "Backprop"):
+            assert sidebar.get_by_role("link", name=title).count() == 1
+        assert page.locator('[data-testid="stMain"] h1').first.inner_text().startswith("Train a network")
+        assert_no_exception(page)
+        screenshot(page, "train_deep_link")
+    finally:
+        stop_server(proc)

@@ -1,0 +1,116 @@
+"""What the Train page shows of a Trainer, as plain records: thinned history, readouts, predictions, distributions."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_PLOT_POINTS = 600  # steps drawn per chart: enough for the eye, light for the browser
+RECENT_STEPS = 20  # the "Train loss" readout averages the mini-batch loss over this many last steps
+GRID_POINTS = 90  # per axis of the 2-D decision-boundary grid
+GRID_MARGIN = 0.3  # the boundary grid reaches this far beyond the training points
+REGRESSION_RANGE = (-1.2, 1.2)  # x range of the fitted-curve plot (the regression set lives in [-1, 1])
+REGRESSION_POINTS = 200
+GALLERY_SIZE = 48  # validation digits in the gallery
+INSPECT_SAMPLES = 256  # validation samples whose activations the distributions show
+MAX_WEIGHTS_SHOWN = 20_000  # weights per layer in the distributions: a violin needs no more
+
+
+@dataclass(frozen=True)
+class Readouts:
+    """The numbers above the charts; None where there is nothing to show yet."""
+
+    step: int
+    epoch: float
+    epochs: int
+    train_loss: float | None  # mean mini-batch loss over the last RECENT_STEPS steps
+    val_acc: float | None  # at the last epoch end; None before one, or for regression
+    val_loss: float | None  # at the last epoch end; None before one, or when it overflowed
+
+
+@dataclass(frozen=True)
+class RegressionFit:
+    """The data and the network's curve over it."""
+
+    x: np.ndarray  # training inputs, (n, 1)
+    y: np.ndarray  # training targets, (n, 1)
+    grid: np.ndarray  # x of the curve, (200,)
+    fit: np.ndarray  # the network's output at grid, (200,)
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """2-D classification: P(class 1) on a grid around the training points."""
+
+    xx: np.ndarray  # (90,)
+    yy: np.ndarray  # (90,)
+    prob: np.ndarray  # P(class 1), (90, 90): rows follow yy
+    points: np.ndarray  # training inputs, (n, 2)
+    labels: np.ndarray  # (n,)
+
+
+@dataclass(frozen=True)
+class Gallery:
+    """Validation images with the network's answer."""
+
+    images: np.ndarray  # (48, h*w)
+    image_shape: tuple[int, int]
+    predicted: np.ndarray  # (48,)
+    labels: np.ndarray  # (48,)
+
+
+def thinned(history: dict[str, np.ndarray], max_points: int = MAX_PLOT_POINTS) -> dict[str, np.ndarray]:
+    """At most max_points rows of the history, evenly spaced, always keeping the first and the last."""
+    n = len(history["step"])
+    if n <= max_points:
+        return history
+    keep = np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
+    return {k: v[keep] for k, v in history.items()}
+
+
+def readouts(trainer) -> Readouts:
+    """Step, epoch, recent train loss and the last epoch's validation numbers of a Trainer."""
+    last = trainer.history.epochs[-1] if trainer.history.epochs else None
+    recent = trainer.history.column("loss")[-RECENT_STEPS:]
+    val_loss = last["val_loss"] if last else None
+    return Readouts(
+        step=trainer.step_count, epoch=trainer.epoch, epochs=trainer.training.epochs,
+        train_loss=float(np.mean(recent)) if len(recent) else None,
+        val_acc=last["val_acc"] if last and not trainer.network.regression else None,
+        val_loss=val_loss if val_loss is not None and math.isfinite(val_loss) else None)
+
+
+def predictions(trainer) -> RegressionFit | Boundary | Gallery | None:
+    """The picture of what the network answers now: a fitted curve, a decision boundary, digits, or None."""
+    data = trainer.data
+    if trainer.network.regression:
+        grid = np.linspace(*REGRESSION_RANGE, REGRESSION_POINTS)
+        return RegressionFit(data.x_train, data.y_train, grid, trainer.predict(grid[:, None])[:, 0])
+    if data.n_inputs == 2:
+        lo, hi = data.x_train.min(0) - GRID_MARGIN, data.x_train.max(0) + GRID_MARGIN
+        xx, yy = np.linspace(lo[0], hi[0], GRID_POINTS), np.linspace(lo[1], hi[1], GRID_POINTS)
+        gx, gy = np.meshgrid(xx, yy)
+        prob = trainer.predict(np.column_stack((gx.ravel(), gy.ravel())))[:, 1].reshape(gy.shape)
+        return Boundary(xx, yy, prob, data.x_train, data.y_train)
+    if data.image_shape is not None:
+        images, labels = data.x_val[:GALLERY_SIZE], data.y_val[:GALLERY_SIZE]
+        return Gallery(images, data.image_shape, trainer.predict(images).argmax(1), labels)
+    return None
+
+
+def latest_saturation(history: dict[str, np.ndarray], n_layers: int) -> np.ndarray:
+    """Share of saturated (sigmoid/tanh) plus dead (ReLU) units per layer at the last step, (n_layers,); zeros before any."""
+    if not len(history["step"]):
+        return np.zeros(n_layers)
+    return history["saturated_frac"][-1] + history["dead_frac"][-1]
+
+
+def activation_values(trainer, samples: int = INSPECT_SAMPLES) -> list[np.ndarray]:
+    """Every layer's a^l on the first validation samples, flattened: one array per layer."""
+    return [r.a.ravel() for r in trainer.inspect(samples)]
+
+
+def weight_values(trainer, max_values: int = MAX_WEIGHTS_SHOWN) -> list[np.ndarray]:
+    """Every layer's W^l, flattened and cut to max_values: one array per layer."""
+    return [w.ravel()[:max_values] for w in trainer.weights()]

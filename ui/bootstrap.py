@@ -1,0 +1,32 @@
+"""What the app sets up for the whole server process, done explicitly rather than on import."""
+import threading
+
+import pandas  # noqa: F401  (before plotly: Plotly reads pandas if present, and a first import racing
+import plotly.graph_objects  # noqa: F401  in two session threads once showed a half-initialised pandas)
+import streamlit as st
+import torch
+from streamlit.runtime.pages_manager import PagesManager
+
+
+def configure_process() -> None:
+    """One torch thread per session thread: a classroom of sessions on two cores, without oversubscription."""
+    # Every browser session runs in its own thread, and torch gives each thread its own pool of workers.
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+
+
+_switched = threading.Event()  # set once this process has handed Streamlit over to app.py's navigation
+
+
+def require_app_frame() -> None:
+    """Every page calls this first: a first visitor arriving by a deep link (/train) reruns inside app.py's frame.
+
+    Streamlit treats an app with a pages/ folder as an old-style multipage app until st.navigation has run once
+    in the process, so such a visitor would get the bare page without app.py's sidebar. Switching Streamlit's
+    (private) flag and rerunning hands that first run to app.py's navigation. Once per process, like the switch
+    itself: Streamlit's AppTest puts the flag back before every run, and a rerun there would drop button clicks.
+    """
+    if PagesManager.uses_pages_directory and not _switched.is_set():
+        _switched.set()
+        PagesManager.uses_pages_directory = False
+        st.rerun()
