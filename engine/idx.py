@@ -145,7 +145,7 @@ def load_idx_folder(folder) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     paths = [p if p is not None and _inside(p.resolve(), roots) else None for p in paths]
     missing = [f"{stem}(.gz)" for (_, stem), p in zip(MNIST_FILES, paths) if p is None]
     if len(missing) == len(MNIST_FILES):
-        raise IdxError(f"{NOT_FOUND} (it needs {', '.join(missing)})")
+        raise IdxError(NOT_FOUND)  # the same words as for a folder that does not exist
     if missing:
         raise IdxError(f"no file {', '.join(missing)} in that folder (all four MNIST files are needed)")
     arrays = [read_idx(p) for p in paths]
