@@ -21,7 +21,8 @@ names:
   inits        he (N(0,2/n_in)), xavier (N(0,2/(n_in+n_out))), normal (N(0,1)), small (N(0,0.01^2)), zeros
   losses       ce (softmax + cross-entropy), mse (sigmoid outputs + 1/2 |a - y|^2)
   optimizers   sgd, momentum, adam
-  datasets     {' '.join(S.DATASET_NAMES)}, or idx:FOLDER (the MNIST IDX files in FOLDER)
+  datasets     {' '.join(S.DATASET_NAMES)}, or idx:FOLDER (the MNIST IDX files in FOLDER;
+               PLAYGROUND_IDX_ROOTS=/data:/srv/mnist allows only those folders, =off none)
 every command takes --json: one JSON document on stdout. Bad input: exit code 2 and one 'error:' line.
 """
 
