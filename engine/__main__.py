@@ -162,8 +162,8 @@ def cmd_predict(args) -> tuple[list, int]:
     for path in args.images:
         row = {"file": path, "label": None, "probs": None, "error": None}
         try:
-            if not Path(path).is_file():
-                raise ImageError("no such file")
+            if not Path(path).is_file():  # a folder, device or pipe is never read (a pipe could block forever)
+                raise ImageError("not a regular file" if Path(path).exists() else "no such file")
             prepared = prepare_file(path)
         except ImageError as exc:
             row["error"] = str(exc)

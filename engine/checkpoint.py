@@ -159,8 +159,9 @@ def _check_archive(data: bytes, max_bytes: int) -> None:
                               f"{max_bytes / 1e6:.0f} MB")
     for e in entries:
         if e.compress_type != zipfile.ZIP_STORED and e.file_size > 100 * max(e.compress_size, 1) + 10_000:
-            raise CheckpointError(f"the archive entry {e.filename[:80]} expands {e.file_size // max(e.compress_size, 1)}"
-                                  "-fold; this app never compresses checkpoints")
+            ratio = e.file_size // max(e.compress_size, 1)
+            raise CheckpointError(f"the archive entry {e.filename[:80]} expands {ratio}-fold; "
+                                  "this app never compresses checkpoints")
         if e.filename.endswith("data.pkl") and e.file_size > MAX_PICKLE_BYTES:
             raise CheckpointError(f"the checkpoint's description is {e.file_size / 1e6:.1f} MB; "
                                   f"the limit is {MAX_PICKLE_BYTES / 1e6:.0f} MB")

@@ -45,11 +45,12 @@ def read_idx(path) -> np.ndarray:
     if not path.is_file():
         raise IdxError(f"no file {path.name}")
     try:
-        with open(path, "rb") as raw:
+        with open(path, "rb") as raw:  # opened once: the size and the bytes read belong to the same file
             gzipped = raw.read(2) == GZIP_MAGIC
             size = os.fstat(raw.fileno()).st_size
-        with (gzip.open if gzipped else open)(path, "rb") as f:
-            return _read_stream(f, path.name, size, gzipped)
+            raw.seek(0)
+            with gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw as f:
+                return _read_stream(f, path.name, size, gzipped)
     except (OSError, EOFError, gzip.BadGzipFile) as exc:  # a broken gzip stream, an unreadable file
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc  # strerror: no path
         raise IdxError(f"{path.name} could not be read: {reason}") from None

@@ -215,7 +215,7 @@ def load_image(data: bytes, max_bytes: int = MAX_IMAGE_BYTES, max_pixels: int = 
         raise ImageError(f"image is {width}x{height} pixels; it needs at least 1x1")
     try:
         img.seek(0)  # animated GIF / WebP: the first frame only
-        if img.format == "JPEG" and max(width, height) > MAX_SIDE:
+        if img.format in ("JPEG", "MPO") and max(width, height) > MAX_SIDE:  # MPO: phones' multi-picture JPEG
             scale = MAX_SIDE / max(width, height)  # draft keeps both sides at least this large
             img.draft(img.mode, (math.ceil(width * scale), math.ceil(height * scale)))
         if img.size[0] * img.size[1] > MAX_DECODE_PIXELS:

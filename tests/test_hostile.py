@@ -216,7 +216,8 @@ def phone_photo(digit: bool) -> bytes:
     pixels *= 9  # sensor noise
     pixels += (np.asarray(paper, np.float32) + light)[:, :, None]
     buffer = io.BytesIO()
-    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=98, subsampling=0)  # 4:4:4, as good phones save
+    photo = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+    photo.save(buffer, "JPEG", quality=98, subsampling=0)  # full-resolution colour, as good phones save
     return buffer.getvalue()
 
 
@@ -318,7 +319,8 @@ def test_the_cli_reports_a_hostile_idx_folder_in_one_line(tmp_path):
     folder = mnist_folder(tmp_path / "mnist")
     (folder / "train-labels-idx1-ubyte").write_bytes(idx_header((10**9,)) + bytes(12))
     line = one_error_line(cli("train", "--dataset", f"idx:{folder}", "--epochs", "1", "--out", tmp_path / "m.pt"))
-    assert line == f"error: train-labels-idx1-ubyte: header declares 1000000000 items, more than the limit of {MAX_ELEMENTS}"
+    assert line == ("error: train-labels-idx1-ubyte: header declares 1000000000 items, more than the limit of "
+                    f"{MAX_ELEMENTS}")
     assert not (tmp_path / "m.pt").exists()
 
 
@@ -363,7 +365,8 @@ def test_allowed_roots_limit_idx_folders_and_symbolic_links_cannot_leave_them(tm
 
 def test_the_cli_obeys_the_allowed_roots(tmp_path):
     folder = mnist_folder(tmp_path / "mnist")
-    refused = cli("train", "--dataset", f"idx:{folder}", "--out", tmp_path / "m.pt", env={"PLAYGROUND_IDX_ROOTS": "/srv"})
+    refused = cli("train", "--dataset", f"idx:{folder}", "--out", tmp_path / "m.pt",
+                  env={"PLAYGROUND_IDX_ROOTS": "/srv"})
     assert one_error_line(refused) == "error: no MNIST files found in that folder"
     allowed = cli("train", "--dataset", f"idx:{folder}", "--layers", "4", "--epochs", "1", "--val-fraction", "0.2",
                   "--out", tmp_path / "m.pt", "--json", env={"PLAYGROUND_IDX_ROOTS": str(tmp_path)})
@@ -435,9 +438,10 @@ def test_predict_lists_every_file_and_exits_2_when_any_fails(tmp_path):
     assert [r["file"] for r in rows] == [str(good), str(broken), str(missing)]
     assert rows[0]["error"] is None and rows[0]["label"] in range(10)
     assert rows[1]["error"].startswith("this file is not an image") and rows[2]["error"] == "no such file"
-    plain = cli("predict", good, missing)
-    assert one_error_line(plain).startswith("error: 1 of 2 images could not be read;")
-    assert plain.stdout.splitlines()[1] == f"{missing}: no such file"
+    plain = cli("predict", good, missing, "/dev/zero", tmp_path)
+    assert one_error_line(plain).startswith("error: 3 of 4 images could not be read;")
+    assert plain.stdout.splitlines()[1:] == [f"{missing}: no such file", "/dev/zero: not a regular file",
+                                             f"{tmp_path}: not a regular file"]
 
 
 def test_predict_with_a_model_of_the_wrong_input_size_says_so(tmp_path):
