@@ -22,12 +22,18 @@ MAX_PICKLE_BYTES = 1_000_000  # the archive's data.pkl: a few KB of names, spec 
 BYTES_PER_PARAMETER = 4  # the app saves float32: a file of max_bytes holds at most max_bytes / 4 parameters
 
 
+class CheckpointError(ValueError):
+    """A file that is not a checkpoint of this app, with the reason."""
+
+
 def _plain_dict(name: str, value) -> None:
+    """An optional entry holding a dict of plain values."""
     if not isinstance(value, dict):
         raise CheckpointError(f"the checkpoint's {name} entry must be a dict, got {type(value).__name__}")
 
 
 def _calibration(name: str, value) -> None:
+    """The calibration entry: a dict whose temperature T is a positive finite number."""
     _plain_dict(name, value)
     temperature = value.get("temperature")
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
@@ -42,10 +48,6 @@ OPTIONAL_KEYS = {
     "metrics": _plain_dict,  # how it scored (the last epoch's row)
     "calibration": _calibration,  # {"temperature": T > 0, ...}: softmax(z / T) matches the accuracy
 }
-
-
-class CheckpointError(ValueError):
-    """A file that is not a checkpoint of this app, with the reason."""
 
 
 def to_bytes(model: Net, train: dict | None = None, metrics: dict | None = None) -> bytes:
