@@ -22,7 +22,7 @@ MIN_EXTENT = 0.03  # ink spanning less than this share of the shorter image side
 TRIM = 0.001  # share of ink mass ignored at each edge of the bounding box (a few stray noise pixels)
 MAX_IMAGE_BYTES = 20_000_000  # the uploader's limit: phone photos are 3-12 MB
 MAX_PIXELS = 50_000_000  # below Pillow's bomb warning (89 M pixels); a 48-megapixel phone photo fits
-MAX_DECODE_PIXELS = 4096 * 4096  # decoded at full size (all but JPEG): at most 64 MB as RGBA
+MAX_DECODE_PIXELS = 12_000_000  # decoded at full size (all but JPEG): a 4K screenshot fits; RGBA peaks at 96 MB
 MAX_SIDE = 1024  # larger images are shrunk to this before the float pipeline; a pen stroke stays a few px wide
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")  # Pillow decoders we allow; everything else is refused
 NOT_AN_IMAGE = "this file is not an image (PNG, JPEG, GIF, BMP or WebP)"
@@ -219,9 +219,8 @@ def load_image(data: bytes, max_bytes: int = MAX_IMAGE_BYTES, max_pixels: int = 
             scale = MAX_SIDE / max(width, height)  # draft keeps both sides at least this large
             img.draft(img.mode, (math.ceil(width * scale), math.ceil(height * scale)))
         if img.size[0] * img.size[1] > MAX_DECODE_PIXELS:
-            side = math.isqrt(MAX_DECODE_PIXELS)
             raise ImageError(f"image is {width}x{height} pixels, too many to decode as {img.format}; "
-                             f"the limit is {side}x{side} pixels (a JPEG may be larger)")
+                             f"the limit is {MAX_DECODE_PIXELS:,} pixels (a JPEG may be larger)")
         img.load()
         img = _shrink(_to_uint8(img))
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError) as exc:
