@@ -13,6 +13,7 @@ import numpy as np
 from . import spec as S
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "assets" / "default.pt"
+PIXELS = 28 * 28  # what predict feeds the model
 
 CHOICES_HELP = f"""
 names:
@@ -20,7 +21,8 @@ names:
   inits        he (N(0,2/n_in)), xavier (N(0,2/(n_in+n_out))), normal (N(0,1)), small (N(0,0.01^2)), zeros
   losses       ce (softmax + cross-entropy), mse (sigmoid outputs + 1/2 |a - y|^2)
   optimizers   sgd, momentum, adam
-  datasets     {' '.join(S.DATASET_NAMES)}, or idx:FOLDER (the MNIST IDX files in FOLDER)
+  datasets     {' '.join(S.DATASET_NAMES)}, or idx:FOLDER (the MNIST IDX files in FOLDER;
+               PLAYGROUND_IDX_ROOTS=/data:/srv/mnist allows only those folders, =off none)
 every command takes --json: one JSON document on stdout. Bad input: exit code 2 and one 'error:' line.
 """
 
@@ -100,9 +102,10 @@ def _network(args, **extra) -> S.NetworkSpec:
 
 
 def cmd_train(args) -> tuple[dict, int]:
-    from .checkpoint import save
+    from .checkpoint import check_target, save
     from .trainer import Trainer
 
+    check_target(args.out)  # before training: a bad --out must not cost the run
     network = _network(args, dropout=args.dropout, conv=args.conv, pool=args.pool)
     training = S.TrainSpec(dataset=args.dataset, train_size=args.train_size, val_fraction=args.val_fraction,
                            noise=args.noise, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
@@ -145,19 +148,22 @@ def _load_model(path):
 
 
 def cmd_predict(args) -> tuple[list, int]:
+    """Every file gets a row; if any could not be read: exit code 2 and one 'error:' line naming the first."""
     import torch
 
     from .model import predict_proba
     from .preprocess import ImageError, prepare_file
 
-    missing = [p for p in args.images if not Path(p).is_file()]
-    if missing:
-        raise UsageError(f"no such file: {missing[0]}")
     model = _load_model(args.model)
+    if model.spec.input_size != PIXELS:
+        raise UsageError(f"this model reads {model.spec.input_size} inputs, not a 28x28 image ({PIXELS} "
+                         "pixels): use a model trained on MNIST-style digits")
     results = []
     for path in args.images:
         row = {"file": path, "label": None, "probs": None, "error": None}
         try:
+            if not Path(path).is_file():  # a folder, device or pipe is never read (a pipe could block forever)
+                raise ImageError("not a regular file" if Path(path).exists() else "no such file")
             prepared = prepare_file(path)
         except ImageError as exc:
             row["error"] = str(exc)
@@ -172,6 +178,11 @@ def cmd_predict(args) -> tuple[list, int]:
         if not args.json:
             print(f"{path}: {row['error'] or row['label']}"
                   + (f"  ({max(row['probs']):.1%})" if row["probs"] else ""))
+    failed = [row for row in results if row["error"] not in (None, "blank")]  # blank: read, but no digit
+    if failed:
+        print(f"error: {len(failed)} of {len(results)} images could not be read; "
+              f"{failed[0]['file']}: {failed[0]['error']}", file=sys.stderr)
+        return results, 2
     return results, 0
 
 
@@ -224,12 +235,18 @@ def main(argv: list[str] | None = None) -> int:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"error: {message}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print("error: not enough memory for this command; try a smaller network, dataset or grid", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `... | head` closed the pipe: nothing more to say
         sys.stderr.close()
         return 0
+    except OSError as exc:  # a disk full or a file vanishing while saving
+        print(f"error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(_plain(result), allow_nan=False))
     return code

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import io
+import math
 import os
 import pickle
+import stat
 import tempfile
 import zipfile
 from pathlib import Path
@@ -15,11 +17,37 @@ from .spec import NetworkSpec, SpecError
 
 FORMAT = 1
 MAX_CHECKPOINT_BYTES = 50_000_000  # a 1024-wide 50-layer MLP is ~200 MB; the app's upload limit is stricter
-OPTIONAL_KEYS = {"train", "metrics"}  # plain dicts stored beside the spec (how it was trained, how it scored)
+MAX_ENTRIES = 1000  # files in the archive: one per tensor plus a handful (a 50-layer conv net has ~110)
+MAX_PICKLE_BYTES = 1_000_000  # the archive's data.pkl: a few KB of names, spec and metrics
+BYTES_PER_PARAMETER = 4  # the app saves float32: a file of max_bytes holds at most max_bytes / 4 parameters
 
 
 class CheckpointError(ValueError):
     """A file that is not a checkpoint of this app, with the reason."""
+
+
+def _plain_dict(name: str, value) -> None:
+    """An optional entry holding a dict of plain values."""
+    if not isinstance(value, dict):
+        raise CheckpointError(f"the checkpoint's {name} entry must be a dict, got {type(value).__name__}")
+
+
+def _calibration(name: str, value) -> None:
+    """The calibration entry: a dict whose temperature T is a positive finite number."""
+    _plain_dict(name, value)
+    temperature = value.get("temperature")
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
+            or not math.isfinite(temperature) or temperature <= 0:
+        raise CheckpointError(f"the checkpoint's calibration temperature must be a positive number, "
+                              f"got {temperature!r}")
+
+
+# Entries stored beside the spec, each with its check: one more optional entry is one more line here.
+OPTIONAL_KEYS = {
+    "train": _plain_dict,  # how it was trained (a TrainSpec dict)
+    "metrics": _plain_dict,  # how it scored (the last epoch's row)
+    "calibration": _calibration,  # {"temperature": T > 0, ...}: softmax(z / T) matches the accuracy
+}
 
 
 def to_bytes(model: Net, train: dict | None = None, metrics: dict | None = None) -> bytes:
@@ -35,11 +63,41 @@ def to_bytes(model: Net, train: dict | None = None, metrics: dict | None = None)
     return buffer.getvalue()
 
 
-def save(model: Net, path: str | Path, train: dict | None = None, metrics: dict | None = None) -> None:
-    """Write atomically: a temporary file in the same folder, then rename over the target."""
+def check_target(path: str | Path) -> Path:
+    """Refuse a save target that is not a new or regular file in a writable folder; returns the path.
+
+    Called before training (nothing is lost to a bad --out) and again just before the rename.
+    """
     path = Path(path)
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise CheckpointError(f"cannot save to {path}: {exc.strerror or exc}") from None
+    if info is not None:
+        if stat.S_ISDIR(info.st_mode):
+            raise CheckpointError(f"{path} is a folder; name a file such as {path / 'model.pt'}")
+        if stat.S_ISLNK(info.st_mode):
+            raise CheckpointError(f"{path} is a symbolic link; name the file it points to, or a new file")
+        if not stat.S_ISREG(info.st_mode):
+            raise CheckpointError(f"{path} is not a regular file (a device, pipe or socket); "
+                                  "name a new file or a model file to replace")
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=folder)  # the only sure test, even as root
+    except OSError as exc:
+        raise CheckpointError(f"cannot save to {path}: {exc.strerror or exc}") from None
+    os.close(fd)
+    os.unlink(probe)
+    return path
+
+
+def save(model: Net, path: str | Path, train: dict | None = None, metrics: dict | None = None) -> None:
+    """Write atomically: a temporary file in the same folder, then rename over the target (a regular file)."""
+    path = check_target(path)
     data = to_bytes(model, train, metrics)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -49,6 +107,7 @@ def save(model: Net, path: str | Path, train: dict | None = None, metrics: dict 
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a saved model is an ordinary file
+        check_target(path)  # again: the target may have changed while we trained
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -56,11 +115,15 @@ def save(model: Net, path: str | Path, train: dict | None = None, metrics: dict 
 
 
 def from_bytes(data: bytes, max_bytes: int = MAX_CHECKPOINT_BYTES) -> tuple[Net, dict]:
-    """Load a checkpoint; returns the model (eval mode) and the whole payload. Raises CheckpointError."""
+    """Load a checkpoint; returns the model (eval mode) and the whole payload. Raises CheckpointError.
+
+    Every check that bounds memory runs before the step it protects: the archive's entry sizes before
+    torch.load, the description's parameter count before any shape is compared, every tensor's shape
+    before a tensor is read or the model is built.
+    """
     if len(data) > max_bytes:
         raise CheckpointError(f"the file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise CheckpointError("this is not a checkpoint saved by this app (not a PyTorch zip archive)")
+    _check_archive(data, max_bytes)
     try:
         # weights_only: only tensors and plain containers are rebuilt; any other object is refused
         payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
@@ -70,7 +133,7 @@ def from_bytes(data: bytes, max_bytes: int = MAX_CHECKPOINT_BYTES) -> tuple[Net,
     except Exception as exc:  # corrupted archive, truncated file, ...
         raise CheckpointError(f"the checkpoint could not be read: {type(exc).__name__}: "
                               f"{str(exc).splitlines()[0][:200] if str(exc) else 'corrupted file'}") from None
-    return _validate(payload), payload
+    return _validate(payload, max_bytes), payload
 
 
 def load(path: str | Path, max_bytes: int = MAX_CHECKPOINT_BYTES) -> tuple[Net, dict]:
@@ -83,33 +146,88 @@ def load(path: str | Path, max_bytes: int = MAX_CHECKPOINT_BYTES) -> tuple[Net, 
     return from_bytes(path.read_bytes(), max_bytes)
 
 
-def _validate(payload) -> Net:
-    """Check the format, the spec and every tensor's shape; build the model."""
+def _check_archive(data: bytes, max_bytes: int) -> None:
+    """Read the zip's directory only: refuse archives that would unpack to more than max_bytes."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise CheckpointError("this is not a checkpoint saved by this app (not a PyTorch zip archive)") from None
+    if len(entries) > MAX_ENTRIES:
+        raise CheckpointError(f"the archive holds {len(entries)} files; a checkpoint has at most {MAX_ENTRIES}")
+    unpacked = sum(e.file_size for e in entries)  # torch's reader allocates exactly these sizes
+    if unpacked > max_bytes:
+        raise CheckpointError(f"the archive unpacks to {unpacked / 1e6:.1f} MB; the limit is "
+                              f"{max_bytes / 1e6:.0f} MB")
+    for e in entries:
+        if e.compress_type != zipfile.ZIP_STORED and e.file_size > 100 * max(e.compress_size, 1) + 10_000:
+            ratio = e.file_size // max(e.compress_size, 1)
+            raise CheckpointError(f"the archive entry {e.filename[:80]} expands {ratio}-fold; "
+                                  "this app never compresses checkpoints")
+        if e.filename.endswith("data.pkl") and e.file_size > MAX_PICKLE_BYTES:
+            raise CheckpointError(f"the checkpoint's description is {e.file_size / 1e6:.1f} MB; "
+                                  f"the limit is {MAX_PICKLE_BYTES / 1e6:.0f} MB")
+
+
+def parameter_shapes(spec: NetworkSpec) -> dict[str, tuple[int, ...]]:
+    """The state_dict's names and shapes for a spec, by arithmetic (what model.Net builds; nothing allocated)."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    channels, n_in = 1, spec.input_size
+    if spec.conv:
+        height, width = spec.image_shape
+        for i, out_channels in enumerate(spec.conv):
+            shapes[f"convs.{i}.weight"] = (out_channels, channels, 5, 5)  # 5x5 kernels, padding 2
+            shapes[f"convs.{i}.bias"] = (out_channels,)
+            channels, height, width = out_channels, height // 2, width // 2  # 2x2 pooling
+        n_in = channels * height * width
+    sizes = (n_in,) + spec.widths
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        shapes[f"linears.{i}.weight"] = (b, a)  # W^l: (n_l, n_(l-1))
+        shapes[f"linears.{i}.bias"] = (b,)
+    return shapes
+
+
+def parameter_count(spec: NetworkSpec) -> int:
+    """Number of weights and biases the spec describes (Python ints: no overflow)."""
+    return sum(math.prod(shape) for shape in parameter_shapes(spec).values())
+
+
+def _validate(payload, max_bytes: int = MAX_CHECKPOINT_BYTES) -> Net:
+    """Check the format, the optional entries, the spec, its size and every tensor's shape; then build the model."""
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(f"not a checkpoint of format {FORMAT} (found format {found!r})")
-    unknown = set(payload) - {"format", "spec", "state_dict"} - OPTIONAL_KEYS
+    unknown = set(payload) - {"format", "spec", "state_dict"} - set(OPTIONAL_KEYS)
     if unknown:
         raise CheckpointError(f"unexpected entries in the checkpoint: {', '.join(sorted(map(str, unknown)))}")
+    for key, check in OPTIONAL_KEYS.items():
+        if key in payload:
+            check(key, payload[key])
     try:
         spec = NetworkSpec.from_dict(payload.get("spec"))
     except SpecError as exc:
         raise CheckpointError(f"the checkpoint's network description is invalid: {exc}") from None
+    n_params, limit = parameter_count(spec), max_bytes // BYTES_PER_PARAMETER
+    if n_params > limit:
+        raise CheckpointError(f"the network {spec.describe()} has {n_params:,} parameters; "
+                              f"the limit is {limit:,}")
     state = payload.get("state_dict")
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError("the checkpoint's state_dict must map names to tensors")
-    model = build_model(spec)
-    expected = model.state_dict()
+    expected = parameter_shapes(spec)
     if set(state) != set(expected):
         missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
         raise CheckpointError(f"the weights do not match the network {spec.describe()}: "
-                              f"missing {missing[:5]}, unexpected {extra[:5]}")
+                              f"missing {missing[:5]}, unexpected {[str(k)[:40] for k in extra[:5]]}")
+    for name, tensor in state.items():  # shapes first: a stride-0 tensor may claim far more than it stores
+        if tuple(tensor.shape) != expected[name]:
+            raise CheckpointError(f"{name} has shape {tuple(tensor.shape)} but the network needs {expected[name]}")
     for name, tensor in state.items():
-        if tuple(tensor.shape) != tuple(expected[name].shape):
-            raise CheckpointError(f"{name} has shape {tuple(tensor.shape)} but the network needs "
-                                  f"{tuple(expected[name].shape)}")
         if not torch.is_floating_point(tensor) or not torch.isfinite(tensor).all():
             raise CheckpointError(f"{name} holds non-numeric, NaN or infinite values")
-    model.load_state_dict({k: v.float() for k, v in state.items()})
+    with torch.device("meta"):  # the layers without storage: the checkpoint's tensors become the weights
+        model = build_model(spec)
+    model.load_state_dict({k: v.to(torch.float32, memory_format=torch.contiguous_format).clone()
+                           for k, v in state.items()}, assign=True)
     model.eval()
     return model

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .idx import load_idx_folder
+from .idx import load_idx_folder, resolve_idx_folder
 
 SPLIT_SEED = 20_240_601  # fixed: every run and every student sees the same validation set
 SUBSET_SEED = 7_355_608  # fixed: train_size=200 is the same 200 samples every time
@@ -149,12 +149,12 @@ def _digits(*, val_fraction, **_) -> Dataset:
 
 def _idx_folder(folder: str) -> Dataset:
     """Train on the folder's train files, validate on its t10k files."""
-    path = Path(folder).expanduser().resolve()
+    path = resolve_idx_folder(folder)  # allowed roots checked; messages never echo the resolved path
     stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(path.glob("*"))
-                  if p.is_file()) if path.is_dir() else ()
+                  if p.is_file())
     x_train, y_train, x_val, y_val = _idx_raw(str(path), stamp)
     return Dataset(f"idx:{folder}", x_train, y_train, x_val, y_val, 10, (28, 28), "classification",
-                   f"MNIST-format IDX files from {path}: {len(x_train)} training, {len(x_val)} test images")
+                   f"MNIST-format IDX files from {folder}: {len(x_train)} training, {len(x_val)} test images")
 
 
 # ---------------------------------------------------------------- 2-D points and regression (from seed)

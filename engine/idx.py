@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 from pathlib import Path
 
@@ -16,9 +17,13 @@ IDX_DTYPES = {
     0x0D: np.dtype(">f4"),  # float
     0x0E: np.dtype(">f8"),  # double
 }
-MAX_ELEMENTS = 1_000_000_000  # a header may not make us allocate more than this
+MAX_ELEMENTS = 100_000_000  # per file: ~127,000 28x28 images (MNIST's 60,000 fit twice); 400 MB as float32
 MAX_DIMS = 8
 GZIP_MAGIC = b"\x1f\x8b"
+MAX_DEFLATE_RATIO = 1032  # deflate cannot expand more than this: a .gz file bounds what its header may claim
+CHUNK = 1 << 20  # bytes decompressed at a time: memory grows with what the file really holds, not its claim
+ROOTS_VARIABLE = "PLAYGROUND_IDX_ROOTS"  # e.g. /data:/srv/mnist; set but naming no absolute folder = IDX off
+NOT_FOUND = "no MNIST files found in that folder"  # the same words whether or not the folder exists
 
 # The four standard files, in the order load_idx_folder returns them: (label for messages, file stem).
 MNIST_FILES = (
@@ -38,19 +43,21 @@ def read_idx(path) -> np.ndarray:
     """The array stored in one IDX file, in native byte order; gzip is detected from the magic bytes."""
     path = Path(path)
     if not path.is_file():
-        raise IdxError(f"no file {path.name} in {path.parent}")
-    with open(path, "rb") as raw:
-        gzipped = raw.read(2) == GZIP_MAGIC
-    opener = gzip.open if gzipped else open
+        raise IdxError(f"no file {path.name}")
     try:
-        with opener(path, "rb") as f:
-            return _read_stream(f, path.name, None if gzipped else path.stat().st_size)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:  # a broken gzip stream
-        raise IdxError(f"{path.name} could not be read: {exc}") from None
+        with open(path, "rb") as raw:  # opened once: the size and the bytes read belong to the same file
+            gzipped = raw.read(2) == GZIP_MAGIC
+            size = os.fstat(raw.fileno()).st_size
+            raw.seek(0)
+            with gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw as f:
+                return _read_stream(f, path.name, size, gzipped)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:  # a broken gzip stream, an unreadable file
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc  # strerror: no path
+        raise IdxError(f"{path.name} could not be read: {reason}") from None
 
 
-def _read_stream(f, name: str, file_size: int | None) -> np.ndarray:
-    """Parse header and data from an open binary stream; file_size (plain files) gives exact counts."""
+def _read_stream(f, name: str, file_size: int, gzipped: bool) -> np.ndarray:
+    """Parse header and data from an open binary stream; a plain file's size must match its header exactly."""
     magic = f.read(4)
     if len(magic) < 4:
         raise IdxError(f"{name} is not an IDX file: it holds only {len(magic)} bytes")
@@ -70,14 +77,29 @@ def _read_stream(f, name: str, file_size: int | None) -> np.ndarray:
         raise IdxError(f"{name}: header declares {total} items, more than the limit of {MAX_ELEMENTS}")
     dtype = IDX_DTYPES[code]
     expected = n_elements * dtype.itemsize
-    data = f.read(expected + 1)  # one byte more than needed reveals trailing data without reading it all
-    if len(data) != expected:
-        if file_size is not None:
-            held = str(file_size - 4 - 4 * n_dims)
-        else:
-            held = str(len(data)) if len(data) < expected else f"more than {expected}"
+    held = file_size - 4 - 4 * n_dims  # plain file: the data bytes; gzip: the compressed bytes
+    if not gzipped and expected != held:  # checked before anything is allocated
         raise IdxError(f"{name}: header says {shape_text} = {expected} bytes but the file holds {held}")
+    if gzipped and expected > MAX_DEFLATE_RATIO * file_size:
+        raise IdxError(f"{name}: header says {shape_text} = {expected} bytes, more than a {file_size}-byte "
+                       "gzip file can hold")
+    data = _read_exactly(f, expected) if gzipped else f.read(expected)
+    if len(data) != expected:
+        got = str(len(data)) if len(data) < expected else f"more than {expected}"
+        raise IdxError(f"{name}: header says {shape_text} = {expected} bytes but the file holds {got}")
     return np.frombuffer(data, dtype=dtype).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+def _read_exactly(f, expected: int) -> bytes:
+    """Up to expected + 1 bytes, decompressed CHUNK by CHUNK: one byte more reveals trailing data."""
+    parts, total = [], 0
+    while total <= expected:
+        part = f.read(min(CHUNK, expected + 1 - total))
+        if not part:
+            break
+        parts.append(part)
+        total += len(part)
+    return b"".join(parts)
 
 
 def find_idx_file(folder: Path, stem: str) -> Path | None:
@@ -89,15 +111,44 @@ def find_idx_file(folder: Path, stem: str) -> Path | None:
     return None
 
 
+def allowed_roots() -> list[Path] | None:
+    """The folders IDX files may come from (PLAYGROUND_IDX_ROOTS, resolved); None: any folder."""
+    value = os.environ.get(ROOTS_VARIABLE)
+    if value is None:
+        return None
+    return [Path(p).resolve() for p in value.split(os.pathsep) if os.path.isabs(p)]
+
+
+def _inside(path: Path, roots: list[Path] | None) -> bool:
+    return roots is None or any(path == root or root in path.parents for root in roots)
+
+
+def resolve_idx_folder(folder) -> Path:
+    """The folder a user named, resolved; IdxError (never echoing the path) if it is not allowed or not there."""
+    roots = allowed_roots()
+    if roots == []:
+        raise IdxError(f"this server does not read IDX folders ({ROOTS_VARIABLE} names no folder)")
+    try:
+        path = Path(folder).expanduser().resolve()  # resolve(): symbolic links cannot lead out of the roots
+        exists = path.is_dir()
+    except (OSError, ValueError, RuntimeError):  # a NUL byte, a symlink loop, an unknown ~user
+        raise IdxError(NOT_FOUND) from None
+    if not _inside(path, roots) or not exists:
+        raise IdxError(NOT_FOUND)
+    return path
+
+
 def load_idx_folder(folder) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(x_train, y_train, x_test, y_test) from the four MNIST files: uint8 (n, 28, 28) images, int64 labels."""
-    folder = Path(folder).expanduser()
-    if not folder.is_dir():
-        raise IdxError(f"no folder {folder}")
+    folder = resolve_idx_folder(folder)
+    roots = allowed_roots()
     paths = [find_idx_file(folder, stem) for _, stem in MNIST_FILES]
+    paths = [p if p is not None and _inside(p.resolve(), roots) else None for p in paths]
     missing = [f"{stem}(.gz)" for (_, stem), p in zip(MNIST_FILES, paths) if p is None]
+    if len(missing) == len(MNIST_FILES):
+        raise IdxError(NOT_FOUND)  # the same words as for a folder that does not exist
     if missing:
-        raise IdxError(f"no file {', '.join(missing)} in {folder} (all four MNIST files are needed)")
+        raise IdxError(f"no file {', '.join(missing)} in that folder (all four MNIST files are needed)")
     arrays = [read_idx(p) for p in paths]
     out = []
     for split in (0, 2):
@@ -132,4 +183,5 @@ def _check_labels(label: str, labels: np.ndarray) -> np.ndarray:
     return labels.astype(np.int64)
 
 
-__all__ = ["IdxError", "read_idx", "load_idx_folder", "find_idx_file", "IDX_DTYPES", "MNIST_FILES"]
+__all__ = ["IdxError", "read_idx", "load_idx_folder", "resolve_idx_folder", "allowed_roots", "find_idx_file",
+           "IDX_DTYPES", "MNIST_FILES", "ROOTS_VARIABLE", "NOT_FOUND"]

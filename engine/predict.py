@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from .model import Net
-from .preprocess import load_image, prepare
+from .preprocess import MAX_IMAGE_BYTES, load_image, prepare
 from .probes import activations
 
 
@@ -43,6 +43,6 @@ def predict_image(model: Net, image: np.ndarray) -> Prediction:
                       traced["feature_maps"], prepared.inverted)
 
 
-def predict_bytes(model: Net, data: bytes, max_bytes: int = 5_000_000) -> Prediction:
+def predict_bytes(model: Net, data: bytes, max_bytes: int = MAX_IMAGE_BYTES) -> Prediction:
     """An uploaded file's bytes -> the prediction; raises preprocess.ImageError with a clear message."""
     return predict_image(model, load_image(data, max_bytes=max_bytes))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,10 @@ MIN_INK_PIXELS = 12  # fewer inked pixels than this is a speck, not a digit
 MIN_INK_SHARE = 0.0005  # ... or than this share of the image (a dot on a large photo)
 MIN_EXTENT = 0.03  # ink spanning less than this share of the shorter image side is a dot
 TRIM = 0.001  # share of ink mass ignored at each edge of the bounding box (a few stray noise pixels)
+MAX_IMAGE_BYTES = 20_000_000  # the uploader's limit: phone photos are 3-12 MB
+MAX_PIXELS = 50_000_000  # below Pillow's bomb warning (89 M pixels); a 48-megapixel phone photo fits
+MAX_DECODE_PIXELS = 12_000_000  # decoded at full size (all but JPEG): a 4K screenshot fits; RGBA peaks at 96 MB
+MAX_SIDE = 1024  # larger images are shrunk to this before the float pipeline; a pen stroke stays a few px wide
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")  # Pillow decoders we allow; everything else is refused
 NOT_AN_IMAGE = "this file is not an image (PNG, JPEG, GIF, BMP or WebP)"
 
@@ -181,8 +186,12 @@ def _megabytes(n: int) -> str:
     return f"{mb:g}"
 
 
-def load_image(data: bytes, max_bytes: int = 5_000_000, max_pixels: int = 25_000_000) -> np.ndarray:
-    """Decode uploaded bytes to a uint8 array (H, W), (H, W, 3) or (H, W, 4); refuse anything unsafe."""
+def load_image(data: bytes, max_bytes: int = MAX_IMAGE_BYTES, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode uploaded bytes to a uint8 array (H, W), (H, W, 3) or (H, W, 4), at most MAX_SIDE px a side.
+
+    The size is read from the header before anything is decoded; JPEG photos are decoded at 1/2, 1/4 or
+    1/8 scale straight away (Pillow's draft), other formats only up to MAX_DECODE_PIXELS, then shrunk.
+    """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ImageError(f"image data must be bytes, got {type(data).__name__}")
     data = bytes(data)
@@ -191,11 +200,13 @@ def load_image(data: bytes, max_bytes: int = 5_000_000, max_pixels: int = 25_000
     if not data:
         raise ImageError("the file is empty")
     try:
-        # open() reads only the header, so the pixel count is checked before anything is decompressed
-        img = Image.open(io.BytesIO(data), formats=FORMATS)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
-        if isinstance(exc, Image.DecompressionBombError):
-            raise ImageError(f"image claims more than {max_pixels:,} pixels (a decompression bomb?)") from None
+        with warnings.catch_warnings():  # Pillow only warns between its two bomb limits: make it refuse
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # open() reads only the header, so the pixel count is checked before anything is decompressed
+            img = Image.open(io.BytesIO(data), formats=FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"image claims more than {max_pixels:,} pixels (a decompression bomb?)") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ImageError(NOT_AN_IMAGE) from None
     width, height = img.size
     if width * height > max_pixels:
@@ -204,30 +215,47 @@ def load_image(data: bytes, max_bytes: int = 5_000_000, max_pixels: int = 25_000
         raise ImageError(f"image is {width}x{height} pixels; it needs at least 1x1")
     try:
         img.seek(0)  # animated GIF / WebP: the first frame only
+        if img.format in ("JPEG", "MPO") and max(width, height) > MAX_SIDE:  # MPO: phones' multi-picture JPEG
+            scale = MAX_SIDE / max(width, height)  # draft keeps both sides at least this large
+            img.draft(img.mode, (math.ceil(width * scale), math.ceil(height * scale)))
+        if img.size[0] * img.size[1] > MAX_DECODE_PIXELS:
+            raise ImageError(f"image is {width}x{height} pixels, too many to decode as {img.format}; "
+                             f"the limit is {MAX_DECODE_PIXELS:,} pixels (a JPEG may be larger)")
         img.load()
+        img = _shrink(_to_uint8(img))
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError) as exc:
+        if isinstance(exc, ImageError):
+            raise
         raise ImageError(f"the image file is damaged or cut short ({exc})") from None
     try:
         img = ImageOps.exif_transpose(img)  # phone photos store "rotate 90" in EXIF instead of rotating pixels
     except (OSError, SyntaxError, ValueError, IndexError, TypeError, KeyError):
         pass  # unreadable EXIF: keep the pixels as stored rather than refuse the photo
-    return _to_uint8(img)
+    return np.array(img, dtype=np.uint8)
 
 
-def _to_uint8(img: Image.Image) -> np.ndarray:
+def _shrink(img: Image.Image) -> Image.Image:
+    """At most MAX_SIDE px a side: an integer box average, so thin strokes fade instead of vanishing."""
+    factor = math.ceil(max(img.size) / MAX_SIDE)
+    return img.reduce(factor) if factor > 1 else img
+
+
+def _to_uint8(img: Image.Image) -> Image.Image:
     """A decoded Pillow image as uint8 L, RGB or RGBA, keeping transparency where the file has it."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16-bit or float gray: scale, do not clip at 255
         arr = np.asarray(img, dtype=np.float64)
         top = 65535.0 if img.mode.startswith("I;16") else max(float(arr.max()), 1.0)
-        return np.clip(np.rint(arr / top * 255), 0, 255).astype(np.uint8)
+        gray = Image.fromarray(np.clip(np.rint(arr / top * 255), 0, 255).astype(np.uint8))
+        gray.info = img.info
+        return gray
     if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info:
-        return np.array(img.convert("RGBA"), dtype=np.uint8)
+        return img if img.mode == "RGBA" else img.convert("RGBA")
     if img.mode in ("1", "L"):
-        return np.array(img.convert("L"), dtype=np.uint8)
-    return np.array(img.convert("RGB"), dtype=np.uint8)
+        return img if img.mode == "L" else img.convert("L")
+    return img if img.mode == "RGB" else img.convert("RGB")
 
 
-def prepare_file(path: str | Path, max_bytes: int = 5_000_000) -> Prepared:
+def prepare_file(path: str | Path, max_bytes: int = MAX_IMAGE_BYTES) -> Prepared:
     """Read an image file and prepare it (the CLI's `predict`)."""
     path = Path(path)
     try:

@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw
 
 from engine.checkpoint import CheckpointError, from_bytes, load, save, to_bytes
 from engine.model import build_model
+from engine.preprocess import NOT_AN_IMAGE
 from engine.spec import NetworkSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,8 +96,7 @@ def cli(*args, timeout=300):
     (["train", "--lr", "nan"], "not a finite number"),
     (["train", "--optimizer", "rmsprop"], "invalid choice"),
     (["train", "--dataset", "cifar"], "dataset must be one of"),
-    (["train", "--dataset", "idx:/no/such/folder"], "no folder /no/such/folder"),
-    (["predict", "/no/such.png"], "no such file"),
+    (["train", "--dataset", "idx:/no/such/folder"], "no MNIST files found in that folder"),
     (["predict", "--model", "/no/model.pt", __file__], "no checkpoint file"),
     (["gradients", "--batch-size", "0"], "batch size must be 1-100000"),
     (["landscape", "--grid", "1"], "grid must be 3-201"),
@@ -140,7 +140,8 @@ def test_predict_json_reads_digits_and_reports_blank_and_broken_files(tmp_path):
     (tmp_path / "notes.png").write_text("not an image")
     files = [str(tmp_path / n) for n in ("one.png", "zero.png", "blank.png", "notes.png")]
     result = cli("predict", *files, "--json")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 2  # one file could not be read: exit 2, one error line, every row in the JSON
+    assert result.stderr.strip() == f"error: 1 of 4 images could not be read; {files[3]}: {NOT_AN_IMAGE}"
     rows = json.loads(result.stdout)
     assert [r["file"] for r in rows] == files
     assert rows[0]["label"] == 1 and rows[1]["label"] == 0

@@ -100,7 +100,7 @@ def test_trailing_bytes_are_refused(tmp_path):
 
 def test_hostile_header_is_refused_before_allocating(tmp_path):
     path = write_idx(tmp_path / "h", np.zeros(8, np.uint8), dims=(2**31,))
-    with pytest.raises(IdxError, match="h: header declares 2147483648 items, more than the limit of 1000000000"):
+    with pytest.raises(IdxError, match="h: header declares 2147483648 items, more than the limit of 100000000$"):
         read_idx(path)
     huge = write_idx(tmp_path / "h3", np.zeros(8, np.uint8), dims=(2**32 - 1,) * 3)
     with pytest.raises(IdxError, match=r"h3: header declares 4294967295x4294967295x4294967295 = \d+ items, more than"):
@@ -115,9 +115,9 @@ def test_broken_gzip_stream(tmp_path):
 
 
 def test_missing_file_and_folder(tmp_path):
-    with pytest.raises(IdxError, match=f"no file nothing-here in {tmp_path}"):
+    with pytest.raises(IdxError, match="^no file nothing-here$"):
         read_idx(tmp_path / "nothing-here")
-    with pytest.raises(IdxError, match="no folder"):
+    with pytest.raises(IdxError, match="^no MNIST files found in that folder$"):
         load_idx_folder(tmp_path / "absent")
 
 
@@ -127,7 +127,7 @@ def test_folder_lists_every_missing_file(tmp_path):
     (tmp_path / "t10k-labels-idx1-ubyte").unlink()
     with pytest.raises(IdxError) as err:
         load_idx_folder(tmp_path)
-    assert str(err.value).startswith(f"no file t10k-images-idx3-ubyte(.gz), t10k-labels-idx1-ubyte(.gz) in {tmp_path}")
+    assert str(err.value).startswith("no file t10k-images-idx3-ubyte(.gz), t10k-labels-idx1-ubyte(.gz) in that folder")
     assert "train" not in str(err.value)
 
 
@@ -167,7 +167,7 @@ def test_idx_folder_through_load_dataset(tmp_path):
     # a changed file on disk is read again, not served stale from the cache
     mnist_folder(tmp_path / "mnist", gz=True, seed=2)
     assert not np.array_equal(load_dataset(f"idx:{tmp_path / 'mnist'}").x_train, d.x_train)
-    with pytest.raises(IdxError, match="no folder"):
+    with pytest.raises(IdxError, match="^no MNIST files found in that folder$"):
         load_dataset(f"idx:{tmp_path / 'absent'}")
 
 
