@@ -11,7 +11,8 @@ INIT_NAMES = ("he", "xavier", "normal", "small", "zeros")
 LOSS_NAMES = ("ce", "mse")
 OPTIMIZER_NAMES = ("sgd", "momentum", "adam")
 POOL_NAMES = ("max", "avg", "l2")
-DATASET_NAMES = ("mnist5k", "digits", "moons", "circles", "xor", "spiral", "regression")
+DATASET_NAMES = ("mnist5k", "pendigits", "mnist5k+pendigits", "digits", "moons", "circles", "xor", "spiral",
+                 "regression")
 
 MAX_WIDTH = 1024
 MAX_DEPTH = 50

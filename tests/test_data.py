@@ -316,7 +316,8 @@ def test_errors_are_clear():
 
 
 def test_table_and_lazy_imports():
-    assert list(DATASETS) == ["mnist5k", "digits", "moons", "circles", "xor", "spiral", "regression"]
+    assert list(DATASETS) == ["mnist5k", "pendigits", "mnist5k+pendigits", "digits", "moons", "circles", "xor",
+                             "spiral", "regression"]
     assert all(callable(loader) and isinstance(text, str) and text for loader, text in DATASETS.values())
     code = "import sys, engine.data; print('sklearn' in sys.modules, 'mlxtend' in sys.modules, 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
