@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import math
 import os
 import pickle
 import tempfile
@@ -15,14 +16,15 @@ from .spec import NetworkSpec, SpecError
 
 FORMAT = 1
 MAX_CHECKPOINT_BYTES = 50_000_000  # a 1024-wide 50-layer MLP is ~200 MB; the app's upload limit is stricter
-OPTIONAL_KEYS = {"train", "metrics"}  # plain dicts stored beside the spec (how it was trained, how it scored)
+OPTIONAL_KEYS = {"train", "metrics", "calibration"}  # plain dicts beside the spec (how trained, scored, calibrated)
 
 
 class CheckpointError(ValueError):
     """A file that is not a checkpoint of this app, with the reason."""
 
 
-def to_bytes(model: Net, train: dict | None = None, metrics: dict | None = None) -> bytes:
+def to_bytes(model: Net, train: dict | None = None, metrics: dict | None = None,
+             calibration: dict | None = None) -> bytes:
     """The checkpoint as bytes (for a download button)."""
     payload = {"format": FORMAT, "spec": model.spec.to_dict(),
                "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()}}
@@ -30,15 +32,18 @@ def to_bytes(model: Net, train: dict | None = None, metrics: dict | None = None)
         payload["train"] = train
     if metrics is not None:
         payload["metrics"] = metrics
+    if calibration is not None:  # {"temperature": T, ...} from engine/calibration.py
+        payload["calibration"] = calibration
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     return buffer.getvalue()
 
 
-def save(model: Net, path: str | Path, train: dict | None = None, metrics: dict | None = None) -> None:
+def save(model: Net, path: str | Path, train: dict | None = None, metrics: dict | None = None,
+         calibration: dict | None = None) -> None:
     """Write atomically: a temporary file in the same folder, then rename over the target."""
     path = Path(path)
-    data = to_bytes(model, train, metrics)
+    data = to_bytes(model, train, metrics, calibration)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     try:
@@ -91,6 +96,8 @@ def _validate(payload) -> Net:
     unknown = set(payload) - {"format", "spec", "state_dict"} - OPTIONAL_KEYS
     if unknown:
         raise CheckpointError(f"unexpected entries in the checkpoint: {', '.join(sorted(map(str, unknown)))}")
+    if "calibration" in payload:
+        _check_calibration(payload["calibration"])
     try:
         spec = NetworkSpec.from_dict(payload.get("spec"))
     except SpecError as exc:
@@ -113,3 +120,10 @@ def _validate(payload) -> Net:
     model.load_state_dict({k: v.float() for k, v in state.items()})
     model.eval()
     return model
+
+
+def _check_calibration(entry) -> None:
+    """The optional calibration entry: a dict whose "temperature" is a positive finite number."""
+    t = entry.get("temperature") if isinstance(entry, dict) else None
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not (math.isfinite(t) and t > 0):
+        raise CheckpointError(f"the checkpoint's calibration temperature must be a positive number, got {t!r}")
