@@ -147,13 +147,16 @@ def _load_model(path):
 def cmd_predict(args) -> tuple[list, int]:
     import torch
 
+    from .calibration import soften, temperature_of
+    from .checkpoint import load
     from .model import predict_proba
     from .preprocess import ImageError, prepare_file
 
     missing = [p for p in args.images if not Path(p).is_file()]
     if missing:
         raise UsageError(f"no such file: {missing[0]}")
-    model = _load_model(args.model)
+    model, payload = load(Path(args.model) if args.model else DEFAULT_MODEL)
+    temperature = temperature_of(payload, model)  # a^L = softmax(z^L / T) with the checkpoint's calibration
     results = []
     for path in args.images:
         row = {"file": path, "label": None, "probs": None, "error": None}
@@ -166,7 +169,7 @@ def cmd_predict(args) -> tuple[list, int]:
                 row["error"] = "blank"
             else:
                 x = torch.tensor(prepared.pixels.reshape(1, -1), dtype=torch.float32)
-                probs = predict_proba(model, x)[0].numpy()
+                probs = soften(predict_proba(model, x)[0].numpy(), temperature)
                 row["label"], row["probs"] = int(np.argmax(probs)), [round(float(p), 6) for p in probs]
         results.append(row)
         if not args.json:
