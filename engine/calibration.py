@@ -24,6 +24,10 @@ from .model import Net
 BINS = 10  # equal-width confidence bins for the ECE, as in Guo et al.
 LOG_T_RANGE = (math.log(0.05), math.log(20.0))  # T searched in [0.05, 20]
 GOLDEN = (math.sqrt(5) - 1) / 2
+# The Draw page says "Not sure: 1 or 2?" when the calibrated top probability is under this. Measured
+# by bench/handwriting.py on the default model's validation digits (mnist5k and pendigits together), and
+# stored with T in the checkpoint (accuracy_below / accuracy_above) so the page can quote it.
+UNSURE_BELOW = 0.7
 
 
 # ---------------------------------------------------------------- z^L, softmax with a temperature, NLL
@@ -35,7 +39,7 @@ def logits(model: Net, x: np.ndarray, batch: int = 500) -> np.ndarray:
     was_training = model.training
     model.eval()
     try:
-        rows = [model(torch.as_tensor(x[i:i + batch], dtype=torch.float32)) for i in range(0, len(x), batch)]
+        rows = [model(torch.tensor(x[i:i + batch], dtype=torch.float32)) for i in range(0, len(x), batch)]
     finally:
         model.train(was_training)
     return torch.cat(rows).double().numpy()
@@ -156,6 +160,10 @@ class Calibration:
     nll_after: float
     ece_before: float
     ece_after: float
+    unsure_below: float = UNSURE_BELOW  # the Draw page's "Not sure" threshold on the calibrated top probability
+    accuracy_below: float = math.nan  # share right among calibrated answers under it (NaN: none were)
+    count_below: int = 0  # how many validation answers fell under it
+    accuracy_above: float = math.nan  # share right among the others
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -167,8 +175,12 @@ def calibrate(model: Net, x: np.ndarray, y: np.ndarray, dataset: str) -> Calibra
         raise ValueError("temperature scaling needs softmax outputs (a network trained with the ce loss)")
     z = logits(model, x)
     t = fit_temperature(z, y)
-    return Calibration(t, dataset, len(y), nll(z, y), nll(z, y, t),
-                       expected_calibration_error(softmax(z), y), expected_calibration_error(softmax(z, t), y))
+    calibrated = softmax(z, t)
+    below, n_below = accuracy_below(calibrated, y, UNSURE_BELOW)
+    above = calibrated.max(axis=1) >= UNSURE_BELOW
+    above_acc = float((calibrated[above].argmax(axis=1) == y[above]).mean()) if above.any() else math.nan
+    return Calibration(t, dataset, len(y), nll(z, y), nll(z, y, t), expected_calibration_error(softmax(z), y),
+                       expected_calibration_error(calibrated, y), UNSURE_BELOW, below, n_below, above_acc)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,11 +203,12 @@ def main(argv: list[str] | None = None) -> int:
          calibration=result.to_dict())
     print(f"T = {result.temperature:.4f} on {result.samples} {args.dataset} validation digits: "
           f"NLL {result.nll_before:.4f} -> {result.nll_after:.4f}, ECE {result.ece_before:.4f} -> "
-          f"{result.ece_after:.4f}; saved {args.model}")
+          f"{result.ece_after:.4f}; under {UNSURE_BELOW:.0%} ('Not sure'): {result.count_below} answers, "
+          f"{result.accuracy_below:.1%} right, the rest {result.accuracy_above:.2%}; saved {args.model}")
     return 0
 
 
-__all__ = ["BINS", "Calibration", "Reliability", "accuracy_below", "calibrate", "expected_calibration_error",
+__all__ = ["BINS", "UNSURE_BELOW", "Calibration", "Reliability", "accuracy_below", "calibrate", "expected_calibration_error",
            "fit_temperature", "logits", "nll", "reliability", "soften", "softmax", "temperature_of"]
 
 

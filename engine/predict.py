@@ -61,3 +61,28 @@ def predict_image(model: Net, image: np.ndarray, temperature: float = 1.0) -> Pr
 def predict_bytes(model: Net, data: bytes, max_bytes: int = 5_000_000, temperature: float = 1.0) -> Prediction:
     """An uploaded file's bytes -> the prediction; raises preprocess.ImageError with a clear message."""
     return predict_image(model, load_image(data, max_bytes=max_bytes), temperature)
+
+
+def architecture(model: Net) -> list[dict]:
+    """The network layer by layer, with the numbers a student needs to recount its parameters.
+
+    Rows, input first: {"kind": "conv", "in", "out", "kernel", "size": (H, W) out, "params"},
+    {"kind": "pool", "name", "size": (H, W) out}, {"kind": "flatten", "units"},
+    {"kind": "dense", "in", "out", "activation", "params"} (the last dense row is the output layer).
+    """
+    rows = []
+    spec = model.spec
+    if model.convs:
+        height, width = spec.image_shape
+        for conv in model.convs:
+            k = conv.kernel_size[0]
+            rows.append({"kind": "conv", "in": conv.in_channels, "out": conv.out_channels, "kernel": k,
+                         "size": (height, width), "params": conv.weight.numel() + conv.bias.numel()})
+            height, width = height // 2, width // 2  # 2x2 pooling halves each side
+            rows.append({"kind": "pool", "name": spec.pool, "size": (height, width)})
+        rows.append({"kind": "flatten", "units": model.linears[0].in_features})
+    names = list(spec.activations) + [spec.output_activation]
+    for linear, name in zip(model.linears, names):
+        rows.append({"kind": "dense", "in": linear.in_features, "out": linear.out_features, "activation": name,
+                     "params": linear.weight.numel() + linear.bias.numel()})
+    return rows
