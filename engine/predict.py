@@ -32,7 +32,7 @@ class Prediction:
 
     def runner_up(self) -> int | None:
         """The second most likely digit (for "Not sure: 1 or 2?")."""
-        return None if self.probs is None else int(np.argsort(self.probs, kind="stable")[-2])
+        return None if self.probs is None else int(np.argsort(-self.probs, kind="stable")[1])  # ties: lower digit
 
 
 BLANK = Prediction("blank", None, None, None, [], [], False)

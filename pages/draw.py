@@ -56,8 +56,8 @@ with left:
                            width=CANVAS_SIZE, height=CANVAS_SIZE, drawing_mode="freedraw", return_image_data=True,
                            update_streamlit=True, key="draw_canvas")
         st.button("Clear", key="draw_clear", icon=":material/delete:")
-        figs.clear_hook("draw_clear", "draw_canvas")
         st.caption("Undo, redo and reset are in the canvas toolbar.")
+        figs.clear_hook("draw_clear", "draw_canvas")  # last in the column: its (empty) element adds a gap
         image = canvas.image_data  # decodes the canvas PNG on every access: read it once
         if image is not None:
             prediction = predict_image(model, image, temperature)

@@ -7,6 +7,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from engine.checkpoint import load
+from dataclasses import replace
+
 from engine.predict import predict_bytes, predict_image
 from engine.preprocess import ImageError
 from ui.state import DEFAULT_MODEL_PATH
@@ -98,6 +100,8 @@ def test_the_temperature_softens_a_l_and_keeps_the_label(model):
     np.testing.assert_allclose(warm.raw_probs, plain.probs, atol=1e-6)
     np.testing.assert_allclose(warm.layers[-1], warm.probs)
     assert warm.runner_up() == int(np.argsort(warm.probs)[-2]) != warm.label
+    tied = replace(warm, probs=np.full(10, 0.1, dtype=np.float32), label=0)
+    assert tied.runner_up() == 1  # equal outputs: argmax takes 0, the runner-up is the next digit, never 0 again
 
 
 def test_an_mse_network_outputs_are_never_rescaled():
