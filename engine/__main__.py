@@ -151,13 +151,16 @@ def cmd_predict(args) -> tuple[list, int]:
     """Every file gets a row; if any could not be read: exit code 2 and one 'error:' line naming the first."""
     import torch
 
+    from .calibration import soften, temperature_of
+    from .checkpoint import load
     from .model import predict_proba
     from .preprocess import ImageError, prepare_file
 
-    model = _load_model(args.model)
+    model, payload = load(Path(args.model) if args.model else DEFAULT_MODEL)
     if model.spec.input_size != PIXELS:
         raise UsageError(f"this model reads {model.spec.input_size} inputs, not a 28x28 image ({PIXELS} "
                          "pixels): use a model trained on MNIST-style digits")
+    temperature = temperature_of(payload, model)  # a^L = softmax(z^L / T) with the checkpoint's calibration
     results = []
     for path in args.images:
         row = {"file": path, "label": None, "probs": None, "error": None}
@@ -172,7 +175,7 @@ def cmd_predict(args) -> tuple[list, int]:
                 row["error"] = "blank"
             else:
                 x = torch.tensor(prepared.pixels.reshape(1, -1), dtype=torch.float32)
-                probs = predict_proba(model, x)[0].numpy()
+                probs = soften(predict_proba(model, x)[0].numpy(), temperature)
                 row["label"], row["probs"] = int(np.argmax(probs)), [round(float(p), 6) for p in probs]
         results.append(row)
         if not args.json:

@@ -50,7 +50,8 @@ OPTIONAL_KEYS = {
 }
 
 
-def to_bytes(model: Net, train: dict | None = None, metrics: dict | None = None) -> bytes:
+def to_bytes(model: Net, train: dict | None = None, metrics: dict | None = None,
+             calibration: dict | None = None) -> bytes:
     """The checkpoint as bytes (for a download button)."""
     payload = {"format": FORMAT, "spec": model.spec.to_dict(),
                "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()}}
@@ -58,6 +59,8 @@ def to_bytes(model: Net, train: dict | None = None, metrics: dict | None = None)
         payload["train"] = train
     if metrics is not None:
         payload["metrics"] = metrics
+    if calibration is not None:  # {"temperature": T, ...} from engine/calibration.py
+        payload["calibration"] = calibration
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     return buffer.getvalue()
@@ -94,10 +97,11 @@ def check_target(path: str | Path) -> Path:
     return path
 
 
-def save(model: Net, path: str | Path, train: dict | None = None, metrics: dict | None = None) -> None:
+def save(model: Net, path: str | Path, train: dict | None = None, metrics: dict | None = None,
+         calibration: dict | None = None) -> None:
     """Write atomically: a temporary file in the same folder, then rename over the target (a regular file)."""
     path = check_target(path)
-    data = to_bytes(model, train, metrics)
+    data = to_bytes(model, train, metrics, calibration)
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -231,3 +235,5 @@ def _validate(payload, max_bytes: int = MAX_CHECKPOINT_BYTES) -> Net:
                            for k, v in state.items()}, assign=True)
     model.eval()
     return model
+
+

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from .idx import load_idx_folder, resolve_idx_folder
+from .pendigits import PendigitsError
+from .pendigits import load_raw as _pendigits_raw
 
 SPLIT_SEED = 20_240_601  # fixed: every run and every student sees the same validation set
 SUBSET_SEED = 7_355_608  # fixed: train_size=200 is the same 200 samples every time
@@ -37,6 +39,7 @@ class Dataset:
     image_shape: tuple[int, int] | None  # (28, 28) MNIST-like, (8, 8) digits, None for points
     task: str  # "classification" or "regression"
     description: str  # one line for students
+    parts: tuple[tuple[str, int], ...] = ()  # a union of sets: (name, its validation count), in x_val's order
 
     def __post_init__(self) -> None:
         if len(self.x_train) != len(self.y_train) or len(self.x_val) != len(self.y_val):
@@ -45,6 +48,17 @@ class Dataset:
             raise DatasetError(f"{self.name}: inputs must be (n, d) in both splits")
         if self.task not in ("classification", "regression"):
             raise DatasetError(f"task must be classification or regression, got {self.task!r}")
+        if self.parts and sum(n for _, n in self.parts) != len(self.x_val):
+            raise DatasetError(f"{self.name}: the parts' validation counts do not add up to {len(self.x_val)}")
+
+    def validation_part(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(x_val, y_val) of one part of a union (e.g. the pendigits digits of mnist5k+pendigits)."""
+        start = 0
+        for part, n in self.parts or ((self.name, len(self.x_val)),):
+            if part == name:
+                return self.x_val[start:start + n], self.y_val[start:start + n]
+            start += n
+        raise DatasetError(f"{self.name} has no part {name!r}")
 
     @property
     def n_inputs(self) -> int:
@@ -130,11 +144,23 @@ def _flat(images: np.ndarray) -> np.ndarray:
     return images.reshape(len(images), -1).astype(np.float32) / np.float32(255.0)
 
 
+def _pendigits_loaded() -> tuple[np.ndarray, np.ndarray]:
+    """The pendigits digits rendered like canvas drawings; a missing file is a DatasetError."""
+    try:
+        return _pendigits_raw()
+    except PendigitsError as exc:
+        raise DatasetError(str(exc)) from None
+
+
+RAW_IMAGES = {"mnist5k": (_mnist5k_raw, (28, 28)), "digits": (_digits_raw, (8, 8)),
+              "pendigits": (_pendigits_loaded, (28, 28))}
+
+
 @lru_cache(maxsize=16)
 def _image_set(name: str, val_fraction: float) -> Dataset:
-    """mnist5k or digits with the fixed stratified split (cached: the second load is instant)."""
-    x, y = _mnist5k_raw() if name == "mnist5k" else _digits_raw()
-    shape = (28, 28) if name == "mnist5k" else (8, 8)
+    """mnist5k, digits or pendigits with the fixed stratified split (cached: the second load is instant)."""
+    raw, shape = RAW_IMAGES[name]
+    x, y = raw()
     return _split(name, x, y, val_fraction=val_fraction, rng=np.random.default_rng(SPLIT_SEED), n_classes=10,
                   image_shape=shape, task="classification", description=DATASETS[name][1])
 
@@ -145,6 +171,26 @@ def _mnist5k(*, val_fraction, **_) -> Dataset:
 
 def _digits(*, val_fraction, **_) -> Dataset:
     return _image_set("digits", val_fraction)
+
+
+def _pendigits(*, val_fraction, **_) -> Dataset:
+    return _image_set("pendigits", val_fraction)
+
+
+@lru_cache(maxsize=4)
+def _union(names: tuple[str, ...], val_fraction: float) -> Dataset:
+    """Several 28x28 sets trained together; each keeps its own fixed validation split, in order."""
+    sets = [_image_set(n, val_fraction) for n in names]
+    x_train, y_train, x_val, y_val = _read_only(
+        np.concatenate([d.x_train for d in sets]), np.concatenate([d.y_train for d in sets]),
+        np.concatenate([d.x_val for d in sets]), np.concatenate([d.y_val for d in sets]))
+    name = "+".join(names)
+    return Dataset(name, x_train, y_train, x_val, y_val, 10, (28, 28), "classification", DATASETS[name][1],
+                   parts=tuple((d.name, len(d.x_val)) for d in sets))
+
+
+def _mnist5k_pendigits(*, val_fraction, **_) -> Dataset:
+    return _union(("mnist5k", "pendigits"), val_fraction)
 
 
 def _idx_folder(folder: str) -> Dataset:
@@ -216,6 +262,10 @@ def _regression(*, val_fraction, noise, n_points, seed) -> Dataset:
 # name -> (loader(*, val_fraction, noise, n_points, seed) -> Dataset, one line for students)
 DATASETS = {
     "mnist5k": (_mnist5k, "5000 handwritten 28x28 MNIST digits (500 per digit); fixed 4000/1000 split"),
+    "pendigits": (_pendigits, "7494 digits written with a pen on a tablet by 30 people (UCI), drawn as canvas "
+                              "strokes; fixed stratified split"),
+    "mnist5k+pendigits": (_mnist5k_pendigits, "mnist5k and pendigits together, each with its own validation "
+                                              "split (the default model's data)"),
     "digits": (_digits, "1797 small 8x8 handwritten digits from scikit-learn; fixed stratified split"),
     "moons": (_moons, "two interleaving half circles in 2-D; needs a curved boundary"),
     "circles": (_circles, "a ring around a disc in 2-D; not separable by a straight line"),
@@ -223,7 +273,7 @@ DATASETS = {
     "spiral": (_spiral, "two interleaved spirals in 2-D; hard, needs depth or many features"),
     "regression": (_regression, "fit the curve y = x^2 from noisy points on [-1, 1]"),
 }
-IMAGE_SETS = ("mnist5k", "digits")
+IMAGE_SETS = ("mnist5k", "pendigits", "mnist5k+pendigits", "digits")
 
 
 def _check_number(label: str, value, low, high, *, whole: bool) -> None:
@@ -273,7 +323,7 @@ def _subset(data: Dataset, train_size) -> Dataset:
     keep = _stratified_subset(strata, train_size)
     x_train, y_train = _read_only(data.x_train[keep], data.y_train[keep])
     return Dataset(data.name, x_train, y_train, data.x_val, data.y_val, data.n_classes, data.image_shape,
-                   data.task, data.description)
+                   data.task, data.description, data.parts)
 
 
 __all__ = ["Dataset", "DatasetError", "DATASETS", "IMAGE_SETS", "load_dataset"]

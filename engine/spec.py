@@ -12,7 +12,8 @@ LOSS_NAMES = ("ce", "mse")
 LEAKY_SLOPE = 0.01  # leaky_relu's σ'(z) for z ≤ 0 (torch's default negative slope)
 OPTIMIZER_NAMES = ("sgd", "momentum", "adam")
 POOL_NAMES = ("max", "avg", "l2")
-DATASET_NAMES = ("mnist5k", "digits", "moons", "circles", "xor", "spiral", "regression")
+DATASET_NAMES = ("mnist5k", "pendigits", "mnist5k+pendigits", "digits", "moons", "circles", "xor", "spiral",
+                 "regression")
 
 MAX_WIDTH = 1024
 MAX_DEPTH = 50

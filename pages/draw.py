@@ -2,24 +2,19 @@
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from engine.predict import BLANK, predict_bytes, predict_image
+from engine.calibration import UNSURE_BELOW, temperature_of
+from engine.pendigits import PEN_DEFAULT, PEN_WIDTHS
+from engine.predict import BLANK, architecture, predict_bytes, predict_image
 from engine.preprocess import ImageError
 from ui import draw_figs as figs
 from ui.bootstrap import require_app_frame
-from ui.state import active_model
+from ui.state import active_model, default_model
 
 require_app_frame()
 
 CANVAS_SIZE = 308  # px, 11 x 28: the drawing is boxed and centred like MNIST anyway
 MAX_UPLOAD_BYTES = 5_000_000
 SHOWN_FILTERS = 16  # feature maps per conv layer, two rows of 8: large enough to read on a projector
-
-st.session_state.setdefault("draw_canvas_version", 0)
-
-
-def clear_canvas() -> None:
-    """A new canvas key mounts an empty canvas (the toolbar's reset does the same)."""
-    st.session_state.draw_canvas_version += 1
 
 
 def remember(prediction) -> None:
@@ -33,6 +28,11 @@ def remember(prediction) -> None:
 
 st.title("Draw a digit")
 model, model_label = active_model()
+# the default checkpoint carries its calibration T; a model trained or uploaded this session is used as is
+payload = default_model()[1] if model_label == "default model" else {}
+temperature = temperature_of(payload, model)
+evidence = payload.get("calibration") or {}  # how often the calibrated answers under UNSURE_BELOW were right
+softmax_out = model.spec.output_activation == "softmax"
 st.caption(f"Draw a digit from 0 to 9 with the mouse or a finger; the network ({model_label}: "
            f"{model.spec.describe()}) reads it after every stroke.")
 
@@ -46,38 +46,84 @@ with left:
                                   type=["png", "jpg", "jpeg", "gif", "bmp", "webp"], key="draw_upload")
         if upload is not None:
             try:
-                prediction = predict_bytes(model, upload.getvalue(), MAX_UPLOAD_BYTES)
+                prediction = predict_bytes(model, upload.getvalue(), MAX_UPLOAD_BYTES, temperature)
             except ImageError as exc:
                 problem = f"Could not read {upload.name}: {exc}"
             if prediction.inverted:
                 st.caption("Dark ink on light paper: inverted to light ink on dark, as in MNIST.")
     else:
-        stroke = st.slider("Pen width", 6, 40, 20, key="draw_stroke")
+        stroke = st.slider("Pen width", *PEN_WIDTHS, PEN_DEFAULT, key="draw_stroke")
+        # one canvas for the whole session: Clear empties it in the browser (figs.clear_hook), never by
+        # mounting a new one, so a stroke drawn right after Clear cannot be wiped by Clear's rerun
         canvas = st_canvas(stroke_width=stroke, stroke_color="#FFFFFF", background_color="#000000",
                            width=CANVAS_SIZE, height=CANVAS_SIZE, drawing_mode="freedraw", return_image_data=True,
-                           update_streamlit=True, key=f"draw_canvas_{st.session_state.draw_canvas_version}")
-        st.button("Clear", key="draw_clear", on_click=clear_canvas, icon=":material/delete:")
+                           update_streamlit=True, key="draw_canvas")
+        st.button("Clear", key="draw_clear", icon=":material/delete:")
         st.caption("Undo, redo and reset are in the canvas toolbar.")
+        figs.clear_hook("draw_clear", "draw_canvas")  # last in the column: its (empty) element adds a gap
         image = canvas.image_data  # decodes the canvas PNG on every access: read it once
         if image is not None:
-            prediction = predict_image(model, image)
+            prediction = predict_image(model, image, temperature)
 remember(prediction)
 
 with right:
     if problem:
         st.error(problem)
-    label = "—" if prediction.status == "blank" else str(prediction.label)
-    confidence = "" if prediction.confidence is None else f"{prediction.confidence:.0%} sure"
+    # "Not sure" below UNSURE_BELOW: on the default model's validation digits, calibrated answers under
+    # that top probability are right far less often than the ones above it (engine/calibration.py, README)
+    unsure = (prediction.runner_up() is not None and softmax_out and prediction.confidence < UNSURE_BELOW)
+    pair = (prediction.label, prediction.runner_up()) if unsure else None
+    if prediction.status == "blank":
+        label, confidence = "—", ""
+    elif unsure:
+        label = f"{pair[0]} or {pair[1]}?"
+        confidence = f"not sure: {prediction.probs[pair[0]]:.0%} or {prediction.probs[pair[1]]:.0%}"
+    elif softmax_out:
+        label, confidence = str(prediction.label), f"{prediction.confidence:.0%} sure"
+    else:
+        label, confidence = str(prediction.label), f"largest output {prediction.confidence:.2f}"
     # the answer is the one thing the back row must read: a large digit
     st.markdown("<style>.st-key-draw_answer [data-testid='stMetricValue'] {font-size: 6rem; line-height: 1.1}"
                 "</style>", unsafe_allow_html=True)
     with st.container(key="draw_answer"):
         st.metric("Prediction", label, confidence or None, delta_color="off", delta_arrow="off", border=True,
-                  help="The digit with the largest output activation a^L. A blank canvas gets no guess.")
+                  help="The digit with the largest output activation a^L (softmax probabilities for a network "
+                       "trained with cross-entropy, sigmoid outputs for one trained with mse). A blank canvas "
+                       "gets no guess.")
     if prediction.status == "blank":
         st.info("Draw a digit (or upload a photo) and the network's answer appears here.")
     else:
-        st.plotly_chart(figs.probability_bars(prediction.probs), key="draw_fig_probs", theme=None)
+        if unsure:
+            measured = (f" On {evidence['samples']:,} validation digits, its answers under {UNSURE_BELOW:.0%} were "
+                        f"right {evidence['accuracy_below']:.0%} of the time, against "
+                        f"{evidence['accuracy_above']:.1%} for the rest."
+                        if evidence.get("count_below") else "")
+            st.warning(f"Not sure: {pair[0]} or {pair[1]}? No digit reaches {UNSURE_BELOW:.0%}.{measured}",
+                       icon=":material/help:")
+        st.plotly_chart(figs.probability_bars(prediction.probs, model.spec.output_activation,
+                                              prediction.temperature, pair),
+                        key="draw_fig_probs", theme=None)
+        if softmax_out:
+            with st.expander("Why a network can be sure and wrong, and what T does"):
+                raw = prediction.raw_probs if prediction.raw_probs is not None else prediction.probs
+                st.markdown(
+                    "Trained with cross-entropy, a network keeps pushing $z^L$ of the right digit up even after "
+                    "it reads every training digit correctly: a softmax output near 100 % is what lowers the "
+                    "loss. It learns that confidence on the kind of handwriting it was trained on. Shown a "
+                    "different kind, a 1 with a flag and a base or a 7 with a crossbar, it still answers with "
+                    "the same huge $z^L$, so it can be 99 % sure and wrong.\n\n"
+                    "**Temperature scaling** (Guo et al., 2017) divides $z^L$ by one number before the softmax: "
+                    "$a^L = \\mathrm{softmax}(z^L / T)$. $T$ is chosen once, after training, so that the "
+                    "probabilities match how often the network is actually right on validation digits it never "
+                    "trained on (it minimises their negative log-likelihood). $T > 1$ softens every answer; "
+                    "the order of the ten outputs, and so the predicted digit, never changes.")
+                if prediction.temperature != 1.0:
+                    st.markdown(f"This model's $T$ = **{prediction.temperature:.2f}**: for this drawing, "
+                                f"softmax($z^L$) would say {raw.max():.0%} for {int(raw.argmax())}; "
+                                f"softmax($z^L / T$) says {prediction.confidence:.0%}.")
+                else:
+                    st.markdown("This model has no calibration ($T$ = 1): its probabilities are the raw "
+                                "softmax($z^L$). The default model carries a fitted $T$.")
 
 if prediction.status == "ok":
     st.subheader("What the network sees")
@@ -89,6 +135,13 @@ if prediction.status == "ok":
         "(white), are the input $a^0 = x$.\n\n"
         "Every layer then computes $z^l = W^l a^{l-1} + b^l$ and $a^l = \\sigma(z^l)$: below, each square is "
         "one unit's activation $a^l_j$, always in the same place, with the five strongest circled.")
+    if model.spec.conv:
+        text_col.markdown(
+            "Before those layers come **convolutions**: each filter slides a small grid of weights over the "
+            "image, and **pooling** keeps the largest value of every 2x2 patch, halving each side. Only the "
+            "pooled maps, laid end to end, enter $z^l = W^l a^{l-1} + b^l$.")
+    with text_col.expander(f"This network, layer by layer ({model.spec.describe()})"):
+        st.markdown(figs.architecture_text(architecture(model)))
 
     st.subheader("What every layer did")
     for i, maps in enumerate(prediction.feature_maps):

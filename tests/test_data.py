@@ -293,7 +293,7 @@ def test_regression():
 
 
 def test_errors_are_clear():
-    with pytest.raises(DatasetError, match="unknown dataset 'mnist'; choose one of mnist5k, digits, moons"):
+    with pytest.raises(DatasetError, match="unknown dataset 'mnist'; choose one of mnist5k, pendigits, mnist5k\\+pendigits, digits, moons"):
         load_dataset("mnist")
     with pytest.raises(ValueError, match="training-set size must be 10-4000 for mnist5k, got 9"):
         load_dataset("mnist5k", train_size=9)
@@ -316,7 +316,8 @@ def test_errors_are_clear():
 
 
 def test_table_and_lazy_imports():
-    assert list(DATASETS) == ["mnist5k", "digits", "moons", "circles", "xor", "spiral", "regression"]
+    assert list(DATASETS) == ["mnist5k", "pendigits", "mnist5k+pendigits", "digits", "moons", "circles", "xor",
+                             "spiral", "regression"]
     assert all(callable(loader) and isinstance(text, str) and text for loader, text in DATASETS.values())
     code = "import sys, engine.data; print('sklearn' in sys.modules, 'mlxtend' in sys.modules, 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

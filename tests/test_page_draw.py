@@ -56,3 +56,43 @@ def test_a_giant_upload_is_refused_before_decoding():
                                                    "image/png")).run()
     assert not at.exception
     assert any("limit is 5 MB" in e.value for e in at.error)
+
+
+def upload_a_seven(at: AppTest) -> AppTest:
+    at.segmented_control(key="draw_source").set_value("Upload a photo").run()
+    at.file_uploader(key="draw_upload").set_value(("seven.png", png_of_a_seven(True), "image/png")).run()
+    assert not at.exception
+    return at
+
+
+def untrained(loss: str):
+    """A network whose weights are all zero: every output is the same, the most unsure a network can be."""
+    from engine.model import build_model
+    from engine.spec import NetworkSpec
+    return build_model(NetworkSpec(hidden=(16,), init="zeros", loss=loss))
+
+
+def test_a_network_that_cannot_decide_says_not_sure_with_two_candidates():
+    at = upload_a_seven(open_page("pages/draw.py", state={"active_model": (untrained("ce"), "test model")}))
+    assert prediction(at) == "0 or 1?"  # ten equal probabilities: the two lowest digits, never the same twice
+    assert any(w.value.startswith("Not sure: 0 or 1? No digit reaches 70%") for w in at.warning)
+    assert any("10%" in m.delta for m in at.metric if m.label == "Prediction")
+    assert any("no calibration" in md.value for md in at.markdown)  # a session's own model: T = 1
+
+
+def test_the_default_model_is_sure_of_a_clear_seven_and_explains_its_temperature():
+    at = upload_a_seven(open_draw())
+    assert prediction(at) == "7" and not at.warning
+    assert any("sure" in m.delta for m in at.metric if m.label == "Prediction")
+    notes = " ".join(md.value for md in at.markdown)
+    assert "softmax}(z^L / T)" in notes and "This model's $T$ =" in notes
+    # the network described so that a student can recount its parameters
+    assert "32 x (5·5·1 + 1) = **832**" in notes and "128 x (3,136 + 1) = **401,536**" in notes
+    assert "pooled maps" in notes
+
+
+def test_an_mse_network_shows_sigmoid_outputs_not_probabilities():
+    at = upload_a_seven(open_page("pages/draw.py", state={"active_model": (untrained("mse"), "test model")}))
+    assert not at.warning  # sigmoid outputs are not probabilities: no "Not sure" from them
+    assert any(m.delta.startswith("largest output") for m in at.metric if m.label == "Prediction")
+    assert not any("Temperature scaling" in md.value for md in at.markdown)

@@ -7,6 +7,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from engine.checkpoint import load
+from dataclasses import replace
+
 from engine.predict import predict_bytes, predict_image
 from engine.preprocess import ImageError
 from ui.state import DEFAULT_MODEL_PATH
@@ -82,3 +84,46 @@ def test_a_photo_of_dark_ink_on_paper_is_inverted_and_read(model):
 def test_a_file_that_is_not_an_image_is_refused_clearly(model):
     with pytest.raises(ImageError, match="not an image"):
         predict_bytes(model, b"%PDF-1.4 definitely not a png")
+
+
+def test_the_temperature_softens_a_l_and_keeps_the_label(model):
+    image = canvas(DIGITS["seven"][1])
+    plain = predict_image(model, image)
+    warm = predict_image(model, image, temperature=2.0)
+    assert plain.temperature == 1.0 and warm.temperature == 2.0
+    assert warm.label == plain.label and warm.confidence < plain.confidence
+    # a^L = softmax(z^L / T): z^L from a torch forward of the same 28x28 input
+    import torch
+    with torch.no_grad():
+        z = model.eval()(torch.tensor(plain.pixels.reshape(1, -1)))[0].double()
+    np.testing.assert_allclose(warm.probs, torch.softmax(z / 2.0, 0).numpy(), atol=1e-6)
+    np.testing.assert_allclose(warm.raw_probs, plain.probs, atol=1e-6)
+    np.testing.assert_allclose(warm.layers[-1], warm.probs)
+    assert warm.runner_up() == int(np.argsort(warm.probs)[-2]) != warm.label
+    tied = replace(warm, probs=np.full(10, 0.1, dtype=np.float32), label=0)
+    assert tied.runner_up() == 1  # equal outputs: argmax takes 0, the runner-up is the next digit, never 0 again
+
+
+def test_an_mse_network_outputs_are_never_rescaled():
+    from engine.model import build_model
+    from engine.spec import NetworkSpec
+    net = build_model(NetworkSpec(hidden=(16,), loss="mse"))
+    image = canvas(DIGITS["one"][1])
+    np.testing.assert_allclose(predict_image(net, image, temperature=3.0).probs, predict_image(net, image).probs)
+    assert predict_image(net, image, temperature=3.0).temperature == 1.0
+
+
+def test_the_cli_predicts_with_the_checkpoint_temperature(model, tmp_path, capsys):
+    import json
+    from engine.__main__ import main
+    from engine.checkpoint import save
+    Image.fromarray(canvas(DIGITS["seven"][1])).save(tmp_path / "seven.png")
+    results = {}
+    for t in (1.0, 3.0):
+        save(model, tmp_path / f"t{t}.pt", calibration={"temperature": t})
+        assert main(["predict", "--model", str(tmp_path / f"t{t}.pt"), str(tmp_path / "seven.png"), "--json"]) == 0
+        results[t] = json.loads(capsys.readouterr().out)[0]
+    assert results[1.0]["label"] == results[3.0]["label"] == 7
+    reference = predict_image(model, canvas(DIGITS["seven"][1]), temperature=3.0).probs
+    np.testing.assert_allclose(results[3.0]["probs"], reference, atol=2e-6)
+    assert max(results[3.0]["probs"]) < max(results[1.0]["probs"])

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
+import streamlit as st
 
 from ui.theme import style
 
@@ -12,22 +13,63 @@ CHOSEN, OTHER = "#3b5bdb", "#adb5bd"
 STRONGEST = 5  # units marked in each layer
 
 
-def probability_bars(probs: np.ndarray) -> go.Figure:
-    """P(digit) for 0-9; the predicted digit in colour."""
+def probability_bars(probs: np.ndarray, output: str = "softmax", temperature: float = 1.0,
+                     unsure: tuple[int, int] | None = None) -> go.Figure:
+    """a^L for 0-9: softmax probabilities (with the calibration T) or sigmoid outputs; the answer in colour.
+
+    `unsure`: the two candidates of a "Not sure" answer, both coloured.
+    """
     label = int(np.argmax(probs))
+    chosen = set(unsure) if unsure else {label}
     fig = go.Figure(go.Bar(
         x=[str(d) for d in range(len(probs))], y=probs,
-        marker_color=[CHOSEN if d == label else OTHER for d in range(len(probs))],
+        marker_color=[CHOSEN if d in chosen else OTHER for d in range(len(probs))],
         text=[f"{p:.0%}" if p >= 0.005 else "" for p in probs], textposition="outside",
         hovertemplate="digit %{x}: %{y:.1%}<extra></extra>"))
-    fig.update_layout(title="How sure is the network? a<sup>L</sup> = softmax(z<sup>L</sup>)")
+    if output == "softmax":
+        scaled = "z<sup>L</sup>" if temperature == 1.0 else f"z<sup>L</sup> / T), T = {temperature:.2f}"
+        title = (f"How sure is the network? a<sup>L</sup> = softmax({scaled}" + (")" if temperature == 1.0 else "")
+                 + "<br><sup>probabilities: the ten bars add up to 100 %</sup>")
+        axis = "probability"
+    else:
+        title = ("The ten outputs a<sup>L</sup> = σ(z<sup>L</sup>)<br><sup>sigmoid outputs of an mse network: "
+                 "each 0-1 on its own, they need not add up to 1</sup>")
+        axis = "output a<sup>L</sup><sub>j</sub>"
+    fig.update_layout(title=title)
     fig.update_xaxes(title_text="digit", type="category")
-    fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text="probability")
-    return style(fig, height=330)
+    fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text=axis)
+    fig = style(fig, height=350)
+    fig.update_layout(margin=dict(t=80))
+    return fig
+
+
+def architecture_text(rows: list[dict]) -> str:
+    """engine.predict.architecture as a numbered Markdown list a student can recount the parameters from."""
+    lines = []
+    for row in rows:
+        kind = row["kind"]
+        if kind == "conv":
+            k, n_in, n_out = row["kernel"], row["in"], row["out"]
+            lines.append(f"convolution {n_in}→{n_out}: {n_out} filters of {k}x{k}x{n_in} weights and a bias each "
+                         f"= {n_out} x ({k}·{k}·{n_in} + 1) = **{row['params']:,}** parameters; output "
+                         f"{n_out} maps of {row['size'][0]}x{row['size'][1]}, then ReLU")
+        elif kind == "pool":
+            lines.append(f"{row['name']} pooling 2x2: each map halves to {row['size'][0]}x{row['size'][1]}; "
+                         f"no parameters")
+        elif kind == "flatten":
+            lines.append(f"flatten: the maps laid end to end as one vector of **{row['units']:,}** numbers, "
+                         f"the $a^0$ of the dense layers")
+        else:
+            n_in, n_out = row["in"], row["out"]
+            lines.append(f"dense {n_in:,}→{n_out}: $W^l$ is {n_out}x{n_in:,} and $b^l$ has {n_out} "
+                         f"entries = {n_out} x ({n_in:,} + 1) = **{row['params']:,}** parameters, then "
+                         f"{row['activation']}")
+    total = sum(row.get("params", 0) for row in rows)
+    return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, start=1)) + f"\n\nIn all **{total:,}** parameters."
 
 
 def input_image(pixels: np.ndarray) -> go.Figure:
-    """The 28x28 input exactly as the network receives it (x = a<sup>0</sup>, 784 numbers)."""
+    """The 28x28 input exactly as the network receives it (x = $a^0$, 784 numbers)."""
     fig = go.Figure(go.Heatmap(z=pixels, colorscale="Gray", zmin=0, zmax=1, showscale=False,
                                hovertemplate="row %{y}, column %{x}: %{z:.2f}<extra></extra>"))
     fig.update_layout(title="What the network sees: 28x28")
@@ -113,3 +155,41 @@ def feature_maps(maps: np.ndarray, title: str, show: int = 16, cols: int = 8) ->
     fig = style(fig, height=int(90 + pixel * sheet.shape[0]))
     fig.update_layout(margin=dict(l=20, r=20, t=60, b=10))
     return fig
+
+
+# ---------------------------------------------------------------- the Clear button, cleared in the browser
+
+# Clear must empty the canvas at the moment it is pressed. Mounting a fresh canvas from the server (a new
+# widget key) arrives one rerun later and wipes any stroke drawn in between; instead, this script presses
+# the canvas's own "Reset canvas & history" button in the browser, before Streamlit even sees the click.
+# The canvas stays mounted, so a stroke drawn right after Clear lands on it and is sent after the reset.
+_CLEAR_JS = """
+export default function ({ parentElement, data }) {
+  const doc = parentElement.ownerDocument;
+  const win = doc.defaultView;
+  if (win.__playgroundClearHook === data.button) return;  // one listener per page, whatever reruns
+  win.__playgroundClearHook = data.button;
+  const findDeep = (root, selector) => {  // the canvas lives in a shadow root
+    const hit = root.querySelector(selector);
+    if (hit) return hit;
+    for (const node of root.querySelectorAll("*")) {
+      const found = node.shadowRoot && findDeep(node.shadowRoot, selector);
+      if (found) return found;
+    }
+    return null;
+  };
+  doc.addEventListener("click", (event) => {
+    if (!(event.target instanceof Element) || !event.target.closest(data.button)) return;
+    const scope = doc.querySelector(data.canvas) || doc;
+    const reset = findDeep(scope, data.reset);
+    if (reset) reset.click();
+  }, true);
+}
+"""
+
+
+def clear_hook(button_key: str, canvas_key: str) -> None:
+    """Make the st.button with `button_key` clear the st_canvas with `canvas_key` in the browser, at once."""
+    hook = st.components.v2.component("playground_clear_hook", js=_CLEAR_JS, html="")
+    hook(key=f"{button_key}_hook", data={"button": f".st-key-{button_key} button", "canvas": f".st-key-{canvas_key}",
+                                         "reset": '[aria-label="Reset canvas & history"]'}, height=0)

@@ -1,4 +1,5 @@
-"""Draw page in Chromium: digits drawn with the mouse on the real canvas are read; Clear shows "—"."""
+"""Draw page in Chromium: digits drawn with the mouse on the real canvas are read; Clear shows "—" and never
+loses a stroke drawn right after it; an ambiguous drawing gets "Not sure"."""
 import math
 import time
 
@@ -30,6 +31,12 @@ DIGITS = [
 ]
 
 
+# halfway between a 3 and an 8: the lower loop closes, the upper one opens on the left; the default model
+# gives each about 50 % (checked with engine.predict on the same strokes)
+AMBIGUOUS = ("a 3 or an 8", [arc(155, 95, 55, 45, 180, 450) + arc(155, 205, 60, 55, 270, 600)])
+SLOW_SERVER = 60  # s: how long a label may take while the stroke is still on the canvas (a busy machine)
+
+
 def prediction(page) -> str:
     box = page.locator('[data-testid="stMetric"]').filter(has_text="Prediction").first
     return box.locator('[data-testid="stMetricValue"]').inner_text().strip()
@@ -51,8 +58,26 @@ def draw(page, strokes) -> float:
     return time.perf_counter()
 
 
+def ink_on_canvas(page) -> int:
+    """Bright pixels on the canvas's drawing layer (Playwright's CSS locators reach into its shadow root)."""
+    return page.locator("canvas.upper-canvas").evaluate(  # its sibling lower-canvas holds the strokes
+        """u => { const c = u.parentElement.querySelector('canvas.lower-canvas');
+                  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
+                  for (let i = 0; i < d.length; i += 4) if (d[i] > 128) n++; return n; }""")
+
+
+def read_as(page, digit: str, name: str) -> None:
+    """Wait for the label; a slow server gets time as long as the stroke is still on the canvas, a lost stroke fails."""
+    if wait_until(lambda: prediction(page) == digit, 20, 0.02):
+        return
+    assert ink_on_canvas(page) > 100, f"drew {name}: the stroke is gone from the canvas (read {prediction(page)})"
+    assert wait_until(lambda: prediction(page) == digit, SLOW_SERVER, 0.1), \
+        f"drew {name}, still on the canvas, read {prediction(page)}"
+
+
 def clear(page) -> None:
     page.get_by_role("button", name="Clear").click()
+    assert wait_until(lambda: ink_on_canvas(page) == 0, 5, 0.02), "Clear left ink on the canvas"
     assert wait_until(lambda: prediction(page) == "—", 20)
 
 
@@ -69,7 +94,7 @@ def test_drawn_digits_are_read_and_clear_shows_a_dash(page, server_url):
     seconds = []
     for digit, name, strokes in DIGITS:
         lifted = draw(page, strokes)
-        assert wait_until(lambda: prediction(page) == digit, 20, 0.02), f"drew {name}, read {prediction(page)}"
+        read_as(page, digit, name)
         seconds.append(time.perf_counter() - lifted)
         if digit == "7":
             screenshot(page, "draw_seven")
@@ -78,6 +103,38 @@ def test_drawn_digits_are_read_and_clear_shows_a_dash(page, server_url):
     # reported, not asserted (shared CI machines vary): the issue asks for under 1 s
     print(f"\nlabel shown after lifting the pen: median {sorted(seconds)[len(seconds) // 2]:.2f} s, "
           f"max {max(seconds):.2f} s over {len(seconds)} digits")
+
+
+def test_a_stroke_drawn_right_after_clear_is_kept(page, server_url):
+    open_draw(page, f"{server_url}/draw")
+    draw(page, DIGITS[2][2])
+    read_as(page, "7", "a 7")
+    for digit, name, strokes in (DIGITS[0], DIGITS[3], DIGITS[6]):
+        page.get_by_role("button", name="Clear").click()  # and draw at once, before Clear's rerun comes back
+        box = page.locator("canvas.upper-canvas").bounding_box()
+        for stroke in strokes:
+            page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+            page.mouse.down()
+            for x, y in stroke[1:]:
+                page.mouse.move(box["x"] + x, box["y"] + y, steps=4)
+            page.mouse.up()
+        read_as(page, digit, f"{name} right after Clear")
+        page.wait_for_timeout(1500)  # every rerun has arrived: the stroke must still be there and read
+        assert ink_on_canvas(page) > 100 and prediction(page) == digit, f"{name} was wiped after it was read"
+    assert_no_exception(page)
+
+
+def test_an_ambiguous_drawing_says_not_sure(page, server_url):
+    open_draw(page, f"{server_url}/draw")
+    draw(page, AMBIGUOUS[1])
+    assert wait_until(lambda: "or" in prediction(page), 20, 0.05), f"read {prediction(page)}"
+    first, second = prediction(page).rstrip("?").split(" or ")
+    assert first != second and {first, second} <= set("0123456789")
+    warning = page.get_by_text(f"Not sure: {first} or {second}?")
+    assert warning.count() >= 1
+    screenshot(page, "draw_not_sure")
+    clear(page)
+    assert_no_exception(page)
 
 
 def test_the_root_address_opens_a_working_canvas(page, server_url):
