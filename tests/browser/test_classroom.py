@@ -87,3 +87,60 @@ def test_eight_students_train_at_once_without_leaking_settings(browser, classroo
             context.close()
     print(f"peak server memory with {STUDENTS} students training: {memory.peak:.0f} MB")
     assert 0 < memory.peak < MEMORY_BOUND_MB
+
+
+# --- the classroom link: an address students can open, and its QR code for the projector ------------------
+
+PUBLIC = "http://192.168.77.10:8080"  # what a teacher would set; nothing is sent to it
+
+
+def classroom_link(page, url: str) -> tuple[str, str]:
+    """Open the Train page, unfold the Classroom link panel: (the link shown, the text its QR code decodes to)."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    page.goto(url)
+    wait_for_app(page)
+    panel = page.locator('[data-testid="stExpander"]').filter(has_text="Classroom link")
+    panel.locator("summary").click()
+    code = panel.locator('[data-testid="stCode"]')
+    code.wait_for(timeout=20_000)
+    qr = panel.locator('[data-testid="stImage"] img')
+    qr.wait_for(timeout=20_000)
+    decoded = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.screenshot())))]
+    assert len(decoded) == 1, decoded
+    qr.scroll_into_view_if_needed()  # for the screenshot
+    return code.inner_text().strip(), decoded[0]
+
+
+@pytest.fixture
+def public_url_server():
+    port = free_port()
+    proc = start_server(port, {"PLAYGROUND_PUBLIC_URL": PUBLIC + "/"})
+    yield f"http://127.0.0.1:{port}"
+    stop_server(proc)
+
+
+def test_the_link_uses_the_teachers_public_url(page, public_url_server):
+    link, decoded = classroom_link(page, f"{public_url_server}/train?layers=16,16&act=sigmoid")
+    assert link.startswith(f"{PUBLIC}/train?") and "layers=16,16" in link and "act=sigmoid" in link, link
+    assert decoded == link
+    screenshot(page, "classroom_link_public_url")
+
+
+def test_the_link_uses_the_network_address_not_localhost(page, server_url):
+    from serve.network import network_address
+
+    address = network_address()
+    port = server_url.rsplit(":", 1)[1]
+    link, decoded = classroom_link(page, f"http://localhost:{port}/train?layers=16,16")
+    assert decoded == link
+    if address:  # the machine has a network: students get it, never localhost
+        assert link.startswith(f"http://{address}:{port}/train?"), link
+        assert "localhost" not in link and "127.0.0.1" not in link
+    else:  # no network at all: the loopback link comes with a warning that only this computer can open it
+        assert link.startswith(f"http://localhost:{port}/train?")
+        assert page.get_by_text("Only this computer can open this address").count() == 1
+    screenshot(page, "classroom_link_network_address")
