@@ -6,6 +6,7 @@ skip on a developer's machine but fail when CI is set.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -114,6 +115,31 @@ def test_the_generated_configuration_is_valid_haproxy(tmp_path):
     assert f"cookie {COOKIE} insert indirect nocache" in text
     assert "server w2 10.0.0.7:8501 cookie w2" in text
     assert "timeout tunnel 8h" in text
+
+
+def test_the_compose_files_proxy_configuration_is_the_template_for_its_workers():
+    """deploy/haproxy.cfg is serve/haproxy.cfg.in filled in for compose.yaml's worker services, and valid."""
+    need_haproxy()
+    compose = (ROOT / "deploy" / "compose.yaml").read_text()
+    names = re.findall(r"^  (w\d+): \*worker$", compose, re.MULTILINE)
+    assert len(names) >= 2, names
+    expected = render("0.0.0.0:8501", [Worker(n, n, 8501) for n in names], resolver="127.0.0.11:53")
+    committed = ROOT / "deploy" / "haproxy.cfg"
+    assert committed.read_text() == expected, "regenerate deploy/haproxy.cfg with python -m serve.config"
+    check = subprocess.run([HAPROXY, "-c", "-f", str(committed)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr  # names resolve only inside Docker: warnings only
+    assert '"8501:8501"' in compose and "./haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro" in compose
+
+
+def test_the_config_command_prints_a_configuration_for_workers_elsewhere():
+    result = subprocess.run([sys.executable, "-m", "serve.config", "--worker", "lab1=10.0.0.11:8501",
+                             "--worker", "10.0.0.12:8502"], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "server lab1 10.0.0.11:8501 cookie lab1" in result.stdout
+    assert "server w2 10.0.0.12:8502 cookie w2" in result.stdout
+    bad = subprocess.run([sys.executable, "-m", "serve.config", "--worker", "10.0.0.12"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: --worker '10.0.0.12'")
 
 
 def test_no_workers_is_refused():
