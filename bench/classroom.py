@@ -169,16 +169,25 @@ class Server:
         os.unlink(self.log.name)
 
 
-def open_students(browser, url: str, n: int) -> list:
+READY = """() => [...document.querySelectorAll('button')].some(b => b.innerText.trim().endsWith('Start'))
+  && !document.querySelector('[data-testid="stStatusWidget"]')"""  # the Train page has run: its Start button
+
+
+def open_students(browser, url: str, n: int, timeout: float = 240.0) -> list:
+    """n students on the Train page, each in its own browser context (its own cookies, so its own session)."""
     pages = []
     for _ in range(n):
         page = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
-        page.goto(url + PAGE)
+        page.goto(url + PAGE, wait_until="commit", timeout=timeout * 1000)  # the page itself is awaited below
         pages.append(page)
+    deadline = time.monotonic() + timeout
+    waiting = list(pages)
+    while waiting:  # one light check per page per second: Playwright's own waits starve on a busy core
+        if time.monotonic() > deadline:
+            raise SystemExit(f"error: {len(waiting)} of {n} pages did not load within {timeout:.0f} s")
+        waiting = [page for page in waiting if not page.evaluate(READY)]
+        time.sleep(1)
     for page in pages:
-        page.wait_for_selector('[data-testid="stMain"] h1', timeout=120_000)
-        page.get_by_role("button", name="Start").wait_for(timeout=120_000)
-        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
         page.evaluate(RECORDER)
     return pages
 

@@ -39,14 +39,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--workers must be between 1 and 64, not {args.workers}")
     if not 1 <= args.port <= 65535:
         parser.error(f"--port must be between 1 and 65535, not {args.port}")
-    if not (os.path.isfile(args.haproxy) and os.access(args.haproxy, os.X_OK)):
-        parser.error(HAPROXY_HELP)
     try:
         free = port_is_free(args.address, args.port)
     except OSError as error:  # e.g. an address this machine does not have
         parser.error(f"cannot listen on {args.address}: {error.strerror}")
     if not free:
         parser.error(f"port {args.port} on {args.address} is already in use: choose another with --port")
+    if not (os.path.isfile(args.haproxy) and os.access(args.haproxy, os.X_OK)):
+        parser.error(HAPROXY_HELP)
     return args
 
 

@@ -169,7 +169,8 @@ def test_the_network_address_is_never_loopback():
 @pytest.mark.parametrize("argv, message", [
     (["--workers", "0"], "--workers must be between 1 and 64"),
     (["--port", "70000"], "--port must be between 1 and 65535"),
-    (["--haproxy", "/nonexistent/haproxy"], "apt-get install -y haproxy"),
+    (["--haproxy", "/nonexistent/haproxy", "--address", "127.0.0.1", "--port", str(free_port())],
+     "apt-get install -y haproxy"),
     (["--address", "203.0.113.9"], "cannot listen on 203.0.113.9"),
 ])
 def test_bad_input_gets_one_line_and_exit_code_2(argv, message):
