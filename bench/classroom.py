@@ -28,8 +28,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -175,18 +176,19 @@ READY = """() => [...document.querySelectorAll('button')].some(b => b.innerText.
 
 def open_students(browser, url: str, n: int, timeout: float = 240.0) -> list:
     """n students on the Train page, each in its own browser context (its own cookies, so its own session)."""
+    print(f"opening {n} student page(s) ...", file=sys.stderr, flush=True)
     pages = []
     for _ in range(n):
         page = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
         page.goto(url + PAGE, wait_until="commit", timeout=timeout * 1000)  # the page itself is awaited below
         pages.append(page)
     deadline = time.monotonic() + timeout
-    waiting = list(pages)
-    while waiting:  # one light check per page per second: Playwright's own waits starve on a busy core
-        if time.monotonic() > deadline:
-            raise SystemExit(f"error: {len(waiting)} of {n} pages did not load within {timeout:.0f} s")
-        waiting = [page for page in waiting if not page.evaluate(READY)]
-        time.sleep(1)
+    for i, page in enumerate(pages, 1):  # polled once a second in the page, bounded: a starved renderer fails
+        try:
+            page.wait_for_function(READY, polling=1000, timeout=max(1.0, deadline - time.monotonic()) * 1000)
+        except PlaywrightTimeout:
+            raise SystemExit(f"error: student {i} of {n}: the Train page did not load within {timeout:.0f} s "
+                             f"(is the machine busy? load average {os.getloadavg()[0]:.0f})") from None
     for page in pages:
         page.evaluate(RECORDER)
     return pages
@@ -194,6 +196,7 @@ def open_students(browser, url: str, n: int, timeout: float = 240.0) -> list:
 
 def train_together(pages: list, seconds: float) -> dict:
     """Start all, measure for `seconds` after a short warm-up, Pause all; the in-page records and times."""
+    print(f"{len(pages)} student(s) press Start ...", file=sys.stderr, flush=True)
     starts = [page.evaluate(CLICK, "Start") for page in pages]
     deadline = time.monotonic() + 90  # the first ticks: trainers built, data loaded, first charts drawn
     while time.monotonic() < deadline and not all(
@@ -232,7 +235,6 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("haproxy") and not Path("/usr/sbin/haproxy").exists():
         raise SystemExit("error: HAProxy is not installed: apt-get install -y haproxy")
-    from playwright.sync_api import sync_playwright
 
     cores = sorted(os.sched_getaffinity(0))
     server_core, browser_core = (cores[0], cores[1]) if len(cores) >= 2 else (None, None)
