@@ -64,11 +64,13 @@ def test_eight_students_train_at_once_without_leaking_settings(browser, classroo
             context = browser.new_context(viewport={"width": 1300, "height": 900})
             page = context.new_page()
             width = 24 + i  # each student's own network, in their own link
-            page.goto(f"{url}/train?layers={width}&act=relu&lr=0.003&ep=500&seed={i}")
+            page.goto(f"{url}/train?layers={width}&act=relu&lr=0.003&ep=500&seed={i}", wait_until="commit",
+                      timeout=120_000)  # 8 pages load at once: wait_for_app below waits for each to run
             contexts.append(context)
             pages.append((page, width))
         for page, _ in pages:
-            wait_for_app(page)
+            wait_for_app(page, timeout=120_000)
+            page.locator('[data-testid="stMetric"]').filter(has_text="Step").first.wait_for(timeout=120_000)
             assert metric_value(page, "Step") == "0"
         for page, _ in pages:
             page.get_by_role("button", name="Start").click()
@@ -109,10 +111,10 @@ def classroom_link(page, url: str) -> tuple[str, str]:
     import zxingcpp
     from PIL import Image
 
-    page.goto(url)
-    wait_for_app(page)
+    page.goto(url, timeout=120_000)
+    wait_for_app(page, timeout=120_000)
     panel = page.locator('[data-testid="stExpander"]').filter(has_text="Classroom link")
-    panel.locator("summary").click()
+    panel.locator("summary").click(timeout=120_000)
     code = panel.locator('[data-testid="stCode"]')
     code.wait_for(timeout=20_000)
     qr = panel.locator('[data-testid="stImage"] img')
