@@ -153,8 +153,9 @@ class Server:
         deadline = time.monotonic() + 240
         while "Students open" not in Path(self.log.name).read_text():
             if self.process.poll() is not None or time.monotonic() > deadline:
+                log = Path(self.log.name).read_text()[-1500:]
                 self.stop()
-                raise SystemExit(f"error: serve did not start: {Path(self.log.name).read_text()[-1500:]}")
+                raise SystemExit(f"error: serve did not start: {log}")
             time.sleep(0.3)
 
     def pids(self) -> list[int]:
