@@ -64,14 +64,13 @@ def test_eight_students_train_at_once_without_leaking_settings(browser, classroo
             context = browser.new_context(viewport={"width": 1300, "height": 900})
             page = context.new_page()
             width = 24 + i  # each student's own network, in their own link
-            page.goto(f"{url}/train?layers={width}&act=relu&lr=0.003&ep=500&seed={i}", wait_until="commit",
-                      timeout=120_000)  # 8 pages load at once: wait_for_app below waits for each to run
             contexts.append(context)
-            pages.append((page, width))
-        for page, _ in pages:
+            # one page loads at a time (8 at once starve a busy machine's browser); all then train together
+            page.goto(f"{url}/train?layers={width}&act=relu&lr=0.003&ep=500&seed={i}", timeout=120_000)
             wait_for_app(page, timeout=120_000)
             page.locator('[data-testid="stMetric"]').filter(has_text="Step").first.wait_for(timeout=120_000)
             assert metric_value(page, "Step") == "0"
+            pages.append((page, width))
         for page, _ in pages:
             page.get_by_role("button", name="Start").click()
 
