@@ -62,6 +62,7 @@ def test_eight_students_train_at_once_without_leaking_settings(browser, classroo
     try:
         for i in range(STUDENTS):
             context = browser.new_context(viewport={"width": 1300, "height": 900})
+            context.set_default_timeout(120_000)  # 8 students training on 2 cores: the browser is slow too
             page = context.new_page()
             width = 24 + i  # each student's own network, in their own link
             contexts.append(context)
@@ -117,7 +118,9 @@ def classroom_link(page, url: str) -> tuple[str, str]:
     code = panel.locator('[data-testid="stCode"]')
     code.wait_for(timeout=20_000)
     qr = panel.locator('[data-testid="stImage"] img')
-    qr.wait_for(timeout=20_000)
+    qr.wait_for(timeout=60_000)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=qr.element_handle(),
+                           timeout=60_000)  # loaded and drawn, not just in the DOM
     decoded = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.screenshot())))]
     assert len(decoded) == 1, decoded
     qr.scroll_into_view_if_needed()  # for the screenshot
