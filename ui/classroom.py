@@ -1,13 +1,17 @@
 """A classroom on one laptop: a cap on sessions training at once, and lesson links with locked controls."""
 from __future__ import annotations
 
+import io
 import os
 import threading
 import time
 import uuid
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
+import segno
 import streamlit as st
+
+from serve.network import PUBLIC_URL_VARIABLE, is_loopback, network_address, public_url, student_url
 
 DEFAULT_MAX_TRAINING = 8  # two cores: beyond this every run crawls, so newcomers wait a moment instead
 STALE_SECONDS = 15.0  # a slot whose session stopped ticking (tab closed) is freed after this
@@ -107,8 +111,21 @@ def lesson_params() -> dict[str, str]:
     return out
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def qr_png(text: str) -> bytes:
+    """A QR code of text as PNG: black on white with the standard 4-module quiet zone, for a projector."""
+    buffer = io.BytesIO()
+    segno.make(text, error="m").save(buffer, kind="png", scale=8, border=4)
+    return buffer.getvalue()
+
+
+def link_for_students(page_url: str) -> str:
+    """page_url at an address students can open: PLAYGROUND_PUBLIC_URL, else this machine's network address."""
+    return student_url(page_url, public_url(), network_address())
+
+
 def lesson_link_builder(settings: dict[str, str]) -> None:
-    """For the teacher: a link that opens these settings with chosen controls locked or hidden."""
+    """For the teacher: a link that opens these settings with chosen controls locked or hidden, and its QR code."""
     with st.expander("Classroom link: share these settings with the class"):
         names = list(LESSON_CONTROLS)
         label = lambda n: LESSON_CONTROLS[n][1]  # noqa: E731
@@ -120,6 +137,14 @@ def lesson_link_builder(settings: dict[str, str]) -> None:
         if hide:
             query["hide"] = ",".join(hide)
         base = (st.context.url or "").split("?")[0] or "/train"
-        st.code(f"{base}?{urlencode(query, safe=',')}", language=None)
-        st.caption("Students who open the link get this network and these settings; locked controls are "
-                   "greyed out, hidden ones are not shown. Each student still trains their own copy.")
+        link = link_for_students(f"{base}?{urlencode(query, safe=',')}")
+        text, picture = st.columns([3, 2])
+        text.code(link, language=None, wrap_lines=True)
+        text.caption("Students who open the link get this network and these settings; locked controls are "
+                     "greyed out, hidden ones are not shown. Each student still trains their own copy.")
+        host = urlsplit(link).hostname
+        if host is None or is_loopback(host):
+            text.warning(f"Only this computer can open this address: it has no network address that students "
+                         f"could reach. Connect it to the class's network, or set {PUBLIC_URL_VARIABLE} to the "
+                         f"address students use.", icon=":material/wifi_off:")
+        picture.image(qr_png(link), caption="Scan to open the link", width=260)

@@ -1,0 +1,1 @@
+"""Serving a classroom: Streamlit workers behind HAProxy with sticky sessions (python -m serve)."""

@@ -1,0 +1,68 @@
+"""python -m serve --workers N --port P: the playground for a whole class on one machine.
+
+N Streamlit workers (default: one per core, since Python's GIL lets one process use about one core) on
+loopback ports, and HAProxy on --address:--port in front of them with cookie-based sticky sessions.
+Ctrl-C (or SIGTERM) stops every process it started.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+
+from serve.cluster import Cluster, port_is_free, run
+from serve.network import network_address, public_url
+
+DEFAULT_ADDRESS = "0.0.0.0"  # every interface: the point is that students' devices on the network reach it
+DEFAULT_PORT = 8501
+HAPROXY_HELP = "HAProxy is not installed: apt-get install -y haproxy (Debian/Ubuntu), or pass --haproxy PATH"
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not argparse's usage dump
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = Parser(prog="python -m serve", description=__doc__.split("\n")[0])
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="Streamlit processes (default: the number of cores, here %(default)s)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="the port students open (default %(default)s)")
+    parser.add_argument("--address", default=DEFAULT_ADDRESS,
+                        help="where the proxy listens: %(default)s = every interface, so the class can reach it; "
+                             "127.0.0.1 = this machine only")
+    parser.add_argument("--haproxy", default=shutil.which("haproxy") or "/usr/sbin/haproxy", help="HAProxy binary")
+    args = parser.parse_args(argv)
+    if not 1 <= args.workers <= 64:
+        parser.error(f"--workers must be between 1 and 64, not {args.workers}")
+    if not 1 <= args.port <= 65535:
+        parser.error(f"--port must be between 1 and 65535, not {args.port}")
+    try:
+        free = port_is_free(args.address, args.port)
+    except OSError as error:  # e.g. an address this machine does not have
+        parser.error(f"cannot listen on {args.address}: {error.strerror}")
+    if not free:
+        parser.error(f"port {args.port} on {args.address} is already in use: choose another with --port")
+    if not (os.path.isfile(args.haproxy) and os.access(args.haproxy, os.X_OK)):
+        parser.error(HAPROXY_HELP)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    cluster = Cluster(args.workers, args.address, args.port, args.haproxy)
+
+    def announce() -> None:
+        shared = args.address in ("0.0.0.0", "::")
+        host = (network_address() if shared else args.address) or "127.0.0.1"
+        students = public_url() or f"http://{host}:{args.port}"
+        print(f"{args.workers} workers behind HAProxy on {args.address}:{args.port}. "
+              f"Students open {students}  (Ctrl-C stops everything)", flush=True)
+
+    return run(cluster, announce)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
