@@ -60,7 +60,7 @@ def test_the_best_width_is_the_lowest_validation_error_narrowest_first():
 
 
 # --- the Train page's section ---------------------------------------------------------------------
-LINK = {"ds": "moons", "n": "60", "layers": "8", "ep": "3", "lr": "0.01", "bs": "16", "opt": "adam"}
+LINK = {"ds": "moons", "n": "60", "layers": "8", "act": "relu", "ep": "3", "lr": "0.01", "bs": "16", "opt": "adam"}
 
 
 def open_train():
@@ -69,6 +69,7 @@ def open_train():
 
 def test_the_section_renders_and_a_small_sweep_draws_one_point_per_width():
     at = open_train()
+    assert not at.warning and "on **moons**" in at.markdown[0].value  # the link's settings, not the defaults
     assert any(h.value == "Capacity and validation" for h in at.subheader)
     assert at.button(key="capacity_run") and at.button(key="kfold_run")
     at.multiselect(key="capacity_widths").set_value([1, 4, 32]).run()
@@ -88,6 +89,7 @@ def test_k_fold_runs_from_the_page_with_each_fold_mean_and_std():
     assert next(m for m in at.metric if m.label == "Folds").value == "3"
     mean = float(next(m for m in at.metric if m.label == "Mean validation accuracy").value)
     assert 0.3 <= mean <= 1.0
+    assert any("Each fold trained on 40 samples" in c.value for c in at.caption)  # 60 moons in 3 folds
     fig = next(c for c in at.get("plotly_chart") if "kfold_fig" in c.proto.id)
     assert all(f"fold {i}" in fig.proto.spec for i in (1, 2, 3))
 

@@ -33,10 +33,11 @@ def kfold_scores(folds: list[int], values: list[float], mean: float, std: float,
     fig = go.Figure()
     labels = [f"fold {f}" for f in folds]
     fig.add_trace(go.Bar(x=labels, y=values, marker_color=VAL, name=metric, text=[f"{v:.3g}" for v in values],
-                         textposition="outside", hovertemplate="%{x}: %{y:.4g}<extra></extra>"))
+                         textposition="inside", insidetextanchor="middle", textfont=dict(color="white"), hovertemplate="%{x}: %{y:.4g}<extra></extra>"))
     fig.add_hrect(y0=mean - std, y1=mean + std, fillcolor=BAND, line_width=0)
     fig.add_hline(y=mean, line=dict(color=MEAN, dash="dash", width=2),
-                  annotation_text=f"mean {mean:.3g} ± {std:.2g}", annotation_position="top left")
+                  annotation_text=f"mean {mean:.3g} ± {std:.2g}", annotation_position="top left",
+                  annotation_bgcolor="white")
     top = max(max(values), mean + std)
     fig.update_yaxes(title_text=metric, range=[0, 1.15 * top if top > 0 else 1])
     fig.update_xaxes(type="category")
