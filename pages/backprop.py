@@ -107,11 +107,11 @@ st.markdown("A network is a chain of simple functions, so $C$ depends on $z^l$ o
             "$\\partial z^{l+1}/\\partial a^l = W^{l+1}$, and since $a^l_j = \\sigma(z^l_j)$ depends on "
             "$z^l_j$ alone, $\\partial a^l/\\partial z^l = \\mathrm{diag}(\\sigma'(z^l))$. Backprop walks the "
             "graph from $C$ back to $x$ and multiplies by each Jacobian, transposed, once.")
-st.latex(r"\frac{\partial z^{l+1}}{\partial z^l} = \frac{\partial z^{l+1}}{\partial a^l}\,"
-         r"\frac{\partial a^l}{\partial z^l} = W^{l+1}\,\mathrm{diag}\big(\sigma'(z^l)\big)"
-         r"\quad\Rightarrow\quad \delta^l = \Big(\frac{\partial z^{l+1}}{\partial z^l}\Big)^T \delta^{l+1}"
-         r" = \mathrm{diag}\big(\sigma'(z^l)\big)\,(W^{l+1})^T \delta^{l+1}"
-         r" = \big((W^{l+1})^T \delta^{l+1}\big) \odot \sigma'(z^l)")
+st.latex(r"\begin{aligned} \frac{\partial z^{l+1}}{\partial z^l} &= \frac{\partial z^{l+1}}{\partial a^l}\,"
+         r"\frac{\partial a^l}{\partial z^l} = W^{l+1}\,\mathrm{diag}\big(\sigma'(z^l)\big) \\[4pt] "
+         r"\delta^l = \Big(\frac{\partial z^{l+1}}{\partial z^l}\Big)^T \delta^{l+1}"
+         r" &= \mathrm{diag}\big(\sigma'(z^l)\big)\,(W^{l+1})^T \delta^{l+1}"
+         r" = \big((W^{l+1})^T \delta^{l+1}\big) \odot \sigma'(z^l) \end{aligned}")
 st.caption("Multiplying by a diagonal matrix multiplies element by element: that is where BP2's Hadamard product "
            "comes from. Section 4 computes both sides on your digit.")
 
@@ -124,10 +124,11 @@ if loss == "ce":
     st.markdown("Softmax $a_j = e^{z_j} / \\sum_k e^{z_k}$ mixes the units: every $a_j$ depends on every $z_k$, so "
                 "there is no element-wise $\\sigma'$. Its Jacobian is a full matrix, and cross-entropy "
                 "$C = -\\sum_j y_j \\ln a_j$ has $\\nabla_a C = -y/a$, non-zero only at the target.")
-    st.latex(r"\frac{\partial a_j}{\partial z_k} = a_j(1_{[j=k]} - a_k), \quad "
-             r"\frac{\partial a}{\partial z} = \mathrm{diag}(a) - a a^T, \quad "
+    st.latex(r"\begin{aligned} \frac{\partial a_j}{\partial z_k} &= a_j(1_{[j=k]} - a_k), \qquad "
+             r"\frac{\partial a}{\partial z} = \mathrm{diag}(a) - a a^T \\[4pt] "
              r"\delta_k = \sum_j \frac{\partial a_j}{\partial z_k}\Big(-\frac{y_j}{a_j}\Big)"
-             r" = -\frac{a_t(1_{[t=k]} - a_k)}{a_t} = a_k - y_k")
+             r" &= -\frac{a_t(1_{[t=k]} - a_k)}{a_t} = a_k - y_k \quad\text{(} t \text{ the target digit)}"
+             r"\end{aligned}")
     st.latex(rf"\nabla_a C = -y/a:\ \text{{only digit }} {t}\text{{: }} -1/{worked.outs[-1][t]:.4f} = "
              rf"{jac.grad_a[t]:.4g}, \qquad \delta^L = \Big(\frac{{\partial a}}{{\partial z}}\Big)^T"
              rf"\nabla_a C = a^L - y")
@@ -138,11 +139,12 @@ else:
              r"(a^L - y) = (a^L - y) \odot \sigma'(z^L) \quad\text{(quadratic cost with sigmoid outputs)}")
 jac_col, check_col = st.columns([3, 2])
 jac_col.plotly_chart(figs.output_jacobian(jac), key="bp_fig_jacobian", theme=None)
-short = "a^L - y" if loss == "ce" else "∇ₐC ⊙ σ'(z^L)"
+short = "aᴸ − y" if loss == "ce" else "∇ₐC ⊙ σ′(zᴸ)"
 check_col.metric(f"max |(∂a/∂z)ᵀ∇ₐC − ({short})| on this digit", f"{jac.difference:.1e}")
 check_col.metric("largest off-diagonal |∂aⱼ/∂zₖ|", f"{jac.off_diagonal:.3g}")
 check_col.caption("The full Jacobian product and the short formula agree to rounding (float64). "
-                  + ("Softmax's off-diagonal entries are far from 0: an element-wise σ' would drop them."
+                  + ("Softmax's off-diagonal entries are far from 0: every output moves with every z, and an "
+                     "element-wise σ' would drop those terms."
                      if loss == "ce" else "The sigmoid's Jacobian has nothing off the diagonal."))
 st.plotly_chart(figs.bp1(output.a, worked.y[:, 0], output.delta), key="bp_fig_bp1", theme=None)
 st.caption("Where the output is too high (above the target) δ is positive, where it is too low δ is negative: "

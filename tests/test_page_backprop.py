@@ -107,7 +107,7 @@ def test_a_network_without_hidden_layers_has_no_bp2_step():
 def test_bp1_for_softmax_is_the_jacobian_product_and_bp2_comes_from_the_chain_rule():
     at = open_backprop()
     assert not at.exception
-    check = metric(at, "max |(∂a/∂z)ᵀ∇ₐC − (a^L - y)| on this digit")
+    check = metric(at, "max |(∂a/∂z)ᵀ∇ₐC − (aᴸ − y)| on this digit")
     assert float(check.value) < 1e-12
     assert float(metric(at, "largest off-diagonal |∂aⱼ/∂zₖ|").value) > 0  # a full Jacobian, not a diagonal
     assert any("\\mathrm{diag}(a) - a a^T" in latex.value for latex in at.latex)
@@ -122,6 +122,6 @@ def test_bp1_for_softmax_is_the_jacobian_product_and_bp2_comes_from_the_chain_ru
 def test_sigmoid_outputs_with_the_quadratic_cost_show_the_element_wise_bp1():
     model = build_model(NetworkSpec(hidden=(12,), activations="sigmoid", loss="mse"), seed=1)
     at = open_backprop({"active_model": (model, "trained on the Train page")})
-    assert float(metric(at, "max |(∂a/∂z)ᵀ∇ₐC − (∇ₐC ⊙ σ'(z^L))| on this digit").value) < 1e-12
+    assert float(metric(at, "max |(∂a/∂z)ᵀ∇ₐC − (∇ₐC ⊙ σ′(zᴸ))| on this digit").value) < 1e-12
     assert float(metric(at, "largest off-diagonal |∂aⱼ/∂zₖ|").value) == 0
     assert any("\\odot \\sigma'(z^L)" in latex.value and "quadratic" in latex.value for latex in at.latex)

@@ -209,6 +209,6 @@ def output_jacobian(out: OutputJacobian) -> go.Figure:
     fig.update_xaxes(title_text="z<sub>k</sub> of digit k", type="category", constrain="domain")
     fig.update_yaxes(title_text="a<sub>j</sub> of digit j", type="category", autorange="reversed", scaleanchor="x",
                      constrain="domain")
-    what = "diag(a) − a aᵀ: every output moves with every z" if out.loss == "ce" else "diag σ'(z): no cross terms"
+    what = "diag(a) − a aᵀ (softmax)" if out.loss == "ce" else "diag σ'(z) (sigmoid)"
     fig.update_layout(title=f"∂a<sup>L</sup>/∂z<sup>L</sup> = {what}")
     return style(fig, height=460)

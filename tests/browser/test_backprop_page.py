@@ -29,3 +29,6 @@ def test_backprop_page_renders_and_agrees_with_autograd(page, server_url):
     page.wait_for_timeout(1500)
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "backprop_graph_1280.png"))
+    page.get_by_text("3. BP1: the error at the output").scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(SHOTS / "backprop_bp1_1280.png"))
