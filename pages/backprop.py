@@ -143,8 +143,8 @@ short = "aᴸ − y" if loss == "ce" else "∇ₐC ⊙ σ′(zᴸ)"
 check_col.metric(f"max |(∂a/∂z)ᵀ∇ₐC − ({short})| on this digit", f"{jac.difference:.1e}")
 check_col.metric("largest off-diagonal |∂aⱼ/∂zₖ|", f"{jac.off_diagonal:.3g}")
 check_col.caption("The full Jacobian product and the short formula agree to rounding (float64). "
-                  + ("Softmax's off-diagonal entries are far from 0: every output moves with every z, and an "
-                     "element-wise σ' would drop those terms."
+                  + ("Softmax's off-diagonal entries −aⱼaₖ are not 0 (they are small only when the network is "
+                     "confident): every output moves with every z, and an element-wise σ' would drop those terms."
                      if loss == "ce" else "The sigmoid's Jacobian has nothing off the diagonal."))
 st.plotly_chart(figs.bp1(output.a, worked.y[:, 0], output.delta), key="bp_fig_bp1", theme=None)
 st.caption("Where the output is too high (above the target) δ is positive, where it is too low δ is negative: "

@@ -32,3 +32,7 @@ def test_backprop_page_renders_and_agrees_with_autograd(page, server_url):
     page.get_by_text("3. BP1: the error at the output").scroll_into_view_if_needed()
     page.wait_for_timeout(1000)
     page.screenshot(path=str(SHOTS / "backprop_bp1_1280.png"))
+    off_diagonal = page.locator('[data-testid="stMetric"]').filter(has_text="largest off-diagonal")
+    off_diagonal.evaluate("e => e.scrollIntoView({block: 'center'})")  # the output Jacobian and its check
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(SHOTS / "backprop_jacobian_1280.png"))
