@@ -99,3 +99,24 @@ def test_an_empty_width_list_gets_one_clear_message():
     at.multiselect(key="capacity_widths").set_value([]).run()
     at.button(key="capacity_run").click().run()
     assert not at.exception and [e.value for e in at.error] == ["Pick at least one width."]
+
+
+def test_a_full_server_refuses_the_sweep_politely_and_runs_it_once_a_slot_is_free():
+    from ui.classroom import training_slots
+
+    slots = training_slots()
+    others = [f"other-student-{i}" for i in range(slots.capacity)]
+    at = open_train()
+    at.multiselect(key="capacity_widths").set_value([2, 16]).run()
+    try:
+        for token in others:
+            assert slots.acquire(token)
+        at.button(key="capacity_run").click().run()
+        assert not at.exception and any("busy" in w.value for w in at.warning)
+        assert not any("capacity_fig" in c.proto.id for c in at.get("plotly_chart"))
+    finally:
+        for token in others:
+            slots.release(token)
+    at.button(key="capacity_run").click().run()
+    assert any("capacity_fig" in c.proto.id for c in at.get("plotly_chart"))
+    assert slots.busy() == 0  # the sweep gave its slot back

@@ -7,6 +7,7 @@ import streamlit as st
 from engine import capacity, kfold
 from engine.spec import NetworkSpec, TrainSpec
 from ui import capacity_figs as figs
+from ui.classroom import busy_message, session_token, training_slots
 
 WIDTH_CHOICES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 K_CHOICES = (3, 5, 10)
@@ -23,10 +24,25 @@ def cached_cross_validation(network: NetworkSpec, training: TrainSpec, k: int, _
     return kfold.cross_validate(network, training, k=k, progress=_progress)
 
 
-def _bar(text: str):
-    """A progress bar and the (done, total) callback that moves it."""
+def _run_with_slot(text: str, run):
+    """run(progress) while holding one of the server's training slots (a classroom shares two cores), with a
+    progress bar; None, with the busy message, when every slot is taken."""
+    slots, token = training_slots(), session_token()
+    if not slots.acquire(token):
+        st.warning(busy_message(), icon=":material/hourglass_top:")
+        return None
     bar = st.progress(0.0, text=text)
-    return bar, lambda done, total: bar.progress(done / total, text=f"{text}: {done} of {total} done")
+
+    def progress(done: int, total: int) -> None:
+        slots.acquire(token)  # still working: keep the slot from expiring
+        bar.progress(done / total, text=f"{text}: {done} of {total} done")
+
+    try:
+        return run(progress)
+    finally:
+        bar.empty()
+        if not st.session_state.get("train_running"):  # a live run of this session keeps its slot
+            slots.release(token)
 
 
 def _sweep(network: NetworkSpec, training: TrainSpec) -> None:
@@ -40,10 +56,10 @@ def _sweep(network: NetworkSpec, training: TrainSpec) -> None:
         if not widths:
             st.error("Pick at least one width.")
         else:
-            bar, progress = _bar(f"Training {len(widths)} widths")
-            st.session_state.capacity_result = ((network, training), cached_sweep(
+            result = _run_with_slot(f"Training {len(widths)} widths", lambda progress: cached_sweep(
                 network, training, tuple(sorted(widths)), _progress=progress))
-            bar.empty()
+            if result is not None:
+                st.session_state.capacity_result = ((network, training), result)
     kept = st.session_state.get("capacity_result")
     if kept is None or kept[0] != (network, training):
         st.caption("Each width trains a full run with the sidebar's settings. Moons with 40 training samples, "
@@ -70,10 +86,10 @@ def _kfold(network: NetworkSpec, training: TrainSpec) -> None:
     k = st.selectbox("Folds k", K_CHOICES, index=1, key="kfold_k")
     if st.button("Run K-fold cross-validation", key="kfold_run", icon=":material/view_week:",
                  help="Trains k networks with the settings in the sidebar"):
-        bar, progress = _bar(f"Training {k} folds")
-        st.session_state.kfold_result = ((network, training), cached_cross_validation(
+        result = _run_with_slot(f"Training {k} folds", lambda progress: cached_cross_validation(
             network, training, k, _progress=progress))
-        bar.empty()
+        if result is not None:
+            st.session_state.kfold_result = ((network, training), result)
     kept = st.session_state.get("kfold_result")
     if kept is None or kept[0] != (network, training):
         return
