@@ -120,3 +120,13 @@ def test_a_full_server_refuses_the_sweep_politely_and_runs_it_once_a_slot_is_fre
     at.button(key="capacity_run").click().run()
     assert any("capacity_fig" in c.proto.id for c in at.get("plotly_chart"))
     assert slots.busy() == 0  # the sweep gave its slot back
+
+
+def test_on_the_regression_set_folds_and_widths_are_judged_by_the_loss():
+    training = TrainSpec(dataset="regression", train_size=40, epochs=2, lr=0.01, batch_size=16)
+    result = cross_validate(SMALL, training, k=2)
+    losses = np.array([f.val_loss for f in result.folds])
+    assert result.metric == "validation loss" and all(f.val_acc is None for f in result.folds)
+    assert result.mean == pytest.approx(losses.mean())
+    widths = sweep(SMALL, training, widths=(4,))
+    assert widths.metric == "loss" and widths.val_error[0] > 0
