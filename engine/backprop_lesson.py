@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .activations import ACTIVATIONS
 from .backprop import backprop_steps, cost, forward
 from .backprop_check import compare, step_sweep
 
@@ -155,3 +156,65 @@ def descent_step(worked: Worked, eta: float, x_others: np.ndarray, y_others: np.
         others_before=others_before, others_after=float(curves["others"][-1]), sweep=sweep,
         this_curve=this_curve, others_curve=others_curve, this=overshoot(this_curve, worked.cost, sweep),
         others=overshoot(others_curve, others_before, sweep))
+
+
+# ---------------------------------------------------------------- BP1 and BP2 as Jacobian products
+
+@dataclass(frozen=True)
+class OutputJacobian:
+    """BP1 written as the chain rule δ^L = (∂a^L/∂z^L)^T ∇_a C, checked against the short formula."""
+
+    loss: str  # ce: softmax outputs, ∇_a C = −y/a; mse: sigmoid outputs, ∇_a C = a − y
+    jacobian: np.ndarray  # ∂a^L/∂z^L, (n_L, n_L): diag(a) − a a^T for softmax, diag(σ'(z)) for sigmoid
+    grad_a: np.ndarray  # ∇_a C, (n_L,)
+    delta: np.ndarray  # (∂a/∂z)^T ∇_a C, (n_L,)
+    formula: np.ndarray  # a − y (ce) or ∇_a C ⊙ σ'(z^L) (mse), (n_L,)
+    difference: float  # max |delta − formula|
+    off_diagonal: float  # the largest |∂a_j/∂z_k| with j ≠ k: 0 means σ' acts element by element
+
+
+def output_jacobian(worked: Worked) -> OutputJacobian:
+    """The output layer's Jacobian times ∇_a C on the worked digit, and how far it is from BP1's short form."""
+    z, a, y = worked.zs[-1], worked.outs[-1], worked.y[:, 0]
+    if worked.loss == "ce":
+        jacobian = np.diag(a) - np.outer(a, a)  # ∂a_j/∂z_k = a_j (1[j=k] − a_k)
+        safe = np.where(y > 0, a, 1.0)  # C = −Σ y_j ln a_j: only the target's term has a gradient
+        grad_a = np.where(y > 0, -y / safe, 0.0)
+        formula = a - y
+    else:
+        sigma_prime = ACTIVATIONS["sigmoid"].numpy_prime(z)
+        jacobian = np.diag(sigma_prime)
+        grad_a = a - y  # C = ½‖a − y‖²
+        formula = grad_a * sigma_prime
+    delta = jacobian.T @ grad_a
+    off = jacobian - np.diag(np.diag(jacobian))
+    return OutputJacobian(worked.loss, jacobian, grad_a, delta, formula, float(np.abs(delta - formula).max()),
+                          float(np.abs(off).max()))
+
+
+def layer_jacobian(w_next: np.ndarray, z: np.ndarray, activation: str) -> np.ndarray:
+    """∂z^(l+1)/∂z^l = W^(l+1) diag(σ'(z^l)), (n_(l+1), n_l), for one sample's z^l."""
+    return w_next * ACTIVATIONS[activation].numpy_prime(np.asarray(z, dtype=np.float64))[None, :]
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    """BP2 for hidden layer l on the worked digit: the chain rule's Jacobian product against the formula."""
+
+    layer: int
+    jacobian: np.ndarray  # ∂z^(l+1)/∂z^l, (n_(l+1), n_l)
+    by_chain_rule: np.ndarray  # (∂z^(l+1)/∂z^l)^T δ^(l+1), (n_l,)
+    by_formula: np.ndarray  # ((W^(l+1))^T δ^(l+1)) ⊙ σ'(z^l), (n_l,)
+    difference: float  # max |by_chain_rule − by_formula|
+
+
+def chain_rule(worked: Worked) -> tuple[ChainStep, ...]:
+    """BP2 as a Jacobian-transpose product for every hidden layer, layer L−1 first, like worked.steps[1:]."""
+    out = []
+    for step in worked.steps[1:]:
+        l = step.layer
+        delta_next = worked.steps[worked.n_layers - l - 1].delta  # δ^(l+1)
+        jacobian = layer_jacobian(worked.weights[l], worked.zs[l - 1], worked.activations[l - 1])
+        by_chain = jacobian.T @ delta_next
+        out.append(ChainStep(l, jacobian, by_chain, step.delta, float(np.abs(by_chain - step.delta).max())))
+    return tuple(out)

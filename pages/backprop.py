@@ -1,8 +1,10 @@
-"""Backprop: BP1-BP4 worked step by step on one digit, checked against autograd, then one descent step."""
+"""Backprop: the chain rule on a computational graph, BP1-BP4 worked step by step on one digit, checked against
+autograd, then one descent step."""
 import streamlit as st
 
 from engine.backprop_check import mlp_arrays, small_network
-from engine.backprop_lesson import descent_step, digit_image, other_digits, work_through
+from engine.backprop_lesson import (chain_rule, descent_step, digit_image, other_digits, output_jacobian,
+                                    work_through)
 from engine.data import load_dataset
 from ui import backprop_figs as figs
 from ui.bootstrap import require_app_frame
@@ -42,11 +44,14 @@ def why_not_usable(spec) -> str | None:
 st.title("Backpropagation, step by step")
 st.markdown("The four equations that compute every gradient of a network in one backward pass, worked on one "
             "digit. Notation: $z^l = W^l a^{l-1} + b^l$, $a^l = \\sigma(z^l)$, the error of layer $l$ is "
-            "$\\delta^l = \\partial C / \\partial z^l$, and $\\odot$ multiplies element by element.")
-st.latex(r"\begin{aligned} &\textbf{BP1}\quad \delta^L = \nabla_a C \odot \sigma'(z^L) && \qquad "
-         r"\textbf{BP2}\quad \delta^l = \big((W^{l+1})^T \delta^{l+1}\big) \odot \sigma'(z^l) \\[4pt] "
+            "$\\delta^l = \\partial C / \\partial z^l$, and $\\odot$ is the **Hadamard product**, element by "
+            "element: $(u \\odot v)_j = u_j v_j$.")
+st.latex(r"\begin{aligned} &\textbf{BP1}\quad \delta^L = \Big(\frac{\partial a^L}{\partial z^L}\Big)^T \nabla_a C"
+         r" && \qquad \textbf{BP2}\quad \delta^l = \big((W^{l+1})^T \delta^{l+1}\big) \odot \sigma'(z^l) \\[4pt] "
          r"&\textbf{BP3}\quad \frac{\partial C}{\partial b^l} = \delta^l && \qquad "
          r"\textbf{BP4}\quad \frac{\partial C}{\partial W^l} = \delta^l (a^{l-1})^T \end{aligned}")
+st.caption("When the output activation acts on each unit alone (sigmoid), ∂a/∂z is diagonal and BP1 is the "
+           "element-wise ∇ₐC ⊙ σ'(z^L); softmax is not element-wise, and with cross-entropy BP1 gives a^L − y.")
 
 # --- the network and the digit ------------------------------------------------------------------
 model, model_label = active_model()
@@ -93,33 +98,75 @@ for l in range(1, n_layers + 1):
     st.plotly_chart(figs.forward_layer(worked.zs[l - 1], worked.outs[l], l, worked.layer_names[l - 1],
                                        digits=l == n_layers), key=f"bp_fig_fwd_{l}", theme=None)
 
-# --- 2. BP1 -------------------------------------------------------------------------------------
-st.header("2. BP1: the error at the output")
+# --- 2. the chain rule ---------------------------------------------------------------------------
+st.header("2. Backprop: the chain rule")
+output_name = worked.layer_names[-1]
+st.plotly_chart(figs.computational_graph(output_name), key="bp_fig_graph", theme=None)
+st.markdown("A network is a chain of simple functions, so $C$ depends on $z^l$ only through $z^{l+1}$, and the chain "
+            "rule multiplies **local derivatives** along the graph. Each is a Jacobian matrix: "
+            "$\\partial z^{l+1}/\\partial a^l = W^{l+1}$, and since $a^l_j = \\sigma(z^l_j)$ depends on "
+            "$z^l_j$ alone, $\\partial a^l/\\partial z^l = \\mathrm{diag}(\\sigma'(z^l))$. Backprop walks the "
+            "graph from $C$ back to $x$ and multiplies by each Jacobian, transposed, once.")
+st.latex(r"\begin{aligned} \frac{\partial z^{l+1}}{\partial z^l} &= \frac{\partial z^{l+1}}{\partial a^l}\,"
+         r"\frac{\partial a^l}{\partial z^l} = W^{l+1}\,\mathrm{diag}\big(\sigma'(z^l)\big) \\[4pt] "
+         r"\delta^l = \Big(\frac{\partial z^{l+1}}{\partial z^l}\Big)^T \delta^{l+1}"
+         r" &= \mathrm{diag}\big(\sigma'(z^l)\big)\,(W^{l+1})^T \delta^{l+1}"
+         r" = \big((W^{l+1})^T \delta^{l+1}\big) \odot \sigma'(z^l) \end{aligned}")
+st.caption("Multiplying by a diagonal matrix multiplies element by element: that is where BP2's Hadamard product "
+           "comes from. Section 4 computes both sides on your digit.")
+
+# --- 3. BP1 -------------------------------------------------------------------------------------
+st.header("3. BP1: the error at the output")
 output = worked.steps[0]
+jac = output_jacobian(worked)
 if loss == "ce":
-    st.latex(r"\delta^L = a^L - y \quad\text{(softmax with cross-entropy: } \nabla_a C \odot \sigma'(z^L)"
-             r"\text{ simplifies to this)}")
+    t = target
+    st.markdown("Softmax $a_j = e^{z_j} / \\sum_k e^{z_k}$ mixes the units: every $a_j$ depends on every $z_k$, so "
+                "there is no element-wise $\\sigma'$. Its Jacobian is a full matrix, and cross-entropy "
+                "$C = -\\sum_j y_j \\ln a_j$ has $\\nabla_a C = -y/a$, non-zero only at the target.")
+    st.latex(r"\begin{aligned} \frac{\partial a_j}{\partial z_k} &= a_j(1_{[j=k]} - a_k), \qquad "
+             r"\frac{\partial a}{\partial z} = \mathrm{diag}(a) - a a^T \\[4pt] "
+             r"\delta_k = \sum_j \frac{\partial a_j}{\partial z_k}\Big(-\frac{y_j}{a_j}\Big)"
+             r" &= -\frac{a_t(1_{[t=k]} - a_k)}{a_t} = a_k - y_k \quad\text{(} t \text{ the target digit)}"
+             r"\end{aligned}")
+    st.latex(rf"\nabla_a C = -y/a:\ \text{{only digit }} {t}\text{{: }} -1/{worked.outs[-1][t]:.4f} = "
+             rf"{jac.grad_a[t]:.4g}, \qquad \delta^L = \Big(\frac{{\partial a}}{{\partial z}}\Big)^T"
+             rf"\nabla_a C = a^L - y")
 else:
-    st.latex(r"\delta^L = (a^L - y) \odot \sigma'(z^L) \quad\text{(quadratic cost } C = \tfrac12\|a^L - y\|^2"
-             r"\text{ with sigmoid outputs)}")
+    st.markdown("The sigmoid acts on each unit alone, so its Jacobian is diagonal and the product with "
+                "$\\nabla_a C = a^L - y$ (of $C = \\tfrac12\\|a^L - y\\|^2$) is element by element.")
+    st.latex(r"\delta^L = \Big(\frac{\partial a}{\partial z}\Big)^T \nabla_a C = \mathrm{diag}\big(\sigma'(z^L)\big)"
+             r"(a^L - y) = (a^L - y) \odot \sigma'(z^L) \quad\text{(quadratic cost with sigmoid outputs)}")
+jac_col, check_col = st.columns([3, 2])
+jac_col.plotly_chart(figs.output_jacobian(jac), key="bp_fig_jacobian", theme=None)
+short = "aᴸ − y" if loss == "ce" else "∇ₐC ⊙ σ′(zᴸ)"
+check_col.metric(f"max |(∂a/∂z)ᵀ∇ₐC − ({short})| on this digit", f"{jac.difference:.1e}")
+check_col.metric("largest off-diagonal |∂aⱼ/∂zₖ|", f"{jac.off_diagonal:.3g}")
+check_col.caption("The full Jacobian product and the short formula agree to rounding (float64). "
+                  + ("Softmax's off-diagonal entries −aⱼaₖ are not 0 (they are small only when the network is "
+                     "confident): every output moves with every z, and an element-wise σ' would drop those terms."
+                     if loss == "ce" else "The sigmoid's Jacobian has nothing off the diagonal."))
 st.plotly_chart(figs.bp1(output.a, worked.y[:, 0], output.delta), key="bp_fig_bp1", theme=None)
 st.caption("Where the output is too high (above the target) δ is positive, where it is too low δ is negative: "
            "the error says which way each output unit should move.")
 
-# --- 3. BP2 -------------------------------------------------------------------------------------
-st.header("3. BP2: the error flows back, layer by layer")
+# --- 4. BP2 -------------------------------------------------------------------------------------
+st.header("4. BP2: the error flows back, layer by layer")
 if n_layers == 1:
     st.info("This network has no hidden layers, so there is nothing to send back: BP1 gave δ for its only layer.")
 else:
     st.markdown("Each step sends the error back through the transposed weights, then multiplies it, unit by unit, "
                 "by $\\sigma'(z^l)$: a saturated unit ($\\sigma' \\approx 0$) passes almost nothing back.")
-for step in worked.steps[1:]:
+for step, chain in zip(worked.steps[1:], chain_rule(worked)):
     l = step.layer
     st.latex(rf"\delta^{{{l}}} = \big((W^{{{l + 1}}})^T \delta^{{{l + 1}}}\big) \odot \sigma'(z^{{{l}}})")
     st.plotly_chart(figs.hadamard(step.back, step.sigma_prime, step.delta, l), key=f"bp_fig_bp2_{l}", theme=None)
+    st.caption(f"The chain rule's product (∂z^{l + 1}/∂z^{l})ᵀ δ^{l + 1} with the full "
+               f"{chain.jacobian.shape[0]}x{chain.jacobian.shape[1]} Jacobian W^{l + 1} diag(σ'(z^{l})) gives the "
+               f"same δ^{l}: max |difference| {chain.difference:.1e}.")
 
 # --- 4. BP3 and BP4 -----------------------------------------------------------------------------
-st.header("4. BP3 and BP4: the gradients")
+st.header("5. BP3 and BP4: the gradients")
 st.markdown("$\\partial C/\\partial b^l = \\delta^l$ (BP3), and each weight's gradient is the error of the unit it "
             "feeds times the activation it carries: $\\partial C/\\partial w^l_{jk} = \\delta^l_j a^{l-1}_k$ (BP4). "
             "Red means $\\partial C/\\partial w > 0$: the descent step lowers that weight; blue raises it.")
@@ -134,7 +181,7 @@ for step in worked.steps[:-1][::-1]:  # layers 2..L
                     key=f"bp_fig_bp4_{l}", theme=None)
 
 # --- 5. checked against autograd --------------------------------------------------------------------
-st.header("5. Checked against PyTorch's autograd")
+st.header("6. Checked against PyTorch's autograd")
 diffs = worked.differences
 cols = st.columns(3)
 for col, key, label in zip(cols, ("delta", "grad_w", "grad_b"), ("δ", "∂C/∂W", "∂C/∂b")):
@@ -145,7 +192,7 @@ st.caption("The numpy code of BP1-BP4 (engine/backprop.py) and PyTorch's automat
            "(about 1e-16, rounding), in float32, the precision training uses, at about 1e-7.")
 
 # --- 6. one step of gradient descent -----------------------------------------------------------------
-st.header("6. One step of gradient descent")
+st.header("7. One step of gradient descent")
 st.latex(r"w \leftarrow w - \eta \frac{\partial C}{\partial w}, \qquad "
          r"b \leftarrow b - \eta \frac{\partial C}{\partial b}")
 eta = st.select_slider("Learning rate η", LEARNING_RATES, value=1.0, key="bp_eta")

@@ -12,6 +12,7 @@ from engine.train_view import (Boundary, Gallery, RegressionFit, activation_valu
 from engine.trainer import RATIO_EVERY, Trainer
 from ui import train_figs as figs
 from ui.bootstrap import require_app_frame
+from ui.capacity_panel import capacity_section
 from ui.classroom import busy_message, lesson_link_builder, session_token, training_slots
 from ui.state import set_active_model
 from ui.train_controls import controls, init_state
@@ -247,3 +248,4 @@ uploaded = st.file_uploader("Load a model saved from this app", type=["pt"], key
 if uploaded is not None and st.session_state.get("train_uploaded_id") != uploaded.file_id:
     st.session_state.train_uploaded_id = uploaded.file_id  # load each upload once, not on every rerun
     load_upload(uploaded)
+capacity_section(network, training)  # underfitting, overfitting and K-fold cross-validation (ui/capacity_panel.py)

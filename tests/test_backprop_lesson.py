@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from engine.backprop import backprop, cost, gradient_step
-from engine.backprop_lesson import (SWEEP, descent_step, digit_image, one_hot, other_digits, output_activation,
-                                    overshoot, work_through)
+from engine.activations import ACTIVATIONS
+from engine.backprop_lesson import (SWEEP, chain_rule, descent_step, digit_image, layer_jacobian, one_hot,
+                                    other_digits, output_activation, output_jacobian, overshoot, work_through)
 
 
 def tiny_network(loss: str = "ce", seed: int = 0) -> tuple:
@@ -96,3 +97,67 @@ def test_descent_step_costs_follow_gradient_step():
     assert step.this_curve.shape == step.others_curve.shape == SWEEP.shape
     assert step.this_curve[20] == pytest.approx(step.this_after, rel=1e-12)  # SWEEP[20] is η = 1
     assert step.this_curve[0] < worked.cost  # a small step down this digit's own gradient lowers its cost
+
+
+def three_layer_network(loss: str, seed: int = 5) -> tuple:
+    """784-6-4-10 with random weights and two different hidden activations."""
+    rng = np.random.default_rng(seed)
+    weights = [rng.normal(0, 0.05, (6, 784)), rng.normal(0, 0.6, (4, 6)), rng.normal(0, 0.6, (10, 4))]
+    biases = [rng.normal(0, 0.1, (6, 1)), rng.normal(0, 0.1, (4, 1)), rng.normal(0, 0.1, (10, 1))]
+    return weights, biases, ["tanh", "sigmoid"], loss
+
+
+def numerical_jacobian(f, z: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """∂f/∂z by central differences, one column per input."""
+    columns = []
+    for k in range(len(z)):
+        step = np.zeros_like(z)
+        step[k] = h
+        columns.append((f(z + step) - f(z - step)) / (2 * h))
+    return np.stack(columns, axis=1)
+
+
+@pytest.mark.parametrize("loss", ["ce", "mse"])
+def test_bp2_is_the_transposed_jacobian_of_the_next_layer_times_its_delta(loss):
+    arrays = three_layer_network(loss)
+    worked = work_through(arrays, digit(), target=6)
+    chain = chain_rule(worked)
+    assert [c.layer for c in chain] == [2, 1]
+    for c in chain:
+        l = c.layer
+        w_next, b_next, act = worked.weights[l], worked.biases[l][:, 0], ACTIVATIONS[worked.activations[l - 1]]
+        numeric = numerical_jacobian(lambda z: w_next @ act.numpy(z) + b_next, worked.zs[l - 1])
+        np.testing.assert_allclose(c.jacobian, numeric, atol=1e-8)  # ∂z^(l+1)/∂z^l = W^(l+1) diag(σ'(z^l))
+        assert c.difference < 1e-15
+        np.testing.assert_allclose(c.by_chain_rule, worked.steps[worked.n_layers - l].delta, rtol=0, atol=1e-15)
+    assert not np.allclose(chain[0].by_chain_rule, 0)  # the check compares real, non-zero errors
+
+
+def test_layer_jacobian_scales_the_columns_of_w_by_sigma_prime():
+    w = np.array([[1.0, 2.0], [3.0, 4.0]])
+    z = np.array([0.0, -1.0])  # relu'(0) = 0, relu'(-1) = 0: both columns vanish
+    np.testing.assert_array_equal(layer_jacobian(w, z, "relu"), np.zeros((2, 2)))
+    np.testing.assert_allclose(layer_jacobian(w, np.zeros(2), "sigmoid"), w * 0.25)
+
+
+def test_softmax_with_cross_entropy_gives_a_minus_y_through_its_full_jacobian():
+    worked = work_through(three_layer_network("ce"), digit(), target=2)
+    out = output_jacobian(worked)
+    a, y = worked.outs[-1], worked.y[:, 0]
+    softmax = lambda z: np.exp(z - z.max()) / np.exp(z - z.max()).sum()  # noqa: E731
+    np.testing.assert_allclose(out.jacobian, numerical_jacobian(softmax, worked.zs[-1]), atol=1e-8)
+    np.testing.assert_allclose(out.jacobian, np.diag(a) - np.outer(a, a), rtol=0, atol=0)
+    assert out.off_diagonal > 1e-3  # softmax mixes the units: no element-wise σ'
+    assert out.grad_a[2] == pytest.approx(-1 / a[2]) and np.count_nonzero(out.grad_a) == 1
+    np.testing.assert_allclose(out.delta, a - y, atol=1e-15)
+    np.testing.assert_allclose(out.delta, worked.steps[0].delta, atol=1e-15)
+    assert out.difference < 1e-15
+
+
+def test_sigmoid_outputs_with_the_quadratic_cost_have_a_diagonal_jacobian():
+    worked = work_through(three_layer_network("mse"), digit(), target=2)
+    out = output_jacobian(worked)
+    assert out.off_diagonal == 0
+    np.testing.assert_allclose(np.diag(out.jacobian), worked.steps[0].sigma_prime, rtol=0, atol=0)
+    np.testing.assert_allclose(out.delta, worked.steps[0].delta, atol=1e-15)
+    np.testing.assert_allclose(out.grad_a, worked.outs[-1] - worked.y[:, 0])

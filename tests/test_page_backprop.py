@@ -25,8 +25,9 @@ def test_the_default_model_falls_back_to_the_small_network_and_checks_out():
     assert any("convolution layers" in c.value for c in at.caption)
     f64 = metric(at, "max |difference| in δ, float64")
     assert float(f64.value) < 1e-12 and 1e-12 < float(f64.delta.split(": ")[1]) < 1e-5
-    # input, 3 forward layers, BP1, 2 BP2 steps, first-layer images, 2 outer products, the η sweep
-    assert len(at.get("plotly_chart")) == 11
+    # input, 3 forward layers, the graph, the output Jacobian, BP1, 2 BP2 steps, first-layer images,
+    # 2 outer products, the η sweep
+    assert len(at.get("plotly_chart")) == 13
     assert len(at.latex) >= 5
 
 
@@ -81,7 +82,7 @@ def test_an_active_mlp_is_used_with_its_own_weights_and_the_small_one_is_still_o
     assert deltas[0].shape == (20, 1)
     assert any("quadratic" in latex.value for latex in at.latex)  # BP1 for the quadratic cost
     network.set_value(network.options[1]).run()
-    assert not at.exception and len(at.get("plotly_chart")) == 11
+    assert not at.exception and len(at.get("plotly_chart")) == 13
 
 
 @pytest.mark.parametrize("spec, reason", [
@@ -99,4 +100,28 @@ def test_a_network_without_hidden_layers_has_no_bp2_step():
     at = open_backprop({"active_model": (model, "logistic regression")})
     assert not at.exception
     assert any("no hidden layers" in i.value for i in at.info)
-    assert len(at.get("plotly_chart")) == 5  # input, one forward layer, BP1, first-layer images, η sweep
+    # input, one forward layer, the graph, the output Jacobian, BP1, first-layer images, η sweep
+    assert len(at.get("plotly_chart")) == 7
+
+
+def test_bp1_for_softmax_is_the_jacobian_product_and_bp2_comes_from_the_chain_rule():
+    at = open_backprop()
+    assert not at.exception
+    check = metric(at, "max |(∂a/∂z)ᵀ∇ₐC − (aᴸ − y)| on this digit")
+    assert float(check.value) < 1e-12
+    assert float(metric(at, "largest off-diagonal |∂aⱼ/∂zₖ|").value) > 0  # a full Jacobian, not a diagonal
+    assert any("\\mathrm{diag}(a) - a a^T" in latex.value for latex in at.latex)
+    assert not any("odot \\sigma'(z^L)" in latex.value and "simplif" in latex.value for latex in at.latex)
+    assert any("W^{l+1}\\,\\mathrm{diag}" in latex.value for latex in at.latex)  # ∂z^(l+1)/∂z^l derived
+    assert any("Hadamard product" in m.value for m in at.markdown)
+    chain = [c.value for c in at.caption if "chain rule's product" in c.value]
+    assert len(chain) == 2  # one per hidden layer of the 784-16-16-10 network
+    assert all(float(c.split("max |difference| ")[1].rstrip(".")) < 1e-12 for c in chain)
+
+
+def test_sigmoid_outputs_with_the_quadratic_cost_show_the_element_wise_bp1():
+    model = build_model(NetworkSpec(hidden=(12,), activations="sigmoid", loss="mse"), seed=1)
+    at = open_backprop({"active_model": (model, "trained on the Train page")})
+    assert float(metric(at, "max |(∂a/∂z)ᵀ∇ₐC − (∇ₐC ⊙ σ′(zᴸ))| on this digit").value) < 1e-12
+    assert float(metric(at, "largest off-diagonal |∂aⱼ/∂zₖ|").value) == 0
+    assert any("\\odot \\sigma'(z^L)" in latex.value and "quadratic" in latex.value for latex in at.latex)

@@ -1,11 +1,12 @@
-"""Figures for the Backprop page: unit values, BP1, the Hadamard product of BP2, gradients, the η sweep."""
+"""Figures for the Backprop page: the computational graph, unit values, BP1 and the output Jacobian, the Hadamard
+product of BP2, gradients, the η sweep."""
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from engine.backprop_lesson import DescentStep
+from engine.backprop_lesson import DescentStep, OutputJacobian
 from ui.theme import log_axis, style
 
 BLUE, ORANGE, GREEN, GREY, DARK = "#3b5bdb", "#e8590c", "#2b8a3e", "#868e96", "#343a40"
@@ -161,3 +162,53 @@ def eta_sweep(step: DescentStep) -> go.Figure:
     low, high = np.log10(others.min()), np.log10(others.max())
     fig.update_yaxes(**log_axis(others, title_text="cost C (log scale)", range=[low - 0.1, high + 0.1]), row=1, col=2)
     return style(fig, height=420, legend_below=True)
+
+
+GRAPH_NODES = ("x", "z<sup>1</sup>", "a<sup>1</sup>", "z<sup>2</sup>", "a<sup>2</sup>", "C")
+
+
+def computational_graph(output: str) -> go.Figure:
+    """A two-layer network as a chain x → z¹ → a¹ → z² → a² → C: forward edges labelled with their local
+    derivatives (black, above), the backward pass's messages (orange, below). output: softmax or sigmoid."""
+    xs = np.arange(len(GRAPH_NODES)) * 2.0
+    local = ("∂z¹/∂x = W¹", "∂a¹/∂z¹ = diag σ'(z¹)", "∂z²/∂a¹ = W²",
+             "∂a²/∂z² = diag(a²) − a²a²ᵀ" if output == "softmax" else "∂a²/∂z² = diag σ'(z²)", "∂C/∂a² = ∇<sub>a</sub>C")
+    backward = ("", "δ¹ = diag σ'(z¹) (W²)ᵀδ²", "∂C/∂a¹ = (W²)ᵀδ²", "δ² = (∂a²/∂z²)ᵀ∇<sub>a</sub>C", "∇<sub>a</sub>C")
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=xs, y=np.zeros(len(xs)), mode="markers+text", text=list(GRAPH_NODES),
+                             textfont=dict(size=22, color="white"), hoverinfo="skip",
+                             marker=dict(size=58, color=[GREY] + [BLUE, GREEN] * 2 + [ORANGE])))
+    for i, (ahead, back) in enumerate(zip(local, backward)):
+        x0, x1 = xs[i] + 0.33, xs[i + 1] - 0.33
+        fig.add_annotation(x=x1, y=0, ax=x0, ay=0, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
+                           arrowhead=2, arrowsize=1.3, arrowwidth=2.5, arrowcolor=DARK, text="")
+        fig.add_annotation(x=(xs[i] + xs[i + 1]) / 2, y=0.55 if i % 2 == 0 else 1.05, text=ahead, showarrow=False,
+                           font=dict(color=DARK, size=16))
+        if back:
+            fig.add_annotation(x=x0, y=-0.45, ax=x1, ay=-0.45, xref="x", yref="y", axref="x", ayref="y",
+                               showarrow=True, arrowhead=2, arrowsize=1.3, arrowwidth=2.5, arrowcolor=ORANGE, text="")
+            fig.add_annotation(x=(xs[i] + xs[i + 1]) / 2, y=-0.8 if i % 2 == 1 else -1.25, text=back,
+                               showarrow=False, font=dict(color=ORANGE, size=16))
+    fig.add_annotation(x=xs[0] - 0.9, y=0.8, text="forward: local derivatives", showarrow=False, xanchor="left",
+                       font=dict(color=DARK, size=15), yanchor="bottom", yshift=40)
+    fig.add_annotation(x=xs[0] - 0.9, y=-1.55, text="backward: each message is the next one times a local "
+                       "derivative, transposed", showarrow=False, xanchor="left", font=dict(color=ORANGE, size=15))
+    fig.update_xaxes(visible=False, range=[xs[0] - 1.0, xs[-1] + 1.0])
+    fig.update_yaxes(visible=False, range=[-1.8, 1.6])
+    fig.update_layout(showlegend=False, title="The computational graph of a two-layer network")
+    return style(fig, height=380)
+
+
+def output_jacobian(out: OutputJacobian) -> go.Figure:
+    """∂a^L/∂z^L as a 10x10 heatmap over the digits: softmax fills every cell, sigmoid only the diagonal."""
+    digits = unit_labels(len(out.delta), digits=True)
+    bound = max(float(np.abs(out.jacobian).max()), 1e-12)
+    fig = go.Figure(go.Heatmap(x=digits, y=digits, z=out.jacobian, colorscale="RdBu_r", zmid=0, zmin=-bound,
+                               zmax=bound, colorbar=dict(title="∂a/∂z"),
+                               hovertemplate="∂a<sub>%{y}</sub>/∂z<sub>%{x}</sub> = %{z:.3g}<extra></extra>"))
+    fig.update_xaxes(title_text="z<sub>k</sub> of digit k", type="category", constrain="domain")
+    fig.update_yaxes(title_text="a<sub>j</sub> of digit j", type="category", autorange="reversed", scaleanchor="x",
+                     constrain="domain")
+    what = "diag(a) − a aᵀ (softmax)" if out.loss == "ce" else "diag σ'(z) (sigmoid)"
+    fig.update_layout(title=f"∂a<sup>L</sup>/∂z<sup>L</sup> = {what}")
+    return style(fig, height=460)
