@@ -192,13 +192,16 @@ def cmd_gradients(args) -> tuple[dict, int]:
     if not 1 <= args.batch_size <= 100_000:
         raise UsageError(f"batch size must be 1-100000, got {args.batch_size}")
     network = _network(args)
-    rows = profile_at_init(network, args.dataset, batch_size=args.batch_size, seed=args.seed).rows
+    profile = profile_at_init(network, args.dataset, batch_size=args.batch_size, seed=args.seed)
+    rows = profile.rows
     if not args.json:
-        print(f"{'layer':>5} {'mean |δ|':>11} {'‖∂C/∂W‖':>11} {'act mean':>9} {'act std':>9} {'saturated':>9}")
+        print(f"{'layer':>5} {'mean |δ|':>11} {'‖∂C/∂W‖':>11} {'act mean':>9} {'act std':>9} {'saturated':>9} "
+              f"{'dead':>6}")
         for r in rows:
             print(f"{r['layer']:>5} {r['delta_mean_abs']:11.3e} {r['grad_norm']:11.3e} {r['act_mean']:9.3f} "
-                  f"{r['act_std']:9.3f} {r['saturated_frac']:9.1%}")
-    return {"layers": rows}, 0
+                  f"{r['act_std']:9.3f} {r['saturated_frac']:9.1%} {r['dead_frac']:6.1%}")
+        print(f"verdict: {profile.verdict.text}")
+    return {"layers": rows, "verdict": profile.verdict.as_dict()}, 0
 
 
 def cmd_landscape(args) -> tuple[dict, int]:
