@@ -19,7 +19,9 @@ CHOICES_HELP = f"""
 names:
   activations  {' '.join(S.ACTIVATION_NAMES)}  (one for all hidden layers, or a comma list, one per layer)
   inits        he (N(0,2/n_in)), xavier (N(0,2/(n_in+n_out))), normal (N(0,1)), small (N(0,0.01^2)), zeros
-  losses       ce (softmax + cross-entropy), mse (sigmoid outputs + 1/2 |a - y|^2)
+  losses       ce (softmax + cross-entropy), mse (the quadratic cost 1/2 |a - y|^2 averaged over the batch,
+               sigmoid outputs; a linear output on the regression set. Not PyTorch's MSELoss, which
+               averages (a - y)^2 over every entry without the 1/2)
   optimizers   sgd, momentum, adam
   datasets     {' '.join(S.DATASET_NAMES)}, or idx:FOLDER (the MNIST IDX files in FOLDER;
                PLAYGROUND_IDX_ROOTS=/data:/srv/mnist allows only those folders, =off none)
@@ -54,7 +56,7 @@ def build_parser() -> Parser:
         p.add_argument("--activation", default=activation,
                        help=f"{'/'.join(S.ACTIVATION_NAMES)}: one name or one per layer (default {activation})")
         p.add_argument("--init", default=init, choices=S.INIT_NAMES, help=f"weight init (default {init})")
-        p.add_argument("--loss", default="ce", choices=S.LOSS_NAMES, help="ce or mse (default ce)")
+        p.add_argument("--loss", default="ce", choices=S.LOSS_NAMES, help="ce (cross-entropy) or mse (1/2 |a - y|^2 averaged over the batch; default ce)")
         p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
         p.add_argument("--json", action="store_true", help="print one JSON document")
 
