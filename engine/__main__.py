@@ -68,7 +68,9 @@ def build_parser() -> Parser:
     train.add_argument("--momentum", type=_floats_ok, default=0.9, help="for --optimizer momentum (default 0.9)")
     train.add_argument("--batch-size", type=int, default=64, help="mini-batch size; 1 = SGD (default 64)")
     train.add_argument("--epochs", type=int, default=5, help="passes over the training set (default 5)")
-    train.add_argument("--weight-decay", type=_floats_ok, default=0.0, help="L2 penalty (default 0)")
+    train.add_argument("--weight-decay", type=_floats_ok, default=0.0,
+                       help="weight decay λ on the weights, not the biases: L2 for sgd/momentum, AdamW-style "
+                            "decoupled for adam (default 0)")
     train.add_argument("--dropout", type=_floats_ok, default=0.0, help="dropout on hidden layers (default 0)")
     train.add_argument("--train-size", type=int, default=None, help="use only this many training samples")
     train.add_argument("--val-fraction", type=_floats_ok, default=0.2, help="validation share (default 0.2)")

@@ -170,3 +170,4 @@ def test_loss_labels_say_what_mse_is():
     label = at.selectbox(key="train_loss").format_func("mse")
     assert "½‖a − y‖² averaged over the batch" in label and "not PyTorch's MSELoss" in label
     assert "softmax regression" in at.number_input(key="train_depth").help
+    assert "AdamW" in at.select_slider(key="train_wd").help  # which decay adam gets, and biases never decay

@@ -7,7 +7,7 @@ from engine.data import DATASETS
 from engine.model import ACTIVATIONS, INITS, LOSS_LABELS, REGRESSION_LOSS_LABEL
 from engine.presets import DEFAULT_PRESET, PRESETS
 from engine.spec import URL_KEYS, OPTIMIZER_NAMES, NetworkSpec, SpecError, TrainSpec, from_params, to_params
-from engine.optimizers import OPTIMIZER_LABELS
+from engine.optimizers import OPTIMIZER_LABELS, WEIGHT_DECAY_HELP
 from ui.classroom import lesson_params, lesson_rules
 
 MAX_LAYERS_IN_UI = 12
@@ -177,8 +177,8 @@ def controls() -> tuple[NetworkSpec | None, TrainSpec | None, str | None]:
             epochs = lesson.widget("ep", lambda disabled: st.number_input(
                 "Epochs", 1, 10_000, key="train_epochs", disabled=disabled), "train_epochs")
             weight_decay = lesson.widget("wd", lambda disabled: st.select_slider(
-                "Weight decay (L2)", _with(WEIGHT_DECAYS, state.train_wd), key="train_wd", disabled=disabled,
-                format_func=lambda v: f"{v:g}"), "train_wd")
+                "Weight decay λ", _with(WEIGHT_DECAYS, state.train_wd), key="train_wd", disabled=disabled,
+                format_func=lambda v: f"{v:g}", help=WEIGHT_DECAY_HELP), "train_wd")
             seed = lesson.widget("seed", lambda disabled: st.number_input(
                 "Seed", 0, 2**31 - 1, key="train_seed", disabled=disabled), "train_seed")
     if not dataset:
