@@ -108,6 +108,7 @@ def _network(args, **extra) -> S.NetworkSpec:
 def cmd_train(args) -> tuple[dict, int]:
     from .checkpoint import check_target, save
     from .trainer import Trainer
+    from .verdicts import format_loss
 
     check_target(args.out)  # before training: a bad --out must not cost the run
     network = _network(args, dropout=args.dropout, conv=args.conv, pool=args.pool)
@@ -123,8 +124,8 @@ def cmd_train(args) -> tuple[dict, int]:
         for row in trainer.history.epochs[reported:]:
             if not args.json:
                 acc = "" if row["val_acc"] is None else f"  val acc {row['val_acc']:.4f}"
-                print(f"epoch {row['epoch']:3d}  train loss {row['train_loss']:.4f}  "
-                      f"val loss {row['val_loss']:.4f}{acc}", flush=True)
+                print(f"epoch {row['epoch']:3d}  train loss {format_loss(row['train_loss'])}  "
+                      f"val loss {format_loss(row['val_loss'])}{acc}", flush=True)
         reported = len(trainer.history.epochs)
     seconds = time.perf_counter() - start
     deltas = trainer.history.column("delta_mean_abs")

@@ -237,20 +237,56 @@ def _healthy(f: _Facts) -> list[str]:
 # ---------------------------------------------------------------- training that diverged
 
 
-def divergence_advice(step: int, loss_value: float, lr: float, optimizer: str, largest_grad: float) -> str:
-    """Why a run's loss became NaN/inf at `step`, most likely, and what to change."""
-    cause = (f"the learning rate η = {lr:g} is too high"
-             if lr >= 0.1 or optimizer == "adam" and lr >= 0.01 else "the gradients exploded")
+def format_loss(value: float | None) -> str:
+    """A loss as people read it: 0.2315, 12.41, 2.4e26 (not 237113821134164070347309056.000), inf, NaN."""
+    if value is None:
+        return "—"
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value != 0 and (abs(value) >= 1e4 or abs(value) < 1e-4):
+        mantissa, exponent = f"{value:.1e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    return f"{value:.4f}"
+
+
+def divergence_advice(step: int, loss_value: float, lr: float, optimizer: str, largest_grad: float,
+                      start_loss: float | None = None, init: str | None = None,
+                      activations: tuple = ()) -> str:
+    """Why a run's loss became NaN/inf or exploded far above its start at `step`, most likely, and what to change.
+
+    init and activations (from the NetworkSpec) keep the advice to what would change something: no
+    "use Xavier or He" to a network that already uses one of them.
+    """
+    if math.isfinite(loss_value) and start_loss:
+        ratio = loss_value / start_loss
+        became = (f"the loss reached {format_loss(loss_value)}, "
+                  f"{f'{ratio:,.0f}' if ratio < 1e6 else format_loss(ratio)} times the {start_loss:.3g} it started at")
+    else:
+        became = f"the loss became {format_loss(loss_value)}"
+    high_lr = lr >= 0.1 or optimizer == "adam" and lr >= 0.01
+    cause = f"the learning rate η = {lr:g} is too high" if high_lr else "the gradients exploded"
     grown = f" (the largest ‖∂C/∂W‖ had reached {largest_grad:.3g})" if math.isfinite(largest_grad) else ""
-    return (f"Training diverged at step {step}: the loss became {loss_value}. Most likely {cause}{grown}. "
-            f"Lower the learning rate, use a smaller init (Xavier or He) or a gentler activation.")
+    fixes = [f"lower the learning rate (try η = {lr / 10:g})"]
+    if init in ("normal", "small", "zeros") or init is None:
+        relu = any(a in ("relu", "leaky_relu") for a in activations)
+        fixes.append("use a scaled init (He for ReLU, Xavier for sigmoid/tanh)" if init is None or not activations
+                     else f"use {'He' if relu else 'Xavier'} initialisation instead of {init}")
+    if optimizer == "sgd" and high_lr:
+        fixes.append("or switch to adam, whose step per weight is bounded by about η")
+    if activations and all(a == "linear" for a in activations):
+        fixes.append("note that linear layers let the output grow without bound")
+    return (f"Training diverged at step {step}: {became}. Most likely {cause}{grown}. "
+            f"{'; '.join(fixes)[0].upper() + '; '.join(fixes)[1:]}.")
 
 
 def diverged_profile_note(steps: int, lr: float) -> str:
     """The Gradients page's note when its k training steps diverged."""
-    return (f"Training diverged after {steps} steps: the loss became infinite or NaN. Lower the learning rate "
-            f"η = {lr:g} or pick a gentler init; the profile shows the last weights.")
+    return (f"Training diverged after {steps} steps: the loss became infinite or NaN, or exploded far above where "
+            f"it started. Lower the learning rate η = {lr:g} or pick a gentler init; the profile shows the last "
+            "weights.")
 
 
 __all__ = ["Verdict", "KINDS", "VANISHING_BELOW", "EXPLODING_ABOVE", "CROWDED", "DEAD_LAYER", "underflow_estimate", "sci", "weight_scale", "verdict",
-           "divergence_advice", "diverged_profile_note"]
+           "divergence_advice", "diverged_profile_note", "format_loss"]

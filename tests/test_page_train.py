@@ -171,3 +171,16 @@ def test_loss_labels_say_what_mse_is():
     assert "½‖a − y‖² averaged over the batch" in label and "not PyTorch's MSELoss" in label
     assert "softmax regression" in at.number_input(key="train_depth").help
     assert "AdamW" in at.select_slider(key="train_wd").help  # which decay adam gets, and biases never decay
+
+
+def test_lr_50_sgd_ends_red_not_done():
+    at = open_train({"lr": "50", "opt": "sgd"})
+    for _ in range(3):
+        at.button(key="train_start").click().run()
+        if at.error:
+            break
+    assert not at.exception
+    banner = " ".join(e.value for e in at.error)
+    assert "Training stopped" in banner and "Training diverged at step" in banner and "η = 50" in banner
+    assert not any("Done" in s.value for s in at.success)
+    assert len(metric(at, "Train loss")) <= 10  # readable even when huge: 2.4e26, never 27 digits
