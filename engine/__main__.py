@@ -79,6 +79,9 @@ def build_parser() -> Parser:
     train.add_argument("--pool", default="max", choices=S.POOL_NAMES, help="pooling after each conv layer")
     train.add_argument("--augment", action="store_true", help="random shifts, rotations, scale, stroke width")
     train.add_argument("--out", default="model.pt", help="where to save the checkpoint (default model.pt)")
+    train.add_argument("--kfold", type=int, default=None, metavar="K",
+                       help="also run K-fold cross-validation on the training split (K = 2-20): each fold's "
+                            "validation accuracy, their mean and standard deviation")
 
     predict = sub.add_parser("predict", help="predict the digit in image files")
     predict.add_argument("--model", default=None, help="checkpoint (default: the app's default model)")
@@ -111,6 +114,8 @@ def cmd_train(args) -> tuple[dict, int]:
     from .verdicts import format_loss
 
     check_target(args.out)  # before training: a bad --out must not cost the run
+    if args.kfold is not None and not 2 <= args.kfold <= 20:
+        raise UsageError(f"--kfold must be 2-20, got {args.kfold}")
     network = _network(args, dropout=args.dropout, conv=args.conv, pool=args.pool)
     training = S.TrainSpec(dataset=args.dataset, train_size=args.train_size, val_fraction=args.val_fraction,
                            noise=args.noise, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
@@ -142,7 +147,29 @@ def cmd_train(args) -> tuple[dict, int]:
     result["model"] = str(args.out)
     if not args.json:
         print(f"saved {args.out} ({trainer.network.describe()}) in {seconds:.1f} s")
+    if args.kfold is not None:
+        result.update(_kfold(network, training, args.kfold, trainer.data, quiet=args.json))
     return result, 0
+
+
+def _kfold(network, training, k: int, data, quiet: bool) -> dict:
+    """The train JSON's K-fold fields: folds, kfold_mean, kfold_std."""
+    from .kfold import folds, summarise
+    from .verdicts import format_loss
+
+    results = []
+    for fold in folds(network, training, k, dataset=data):
+        results.append(fold)
+        if not quiet:
+            acc = "" if fold.val_acc is None else f"  val acc {fold.val_acc:.4f}"
+            print(f"fold {fold.fold:2d}/{k}  val loss {format_loss(fold.val_loss)}{acc}", flush=True)
+    regression = results[0].val_acc is None
+    summary = summarise(results, regression)
+    if not quiet:
+        what = "val loss" if regression else "val acc"
+        print(f"{k}-fold {what}: mean {summary.mean:.4f}, std {summary.std:.4f}")
+    return {"folds": [{"fold": r.fold, "val_acc": r.val_acc, "val_loss": r.val_loss} for r in results],
+            "kfold_mean": summary.mean, "kfold_std": summary.std}
 
 
 def _load_model(path):
