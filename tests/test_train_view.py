@@ -86,5 +86,5 @@ def test_saturation_bars_judge_hidden_layers_only():
                           ["sigmoid", "relu", "softmax"])
     bar = fig.data[0]
     assert list(bar.marker.color) == [SATURATED, SATURATED, OUTPUT_GREY]  # a confident output is not red
-    assert bar.text[-1] == "100% confident" and "hidden units" in fig.layout.title.text
-    assert "confident outputs near 0 or 1 are the goal" in fig.layout.annotations[0].text
+    assert bar.x[-1].endswith("softmax<br>(confident)") and "hidden units" in fig.layout.title.text
+    assert "confident outputs are the goal" in fig.layout.title.text

@@ -110,14 +110,17 @@ def saturation_bars(fractions: np.ndarray, names: list[str], activations: list[s
     """
     labels = [f"{n}<br>{a}" for n, a in zip(names, activations)]
     colors = [SATURATED] * (len(labels) - 1) + [OUTPUT_GREY]
-    texts = [f"{f:.0%}" for f in fractions[:-1]] + [f"{fractions[-1]:.0%} confident"]
-    fig = go.Figure(go.Bar(x=labels, y=fractions, marker_color=colors, text=texts, textposition="outside"))
-    fig.update_layout(title="Saturated (σ, tanh) or dead (ReLU) hidden units")
+    labels[-1] = f"{names[-1]}<br>{activations[-1]}<br>(confident)"
+    fig = go.Figure(go.Bar(x=labels, y=fractions, marker_color=colors, text=[f"{f:.0%}" for f in fractions],
+                           textposition="outside", cliponaxis=False))
+    fig.update_layout(title="Saturated or dead hidden units<br><sup>sigmoid/tanh saturate, ReLU dies.<br>Grey: the "
+                            "output layer, not judged:<br>confident outputs are the goal</sup>",
+                      uniformtext=dict(minsize=12, mode="show"))
     fig.update_yaxes(range=[0, 1.15], tickformat=".0%", title_text="share of units")
-    fig.add_annotation(text="grey: the output layer, not judged; confident outputs near 0 or 1 are the goal",
-                       xref="paper", yref="paper", x=0, y=-0.32, showarrow=False, xanchor="left",
-                       font=dict(size=11, color="#495057"))
-    return style(fig, height=360)
+    fig.update_xaxes(tickangle=0)
+    fig = style(fig, height=420)
+    fig.update_layout(margin=dict(t=120))  # room for the three-line subtitle
+    return fig
 
 
 def decision_boundary(boundary: Boundary) -> go.Figure:
