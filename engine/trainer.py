@@ -185,9 +185,12 @@ class Trainer:
         self.status = "running"
         x, y = self.batches.next()
         loss = self._forward_backward(x, y).item()
-        if not math.isfinite(loss) or self.watch.exploded(loss):
+        if not math.isfinite(loss):
             return self._diverge(loss)
         self.recorder.before_update(self.step_count + 1, y, loss)
+        if self.watch.exploded(loss):  # kept in the history, so the charts show the explosion; W is not moved
+            self.step_count += 1
+            return self._diverge(loss, self.step_count)
         self.optimizer.step()
         self.step_count += 1
         self.recorder.after_update()
@@ -230,15 +233,16 @@ class Trainer:
         chance = 1.0 / self.network.output_size
         return metrics["val_acc"] <= CHANCE_MARGIN * chance and metrics["train_loss"] > 2 * self.watch.start
 
-    def _diverge(self, loss: float) -> None:
-        """Stop on a NaN/inf or exploded loss, keep the history, and say why it probably happened."""
+    def _diverge(self, loss: float, step: int | None = None) -> None:
+        """Stop on a NaN/inf or exploded loss at `step` (default: the next), keep the history, and say why."""
         self.recorder.flush()
         self.status = "diverged"
         grad_norms = self.history.column("grad_norm")
         finite = grad_norms[np.isfinite(grad_norms)] if len(grad_norms) else grad_norms
         largest = float(finite.max()) if len(finite) else math.nan
-        self.message = divergence_advice(self.step_count + 1, loss, self.training.lr, self.training.optimizer,
-                                         largest, self.watch.start, self.network.init, self.network.activations)
+        training = self.training
+        self.message = divergence_advice(step or self.step_count + 1, loss, training.lr, training.optimizer, largest,
+                                         self.watch.start, self.network.init, self.network.activations)
 
     # --- numpy views for the pages ------------------------------------------------------------------
     def predict(self, x: np.ndarray) -> np.ndarray:
