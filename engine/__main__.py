@@ -19,7 +19,9 @@ CHOICES_HELP = f"""
 names:
   activations  {' '.join(S.ACTIVATION_NAMES)}  (one for all hidden layers, or a comma list, one per layer)
   inits        he (N(0,2/n_in)), xavier (N(0,2/(n_in+n_out))), normal (N(0,1)), small (N(0,0.01^2)), zeros
-  losses       ce (softmax + cross-entropy), mse (sigmoid outputs + 1/2 |a - y|^2)
+  losses       ce (softmax + cross-entropy), mse (the quadratic cost 1/2 |a - y|^2 averaged over the batch,
+               sigmoid outputs; a linear output on the regression set. Not PyTorch's MSELoss, which
+               averages (a - y)^2 over every entry without the 1/2)
   optimizers   sgd, momentum, adam
   datasets     {' '.join(S.DATASET_NAMES)}, or idx:FOLDER (the MNIST IDX files in FOLDER;
                PLAYGROUND_IDX_ROOTS=/data:/srv/mnist allows only those folders, =off none)
@@ -54,7 +56,7 @@ def build_parser() -> Parser:
         p.add_argument("--activation", default=activation,
                        help=f"{'/'.join(S.ACTIVATION_NAMES)}: one name or one per layer (default {activation})")
         p.add_argument("--init", default=init, choices=S.INIT_NAMES, help=f"weight init (default {init})")
-        p.add_argument("--loss", default="ce", choices=S.LOSS_NAMES, help="ce or mse (default ce)")
+        p.add_argument("--loss", default="ce", choices=S.LOSS_NAMES, help="ce (cross-entropy) or mse (1/2 |a - y|^2 averaged over the batch; default ce)")
         p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
         p.add_argument("--json", action="store_true", help="print one JSON document")
 
@@ -66,7 +68,9 @@ def build_parser() -> Parser:
     train.add_argument("--momentum", type=_floats_ok, default=0.9, help="for --optimizer momentum (default 0.9)")
     train.add_argument("--batch-size", type=int, default=64, help="mini-batch size; 1 = SGD (default 64)")
     train.add_argument("--epochs", type=int, default=5, help="passes over the training set (default 5)")
-    train.add_argument("--weight-decay", type=_floats_ok, default=0.0, help="L2 penalty (default 0)")
+    train.add_argument("--weight-decay", type=_floats_ok, default=0.0,
+                       help="weight decay λ on the weights, not the biases: L2 for sgd/momentum, AdamW-style "
+                            "decoupled for adam (default 0)")
     train.add_argument("--dropout", type=_floats_ok, default=0.0, help="dropout on hidden layers (default 0)")
     train.add_argument("--train-size", type=int, default=None, help="use only this many training samples")
     train.add_argument("--val-fraction", type=_floats_ok, default=0.2, help="validation share (default 0.2)")
@@ -75,6 +79,9 @@ def build_parser() -> Parser:
     train.add_argument("--pool", default="max", choices=S.POOL_NAMES, help="pooling after each conv layer")
     train.add_argument("--augment", action="store_true", help="random shifts, rotations, scale, stroke width")
     train.add_argument("--out", default="model.pt", help="where to save the checkpoint (default model.pt)")
+    train.add_argument("--kfold", type=int, default=None, metavar="K",
+                       help="also run K-fold cross-validation on the training split (K = 2-20): each fold's "
+                            "validation accuracy, their mean and standard deviation")
 
     predict = sub.add_parser("predict", help="predict the digit in image files")
     predict.add_argument("--model", default=None, help="checkpoint (default: the app's default model)")
@@ -104,8 +111,11 @@ def _network(args, **extra) -> S.NetworkSpec:
 def cmd_train(args) -> tuple[dict, int]:
     from .checkpoint import check_target, save
     from .trainer import Trainer
+    from .verdicts import format_loss
 
     check_target(args.out)  # before training: a bad --out must not cost the run
+    if args.kfold is not None and not 2 <= args.kfold <= 20:
+        raise UsageError(f"--kfold must be 2-20, got {args.kfold}")
     network = _network(args, dropout=args.dropout, conv=args.conv, pool=args.pool)
     training = S.TrainSpec(dataset=args.dataset, train_size=args.train_size, val_fraction=args.val_fraction,
                            noise=args.noise, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
@@ -119,8 +129,8 @@ def cmd_train(args) -> tuple[dict, int]:
         for row in trainer.history.epochs[reported:]:
             if not args.json:
                 acc = "" if row["val_acc"] is None else f"  val acc {row['val_acc']:.4f}"
-                print(f"epoch {row['epoch']:3d}  train loss {row['train_loss']:.4f}  "
-                      f"val loss {row['val_loss']:.4f}{acc}", flush=True)
+                print(f"epoch {row['epoch']:3d}  train loss {format_loss(row['train_loss'])}  "
+                      f"val loss {format_loss(row['val_loss'])}{acc}", flush=True)
         reported = len(trainer.history.epochs)
     seconds = time.perf_counter() - start
     deltas = trainer.history.column("delta_mean_abs")
@@ -137,7 +147,28 @@ def cmd_train(args) -> tuple[dict, int]:
     result["model"] = str(args.out)
     if not args.json:
         print(f"saved {args.out} ({trainer.network.describe()}) in {seconds:.1f} s")
+    if args.kfold is not None:
+        result.update(_kfold(network, training, args.kfold, trainer.data, quiet=args.json))
     return result, 0
+
+
+def _kfold(network, training, k: int, data, quiet: bool) -> dict:
+    """The train JSON's K-fold fields: folds, kfold_mean, kfold_std."""
+    from .kfold import cross_validate
+    from .verdicts import format_loss
+
+    def progress(done: int, total: int) -> None:
+        if not quiet and done:
+            print(f"fold {done:2d}/{total} trained", flush=True)
+
+    summary = cross_validate(network, training, k, progress=progress, dataset=data)
+    if not quiet:
+        for fold in summary.folds:
+            acc = "" if fold.val_acc is None else f"  val acc {fold.val_acc:.4f}"
+            print(f"fold {fold.fold:2d}/{k}  val loss {format_loss(fold.val_loss)}{acc}")
+        print(f"{k}-fold {summary.metric}: mean {summary.mean:.4f}, std {summary.std:.4f}")
+    return {"folds": [{"fold": f.fold, "val_acc": f.val_acc, "val_loss": f.val_loss} for f in summary.folds],
+            "kfold_mean": summary.mean, "kfold_std": summary.std}
 
 
 def _load_model(path):
@@ -195,13 +226,16 @@ def cmd_gradients(args) -> tuple[dict, int]:
     if not 1 <= args.batch_size <= 100_000:
         raise UsageError(f"batch size must be 1-100000, got {args.batch_size}")
     network = _network(args)
-    rows = profile_at_init(network, args.dataset, batch_size=args.batch_size, seed=args.seed).rows
+    profile = profile_at_init(network, args.dataset, batch_size=args.batch_size, seed=args.seed)
+    rows = profile.rows
     if not args.json:
-        print(f"{'layer':>5} {'mean |δ|':>11} {'‖∂C/∂W‖':>11} {'act mean':>9} {'act std':>9} {'saturated':>9}")
+        print(f"{'layer':>5} {'mean |δ|':>11} {'‖∂C/∂W‖':>11} {'act mean':>9} {'act std':>9} {'saturated':>9} "
+              f"{'dead':>6}")
         for r in rows:
             print(f"{r['layer']:>5} {r['delta_mean_abs']:11.3e} {r['grad_norm']:11.3e} {r['act_mean']:9.3f} "
-                  f"{r['act_std']:9.3f} {r['saturated_frac']:9.1%}")
-    return {"layers": rows}, 0
+                  f"{r['act_std']:9.3f} {r['saturated_frac']:9.1%} {r['dead_frac']:6.1%}")
+        print(f"verdict: {profile.verdict.text}")
+    return {"layers": rows, "verdict": profile.verdict.as_dict()}, 0
 
 
 def cmd_landscape(args) -> tuple[dict, int]:

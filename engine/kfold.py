@@ -58,10 +58,12 @@ def fold_dataset(data: Dataset, held_out: np.ndarray, fold: int) -> Dataset:
 
 
 def cross_validate(network: NetworkSpec, training: TrainSpec, k: int = 5,
-                   progress: Callable[[int, int], None] | None = None) -> CrossValidation:
+                   progress: Callable[[int, int], None] | None = None,
+                   dataset: Dataset | None = None) -> CrossValidation:
     """Train training.epochs epochs on each of k splits of the training set (its validation split is not used)."""
-    data = load_dataset(training.dataset, train_size=training.train_size, val_fraction=training.val_fraction,
-                        noise=training.noise, seed=training.seed)
+    data = dataset if dataset is not None else load_dataset(
+        training.dataset, train_size=training.train_size, val_fraction=training.val_fraction,
+        noise=training.noise, seed=training.seed)
     parts = fold_indices(len(data.x_train), k, training.seed)
     folds = []
     if progress is not None:

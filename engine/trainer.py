@@ -27,6 +27,32 @@ from .verdicts import divergence_advice
 EVAL_CHUNK = 2048  # samples per forward when evaluating (bounded memory for large sets)
 TRAIN_EVAL_SAMPLES = 5000  # train loss/accuracy at epoch end are measured on at most this many samples
 BACKWARDS = ("explicit", "autograd")  # BP1-BP4 written out (fully connected nets), or autograd with a Probe
+# A run has diverged, besides a NaN/inf loss, when its loss explodes far above where it started:
+SPIKE = 1e3  # one mini-batch's loss above 1000x the first step's: no training blip does that
+BLOWN_UP = 10.0  # or the smoothed loss above 10x the first step's and still growing
+SMOOTHING = 0.05  # weight of the newest step in the smoothed loss (about the last 20 steps)
+GROWING_OVER = 20  # steps over which "still growing" is judged
+CHANCE_MARGIN = 1.2  # at an epoch end: val accuracy within 1.2x of chance while the loss sits above the start
+
+
+class DivergenceWatch:
+    """Follows the mini-batch loss; says when it has exploded far above where the run started."""
+
+    def __init__(self):
+        self.start: float | None = None  # the first step's loss, at the initial weights
+        self.smooth: float | None = None  # exponential moving average of the loss
+        self.earlier: list[float] = []  # the smoothed loss of the last GROWING_OVER steps
+
+    def exploded(self, loss: float) -> bool:
+        """Record one step's loss; True when it (or its smoothed value, still rising) is far above the start."""
+        if self.start is None:
+            self.start = self.smooth = loss
+            return False
+        self.smooth = (1 - SMOOTHING) * self.smooth + SMOOTHING * loss
+        self.earlier = (self.earlier + [self.smooth])[-GROWING_OVER:]
+        growing = len(self.earlier) == GROWING_OVER and self.smooth > self.earlier[0]
+        scale = max(self.start, 1e-12)
+        return loss > SPIKE * scale or (self.smooth > BLOWN_UP * scale and growing)
 
 
 @torch.no_grad()
@@ -107,6 +133,7 @@ class Trainer:
         self.recorder = Recorder(self.model, self.network, self.history, self.steps_per_epoch, enabled=record)
         self.path = Snapshots(self.model, snapshot_every, max_snapshots)  # for the loss-surface path
         self.step_count = 0
+        self.watch = DivergenceWatch()
         self.status = "ready"  # ready | running | done | diverged
         self.message = ""
 
@@ -161,6 +188,9 @@ class Trainer:
         if not math.isfinite(loss):
             return self._diverge(loss)
         self.recorder.before_update(self.step_count + 1, y, loss)
+        if self.watch.exploded(loss):  # kept in the history, so the charts show the explosion; W is not moved
+            self.step_count += 1
+            return self._diverge(loss, self.step_count)
         self.optimizer.step()
         self.step_count += 1
         self.recorder.after_update()
@@ -190,20 +220,29 @@ class Trainer:
         metrics = self.evaluate()
         epoch = round(self.epoch)
         self.history.epochs.append({"epoch": epoch, "step": self.step_count, **metrics})
-        if not all(v is None or math.isfinite(v) for v in metrics.values()):
+        if not all(v is None or math.isfinite(v) for v in metrics.values()) or self._stuck_at_chance(metrics):
             self._diverge(metrics["train_loss"])
         elif epoch >= self.training.epochs:
             self.status = "done"
             self.message = f"finished {epoch} epochs ({self.step_count} steps)"
 
-    def _diverge(self, loss: float) -> None:
-        """Stop on a NaN/inf loss, keep the history, and say why it probably happened."""
+    def _stuck_at_chance(self, metrics: dict) -> bool:
+        """Validation accuracy at chance while the training loss sits far above where the run started."""
+        if self.network.regression or metrics["val_acc"] is None or self.watch.start is None:
+            return False
+        chance = 1.0 / self.network.output_size
+        return metrics["val_acc"] <= CHANCE_MARGIN * chance and metrics["train_loss"] > 2 * self.watch.start
+
+    def _diverge(self, loss: float, step: int | None = None) -> None:
+        """Stop on a NaN/inf or exploded loss at `step` (default: the next), keep the history, and say why."""
         self.recorder.flush()
         self.status = "diverged"
         grad_norms = self.history.column("grad_norm")
-        largest = float(np.nanmax(grad_norms[-1])) if len(grad_norms) else math.nan
-        self.message = divergence_advice(self.step_count + 1, loss, self.training.lr, self.training.optimizer,
-                                         largest)
+        finite = grad_norms[np.isfinite(grad_norms)] if len(grad_norms) else grad_norms
+        largest = float(finite.max()) if len(finite) else math.nan
+        training = self.training
+        self.message = divergence_advice(step or self.step_count + 1, loss, training.lr, training.optimizer, largest,
+                                         self.watch.start, self.network.init, self.network.activations)
 
     # --- numpy views for the pages ------------------------------------------------------------------
     def predict(self, x: np.ndarray) -> np.ndarray:

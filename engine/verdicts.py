@@ -13,25 +13,38 @@ import numpy as np
 from .model import INITS
 from .spec import NetworkSpec
 
-# Verdict thresholds on ratio = mean |δ^1| / mean |δ^L| (first hidden layer over the output layer).
+# Verdict thresholds on ratio = mean |δ^1| / mean |δ^(L-1)| (first hidden layer over the last hidden layer).
 # 100x is two orders of magnitude: with one learning rate η, layer 1's weights then move 100x slower (or
-# faster) than the output layer's. Well-initialised nets still spread by 3-30x (layers differ in fan-in,
-# and the softmax output's δ^L = a − y is not multiplied by a σ'), so a tighter bound would cry wolf.
+# faster) than the top hidden layer's. Well-initialised nets still spread by 3-30x (layers differ in fan-in
+# and in how many units pass δ on), so a tighter bound would cry wolf. The output layer is left out: its
+# δ^L = a − y (softmax with cross-entropy) is not multiplied by any σ' and would blur the chain's own gain.
 VANISHING_BELOW = 1e-2
 EXPLODING_ABOVE = 1e2
 NOTABLE = 0.1  # share of saturated / dead hidden units worth naming in a reason
 CROWDED = 0.5  # share of saturated / dead hidden units worth a caution even when the flow is healthy
+DEAD_LAYER = 0.99  # a hidden layer with this share of dead ReLUs passes (almost) no δ down: the signal stops
+FLOAT32_TINY = 1.4e-45  # float32's smallest positive (subnormal) number: anything smaller rounds to 0
+KINDS = ("vanishing", "exploding", "healthy", "symmetric", "dead")
 
 
 @dataclass(frozen=True)
 class Verdict:
     """A plain-language reading of one profile."""
 
-    kind: str  # "vanishing" | "exploding" | "healthy"
-    ratio: float  # mean |δ^1| / mean |δ^L|; 0 when no error reaches layer 1, inf/nan on overflow
-    per_layer: float  # geometric-mean factor by which δ changes per layer, ratio^(1/(L-1))
-    headline: str  # "Vanishing: layer 1 receives 2.0×10⁻⁶ of the error signal of layer 9 (the output layer)."
+    kind: str  # one of KINDS
+    ratio: float  # mean |δ^1| / mean |δ^(L-1)| (first / last hidden layer); 0 when no error reaches layer 1
+    per_layer: float  # geometric-mean factor by which δ changes per hidden layer, ratio^(1/(hidden-1))
+    headline: str  # "Vanishing: layer 1 receives 2.0×10⁻⁶ of the error signal of layer 8 (the last hidden layer)."
     reason: str  # why, in the textbook's terms (σ' ≤ 1/4, weight scale std·√n, saturation, dead units)
+
+    @property
+    def text(self) -> str:
+        """Headline and reason in one paragraph (the gradients CLI's verdict text)."""
+        return f"{self.headline} {self.reason}".strip()
+
+    def as_dict(self) -> dict:
+        """The gradients JSON's verdict: {"kind", "ratio", "text"}."""
+        return {"kind": self.kind, "ratio": self.ratio, "text": self.text}
 
 
 def sci(value: float) -> str:
@@ -42,6 +55,8 @@ def sci(value: float) -> str:
         return f"{value:.2g}"
     exponent = math.floor(math.log10(abs(value)))
     mantissa = value / 10 ** exponent
+    if round(mantissa, 1) >= 10:
+        mantissa, exponent = mantissa / 10, exponent + 1
     sup = str(exponent).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
     return f"{mantissa:.1f}×10{sup}"
 
@@ -56,33 +71,85 @@ def weight_scale(network: NetworkSpec) -> tuple[float, float, int]:
 # ---------------------------------------------------------------- the gradients verdict
 
 
+def underflow_estimate(deltas: list[float]) -> float:
+    """The δ¹ float32 rounded to 0: the deepest non-zero mean |δ| carried down at the measured per-layer rate."""
+    nonzero = [(l, d) for l, d in enumerate(deltas) if d > 0]
+    if len(nonzero) < 2 or deltas[0] > 0:
+        return math.nan
+    (l0, d0), (l1, d1) = nonzero[0], nonzero[-1]
+    if l1 == l0:
+        return math.nan
+    rate = (d0 / d1) ** (1 / (l1 - l0))  # per layer, measured where float32 still holds the numbers
+    return d0 * rate ** l0
+
+
 def verdict(rows: list[dict], network: NetworkSpec | None = None) -> Verdict:
-    """vanishing / exploding / healthy from the per-layer rows; `network` lets the reason name σ and the init."""
+    """symmetric / dead / vanishing / exploding / healthy from the per-layer rows (output layer last).
+
+    `network` lets the reason name σ and the init (and recognise zero init).
+    """
     if not rows:
         raise ValueError("the profile has no layers")
-    first, last = rows[0]["delta_mean_abs"], rows[-1]["delta_mean_abs"]
-    n_layers = len(rows)
-    top = f"the output layer (layer {n_layers})"
+    hidden = rows[:-1] or rows
+    deltas = [r["delta_mean_abs"] for r in hidden]
+    first, last = deltas[0], deltas[-1]
+    n_hidden = len(hidden)
+    top = f"layer {n_hidden} (the last hidden layer)" if n_hidden > 1 else "layer 1"
     if not all(math.isfinite(r["delta_mean_abs"]) for r in rows):
-        return Verdict("exploding", math.inf, math.inf, f"Exploding: the error signal overflowed (inf or NaN) on "
-                       f"its way from {top} down to layer 1.", _reason("exploding", rows, network, math.inf))
+        return Verdict("exploding", math.inf, math.inf, "Exploding: the error signal overflowed (inf or NaN) on "
+                       "its way from the output layer down to layer 1.", _reason("exploding", rows, network, math.inf))
     if last == 0:
         ratio = 1.0 if first == 0 else math.inf
     else:
         ratio = first / last
-    per_layer = ratio ** (1 / (n_layers - 1)) if n_layers > 1 and math.isfinite(ratio) else ratio
+    per_layer = ratio ** (1 / (n_hidden - 1)) if n_hidden > 1 and math.isfinite(ratio) else ratio
+    symmetric = (network.init == "zeros") if network is not None else (
+        len(rows) > 1 and all(r["delta_mean_abs"] == 0 and r["act_std"] == 0 for r in hidden))
+    dead_layers = [r["layer"] for r in hidden if r["dead_frac"] >= DEAD_LAYER]
+    _, dead_share = _hidden_shares(rows)
+    if symmetric:
+        return Verdict("symmetric", ratio, per_layer,
+                       "Symmetric: every unit of a layer computes the same thing and gets the same update.",
+                       _symmetric_reason(rows))
+    if dead_layers or (ratio < VANISHING_BELOW and dead_share >= CROWDED):
+        where = (f"every ReLU of layer {dead_layers[-1]} is dead" if dead_layers
+                 else f"{dead_share:.0%} of the hidden ReLUs are dead")
+        return Verdict("dead", ratio, per_layer,
+                       f"Dead: {where} (z ≤ 0 on every sample, so σ'(z) = 0): the error signal stops there.",
+                       "BP2 multiplies δ by σ'(z) = 0 at a dead unit, so nothing passes below it and the weights "
+                       "feeding it never change. Use a smaller learning rate, He init, or leaky ReLU (it passes "
+                       "0.01·δ back for z ≤ 0 and cannot die).")
     if ratio < VANISHING_BELOW:
         kind = "vanishing"
-        head = (f"Vanishing: layer 1 receives no error signal at all (δ¹ = 0), while {top} gets {sci(last)}."
-                if ratio == 0 else f"Vanishing: layer 1 receives {sci(ratio)} of the error signal of {top}.")
+        if ratio == 0:
+            estimate = underflow_estimate(deltas)
+            head = f"Vanishing: layer 1 receives no error signal at all (δ¹ = 0), while {top} gets {sci(last)}."
+            if math.isfinite(estimate) and estimate < FLOAT32_TINY:
+                head += (f" δ¹ = 0 is float32 underflow: at the measured rate the true value is about "
+                         f"{sci(estimate)}, below float32's smallest number {sci(FLOAT32_TINY)}.")
+        else:
+            head = f"Vanishing: layer 1 receives {sci(ratio)} of the error signal of {top}."
     elif ratio > EXPLODING_ABOVE:
         kind = "exploding"
         head = f"Exploding: layer 1 receives {sci(ratio)} times the error signal of {top}."
+    elif n_hidden == 1:
+        kind = "healthy"
+        head = "Healthy: one hidden layer has no chain of layers for δ to vanish or explode in."
     else:
         kind = "healthy"
         head = (f"Healthy: layer 1 receives {sci(ratio)} times the error signal of {top}: "
                 f"within {EXPLODING_ABOVE:.0f}× either way.")
     return Verdict(kind, ratio, per_layer, head, _reason(kind, rows, network, per_layer))
+
+
+def _symmetric_reason(rows: list[dict]) -> str:
+    silent = all(r["delta_mean_abs"] == 0 for r in rows[:-1])
+    flow = ("With every weight 0, (W^(l+1))^T δ^(l+1) = 0: no error reaches the hidden layers at all. "
+            if silent else "")
+    return (f"{flow}All weights start equal, so all units of a layer have the same z, the same a and the same "
+            "δ, and gradient descent gives them the same update: they stay copies of one another and the layer "
+            "acts like a single unit (zero init never breaks the symmetry). Use random weights such as "
+            "Xavier or He.")
 
 
 def _hidden_shares(rows: list[dict]) -> tuple[float, float]:
@@ -116,10 +183,6 @@ def _reason(kind: str, rows: list[dict], network: NetworkSpec | None, per_layer:
     if network is None:
         parts = [f"{share:.0%} of hidden units are saturated or dead."] if share >= NOTABLE else []
         return " ".join(parts + [measured]).strip()
-    if network.init == "zeros":
-        return ("All weights start at 0, so (W^(l+1))^T δ^(l+1) = 0: no error reaches the hidden layers, "
-                "and all units of a layer stay identical (zero init never breaks the symmetry). "
-                "Use random weights such as Xavier or He.")
     std, scale, n = weight_scale(network)
     what = "dead" if dead > saturated else "saturated"
     facts = _Facts(set(network.activations), network.init, std, scale,
@@ -146,8 +209,8 @@ def _vanishing(f: _Facts) -> list[str]:
 
 def _exploding(f: _Facts) -> list[str]:
     if f.scale > 1.5:
-        parts = [f"{f.scale_text[0].upper() + f.scale_text[1:]} is far above 1: (W^(l+1))^T δ^(l+1) "
-                 f"multiplies δ by about that much at every layer, more than σ'(z) takes away."]
+        parts = [f"{f.scale_text[0].upper() + f.scale_text[1:]} is far above 1: each BP2 step multiplies δ by "
+                 f"about std·√n·√E[σ'(z)²], and the weights win over what σ'(z) takes away."]
     else:
         parts = [f"BP2 multiplies δ by about std·√n·σ'(z) per layer, and here that is above 1 "
                  f"({f.scale_text})."]
@@ -174,20 +237,56 @@ def _healthy(f: _Facts) -> list[str]:
 # ---------------------------------------------------------------- training that diverged
 
 
-def divergence_advice(step: int, loss_value: float, lr: float, optimizer: str, largest_grad: float) -> str:
-    """Why a run's loss became NaN/inf at `step`, most likely, and what to change."""
-    cause = (f"the learning rate η = {lr:g} is too high"
-             if lr >= 0.1 or optimizer == "adam" and lr >= 0.01 else "the gradients exploded")
+def format_loss(value: float | None) -> str:
+    """A loss as people read it: 0.2315, 12.41, 2.4e26 (not 237113821134164070347309056.000), inf, NaN."""
+    if value is None:
+        return "—"
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value != 0 and (abs(value) >= 1e4 or abs(value) < 1e-4):
+        mantissa, exponent = f"{value:.1e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    return f"{value:.4f}"
+
+
+def divergence_advice(step: int, loss_value: float, lr: float, optimizer: str, largest_grad: float,
+                      start_loss: float | None = None, init: str | None = None,
+                      activations: tuple = ()) -> str:
+    """Why a run's loss became NaN/inf or exploded far above its start at `step`, most likely, and what to change.
+
+    init and activations (from the NetworkSpec) keep the advice to what would change something: no
+    "use Xavier or He" to a network that already uses one of them.
+    """
+    if math.isfinite(loss_value) and start_loss:
+        ratio = loss_value / start_loss
+        became = (f"the loss reached {format_loss(loss_value)}, "
+                  f"{f'{ratio:,.0f}' if ratio < 1e6 else format_loss(ratio)} times the {start_loss:.3g} it started at")
+    else:
+        became = f"the loss became {format_loss(loss_value)}"
+    high_lr = lr >= 0.1 or optimizer == "adam" and lr >= 0.01
+    cause = f"the learning rate η = {lr:g} is too high" if high_lr else "the gradients exploded"
     grown = f" (the largest ‖∂C/∂W‖ had reached {largest_grad:.3g})" if math.isfinite(largest_grad) else ""
-    return (f"Training diverged at step {step}: the loss became {loss_value}. Most likely {cause}{grown}. "
-            f"Lower the learning rate, use a smaller init (Xavier or He) or a gentler activation.")
+    fixes = [f"lower the learning rate (try η = {lr / 10:g})"]
+    if init in ("normal", "small", "zeros") or init is None:
+        relu = any(a in ("relu", "leaky_relu") for a in activations)
+        fixes.append("use a scaled init (He for ReLU, Xavier for sigmoid/tanh)" if init is None or not activations
+                     else f"use {'He' if relu else 'Xavier'} initialisation instead of {init}")
+    if optimizer == "sgd" and high_lr:
+        fixes.append("or switch to adam, whose step per weight is bounded by about η")
+    if activations and all(a == "linear" for a in activations):
+        fixes.append("note that linear layers let the output grow without bound")
+    return (f"Training diverged at step {step}: {became}. Most likely {cause}{grown}. "
+            f"{'; '.join(fixes)[0].upper() + '; '.join(fixes)[1:]}.")
 
 
 def diverged_profile_note(steps: int, lr: float) -> str:
     """The Gradients page's note when its k training steps diverged."""
-    return (f"Training diverged after {steps} steps: the loss became infinite or NaN. Lower the learning rate "
-            f"η = {lr:g} or pick a gentler init; the profile shows the last weights.")
+    return (f"Training diverged after {steps} steps: the loss became infinite or NaN, or exploded far above where "
+            f"it started. Lower the learning rate η = {lr:g} or pick a gentler init; the profile shows the last "
+            "weights.")
 
 
-__all__ = ["Verdict", "VANISHING_BELOW", "EXPLODING_ABOVE", "CROWDED", "sci", "weight_scale", "verdict",
-           "divergence_advice", "diverged_profile_note"]
+__all__ = ["Verdict", "KINDS", "VANISHING_BELOW", "EXPLODING_ABOVE", "CROWDED", "DEAD_LAYER", "underflow_estimate", "sci", "weight_scale", "verdict",
+           "divergence_advice", "diverged_profile_note", "format_loss"]

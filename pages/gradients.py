@@ -5,7 +5,8 @@ import streamlit as st
 
 from engine.gradients import EXPLODING_ABOVE, TRAIN_BATCH, VANISHING_BELOW, ProfileTrainer, profile_at_init, \
     scalar_chain, sci
-from engine.model import LOSS_LABELS
+from engine.activations import ACTIVATIONS
+from engine.model import INIT_ORDER, INITS, LOSSES
 from engine.spec import ACTIVATION_NAMES, DATASET_NAMES, NetworkSpec, TrainSpec
 from ui.bootstrap import require_app_frame
 from ui.gradient_figs import CONFIG_COLORS, Series, activation_violins, chain_figure, delta_profile, grad_norms, \
@@ -15,15 +16,14 @@ require_app_frame()
 
 WIDTHS = (4, 8, 16, 32, 64, 128, 256, 512)
 BATCHES = (16, 32, 64, 128, 256, 512, 1024)
-INIT_SHORT = {"zeros": "zeros", "small": "small N(0, 0.01²)", "normal": "N(0, 1)", "xavier": "Xavier", "he": "He"}
-INIT_LABELS = {"zeros": "zeros", "small": "small: N(0, 0.01²)", "normal": "N(0, 1), biases too (Nielsen)",
-               "xavier": "Xavier: N(0, 2/(n_in+n_out))", "he": "He: N(0, 2/n_in)"}
-LOSS_SHORT = {"ce": "cross-entropy", "mse": "quadratic"}
-INIT_ORDER = ("zeros", "small", "normal", "xavier", "he")
+INIT_SHORT = {name: init.short for name, init in INITS.items()}
+INIT_LABELS = {name: init.label for name, init in INITS.items()}
+LOSS_SHORT = {name: loss.short for name, loss in LOSSES.items()}
+LOSS_LABELS = {name: loss.label for name, loss in LOSSES.items()}
 LEARNING_RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
-SHOW_VERDICT = {"vanishing": st.warning, "exploding": st.error, "healthy": st.success}
-SATURATING = {"sigmoid", "tanh"}
-DYING = {"relu", "leaky_relu"}
+# red where the signal is lost or blows up, orange where it fades or every unit is a copy, green when it flows
+SHOW_VERDICT = {"vanishing": st.warning, "exploding": st.error, "healthy": st.success, "symmetric": st.warning,
+                "dead": st.error}
 COLORS = dict(zip(("A", "B"), CONFIG_COLORS))
 
 
@@ -75,6 +75,11 @@ def after_training(networks: dict[str, NetworkSpec], fixed_batch: TrainSpec, lab
     st.plotly_chart(figure, width="stretch", theme=None, key="grad_fig_trained")
 
 
+def _chain_preset(w: float, activation: str) -> None:
+    """A button's callback: put the chain's widgets on one textbook case."""
+    st.session_state.update(grad_chain_w=w, grad_chain_act=activation, grad_chain_depth=30, grad_chain_best=True)
+
+
 @st.fragment
 def scalar_chain_panel(depth: int, real, real_label: str) -> None:  # depth: the real network's
     """One neuron per layer, one weight w: the product of the factors w·σ'(z) over depth."""
@@ -84,26 +89,46 @@ def scalar_chain_panel(depth: int, real, real_label: str) -> None:  # depth: the
         "numbers:")
     st.latex(r"\delta^1 = \delta^{\text{top}} \prod_{l} w\,\sigma'(z^l), \qquad "
              r"\sigma'(z) \le \tfrac14 \text{ for the sigmoid}")
+    down, up = scalar_chain(30, 0.2, "linear").gain[0], scalar_chain(30, 5.0, "linear").gain[0]
     st.markdown(
-        "With the sigmoid at its best point $z = 0$ ($\\sigma' = \\frac14$): $w = 0.8$ gives factors of "
-        "$0.2$ and $0.2^{30} \\approx 1.1 \\times 10^{-21}$; $w = 20$ gives factors of $5$ and "
-        "$5^{30} \\approx 9.3 \\times 10^{20}$.")
+        "*Dive into Deep Learning* (Zhang et al., *Numerical stability and initialization*) multiplies 30 "
+        f"weights of $0.2$ or of $5$ with **no activation** ($\\sigma' = 1$): $0.2^{{30}} \\approx {_tex(down)}$ "
+        f"and $5^{{30}} \\approx {_tex(up)}$. An activation only adds factors $\\sigma'(z)$: with the sigmoid at "
+        "its best point $z = 0$ ($\\sigma' = \\frac14$), $w = 0.8$ gives the same factor $0.2$ and $w = 20$ "
+        "gives $5$.")
+    presets = st.columns(3)
+    presets[0].button("D2L: w = 0.2, no activation", on_click=_chain_preset, args=(0.2, "linear"),
+                      key="grad_chain_d2l_down")
+    presets[1].button("D2L: w = 5, no activation", on_click=_chain_preset, args=(5.0, "linear"),
+                      key="grad_chain_d2l_up")
+    presets[2].button("Sigmoid: w = 0.8 (factor ¼·0.8 = 0.2)", on_click=_chain_preset, args=(0.8, "sigmoid"),
+                      key="grad_chain_sigmoid")
+    for key, value in (("grad_chain_w", 0.8), ("grad_chain_depth", 30), ("grad_chain_act", "sigmoid"),
+                       ("grad_chain_best", True)):
+        st.session_state.setdefault(key, value)  # the widgets' defaults, which the buttons above may replace
     cols = st.columns([3, 2, 2, 2])
-    w = cols[0].slider("Weight w", 0.0, 25.0, 0.8, step=0.1, key="grad_chain_w")
-    chain_depth = cols[1].slider("Layers in the chain", 1, 50, 30, key="grad_chain_depth")
+    w = cols[0].slider("Weight w", 0.0, 25.0, step=0.1, key="grad_chain_w")
+    chain_depth = cols[1].slider("Layers in the chain", 1, 50, key="grad_chain_depth")
     activation = cols[2].selectbox("Activation σ", ACTIVATION_NAMES, key="grad_chain_act")
-    best = cols[3].toggle("Best case: every z at σ's steepest point", value=True, key="grad_chain_best",
+    best = cols[3].toggle("Best case: every z at σ's steepest point", key="grad_chain_best",
                           help="Off: b = 0 and input x = 1, so z follows from the chain itself.")
     chain = scalar_chain(chain_depth, float(w), activation, bias=None if best else 0.0, x=1.0)
     m = st.columns(3)
     m[0].metric("Factor w·σ'(z) in the top layer", sci(float(chain.factors[-1])))
     m[1].metric(f"Product over {chain_depth} layers", sci(float(chain.gain[0])))
-    m[2].metric(f"Real network A ({depth} hidden layers): mean |δ¹| / mean |δᴸ|", sci(real.verdict.ratio))
+    m[2].metric(f"Real network A ({depth} hidden layers): mean |δ¹| / mean |δ| of layer {depth}",
+                sci(real.verdict.ratio))
     st.plotly_chart(chain_figure(chain.gain, float(w), activation, real.rows,
-                                 f"real network {real_label}: mean |δ<sup>l</sup>| / mean |δ<sup>L</sup>|"),
+                                 f"real network {real_label}: mean |δ<sup>l</sup>| / mean |δ<sup>{depth}</sup>|"),
                     width="stretch", theme=None, key="grad_fig_chain")
     st.caption("The real network multiplies by matrices, not numbers, but the same product decides its fate: "
                "a weight scale std·√n and σ' whose product stays near 1 keeps δ alive over many layers.")
+
+
+def _tex(value: float) -> str:
+    """1.07e-21 as '1.1 \\times 10^{-21}' for st.markdown's LaTeX."""
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{mantissa} \\times 10^{{{int(exponent)}}}"
 
 
 st.title("Vanishing and exploding gradients")
@@ -114,7 +139,8 @@ st.latex(r"\delta^l = \left((W^{l+1})^T \delta^{l+1}\right) \odot \sigma'(z^l)")
 st.markdown(
     "Every layer multiplies $\\delta$ by roughly *(weight scale)* × $\\sigma'(z)$. Thirty factors of 0.2 give "
     "$0.2^{30} \\approx 10^{-21}$: the first layers stop learning (**vanishing**). Thirty factors of 5 give "
-    "$5^{30} \\approx 9 \\times 10^{20}$ (**exploding**). Below is a real network at initialisation: choose an "
+    "$5^{30} \\approx 9 \\times 10^{20}$ (**exploding**) — *Dive into Deep Learning*'s example, worked in the "
+    "scalar chain at the bottom of the page. Below is a real network at initialisation: choose an "
     "activation and an initialisation and watch the profile.")
 
 # --- controls --------------------------------------------------------------------------------------
@@ -158,9 +184,11 @@ st.subheader("Verdict")
 for name, profile in profiles.items():
     v = profile.verdict
     SHOW_VERDICT[v.kind](f"**{labels[name]} — {v.headline}**\n\n{v.reason}")
-st.caption(f"Verdict rule: mean |δ¹| below {VANISHING_BELOW:g}× the output layer's is vanishing, above "
+st.caption(f"Verdict rule: mean |δ¹| below {VANISHING_BELOW:g}× the last hidden layer's is vanishing, above "
            f"{EXPLODING_ABOVE:g}× is exploding, anything between is healthy. At 100× layer 1 learns a hundred "
-           "times slower (or faster) than the output layer with the same learning rate.")
+           "times slower (or faster) than the top hidden layer with the same learning rate. Zero init is "
+           "**symmetric** (every unit of a layer stays a copy of the others), and a layer of ReLUs that are all "
+           "**dead** stops the signal whatever the ratio.")
 
 # --- per-layer profiles ----------------------------------------------------------------------------
 series = [Series(labels[n], p.rows, COLORS[n]) for n, p in profiles.items()]
@@ -178,11 +206,12 @@ columns = st.columns(len(profiles))
 for column, (name, profile) in zip(columns, profiles.items()):
     figure = activation_violins(profile.samples, labels[name], COLORS[name])
     column.plotly_chart(figure, width="stretch", theme=None, key=f"grad_fig_violin_{name}")
-kinds = ["dead" if configs[n][0] in DYING else "saturated" if configs[n][0] in SATURATING else "saturated (never)"
-         for n in profiles]
+kinds = ["dead" if ACTIVATIONS[configs[n][0]].dies else "saturated" if ACTIVATIONS[configs[n][0]].saturates
+         else "never saturates or dies" for n in profiles]
 st.plotly_chart(saturation_bars(series, kinds), width="stretch", theme=None, key="grad_fig_saturation")
-st.caption("Saturated: a within 0.02 of σ's bounds (share of all values). Dead ReLU: z ≤ 0 for every sample "
-           "of the batch, so the unit never passes an error back.")
+st.caption("Saturated: a within 0.02 of σ's bounds (share of all values); sigmoid and tanh saturate. Dead ReLU: "
+           "z ≤ 0 for every sample of the batch, so the unit never passes an error back. Leaky ReLU and linear "
+           "units neither saturate nor die: leaky ReLU still passes 0.01·δ back for z ≤ 0.")
 
 with st.expander("The numbers per layer, and the same from the command line"):
     for name, profile in profiles.items():

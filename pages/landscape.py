@@ -63,7 +63,7 @@ source = st.segmented_control("Model", list(SOURCES), format_func=SOURCES.get, d
                               key="land_source") or "default"
 trainer = current_trainer()
 if source == "trained" and trainer is None:
-    st.info("No model has been trained in this session yet. Open the **Train** page, press Train for a few "
+    st.info("No model has been trained in this session yet. Open the **Train** page, press **Start** for a few "
             "epochs, then come back here; or look at the default model meanwhile.")
     st.stop()
 

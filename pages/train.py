@@ -10,6 +10,7 @@ from engine.spec import SpecError, to_params
 from engine.train_view import (Boundary, Gallery, RegressionFit, activation_values, latest_saturation, predictions,
                                readouts, thinned, weight_values)
 from engine.trainer import RATIO_EVERY, Trainer
+from engine.verdicts import format_loss
 from ui import train_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.capacity_panel import capacity_section
@@ -78,14 +79,14 @@ def show_readouts(trainer: Trainer) -> None:
     cols = st.columns(5)
     cols[0].metric("Step", f"{now.step:,}")
     cols[1].metric("Epoch", f"{now.epoch:.1f} / {now.epochs}")
-    cols[2].metric("Train loss", "—" if now.train_loss is None else f"{now.train_loss:.4f}",
+    cols[2].metric("Train loss", format_loss(now.train_loss),
                    help="Mean mini-batch loss over the last 20 steps")
     if trainer.network.regression:
         cols[3].metric("Val accuracy", "n/a", help="Regression has no accuracy: watch the validation loss")
     else:
         cols[3].metric("Val accuracy", "—" if now.val_acc is None else f"{now.val_acc:.1%}",
                        help="Measured at the end of every epoch on the validation set")
-    cols[4].metric("Val loss", "—" if now.val_loss is None else f"{now.val_loss:.4f}")
+    cols[4].metric("Val loss", format_loss(now.val_loss))
 
 
 def status_banner(trainer: Trainer) -> None:

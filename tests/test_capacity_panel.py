@@ -69,7 +69,7 @@ def open_train():
 
 def test_the_section_renders_and_a_small_sweep_draws_one_point_per_width():
     at = open_train()
-    assert not at.warning and "on **moons**" in at.markdown[0].value  # the link's settings, not the defaults
+    assert not [w for w in at.warning if w.icon != ":material/wifi_off:"] and "on **moons**" in at.markdown[0].value  # the link's settings, not the defaults
     assert any(h.value == "Capacity and validation" for h in at.subheader)
     assert at.button(key="capacity_run") and at.button(key="kfold_run")
     at.multiselect(key="capacity_widths").set_value([1, 4, 32]).run()

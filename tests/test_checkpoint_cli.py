@@ -100,6 +100,7 @@ def cli(*args, timeout=300):
     (["predict", "--model", "/no/model.pt", __file__], "no checkpoint file"),
     (["gradients", "--batch-size", "0"], "batch size must be 1-100000"),
     (["landscape", "--grid", "1"], "grid must be 3-201"),
+    (["train", "--kfold", "1"], "--kfold must be 2-20, got 1"),
     (["frobnicate"], "invalid choice"),
 ])
 def test_bad_input_exits_2_with_one_error_line(args, message):
@@ -121,6 +122,33 @@ def test_train_json_contract(tmp_path):
     assert set(doc["epochs"][0]) == {"epoch", "step", "train_loss", "train_acc", "val_loss", "val_acc"}
     assert len(doc["delta_mean_abs"]) == 3 and all(d > 0 for d in doc["delta_mean_abs"])
     assert doc["model"] == str(out) and load(out)[0].spec.hidden == (8, 8)
+    assert "folds" not in doc  # only with --kfold
+
+
+def test_train_kfold_json_contract(tmp_path):
+    from engine.kfold import cross_validate
+    from engine.spec import NetworkSpec, TrainSpec
+
+    result = cli("train", "--dataset", "moons", "--layers", "8", "--lr", "0.01", "--epochs", "2", "--batch-size",
+                 "32", "--kfold", "3", "--out", str(tmp_path / "m.pt"), "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert [f["fold"] for f in doc["folds"]] == [1, 2, 3]
+    assert all(set(f) == {"fold", "val_acc", "val_loss"} for f in doc["folds"])
+    accs = [f["val_acc"] for f in doc["folds"]]
+    assert doc["kfold_mean"] == pytest.approx(sum(accs) / 3) and doc["kfold_std"] >= 0
+    # the same numbers as the engine's cross_validate (the Train page's K-fold)
+    same = cross_validate(NetworkSpec(hidden=(8,), activations="relu", init="he"),
+                          TrainSpec(dataset="moons", lr=0.01, epochs=2, batch_size=32), 3)
+    assert accs == pytest.approx([f.val_acc for f in same.folds]) and doc["kfold_std"] == pytest.approx(same.std)
+
+
+def test_gradients_json_has_the_verdict_contract():
+    result = cli("gradients", "--dataset", "digits", "--layers", "16,16,16", "--init", "zeros", "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["verdict"]["kind"] == "symmetric" and set(doc["verdict"]) == {"kind", "ratio", "text"}
+    assert all({"saturated_frac", "dead_frac"} <= set(row) for row in doc["layers"])
 
 
 def draw_digit(path, kind):

@@ -12,6 +12,7 @@ from engine.data import load_dataset
 from engine.gradients import (EXPLODING_ABOVE, VANISHING_BELOW, ProfileTrainer, activation_samples, fixed_batch,
                               profile_after_training, profile_at_init, scalar_chain, verdict)
 from engine.model import build_model
+from engine.verdicts import KINDS, underflow_estimate
 from engine.spec import NetworkSpec, SpecError
 
 # The theory cases use the CLI's defaults: mnist5k, width 32, a batch of 256, seed 0 (and two more seeds).
@@ -57,11 +58,17 @@ def test_profile_equals_autograd_delta_on_a_small_net(activation, init, loss):
 
 def test_page_rows_equal_the_cli(capsys):
     spec = net("sigmoid", "normal", 5, width=16)
-    page_rows = profile_at_init(spec, "digits", batch_size=100, seed=1).rows
+    page = profile_at_init(spec, "digits", batch_size=100, seed=1)
+    page_rows = page.rows
     code = cli(["gradients", "--dataset", "digits", "--layers", "16,16,16,16,16", "--activation", "sigmoid",
                 "--init", "normal", "--batch-size", "100", "--seed", "1", "--json"])
     assert code == 0
-    cli_rows = json.loads(capsys.readouterr().out)["layers"]
+    out = json.loads(capsys.readouterr().out)
+    cli_rows = out["layers"]
+    # the page and the CLI share one verdict function: the same kind, ratio and words
+    assert out["verdict"] == {"kind": page.verdict.kind, "ratio": pytest.approx(page.verdict.ratio),
+                              "text": page.verdict.text}
+    assert out["verdict"]["ratio"] == pytest.approx(page_rows[0]["delta_mean_abs"] / page_rows[-2]["delta_mean_abs"])
     assert len(cli_rows) == len(page_rows)
     for mine, theirs in zip(page_rows, cli_rows):
         assert mine.keys() == theirs.keys()
@@ -112,19 +119,51 @@ def test_relu_he_stays_within_20x(depth, seed):
     assert profile.verdict.kind == "healthy"
 
 
-def test_zero_init_sends_no_error_to_the_hidden_layers():
-    profile = profile_at_init(net("relu", "zeros", 4), "digits", 64, 0)
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+def test_zero_init_is_symmetric_not_vanishing(activation):
+    profile = profile_at_init(net(activation, "zeros", 4), "digits", 64, 0)
     d = deltas(profile)
     assert np.all(d[:-1] == 0) and d[-1] > 0
-    assert profile.verdict.kind == "vanishing" and profile.verdict.ratio == 0
-    assert "symmetry" in profile.verdict.reason
+    assert profile.verdict.kind == "symmetric"
+    assert "same update" in profile.verdict.text and "symmetry" in profile.verdict.reason
+    assert all(r["act_std"] == 0 for r in profile.rows[:-1])  # every unit of a layer computes the same a
+
+
+def test_small_init_30_layers_names_float32_underflow():
+    profile = profile_at_init(net("sigmoid", "small", 30), "mnist5k", BATCH, 0)
+    v = profile.verdict
+    assert v.kind == "vanishing" and v.ratio == 0
+    d = [r["delta_mean_abs"] for r in profile.rows[:-1]]
+    assert underflow_estimate(d) < 1e-45  # below float32's smallest number: stored as 0
+    assert "float32 underflow" in v.headline and "×10⁻⁵" in v.headline  # about 10⁻⁵⁶
+
+
+def test_underflow_estimate_extrapolates_the_measured_rate():
+    assert underflow_estimate([0.0, 0.0, 1e-40, 1e-38, 1e-36]) == pytest.approx(1e-44)
+    assert math.isnan(underflow_estimate([1e-3, 1e-2]))  # nothing underflowed
+
+
+def test_dead_relus_stop_the_signal():
+    model_rows = rows([0.0, 0.0, 0.1], dead=0.0)
+    model_rows[2]["dead_frac"] = 1.0  # every unit of layer 3 is dead: nothing passes below it
+    v = verdict(model_rows, net("relu", "he", 3))
+    assert v.kind == "dead" and "every ReLU of layer 3 is dead" in v.headline
+
+
+def test_verdict_kinds_and_json():
+    assert set(KINDS) == {"vanishing", "exploding", "healthy", "symmetric", "dead"}
+    assert verdict(rows([0.0, 0.0, 0.0], act_std=0.0)).kind == "symmetric"  # without a spec: from the rows
+    v = verdict(rows([1e-3, 0.2]))
+    assert v.as_dict() == {"kind": "vanishing", "ratio": pytest.approx(5e-3), "text": v.text}
+    assert v.text.startswith(v.headline)
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "leaky_relu", "linear"])
 def test_every_activation_and_init_gets_a_verdict(activation):
     for init in ("zeros", "small", "normal", "xavier", "he"):
         profile = profile_at_init(net(activation, init, 4, width=8), "moons", 50, 0)
-        assert profile.verdict.kind in ("vanishing", "exploding", "healthy")
+        assert profile.verdict.kind in KINDS
+        assert (profile.verdict.kind == "symmetric") == (init == "zeros")
         assert profile.verdict.headline and profile.verdict.reason
         assert len(profile.samples) == 4 and len(profile.rows) == 5
 
@@ -132,9 +171,12 @@ def test_every_activation_and_init_gets_a_verdict(activation):
 # ---------------------------------------------------------------- the verdict on crafted profiles
 
 
-def rows(values, saturated=0.0, dead=0.0):
-    return [{"layer": l + 1, "delta_mean_abs": v, "grad_norm": v, "act_mean": 0.0, "act_std": 1.0,
-             "saturated_frac": saturated, "dead_frac": dead} for l, v in enumerate(values)]
+def rows(values, saturated=0.0, dead=0.0, act_std=1.0, output=0.2):
+    """Rows of a profile: `values` are the hidden layers' mean |δ|, then an output layer."""
+    hidden = [{"layer": l + 1, "delta_mean_abs": v, "grad_norm": v, "act_mean": 0.0, "act_std": act_std,
+               "saturated_frac": saturated, "dead_frac": dead} for l, v in enumerate(values)]
+    return hidden + [{"layer": len(values) + 1, "delta_mean_abs": output, "grad_norm": output, "act_mean": 0.1,
+                      "act_std": 0.1, "saturated_frac": 0.0, "dead_frac": 0.0}]
 
 
 def test_verdict_thresholds():
@@ -152,7 +194,7 @@ def test_verdict_numbers_and_headline():
     assert v.ratio == pytest.approx(0.2 ** 30)
     assert v.per_layer == pytest.approx(0.2 ** (30 / 30))
     assert v.headline.startswith("Vanishing: layer 1 receives 1.1×10⁻²¹ of the error signal")
-    assert "layer 31" in v.headline
+    assert "layer 31 (the last hidden layer)" in v.headline
     up = verdict(rows([5.0 ** 30, 1.0]))
     assert up.kind == "exploding" and "9.3×10²⁰ times" in up.headline
 
@@ -168,23 +210,32 @@ def test_verdict_on_zeros_and_overflow():
 
 
 def test_verdict_reasons_name_the_cause():
-    sig = verdict(rows([1e-6, 1.0]), net("sigmoid", "xavier", 1))
+    sig = verdict(rows([1e-6, 1.0]), net("sigmoid", "xavier", 2))
     assert "σ'(z) ≤ 1/4" in sig.reason and "std·√n" in sig.reason
-    big = verdict(rows([1e4, 1.0], saturated=0.3), net("tanh", "normal", 1))
+    big = verdict(rows([1e4, 1.0], saturated=0.3), net("tanh", "normal", 2))
     assert "5.66 is far above 1" in big.reason and "30% of the hidden units are saturated" in big.reason
-    dead = verdict(rows([1e-4, 1e-3, 1.0], dead=0.6), net("relu", "he", 2))
-    assert "60% of the hidden units are dead" in dead.reason
+    dead = verdict(rows([1e-4, 1e-3, 1.0], dead=0.6), net("relu", "he", 3))
+    assert dead.kind == "dead" and "60% of the hidden ReLUs are dead" in dead.text
+    some_dead = verdict(rows([0.02, 0.1, 1.0], dead=0.2), net("relu", "he", 3))
+    assert some_dead.kind == "healthy" and "20% of the hidden units are dead" not in some_dead.reason
     leaky = verdict(rows([1e-4, 1e-3, 1.0]), net("leaky_relu", "he", 2))  # leaky units never count as dead
     assert "dead" not in leaky.reason and "saturated" not in leaky.reason
-    tiny = verdict(rows([1e-9, 1.0]), net("relu", "small", 1))
+    tiny = verdict(rows([1e-9, 1.0]), net("relu", "small", 2))
     assert "tiny" in tiny.reason
-    ok = verdict(rows([0.5, 1.0]), net("relu", "he", 1))
+    ok = verdict(rows([0.5, 1.0]), net("relu", "he", 2))
     assert ok.kind == "healthy" and "√2 · √½ = 1" in ok.reason
-    crowded = verdict(rows([5.0, 1.0], saturated=0.7), net("tanh", "normal", 1))
+    crowded = verdict(rows([5.0, 1.0], saturated=0.7), net("tanh", "normal", 2))
     assert crowded.kind == "healthy" and "Caution" in crowded.reason
 
 
 # ---------------------------------------------------------------- the scalar chain
+
+
+def test_scalar_chain_reproduces_d2l_with_no_activation():
+    # Dive into Deep Learning's example: a product of 30 weights 0.2 or 5, no activation (σ' = 1)
+    down, up = scalar_chain(30, 0.2, "linear"), scalar_chain(30, 5.0, "linear")
+    np.testing.assert_allclose(down.sigma_prime, 1.0)
+    assert down.gain[0] == pytest.approx(1.07e-21, rel=1e-2) and up.gain[0] == pytest.approx(9.31e20, rel=1e-2)
 
 
 def test_scalar_chain_reproduces_the_textbook_numbers():

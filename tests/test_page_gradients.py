@@ -97,4 +97,32 @@ def test_bad_settings_give_a_message_not_an_exception(at):
     at.selectbox(key="grad_init_a").set_value("zeros")
     at.run()
     assert not at.exception
-    assert any("no error signal" in w.value for w in at.warning)
+    assert any("Symmetric" in w.value and "same update" in w.value for w in at.warning)
+
+
+def test_zero_init_is_symmetric_and_dead_relus_are_red(at):
+    small(at, depth=6)
+    at.selectbox(key="grad_init_a").set_value("zeros")
+    at.run()
+    assert not at.exception
+    assert any(w.value.startswith("**A: sigmoid + zeros — Symmetric: every unit of a layer computes the same")
+               for w in at.warning)
+
+
+def test_scalar_chain_d2l_case_has_no_activation(at):
+    small(at)
+    assert any("Dive into Deep Learning" in m.value and "1.1 \\times 10^{-21}" in m.value
+               and "9.3 \\times 10^{20}" in m.value for m in at.markdown)
+    at.button(key="grad_chain_d2l_up").click().run()
+    assert not at.exception
+    assert at.selectbox(key="grad_chain_act").value == "linear" and at.slider(key="grad_chain_w").value == 5.0
+    product = next(m for m in at.metric if m.label.startswith("Product over 30"))
+    assert product.value == "9.3×10²⁰"
+    assert next(m for m in at.metric if m.label.startswith("Factor")).value == "5"
+
+
+def test_labels_come_from_the_engine_tables(at):
+    from engine.model import INITS, LOSSES
+    assert at.selectbox(key="grad_init_a").format_func("normal") == INITS["normal"].label
+    assert at.selectbox(key="grad_loss").format_func("mse") == LOSSES["mse"].short == "quadratic"
+    assert "not PyTorch's MSELoss" in at.selectbox(key="grad_loss").help

@@ -64,7 +64,8 @@ def test_trained_model_path_and_missing_trainer(default_checkpoint):
     at.segmented_control(key="land_source").set_value("trained")
     at.run()
     assert not at.exception
-    assert any("Train" in i.value for i in at.info) and "land_result" not in at.session_state
+    assert any("Train" in i.value and "press **Start**" in i.value for i in at.info)  # the Train page's button
+    assert "land_result" not in at.session_state
 
     trainer = Trainer(NetworkSpec(hidden=(16,)), TrainSpec(dataset="digits", epochs=1, lr=0.01), record=False,
                       snapshot_every=1)

@@ -154,3 +154,33 @@ def test_changed_settings_keep_the_run_until_reset():
     assert metric(at, "Step") == "1"  # a new network...
     assert at.session_state["train_trainer"].training.lr == 0.01  # ...with the new learning rate
     assert not any("Settings changed" in i.value for i in at.info)
+
+
+def test_regression_link_asking_for_cross_entropy_is_told_it_trains_the_quadratic_cost():
+    at = open_train({"ds": "regression", "loss": "ce"})
+    assert not at.exception
+    box = at.selectbox(key="train_loss_regression")
+    assert box.value == "quadratic ½(a − y)², linear output" and box.disabled
+    assert any("regression set uses the quadratic cost" in w.value for w in at.warning)
+    assert at.query_params["loss"] in ("mse", ["mse"])  # the link now says what trains
+
+
+def test_loss_labels_say_what_mse_is():
+    at = open_train()
+    label = at.selectbox(key="train_loss").format_func("mse")
+    assert "½‖a − y‖² averaged over the batch" in label and "not PyTorch's MSELoss" in label
+    assert "softmax regression" in at.number_input(key="train_depth").help
+    assert "AdamW" in at.select_slider(key="train_wd").help  # which decay adam gets, and biases never decay
+
+
+def test_lr_50_sgd_ends_red_not_done():
+    at = open_train({"lr": "50", "opt": "sgd"})
+    for _ in range(3):
+        at.button(key="train_start").click().run()
+        if at.error:
+            break
+    assert not at.exception
+    banner = " ".join(e.value for e in at.error)
+    assert "Training stopped" in banner and "Training diverged at step" in banner and "η = 50" in banner
+    assert not any("Done" in s.value for s in at.success)
+    assert len(metric(at, "Train loss")) <= 10  # readable even when huge: 2.4e26, never 27 digits

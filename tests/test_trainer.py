@@ -1,4 +1,5 @@
 """Trainer: determinism, divergence, history, snapshots; and the recorded summaries against probes.record."""
+import dataclasses
 import math
 
 import numpy as np
@@ -9,8 +10,9 @@ from engine.data import load_dataset
 from engine.history import LAYER_FIELDS, History
 from engine.probes import record
 from engine.spec import NetworkSpec, SpecError, TrainSpec
-from engine.trainer import Trainer
-from engine.verdicts import divergence_advice
+from engine.presets import DEFAULT_PRESET, PRESETS
+from engine.trainer import DivergenceWatch, Trainer
+from engine.verdicts import divergence_advice, format_loss
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +151,7 @@ def test_backward_seam_picks_explicit_when_it_can_and_refuses_what_it_cannot(moo
 
 def test_divergence_advice_names_the_learning_rate_or_the_gradients():
     high = divergence_advice(12, math.nan, 0.5, "sgd", 3.2e5)
-    assert high.startswith("Training diverged at step 12: the loss became nan.")
+    assert high.startswith("Training diverged at step 12: the loss became NaN.")
     assert "η = 0.5 is too high" in high and "3.2e+05" in high
     assert "the gradients exploded" in divergence_advice(3, math.inf, 0.001, "adam", math.nan)
     assert "too high" in divergence_advice(3, math.inf, 0.01, "adam", math.nan)  # Adam's η is per-weight
@@ -188,3 +190,51 @@ def test_predict_and_inspect_return_numpy(moons):
     assert [r.a.shape for r in records] == [(64, 8), (64, 8), (64, 2)]
     assert math.isfinite(float(records[0].delta.mean()))
     assert torch.get_num_threads() >= 1
+
+
+def test_a_loss_that_explodes_but_stays_finite_is_diverged_and_the_default_is_not():
+    # /train?lr=50&opt=sgd: the loss spikes to ~1e11 and accuracy sits at 10%: not a success
+    preset = PRESETS[DEFAULT_PRESET]
+    data = load_dataset("mnist5k")
+    trainer = Trainer(preset.network, dataclasses.replace(preset.training, optimizer="sgd", lr=50.0), data)
+    trainer.step(trainer.steps_per_epoch * 2)
+    assert trainer.status == "diverged"
+    assert "Training diverged at step" in trainer.message and "times the 2.3" in trainer.message
+    assert "η = 50 is too high" in trainer.message and "try η = 5" in trainer.message
+    assert "Xavier or He" not in trainer.message and "He initialisation" not in trainer.message  # He is in use
+    assert len(trainer.history) == trainer.step_count >= 1  # the history is kept
+    healthy = Trainer(preset.network, dataclasses.replace(preset.training, epochs=2), data)
+    while not healthy.finished:
+        healthy.step(healthy.steps_per_epoch)
+    assert healthy.status == "done" and healthy.history.epochs[-1]["val_acc"] > 0.85
+
+
+def test_divergence_watch_needs_a_spike_or_a_growing_blow_up():
+    falling = DivergenceWatch()
+    assert not any(falling.exploded(2.3 * 0.99 ** k) for k in range(300))
+    spike = DivergenceWatch()
+    assert not spike.exploded(2.3) and not spike.exploded(5.0)
+    assert spike.exploded(2.3e4)  # 10,000x the start in one step
+    creeping = DivergenceWatch()
+    hits = [creeping.exploded(2.0 * 1.05 ** k) for k in range(200)]  # grows 5% a step
+    assert not hits[0] and any(hits)
+    first = hits.index(True)
+    assert creeping.smooth > 10 * 2.0 and first > 40
+    blip = DivergenceWatch()  # one step at 30x, then back down: smoothed stays below 10x
+    assert not any(blip.exploded(v) for v in [2.3] * 30 + [70.0] + [2.0] * 100)
+
+
+def test_advice_fits_the_settings():
+    normal = divergence_advice(5, 1e9, 0.5, "sgd", 10.0, 2.3, "normal", ("relu", "relu"))
+    assert "use He initialisation instead of normal" in normal and "switch to adam" in normal
+    sig = divergence_advice(5, 1e9, 0.5, "sgd", 10.0, 2.3, "normal", ("sigmoid",))
+    assert "use Xavier initialisation" in sig
+    he = divergence_advice(5, 1e9, 0.05, "adam", 10.0, 2.3, "he", ("relu",))
+    assert "initialisation" not in he and "switch to adam" not in he and "try η = 0.005" in he
+
+
+def test_huge_losses_print_readably():
+    assert format_loss(237113821134164070347309056.0) == "2.4e26"
+    assert format_loss(0.23154) == "0.2315" and format_loss(12.41) == "12.4100"
+    assert format_loss(math.inf) == "inf" and format_loss(math.nan) == "NaN" and format_loss(None) == "—"
+    assert format_loss(3e-7) == "3.0e-7"

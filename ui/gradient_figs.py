@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from engine.activations import ACTIVATIONS
 from ui.theme import log_axis, style
 
 CONFIG_COLORS = ["#3b5bdb", "#e8590c"]  # configuration A blue, B orange
 CHAIN_COLOR = "#2b8a3e"
-BOUNDS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}  # where these activations saturate
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def activation_violins(samples: list, title: str, color: str, height: int = 420)
             line=dict(color=color, width=1.5), fillcolor=color, opacity=0.55, points=False, spanmode="hard",
             width=0.9, scalemode="width", meanline_visible=True, hoverinfo="skip"))
     names = {s.activation for s in samples}
-    bounds = BOUNDS.get(next(iter(names))) if len(names) == 1 else None
+    bounds = ACTIVATIONS[next(iter(names))].bounds if len(names) == 1 else None
     for level in bounds or ():
         fig.add_hline(y=level, line=dict(color="#868e96", width=1.5, dash="dot"),
                       annotation_text=f"saturates at {level:g}", annotation_position="top left")
@@ -111,12 +111,12 @@ def chain_figure(gain: np.ndarray, w: float, activation: str, real: list | None 
         name=f"one neuron per layer, w = {w:g}, {activation}", line=dict(color=CHAIN_COLOR, width=3),
         customdata=gain, hovertemplate="layer %{x}: Π w·σ'(z) = %{customdata:.3g}<extra></extra>"))
     if real:
-        top = real[-1]["delta_mean_abs"]
+        top = real[-2 if len(real) > 1 else -1]["delta_mean_abs"]  # the last hidden layer, as the verdict's ratio
         shares = [r["delta_mean_abs"] / top if top > 0 else math.nan for r in real[:-1]]
         everything += shares
         fig.add_trace(go.Scatter(
             x=[r["layer"] for r in real[:-1]], y=_positive(shares), mode="lines+markers",
-            name=real_label or "real network: mean |δ<sup>l</sup>| / mean |δ<sup>L</sup>|",
+            name=real_label or "real network: mean |δ<sup>l</sup>| / mean |δ| of the last hidden layer",
             line=dict(color=CONFIG_COLORS[0], width=3, dash="dash"),
             customdata=shares, hovertemplate="layer %{x}: %{customdata:.3g}<extra></extra>"))
     fig.add_hline(y=1, line=dict(color="#868e96", width=1.5, dash="dot"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.data import DATASETS
-from engine.model import ACTIVATIONS, INITS, LOSS_LABELS
+from engine.model import ACTIVATIONS, INITS, LOSS_LABELS, REGRESSION_LOSS_LABEL
 from engine.presets import DEFAULT_PRESET, PRESETS
 from engine.spec import URL_KEYS, OPTIMIZER_NAMES, NetworkSpec, SpecError, TrainSpec, from_params, to_params
-from engine.optimizers import OPTIMIZER_LABELS
+from engine.optimizers import OPTIMIZER_LABELS, WEIGHT_DECAY_HELP
 from ui.classroom import lesson_params, lesson_rules
 
 MAX_LAYERS_IN_UI = 12
@@ -80,7 +80,9 @@ def init_state() -> str | None:
 def _layers(locked: bool) -> tuple[list[int], list[str]]:
     """Depth, then one width and one activation per hidden layer."""
     depth = st.number_input("Hidden layers", 0, MAX_LAYERS_IN_UI, key="train_depth", disabled=locked,
-                            help="0 = logistic regression; more layers = deeper network")
+                            help="0 = no hidden layer: softmax regression (one linear layer, softmax over the "
+                                 "classes, cross-entropy) on the classification sets, linear regression on the "
+                                 "regression set; more layers = deeper network")
     widths, acts = [], []
     for i in range(depth):
         st.session_state.setdefault(f"train_width_{i}", st.session_state.get(f"train_width_{i - 1}", 32))
@@ -144,9 +146,16 @@ def controls() -> tuple[NetworkSpec | None, TrainSpec | None, str | None]:
             init = lesson.widget("init", lambda disabled: st.selectbox(
                 "Initialisation", list(INITS), key="train_init", disabled=disabled,
                 format_func=lambda n: INITS[n].label), "train_init")
-            loss = lesson.widget("loss", lambda disabled: st.selectbox(
-                "Loss", list(LOSS_LABELS), key="train_loss", disabled=disabled,
-                format_func=lambda n: LOSS_LABELS[n]), "train_loss")
+            if dataset == "regression":  # one linear output: the quadratic cost is the only one that fits
+                st.selectbox("Loss", [REGRESSION_LOSS_LABEL], disabled=True, key="train_loss_regression")
+                if state.get("train_loss", "mse") != "mse":
+                    st.warning("The regression set uses the quadratic cost ½(a − y)² on its linear output: "
+                               "cross-entropy needs classes, so the quadratic cost is what trains here.")
+                loss = "mse"
+            else:
+                loss = lesson.widget("loss", lambda disabled: st.selectbox(
+                    "Loss", list(LOSS_LABELS), key="train_loss", disabled=disabled,
+                    format_func=lambda n: LOSS_LABELS[n]), "train_loss")
             dropout = lesson.widget("dropout", lambda disabled: st.slider(
                 "Dropout", 0.0, 0.9, key="train_dropout", step=0.05, disabled=disabled), "train_dropout")
         with st.expander("Training", expanded=True):
@@ -168,8 +177,8 @@ def controls() -> tuple[NetworkSpec | None, TrainSpec | None, str | None]:
             epochs = lesson.widget("ep", lambda disabled: st.number_input(
                 "Epochs", 1, 10_000, key="train_epochs", disabled=disabled), "train_epochs")
             weight_decay = lesson.widget("wd", lambda disabled: st.select_slider(
-                "Weight decay (L2)", _with(WEIGHT_DECAYS, state.train_wd), key="train_wd", disabled=disabled,
-                format_func=lambda v: f"{v:g}"), "train_wd")
+                "Weight decay λ", _with(WEIGHT_DECAYS, state.train_wd), key="train_wd", disabled=disabled,
+                format_func=lambda v: f"{v:g}", help=WEIGHT_DECAY_HELP), "train_wd")
             seed = lesson.widget("seed", lambda disabled: st.number_input(
                 "Seed", 0, 2**31 - 1, key="train_seed", disabled=disabled), "train_seed")
     if not dataset:

@@ -99,14 +99,28 @@ def distributions(samples: list[np.ndarray], title: str, x_title: str, names: li
     return style(fig, height=340)
 
 
+SATURATED, OUTPUT_GREY = "#c92a2a", "#adb5bd"
+
+
 def saturation_bars(fractions: np.ndarray, names: list[str], activations: list[str]) -> go.Figure:
-    """Share of saturated (sigmoid/tanh) or dead (ReLU) units per layer, now."""
+    """Share of saturated (sigmoid/tanh) or dead (ReLU) units per hidden layer, now; the output layer in grey.
+
+    The output layer's share is drawn but not judged: a softmax or sigmoid output near 0 or 1 is a confident
+    answer, which is what training is for.
+    """
     labels = [f"{n}<br>{a}" for n, a in zip(names, activations)]
-    fig = go.Figure(go.Bar(x=labels, y=fractions, marker_color="#c92a2a",
-                           text=[f"{f:.0%}" for f in fractions], textposition="outside"))
-    fig.update_layout(title="Saturated (σ, tanh) or dead (ReLU) units")
-    fig.update_yaxes(range=[0, 1.1], tickformat=".0%", title_text="share of units")
-    return style(fig, height=340)
+    colors = [SATURATED] * (len(labels) - 1) + [OUTPUT_GREY]
+    labels[-1] = f"{names[-1]}<br>{activations[-1]}<br>(confident)"
+    fig = go.Figure(go.Bar(x=labels, y=fractions, marker_color=colors, text=[f"{f:.0%}" for f in fractions],
+                           textposition="outside", cliponaxis=False))
+    fig.update_layout(title="Saturated or dead hidden units<br><sup>sigmoid/tanh saturate, ReLU dies.<br>Grey: the "
+                            "output layer, not judged:<br>confident outputs are the goal</sup>",
+                      uniformtext=dict(minsize=12, mode="show"))
+    fig.update_yaxes(range=[0, 1.15], tickformat=".0%", title_text="share of units")
+    fig.update_xaxes(tickangle=0)
+    fig = style(fig, height=420)
+    fig.update_layout(margin=dict(t=120))  # room for the three-line subtitle
+    return fig
 
 
 def decision_boundary(boundary: Boundary) -> go.Figure:

@@ -35,3 +35,16 @@ def test_training_steps_slider_trains_and_redraws(server_url, page):
     assert page.get_by_text("Loss on the batch").count() == 2  # one line per configuration
     page.get_by_text("After k training steps").scroll_into_view_if_needed()
     screenshot(page, "gradients_trained")
+
+
+def test_d2l_chain_button_shows_the_no_activation_case(server_url, page):
+    page.goto(f"{server_url}/gradients")
+    wait_for_app(page)
+    page.get_by_text("The scalar chain: one neuron per layer").wait_for(timeout=60_000)
+    page.get_by_role("button", name="D2L: w = 0.2, no activation").click()
+    wait_for_app(page)
+    assert_no_exception(page)
+    product = page.locator('[data-testid="stMetric"]').filter(has_text="Product over 30 layers").first
+    assert "1.1×10⁻²¹" in product.inner_text()
+    page.get_by_text("Dive into Deep Learning").first.scroll_into_view_if_needed()
+    screenshot(page, "gradients_d2l_chain")

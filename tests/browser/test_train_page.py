@@ -89,3 +89,31 @@ def test_a_first_visitor_by_a_deep_link_gets_the_apps_frame(page):
         screenshot(page, "train_deep_link")
     finally:
         stop_server(proc)
+
+
+def test_a_diverging_run_ends_red_with_advice(page, server_url):
+    # /train?lr=50&opt=sgd: the loss explodes ~2,500-fold in two steps; the page must not end in a green Done
+    page.goto(f"{server_url}/train?lr=50&opt=sgd")
+    wait_for_app(page)
+    page.get_by_role("button", name="Start").click()
+    page.get_by_text("Training diverged at step").first.wait_for(timeout=60_000)
+    wait_for_app(page)
+    assert_no_exception(page)
+    banner = page.locator('[data-testid="stAlert"]').filter(has_text="Training stopped").first.inner_text()
+    assert "η = 50 is too high" in banner and "try η = 5" in banner
+    assert page.get_by_text("Done: finished").count() == 0
+    assert len(metric_value(page, "Train loss")) <= 10  # a readable number, never 27 digits
+    screenshot(page, "train_diverged")
+
+
+def test_saturation_bars_grey_the_output_layer(page, server_url):
+    page.goto(f"{server_url}/train?ep=1")
+    wait_for_app(page)
+    page.get_by_role("button", name="Start").click()
+    page.get_by_text("Done: finished").first.wait_for(timeout=90_000)
+    page.get_by_text("Activations", exact=True).first.click()
+    page.get_by_text("hidden units").first.wait_for(timeout=60_000)
+    wait_for_app(page)
+    assert_no_exception(page)
+    assert page.get_by_text("confident outputs are the goal").count() >= 1
+    screenshot(page, "train_saturation")
