@@ -7,7 +7,7 @@ from engine.data import load_dataset
 from ui import backprop_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.draw_figs import input_image
-from ui.state import active_model
+from ui.state import digit_model_or_notice
 
 require_app_frame()
 
@@ -49,7 +49,7 @@ st.latex(r"\begin{aligned} &\textbf{BP1}\quad \delta^L = \nabla_a C \odot \sigma
          r"\textbf{BP4}\quad \frac{\partial C}{\partial W^l} = \delta^l (a^{l-1})^T \end{aligned}")
 
 # --- the network and the digit ------------------------------------------------------------------
-model, model_label = active_model()
+model, model_label = digit_model_or_notice()
 reason = why_not_usable(model.spec)
 choices = ([f"The active model ({model_label}: {model.spec.describe()})"] if reason is None else []) + [SMALL]
 x_val, y_val = validation_digits()

@@ -3,15 +3,15 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from engine.predict import BLANK, predict_bytes, predict_image
-from engine.preprocess import ImageError
+from engine.preprocess import MAX_IMAGE_BYTES, ImageError
 from ui import draw_figs as figs
 from ui.bootstrap import require_app_frame
-from ui.state import active_model
+from ui.plain_text import plain
+from ui.state import digit_model_or_notice
 
 require_app_frame()
 
 CANVAS_SIZE = 308  # px, 11 x 28: the drawing is boxed and centred like MNIST anyway
-MAX_UPLOAD_BYTES = 5_000_000
 SHOWN_FILTERS = 16  # feature maps per conv layer, two rows of 8: large enough to read on a projector
 
 st.session_state.setdefault("draw_canvas_version", 0)
@@ -32,7 +32,7 @@ def remember(prediction) -> None:
 
 
 st.title("Draw a digit")
-model, model_label = active_model()
+model, model_label = digit_model_or_notice()
 st.caption(f"Draw a digit from 0 to 9 with the mouse or a finger; the network ({model_label}: "
            f"{model.spec.describe()}) reads it after every stroke.")
 
@@ -46,9 +46,9 @@ with left:
                                   type=["png", "jpg", "jpeg", "gif", "bmp", "webp"], key="draw_upload")
         if upload is not None:
             try:
-                prediction = predict_bytes(model, upload.getvalue(), MAX_UPLOAD_BYTES)
+                prediction = predict_bytes(model, upload.getvalue(), MAX_IMAGE_BYTES)
             except ImageError as exc:
-                problem = f"Could not read {upload.name}: {exc}"
+                problem = f"Could not read {plain(upload.name)}: {plain(exc)}"
             if prediction.inverted:
                 st.caption("Dark ink on light paper: inverted to light ink on dark, as in MNIST.")
     else:
