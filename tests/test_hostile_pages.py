@@ -151,3 +151,12 @@ def test_invalid_settings_while_training_free_the_slot():
     at.selectbox(key="train_dataset").select("idx").run()  # no folder yet: the settings are incomplete
     assert at.error
     assert not holds_a_slot(at)
+
+
+def test_a_closed_session_frees_its_slot_without_waiting():
+    from ui.classroom import TrainingSlots
+    open_tabs = {"a", "b"}
+    slots = TrainingSlots(2, connected=lambda token: token in open_tabs)
+    assert slots.acquire("a") and slots.acquire("b") and not slots.acquire("c")
+    open_tabs.discard("a")  # the student closed the tab mid-run
+    assert slots.busy() == 1 and slots.acquire("c")

@@ -5,9 +5,12 @@ import os
 import threading
 import time
 import uuid
+from typing import Callable
 from urllib.parse import urlencode
 
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 DEFAULT_MAX_TRAINING = 8  # two cores: beyond this every run crawls, so newcomers wait a moment instead
 STALE_SECONDS = 15.0  # a slot whose session stopped ticking (tab closed) is freed after this
@@ -30,14 +33,15 @@ LESSON_CONTROLS = {  # URL name -> widget key prefix and label, for lock= and hi
 class TrainingSlots:
     """Which sessions are training now, shared by every session of this server (thread-safe)."""
 
-    def __init__(self, capacity: int):
+    def __init__(self, capacity: int, connected: Callable[[str], bool] = lambda token: True):
         self.capacity = capacity
+        self._connected = connected  # False once a token's session has closed (tab closed or dropped)
         self._lock = threading.Lock()
         self._last_tick: dict[str, float] = {}  # session token -> time of its last training tick
 
     def _expire(self, now: float) -> None:
         for token, seen in list(self._last_tick.items()):
-            if now - seen > STALE_SECONDS:
+            if now - seen > STALE_SECONDS or not self._connected(token):
                 del self._last_tick[token]
 
     def acquire(self, token: str) -> bool:
@@ -67,12 +71,19 @@ def training_slots() -> TrainingSlots:
         capacity = max(1, int(os.environ.get("PLAYGROUND_MAX_TRAINING", DEFAULT_MAX_TRAINING)))
     except ValueError:
         capacity = DEFAULT_MAX_TRAINING
-    return TrainingSlots(capacity)
+    return TrainingSlots(capacity, connected=_session_connected)
+
+
+def _session_connected(token: str) -> bool:
+    """Whether the session with this id still has a browser tab; True outside a server (tests, bare mode)."""
+    return not Runtime.exists() or Runtime.instance().is_active_session(token)
 
 
 def session_token() -> str:
+    """This session's id: the server's own, so a closed tab's slot is freed at once."""
     if "session_token" not in st.session_state:
-        st.session_state.session_token = uuid.uuid4().hex
+        ctx = get_script_run_ctx()
+        st.session_state.session_token = ctx.session_id if ctx is not None else uuid.uuid4().hex
     return st.session_state.session_token
 
 
