@@ -160,3 +160,17 @@ def test_a_closed_session_frees_its_slot_without_waiting():
     assert slots.acquire("a") and slots.acquire("b") and not slots.acquire("c")
     open_tabs.discard("a")  # the student closed the tab mid-run
     assert slots.busy() == 1 and slots.acquire("c")
+
+
+# --- 3: one copy of a dataset per server ------------------------------------------------------------
+def test_trainers_share_the_read_only_dataset_instead_of_copying_it():
+    from engine.spec import TrainSpec
+    from engine.trainer import Trainer
+    a, b = (Trainer(NetworkSpec(hidden=(8,)), TrainSpec(dataset="mnist5k"), record=False) for _ in range(2))
+    assert a.data.x_train is b.data.x_train  # the loader's cache: one array per server
+    assert np.shares_memory(a.x_train.numpy(), a.data.x_train)  # and the trainers' tensors sit on it
+    assert np.shares_memory(b.x_val.numpy(), a.data.x_val)
+    before = a.data.x_train.copy()
+    for _ in range(5):
+        a.step(1)
+    assert np.array_equal(a.data.x_train, before)  # training never writes to the shared data
