@@ -58,7 +58,7 @@ def test_markdown_in_a_link_value_is_escaped_in_the_warning():
     shown = warnings_text(at)
     assert "could not be used" in shown
     assert "](" not in shown and "![" not in shown and "**" not in shown  # no link, image or bold survives
-    assert r"\[here\]\(http\:\/\/host\/login\)" in shown  # the text itself is still there to read
+    assert INJECTION in shown.replace("\\", "").replace("\u2060", "")  # the text itself is still there to read
 
 
 def test_markdown_in_an_uploaded_file_name_is_escaped():
