@@ -225,7 +225,7 @@ if trainer is None:
     st.stop()
 
 # --- the live panel --------------------------------------------------------------------------------
-st.markdown(f"**{trainer.network.describe()}** on **{trainer.data.name}** — {trainer.data.description} "
+st.markdown(f"**{trainer.network.describe()}** on **{plain(trainer.data.name)}** — {plain(trainer.data.description)} "
             f"({len(trainer.x_train):,} training, {len(trainer.x_val):,} validation samples)")
 # with a classroom training at once, redraw less often so the two cores go to training, not charts
 tick = TICK_SECONDS * max(1.0, training_slots().busy() / 2)

@@ -174,3 +174,18 @@ def test_trainers_share_the_read_only_dataset_instead_of_copying_it():
     for _ in range(5):
         a.step(1)
     assert np.array_equal(a.data.x_train, before)  # training never writes to the shared data
+
+
+def test_an_idx_folder_name_is_shown_as_typed(tmp_path):
+    import struct
+    folder = tmp_path / "**bold** [x](javascript:alert(1))"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 40), ("t10k", 20)):
+        (folder / f"{split}-images-idx3-ubyte").write_bytes(
+            struct.pack(">IIII", 2051, n, 28, 28) + rng.integers(0, 256, n * 784, dtype=np.uint8).tobytes())
+        (folder / f"{split}-labels-idx1-ubyte").write_bytes(
+            struct.pack(">II", 2049, n) + (np.arange(n) % 10).astype(np.uint8).tobytes())
+    at = open_train({"ds": f"idx:{folder}"})
+    line = next(m.value for m in at.markdown if "training," in m.value)
+    assert "**bold**" not in line and "](" not in line and r"\*\*bold\*\*" in line
