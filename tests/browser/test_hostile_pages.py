@@ -25,3 +25,32 @@ def test_markdown_in_a_link_is_shown_as_typed_and_fetches_nothing(page, server_u
     assert page.locator('[data-testid="stAlert"] strong').count() == 0  # no bold from the link either
     assert not [url for url in requested if urlparse(url).hostname == "host.invalid"]
     screenshot(page, "hostile_markdown_link")
+
+
+def test_a_closed_tab_gives_its_training_slot_to_the_next_student_at_once(browser):
+    from tests.browser.conftest import free_port, start_server, stop_server
+    port = free_port()
+    proc = start_server(port, {"PLAYGROUND_MAX_TRAINING": "1"})
+    try:
+        url = f"http://127.0.0.1:{port}/train?layers=16&ep=500"
+        first = browser.new_context(viewport={"width": 1300, "height": 900})
+        page = first.new_page()
+        page.goto(url)
+        wait_for_app(page)
+        page.get_by_role("button", name="Start").click()
+        page.get_by_role("button", name="Pause").wait_for(timeout=30_000)  # training: the one slot is taken
+        first.close()  # the student closes the tab mid-run
+
+        second = browser.new_context(viewport={"width": 1300, "height": 900})
+        other = second.new_page()
+        other.goto(url)
+        wait_for_app(other)
+        other.get_by_role("button", name="Start").click()
+        other.wait_for_timeout(2_000)  # well inside the 15 s after which a silent slot expires
+        assert other.get_by_text("The server is busy").count() == 0
+        step = other.locator('[data-testid="stMetric"]').filter(has_text="Step").first \
+            .locator('[data-testid="stMetricValue"]')
+        assert step.inner_text().strip() != "0"  # it is training
+        second.close()
+    finally:
+        stop_server(proc)
