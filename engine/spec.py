@@ -333,5 +333,6 @@ def from_params(params: dict, base_network: NetworkSpec | None = None,
         raise SpecError(f"the link's settings are invalid: {exc}") from None
 
 
-__all__ = ["to_params", "from_params", "clamp_params", "LIMITS", "NetworkSpec", "TrainSpec", "SpecError", "spec_for_dataset", "ACTIVATION_NAMES", "INIT_NAMES",
+__all__ = ["to_params", "from_params", "clamp_params", "LIMITS",
+           "NetworkSpec", "TrainSpec", "SpecError", "spec_for_dataset", "ACTIVATION_NAMES", "INIT_NAMES",
            "LOSS_NAMES", "LEAKY_SLOPE", "OPTIMIZER_NAMES", "POOL_NAMES", "DATASET_NAMES"]

@@ -75,7 +75,7 @@ class Batches:
 
 
 def shared_tensor(x: np.ndarray) -> torch.Tensor:
-    """A float32 tensor over the dataset's own memory when it is read-only float32 (nothing here writes to it), else a copy."""
+    """A float32 tensor over the dataset's own memory if it is read-only float32 (nothing writes to it), else a copy."""
     if x.dtype == np.float32 and x.flags.c_contiguous and not x.flags.writeable:
         with warnings.catch_warnings():  # torch warns that it cannot mark the tensor read-only: we never write
             warnings.simplefilter("ignore", UserWarning)

@@ -81,8 +81,10 @@ def test_noise_and_momentum_up_to_the_spec_limits_open_without_a_traceback():
 # --- 11: a link's values are clamped with a visible message, and one activation fits any depth -----
 def test_an_oversized_training_set_is_clamped_and_named():
     at = open_train({"ds": "mnist5k", "n": "100000"})
-    assert at.session_state["train_train_size"] == LIMITS["train_size"][1]
-    assert "n=100000 is outside 10-60000: using 60000" in warnings_text(at).replace("\\", "")
+    shown = warnings_text(at).replace("\\", "")
+    assert "n=100000 is outside 10-60000: using 60000" in shown
+    assert "n=60000 is more than the 4000 training samples of mnist5k: using 4000" in shown
+    assert at.session_state["train_train_size"] == 4000 and not at.error  # the whole set, not 10 samples
 
 
 def test_deep_relu_links_keep_every_layer():

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.data import DATASETS
+import dataclasses
+
+from engine.data import DATASETS, DatasetError, load_dataset
 from engine.model import ACTIVATIONS, INITS, LOSS_LABELS
 from engine.presets import DEFAULT_PRESET, PRESETS
 from engine.spec import (LIMITS, URL_KEYS, OPTIMIZER_NAMES, NetworkSpec, SpecError, TrainSpec, clamp_params,
@@ -77,13 +79,31 @@ def init_state() -> str | None:
         except SpecError as exc:
             apply(preset.network, preset.training)
             return f"This link's settings could not be used ({exc}); showing the default settings instead."
+        training, fewer = _fit_train_size(training)
         apply(network, training)
         st.session_state.train_preset = None
+        changes += fewer
         if changes:
             return "This link's settings were changed to fit the page: " + "; ".join(changes) + "."
         return None
     apply(preset.network, preset.training)
     return None
+
+
+def _fit_train_size(training: TrainSpec) -> tuple[TrainSpec, list[str]]:
+    """A link's training-set size cut to what a built-in dataset holds, with a note; IDX folders are not read here."""
+    if training.train_size is None or training.dataset not in DATASETS:
+        return training, []
+    try:
+        available = len(load_dataset(training.dataset, val_fraction=training.val_fraction, noise=training.noise,
+                                     seed=training.seed).x_train)  # cached: the page loads it next anyway
+    except DatasetError:
+        return training, []  # the page says what is wrong when it builds the trainer
+    if training.train_size <= available:
+        return training, []
+    note = (f"n={training.train_size} is more than the {available} training samples of {training.dataset}: "
+            f"using {available}")
+    return dataclasses.replace(training, train_size=available), [note]
 
 
 def _layers(locked: bool) -> tuple[list[int], list[str]]:
@@ -95,7 +115,8 @@ def _layers(locked: bool) -> tuple[list[int], list[str]]:
         st.session_state.setdefault(f"train_width_{i}", st.session_state.get(f"train_width_{i - 1}", 32))
         st.session_state.setdefault(f"train_act_{i}", st.session_state.get(f"train_act_{i - 1}", "relu"))
         left, right = st.columns([1, 1.3])
-        widths.append(left.number_input(f"Layer {i + 1} width", *LIMITS["width"], key=f"train_width_{i}", disabled=locked))
+        widths.append(left.number_input(f"Layer {i + 1} width", *LIMITS["width"], key=f"train_width_{i}",
+                                        disabled=locked))
         acts.append(right.selectbox(f"Layer {i + 1} σ", list(ACTIVATIONS), key=f"train_act_{i}", disabled=locked))
     return widths, acts
 
@@ -168,7 +189,8 @@ def controls() -> tuple[NetworkSpec | None, TrainSpec | None, str | None]:
             momentum = state.train_momentum
             if optimizer == "momentum":
                 momentum = lesson.widget("opt", lambda disabled: st.slider(
-                    "Momentum μ", *LIMITS["momentum"], key="train_momentum", step=0.001, disabled=disabled), "train_momentum")
+                    "Momentum μ", *LIMITS["momentum"], key="train_momentum", step=0.001, disabled=disabled),
+                    "train_momentum")
             lr = lesson.widget("lr", lambda disabled: st.select_slider(
                 "Learning rate η", _with(LEARNING_RATES, state.train_lr), key="train_lr", disabled=disabled,
                 format_func=lambda v: f"{v:g}"), "train_lr")
