@@ -18,6 +18,14 @@ DATASET_NAMES = ("mnist5k", "pendigits", "mnist5k+pendigits", "digits", "moons",
 MAX_WIDTH = 1024
 MAX_DEPTH = 50
 MAX_CONV_LAYERS = 3
+# (lowest, highest) of every numeric setting: the spec checks, the Train page's widgets and the URL clamp
+# all read this one table, so a link can never hold a value the widgets refuse.
+LIMITS = {
+    "depth": (0, MAX_DEPTH), "width": (1, MAX_WIDTH), "dropout": (0.0, 0.9),
+    "train_size": (10, 60_000),  # full MNIST's training split
+    "noise": (0.0, 2.0), "lr": (1e-6, 100.0), "momentum": (0.0, 0.999), "batch_size": (1, 1_000_000),
+    "epochs": (1, 10_000), "weight_decay": (0.0, 1.0), "seed": (0, 2**31 - 1),
+}
 
 
 class SpecError(ValueError):
@@ -98,9 +106,9 @@ class NetworkSpec:
 
         _check_int("input size", self.input_size, 1, 100_000)
         _check_int("output size", self.output_size, 1, 1000)
-        _check_int("number of hidden layers", len(hidden), 0, MAX_DEPTH)
+        _check_int("number of hidden layers", len(hidden), *LIMITS["depth"])
         for i, width in enumerate(hidden, start=1):
-            _check_int(f"width of hidden layer {i}", width, 1, MAX_WIDTH)
+            _check_int(f"width of hidden layer {i}", width, *LIMITS["width"])
         if len(acts) != len(hidden):
             raise SpecError(
                 f"give one activation per hidden layer: {len(hidden)} layers but {len(acts)} activations")
@@ -108,7 +116,7 @@ class NetworkSpec:
             _check_choice("activation", act, ACTIVATION_NAMES)
         _check_choice("init", self.init, INIT_NAMES)
         _check_choice("loss", self.loss, LOSS_NAMES)
-        _check_range("dropout", self.dropout, 0.0, 0.9)
+        _check_range("dropout", self.dropout, *LIMITS["dropout"])
         if self.regression and (self.loss != "mse" or self.output_size != 1):
             raise SpecError("a regression network has one output and uses the mse loss")
         _check_int("number of conv layers", len(conv), 0, MAX_CONV_LAYERS)
@@ -176,17 +184,17 @@ class TrainSpec:
                 self.dataset in DATASET_NAMES or (self.dataset.startswith("idx:") and len(self.dataset) > 4)):
             raise SpecError(f"dataset must be one of {', '.join(DATASET_NAMES)} or idx:FOLDER; got {self.dataset!r}")
         if self.train_size is not None:
-            _check_int("training-set size", self.train_size, 10, 10_000_000)
+            _check_int("training-set size", self.train_size, *LIMITS["train_size"])
         _check_range("validation fraction", self.val_fraction, 0.05, 0.5)
         if self.noise is not None:
-            _check_range("noise", self.noise, 0.0, 2.0)
+            _check_range("noise", self.noise, *LIMITS["noise"])
         _check_choice("optimizer", self.optimizer, OPTIMIZER_NAMES)
-        _check_range("learning rate", self.lr, 1e-6, 100.0)
-        _check_range("momentum", self.momentum, 0.0, 0.999)
-        _check_int("batch size", self.batch_size, 1, 1_000_000)
-        _check_int("epochs", self.epochs, 1, 10_000)
-        _check_range("weight decay", self.weight_decay, 0.0, 1.0)
-        _check_int("seed", self.seed, 0, 2**31 - 1)
+        _check_range("learning rate", self.lr, *LIMITS["lr"])
+        _check_range("momentum", self.momentum, *LIMITS["momentum"])
+        _check_int("batch size", self.batch_size, *LIMITS["batch_size"])
+        _check_int("epochs", self.epochs, *LIMITS["epochs"])
+        _check_range("weight decay", self.weight_decay, *LIMITS["weight_decay"])
+        _check_int("seed", self.seed, *LIMITS["seed"])
         if not isinstance(self.augment, bool):
             raise SpecError(f"augment must be true or false, got {self.augment!r}")
 
@@ -257,6 +265,46 @@ def to_params(network: NetworkSpec, training: TrainSpec) -> dict[str, str]:
     return params
 
 
+# URL key -> the LIMITS row its value is clamped to (layers is clamped by depth and width)
+_URL_LIMITS = {"n": "train_size", "noise": "noise", "do": "dropout", "lr": "lr", "mom": "momentum",
+               "bs": "batch_size", "ep": "epochs", "wd": "weight_decay", "seed": "seed"}
+
+
+def clamp_params(params: dict) -> tuple[dict, list[str]]:
+    """URL parameters with numbers outside LIMITS moved to the nearest limit, and one note per change."""
+    out, notes = dict(params), []
+    for key, row in _URL_LIMITS.items():
+        if key not in params or len(str(params[key])) > MAX_URL_VALUE:
+            continue  # from_params names a missing or overlong value
+        cast = URL_KEYS[key][2]
+        try:
+            value = cast(str(params[key]))
+        except ValueError:
+            continue  # from_params names it
+        low, high = LIMITS[row]
+        if isinstance(value, float) and not math.isfinite(value):
+            continue
+        if not low <= value <= high:
+            kept = low if value < low else high
+            notes.append(f"{key}={_num(value)} is outside {_num(low)}-{_num(high)}: using {_num(kept)}")
+            out[key] = _num(kept)
+    if "layers" in params and len(str(params["layers"])) <= MAX_URL_VALUE:
+        try:
+            hidden = _as_tuple(str(params["layers"]), _int)
+        except SpecError:
+            return out, notes
+        low, high = LIMITS["width"]
+        if len(hidden) > LIMITS["depth"][1]:
+            notes.append(f"layers: {len(hidden)} hidden layers is more than {LIMITS['depth'][1]}: "
+                         f"using the first {LIMITS['depth'][1]}")
+            hidden = hidden[:LIMITS["depth"][1]]
+        if any(not low <= w <= high for w in hidden):
+            notes.append(f"layers: widths must be {low}-{high}: each is moved into that range")
+            hidden = tuple(min(max(w, low), high) for w in hidden)
+        out["layers"] = ",".join(map(str, hidden))
+    return out, notes
+
+
 def from_params(params: dict, base_network: NetworkSpec | None = None,
                 base_training: TrainSpec | None = None) -> tuple[NetworkSpec, TrainSpec]:
     """Specs from URL query parameters over defaults; SpecError names the first bad parameter."""
@@ -278,11 +326,14 @@ def from_params(params: dict, base_network: NetworkSpec | None = None,
         (network if which == "network" else training)[name] = value
     if network["hidden"] == () or network["hidden"] == "":
         network["activations"] = ()
+    elif "layers" in params and "act" not in params and len(set(network["activations"])) == 1:
+        network["activations"] = network["activations"][:1]  # the base's one activation, for any depth
     try:
         return NetworkSpec.from_dict(network), TrainSpec.from_dict(training)
     except SpecError as exc:
         raise SpecError(f"the link's settings are invalid: {exc}") from None
 
 
-__all__ = ["to_params", "from_params", "NetworkSpec", "TrainSpec", "SpecError", "spec_for_dataset", "ACTIVATION_NAMES", "INIT_NAMES",
+__all__ = ["to_params", "from_params", "clamp_params", "LIMITS",
+           "NetworkSpec", "TrainSpec", "SpecError", "spec_for_dataset", "ACTIVATION_NAMES", "INIT_NAMES",
            "LOSS_NAMES", "LEAKY_SLOPE", "OPTIMIZER_NAMES", "POOL_NAMES", "DATASET_NAMES"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -99,6 +100,15 @@ class Batches:
         return x, y
 
 
+def shared_tensor(x: np.ndarray) -> torch.Tensor:
+    """A float32 tensor over the dataset's own memory if it is read-only float32 (nothing writes to it), else a copy."""
+    if x.dtype == np.float32 and x.flags.c_contiguous and not x.flags.writeable:
+        with warnings.catch_warnings():  # torch warns that it cannot mark the tensor read-only: we never write
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.from_numpy(x)
+    return torch.tensor(x, dtype=torch.float32)
+
+
 class Trainer:
     """Trains one network on one dataset, one mini-batch at a time, recording every layer.
 
@@ -121,9 +131,9 @@ class Trainer:
         self.backward = _choose_backward(backward, self.model)
         self._explicit = ExplicitStep(self.model) if self.backward == "explicit" else None
         self.optimizer = Optimizer(self.model.parameters(), training)
-        self.x_train = torch.tensor(data.x_train, dtype=torch.float32)  # a private copy: the dataset is shared
+        self.x_train = shared_tensor(data.x_train)  # no copy: read-only, shared by every session's trainer
         self.y_train = as_targets(data.y_train, self.network.regression)
-        self.x_val = torch.tensor(data.x_val, dtype=torch.float32)
+        self.x_val = shared_tensor(data.x_val)
         self.y_val = as_targets(data.y_val, self.network.regression)
         self.batches = Batches(self.x_train, self.y_train, training, self.network.image_shape)
         self.batch_size = self.batches.size

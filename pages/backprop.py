@@ -9,7 +9,7 @@ from engine.data import load_dataset
 from ui import backprop_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.draw_figs import input_image
-from ui.state import active_model
+from ui.state import digit_model_or_notice
 
 require_app_frame()
 
@@ -54,7 +54,7 @@ st.caption("When the output activation acts on each unit alone (sigmoid), ∂a/�
            "element-wise ∇ₐC ⊙ σ'(z^L); softmax is not element-wise, and with cross-entropy BP1 gives a^L − y.")
 
 # --- the network and the digit ------------------------------------------------------------------
-model, model_label = active_model()
+model, model_label = digit_model_or_notice()
 reason = why_not_usable(model.spec)
 choices = ([f"The active model ({model_label}: {model.spec.describe()})"] if reason is None else []) + [SMALL]
 x_val, y_val = validation_digits()

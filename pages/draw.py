@@ -5,15 +5,15 @@ from streamlit_drawable_canvas import st_canvas
 from engine.calibration import UNSURE_BELOW, temperature_of
 from engine.pendigits import PEN_DEFAULT, PEN_WIDTHS
 from engine.predict import BLANK, architecture, predict_bytes, predict_image
-from engine.preprocess import ImageError
+from engine.preprocess import MAX_IMAGE_BYTES, ImageError
 from ui import draw_figs as figs
 from ui.bootstrap import require_app_frame
-from ui.state import active_model, default_model
+from ui.plain_text import plain
+from ui.state import default_model, digit_model_or_notice
 
 require_app_frame()
 
 CANVAS_SIZE = 308  # px, 11 x 28: the drawing is boxed and centred like MNIST anyway
-MAX_UPLOAD_BYTES = 5_000_000
 SHOWN_FILTERS = 16  # feature maps per conv layer, two rows of 8: large enough to read on a projector
 
 
@@ -27,7 +27,7 @@ def remember(prediction) -> None:
 
 
 st.title("Draw a digit")
-model, model_label = active_model()
+model, model_label = digit_model_or_notice()
 # the default checkpoint carries its calibration T; a model trained or uploaded this session is used as is
 payload = default_model()[1] if model_label == "default model" else {}
 temperature = temperature_of(payload, model)
@@ -46,9 +46,9 @@ with left:
                                   type=["png", "jpg", "jpeg", "gif", "bmp", "webp"], key="draw_upload")
         if upload is not None:
             try:
-                prediction = predict_bytes(model, upload.getvalue(), MAX_UPLOAD_BYTES, temperature)
+                prediction = predict_bytes(model, upload.getvalue(), MAX_IMAGE_BYTES, temperature)
             except ImageError as exc:
-                problem = f"Could not read {upload.name}: {exc}"
+                problem = f"Could not read {plain(upload.name)}: {plain(exc)}"
             if prediction.inverted:
                 st.caption("Dark ink on light paper: inverted to light ink on dark, as in MNIST.")
     else:

@@ -15,6 +15,7 @@ from ui import train_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.capacity_panel import capacity_section
 from ui.classroom import busy_message, lesson_link_builder, session_token, training_slots
+from ui.plain_text import plain
 from ui.state import set_active_model
 from ui.train_controls import controls, init_state
 
@@ -31,7 +32,7 @@ def build_trainer(network, training) -> Trainer | None:
         with st.spinner("Loading the data and building the network..."):
             return Trainer(network, training)
     except (SpecError, DatasetError, IdxError, ValueError) as exc:
-        st.error(f"Cannot build this network: {exc}")
+        st.error(f"Cannot build this network: {plain(exc)}")
         return None
 
 
@@ -171,10 +172,10 @@ def load_upload(uploaded) -> None:
     try:
         model, payload = from_bytes(uploaded.getvalue(), max_bytes=20_000_000)
     except CheckpointError as exc:
-        st.error(f"Could not load {uploaded.name}: {exc}")
+        st.error(f"Could not load {plain(uploaded.name)}: {plain(exc)}")
     else:
         set_active_model(model, f"uploaded {uploaded.name}")
-        st.success(f"Loaded {uploaded.name}: {model.spec.describe()}. The Draw and Backprop pages now use it.")
+        st.success(f"Loaded {plain(uploaded.name)}: {model.spec.describe()}. The Draw and Backprop pages now use it.")
 
 
 # --- the settings ----------------------------------------------------------------------------------
@@ -186,17 +187,19 @@ st.caption("Pick a preset or your own network in the sidebar, press **Start**, a
            "the accuracy rise and the error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup> flow back through every "
            "layer.", unsafe_allow_html=True)
 if link_problem:
-    st.warning(link_problem)
+    st.warning(plain(link_problem))
 
 network, training, problem = controls()
 if problem:
-    st.error(problem)
+    stop()  # a run never outlives its settings: free the training slot
+    st.error(plain(problem))
     st.stop()
 
 # --- the buttons -----------------------------------------------------------------------------------
 trainer = st.session_state.get("train_trainer")
 settings_changed = trainer is not None and st.session_state.get("train_built_from") != (network, training)
 if settings_changed and trainer.step_count == 0:
+    stop()
     st.session_state.train_trainer = trainer = None  # nothing to lose: follow the new settings
 running = st.session_state.train_running
 
@@ -224,7 +227,7 @@ if trainer is None:
     st.stop()
 
 # --- the live panel --------------------------------------------------------------------------------
-st.markdown(f"**{trainer.network.describe()}** on **{trainer.data.name}** — {trainer.data.description} "
+st.markdown(f"**{trainer.network.describe()}** on **{plain(trainer.data.name)}** — {plain(trainer.data.description)} "
             f"({len(trainer.x_train):,} training, {len(trainer.x_val):,} validation samples)")
 # with a classroom training at once, redraw less often so the two cores go to training, not charts
 tick = TICK_SECONDS * max(1.0, training_slots().busy() / 2)

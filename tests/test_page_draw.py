@@ -52,10 +52,10 @@ def test_a_file_that_is_not_an_image_gets_a_clear_message():
 def test_a_giant_upload_is_refused_before_decoding():
     at = open_draw()
     at.segmented_control(key="draw_source").set_value("Upload a photo").run()
-    at.file_uploader(key="draw_upload").set_value(("huge.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 6_000_000,
+    at.file_uploader(key="draw_upload").set_value(("huge.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 21_000_000,
                                                    "image/png")).run()
     assert not at.exception
-    assert any("limit is 5 MB" in e.value for e in at.error)
+    assert any("limit is 20 MB" in e.value for e in at.error)
 
 
 def upload_a_seven(at: AppTest) -> AppTest:

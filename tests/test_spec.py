@@ -32,7 +32,7 @@ def test_network_spec_errors(kwargs, message):
 @pytest.mark.parametrize("kwargs, message", [
     ({"dataset": "cifar"}, "dataset must be one of mnist5k"),
     ({"dataset": "idx:"}, "dataset must be one of"),
-    ({"train_size": 5}, "training-set size must be 10-10000000, got 5"),
+    ({"train_size": 5}, "training-set size must be 10-60000, got 5"),
     ({"val_fraction": 0.9}, "validation fraction must be 0.05-0.5, got 0.9"),
     ({"noise": -1.0}, "noise must be 0-2, got -1"),
     ({"optimizer": "rmsprop"}, "optimizer must be one of sgd, momentum, adam"),

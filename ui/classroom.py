@@ -6,10 +6,13 @@ import os
 import threading
 import time
 import uuid
+from typing import Callable
 from urllib.parse import urlencode, urlsplit
 
 import segno
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from serve.network import PUBLIC_URL_VARIABLE, is_loopback, network_address, public_url, student_url
 
@@ -34,14 +37,15 @@ LESSON_CONTROLS = {  # URL name -> widget key prefix and label, for lock= and hi
 class TrainingSlots:
     """Which sessions are training now, shared by every session of this server (thread-safe)."""
 
-    def __init__(self, capacity: int):
+    def __init__(self, capacity: int, connected: Callable[[str], bool] = lambda token: True):
         self.capacity = capacity
+        self._connected = connected  # False once a token's session has closed (tab closed or dropped)
         self._lock = threading.Lock()
         self._last_tick: dict[str, float] = {}  # session token -> time of its last training tick
 
     def _expire(self, now: float) -> None:
         for token, seen in list(self._last_tick.items()):
-            if now - seen > STALE_SECONDS:
+            if now - seen > STALE_SECONDS or not self._connected(token):
                 del self._last_tick[token]
 
     def acquire(self, token: str) -> bool:
@@ -71,12 +75,19 @@ def training_slots() -> TrainingSlots:
         capacity = max(1, int(os.environ.get("PLAYGROUND_MAX_TRAINING", DEFAULT_MAX_TRAINING)))
     except ValueError:
         capacity = DEFAULT_MAX_TRAINING
-    return TrainingSlots(capacity)
+    return TrainingSlots(capacity, connected=_session_connected)
+
+
+def _session_connected(token: str) -> bool:
+    """Whether the session with this id still has a browser tab; True outside a server (tests, bare mode)."""
+    return not Runtime.exists() or Runtime.instance().is_active_session(token)
 
 
 def session_token() -> str:
+    """This session's id: the server's own, so a closed tab's slot is freed at once."""
     if "session_token" not in st.session_state:
-        st.session_state.session_token = uuid.uuid4().hex
+        ctx = get_script_run_ctx()
+        st.session_state.session_token = ctx.session_id if ctx is not None else uuid.uuid4().hex
     return st.session_state.session_token
 
 

@@ -8,6 +8,7 @@ import streamlit as st
 
 from engine.checkpoint import CheckpointError, load
 from engine.model import Net, count_parameters
+from ui.plain_text import plain
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "assets" / "default.pt"
 
@@ -27,8 +28,11 @@ def default_model() -> tuple[Net, dict]:
 
 
 def set_active_model(model: Net, label: str) -> None:
-    """Make a model (e.g. the one trained on the Train page) the one Draw and Backprop use."""
-    st.session_state.active_model = (model, label)
+    """Make a model (e.g. the one trained on the Train page) the one Draw and Backprop use.
+
+    The label may quote a file name, so it is kept Markdown-escaped: every caption shows it as typed.
+    """
+    st.session_state.active_model = (model, plain(label))
 
 
 def use_default_model() -> None:
@@ -40,6 +44,25 @@ def active_model() -> tuple[Net, str]:
     if "active_model" in st.session_state:
         return st.session_state.active_model
     model, payload = default_model()
+    return model, "default model"
+
+
+def reads_digits(spec) -> bool:
+    """True if a network takes a 28x28 image (784 inputs) and answers with the ten digits."""
+    return spec.input_size == 28 * 28 and spec.output_size == 10 and not spec.regression
+
+
+def digit_model_or_notice() -> tuple[Net, str]:
+    """The active model if it reads 28x28 digits; else say why not, offer to switch, and use the default model."""
+    model, label = active_model()
+    if reads_digits(model.spec):
+        return model, label
+    st.warning(f"The active model ({label}: {model.spec.describe()}) does not read 28x28 digits: it takes "
+               f"{model.spec.input_size} inputs and gives {model.spec.output_size} outputs. This page uses the "
+               "default digit model instead.", icon=":material/warning:")
+    st.button("Use the default model everywhere", key="state_use_default", on_click=use_default_model,
+              help="Make the default model the active one again (the Train page can train a digit model too)")
+    model, _ = default_model()
     return model, "default model"
 
 

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.data import DATASETS
+import dataclasses
+
+from engine.data import DATASETS, DatasetError, load_dataset
 from engine.model import ACTIVATIONS, INITS, LOSS_LABELS, REGRESSION_LOSS_LABEL
 from engine.presets import DEFAULT_PRESET, PRESETS
-from engine.spec import URL_KEYS, OPTIMIZER_NAMES, NetworkSpec, SpecError, TrainSpec, from_params, to_params
+from engine.spec import (LIMITS, URL_KEYS, OPTIMIZER_NAMES, NetworkSpec, SpecError, TrainSpec, clamp_params,
+                         from_params, to_params)
 from engine.optimizers import OPTIMIZER_LABELS, WEIGHT_DECAY_HELP
-from ui.classroom import lesson_params, lesson_rules
+from ui.classroom import lesson_params, lesson_rules, session_token, training_slots
 
-MAX_LAYERS_IN_UI = 12
+MAX_LAYERS_IN_UI = LIMITS["depth"][1]  # every depth the engine trains, e.g. a 20-layer sigmoid lesson
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0]
 BATCH_SIZES = [1, 2, 5, 10, 16, 20, 32, 64, 128, 256, 512, 1024]
 FULL_BATCH = 1_000_000  # larger than any training set: one step per epoch
@@ -47,17 +50,22 @@ def apply(network: NetworkSpec, training: TrainSpec) -> None:
 
 
 def apply_preset() -> None:
-    """on_change of the preset box: load the preset's settings and forget the old run."""
+    """on_change of the preset box: load the preset's settings and forget the old run (and its training slot)."""
+    if any(lesson_rules()):  # a lesson link fixed some settings: a preset must not change them
+        st.session_state.train_preset = None
+        return
     preset = PRESETS[st.session_state.train_preset]
     apply(preset.network, preset.training)
     st.session_state.pop("train_trainer", None)
     st.session_state.train_running = False
+    training_slots().release(session_token())
 
 
 def init_state() -> str | None:
     """First run of the page in this session: settings from the URL if it has any, else the default preset.
 
-    Returns a message if the link's settings were invalid (the defaults are used instead).
+    Returns a message if the link's settings were invalid (the defaults are used instead) or had to be
+    moved into range (each change is named).
     """
     if "train_dataset" in st.session_state:
         return None
@@ -65,16 +73,37 @@ def init_state() -> str | None:
     preset = PRESETS[DEFAULT_PRESET]
     params = dict(st.query_params)
     if any(key in params for key in URL_KEYS):
+        params, changes = clamp_params(params)
         try:
             network, training = from_params(params, preset.network, preset.training)
         except SpecError as exc:
             apply(preset.network, preset.training)
             return f"This link's settings could not be used ({exc}); showing the default settings instead."
+        training, fewer = _fit_train_size(training)
         apply(network, training)
         st.session_state.train_preset = None
+        changes += fewer
+        if changes:
+            return "This link's settings were changed to fit the page: " + "; ".join(changes) + "."
         return None
     apply(preset.network, preset.training)
     return None
+
+
+def _fit_train_size(training: TrainSpec) -> tuple[TrainSpec, list[str]]:
+    """A link's training-set size cut to what a built-in dataset holds, with a note; IDX folders are not read here."""
+    if training.train_size is None or training.dataset not in DATASETS:
+        return training, []
+    try:
+        available = len(load_dataset(training.dataset, val_fraction=training.val_fraction, noise=training.noise,
+                                     seed=training.seed).x_train)  # cached: the page loads it next anyway
+    except DatasetError:
+        return training, []  # the page says what is wrong when it builds the trainer
+    if training.train_size <= available:
+        return training, []
+    note = (f"n={training.train_size} is more than the {available} training samples of {training.dataset}: "
+            f"using {available}")
+    return dataclasses.replace(training, train_size=available), [note]
 
 
 def _layers(locked: bool) -> tuple[list[int], list[str]]:
@@ -88,7 +117,8 @@ def _layers(locked: bool) -> tuple[list[int], list[str]]:
         st.session_state.setdefault(f"train_width_{i}", st.session_state.get(f"train_width_{i - 1}", 32))
         st.session_state.setdefault(f"train_act_{i}", st.session_state.get(f"train_act_{i - 1}", "relu"))
         left, right = st.columns([1, 1.3])
-        widths.append(left.number_input(f"Layer {i + 1} width", 1, 1024, key=f"train_width_{i}", disabled=locked))
+        widths.append(left.number_input(f"Layer {i + 1} width", *LIMITS["width"], key=f"train_width_{i}",
+                                        disabled=locked))
         acts.append(right.selectbox(f"Layer {i + 1} σ", list(ACTIVATIONS), key=f"train_act_{i}", disabled=locked))
     return widths, acts
 
@@ -113,7 +143,10 @@ def controls() -> tuple[NetworkSpec | None, TrainSpec | None, str | None]:
     with st.sidebar:
         lesson.widget("preset", lambda disabled: st.selectbox(
             "Preset", list(PRESETS), key="train_preset", on_change=apply_preset, placeholder="custom settings",
-            disabled=disabled, help="Load a lesson's network and training in one click"), "train_preset")
+            disabled=disabled or bool(lesson.locked), help="Load a lesson's network and training in one click"),
+            "train_preset")
+        if lesson.locked and "preset" not in lesson.hidden:
+            st.caption("Presets are off: this lesson link fixes some settings, and a preset would change them.")
         if state.train_preset:
             st.caption(PRESETS[state.train_preset].lesson)
         with st.expander("Data", expanded=True):
@@ -130,13 +163,13 @@ def controls() -> tuple[NetworkSpec | None, TrainSpec | None, str | None]:
                 subset = st.toggle("Use only part of the training set", key="train_use_subset", disabled=off,
                                    help="A small training set shows overfitting")
                 if subset:
-                    st.number_input("Training samples", 10, 60_000, key="train_train_size", disabled=off)
+                    st.number_input("Training samples", *LIMITS["train_size"], key="train_train_size", disabled=off)
             if dataset == "idx":
                 dataset = f"idx:{folder.strip()}" if folder.strip() else ""
             train_size = state.train_train_size if subset else None
             noise = None
             if dataset in TWO_D and st.toggle("Set the noise", key="train_custom_noise"):
-                noise = st.slider("Noise", 0.0, 1.0, key="train_noise", step=0.01)
+                noise = st.slider("Noise", *LIMITS["noise"], key="train_noise", step=0.01)
         with st.expander("Network", expanded=True):
             if "layers" in lesson.hidden:
                 widths = [state[f"train_width_{i}"] for i in range(state.train_depth)]
@@ -157,7 +190,7 @@ def controls() -> tuple[NetworkSpec | None, TrainSpec | None, str | None]:
                     "Loss", list(LOSS_LABELS), key="train_loss", disabled=disabled,
                     format_func=lambda n: LOSS_LABELS[n]), "train_loss")
             dropout = lesson.widget("dropout", lambda disabled: st.slider(
-                "Dropout", 0.0, 0.9, key="train_dropout", step=0.05, disabled=disabled), "train_dropout")
+                "Dropout", *LIMITS["dropout"], key="train_dropout", step=0.05, disabled=disabled), "train_dropout")
         with st.expander("Training", expanded=True):
             optimizer = lesson.widget("opt", lambda disabled: st.selectbox(
                 "Optimizer", OPTIMIZER_NAMES, key="train_optimizer", disabled=disabled,
@@ -165,7 +198,8 @@ def controls() -> tuple[NetworkSpec | None, TrainSpec | None, str | None]:
             momentum = state.train_momentum
             if optimizer == "momentum":
                 momentum = lesson.widget("opt", lambda disabled: st.slider(
-                    "Momentum μ", 0.0, 0.99, key="train_momentum", step=0.01, disabled=disabled), "train_momentum")
+                    "Momentum μ", *LIMITS["momentum"], key="train_momentum", step=0.001, disabled=disabled),
+                    "train_momentum")
             lr = lesson.widget("lr", lambda disabled: st.select_slider(
                 "Learning rate η", _with(LEARNING_RATES, state.train_lr), key="train_lr", disabled=disabled,
                 format_func=lambda v: f"{v:g}"), "train_lr")
@@ -175,12 +209,12 @@ def controls() -> tuple[NetworkSpec | None, TrainSpec | None, str | None]:
                 "Batch size", sizes + ["full"], key="train_batch", disabled=disabled,
                 help="1 = stochastic gradient descent; full = batch GD"), "train_batch")
             epochs = lesson.widget("ep", lambda disabled: st.number_input(
-                "Epochs", 1, 10_000, key="train_epochs", disabled=disabled), "train_epochs")
+                "Epochs", *LIMITS["epochs"], key="train_epochs", disabled=disabled), "train_epochs")
             weight_decay = lesson.widget("wd", lambda disabled: st.select_slider(
                 "Weight decay λ", _with(WEIGHT_DECAYS, state.train_wd), key="train_wd", disabled=disabled,
                 format_func=lambda v: f"{v:g}", help=WEIGHT_DECAY_HELP), "train_wd")
             seed = lesson.widget("seed", lambda disabled: st.number_input(
-                "Seed", 0, 2**31 - 1, key="train_seed", disabled=disabled), "train_seed")
+                "Seed", *LIMITS["seed"], key="train_seed", disabled=disabled), "train_seed")
     if not dataset:
         return None, None, "Type the folder that holds the MNIST IDX files."
     try:

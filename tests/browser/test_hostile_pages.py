@@ -1,0 +1,56 @@
+"""Hostile links in Chromium: Markdown in a link value is shown as typed; no link, no remote image, no request."""
+from urllib.parse import quote, urlparse
+
+import pytest
+
+from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+INJECTION = "**Sign in:** [here](http://host.invalid/login) ![x](http://host.invalid/x.png)"
+
+
+def test_markdown_in_a_link_is_shown_as_typed_and_fetches_nothing(page, server_url):
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{server_url}/train?layers={quote(INJECTION)}")
+    wait_for_app(page)
+    assert_no_exception(page)
+    alert = page.locator('[data-testid="stAlert"]').filter(has_text="could not be used").first
+    alert.wait_for(timeout=30_000)
+    assert INJECTION in alert.inner_text().replace("\u2060", "")  # the text, as typed (word joiners are invisible)
+    links = page.locator('a[href*="host.invalid"]')
+    assert links.count() == 0, [links.nth(i).evaluate("e => e.outerHTML") for i in range(links.count())]
+    assert page.locator('img[src*="host.invalid"]').count() == 0
+    assert page.locator('[data-testid="stAlert"] strong').count() == 0  # no bold from the link either
+    assert not [url for url in requested if urlparse(url).hostname == "host.invalid"]
+    screenshot(page, "hostile_markdown_link")
+
+
+def test_a_closed_tab_gives_its_training_slot_to_the_next_student_at_once(browser):
+    from tests.browser.conftest import free_port, start_server, stop_server
+    port = free_port()
+    proc = start_server(port, {"PLAYGROUND_MAX_TRAINING": "1"})
+    try:
+        url = f"http://127.0.0.1:{port}/train?layers=16&ep=500"
+        first = browser.new_context(viewport={"width": 1300, "height": 900})
+        page = first.new_page()
+        page.goto(url)
+        wait_for_app(page)
+        page.get_by_role("button", name="Start").click()
+        page.get_by_role("button", name="Pause").wait_for(timeout=30_000)  # training: the one slot is taken
+        first.close()  # the student closes the tab mid-run
+
+        second = browser.new_context(viewport={"width": 1300, "height": 900})
+        other = second.new_page()
+        other.goto(url)
+        wait_for_app(other)
+        other.get_by_role("button", name="Start").click()
+        other.wait_for_timeout(2_000)  # well inside the 15 s after which a silent slot expires
+        assert other.get_by_text("The server is busy").count() == 0
+        step = other.locator('[data-testid="stMetric"]').filter(has_text="Step").first \
+            .locator('[data-testid="stMetricValue"]')
+        assert step.inner_text().strip() != "0"  # it is training
+        second.close()
+    finally:
+        stop_server(proc)
