@@ -1,5 +1,4 @@
 """The capacity sweep: train and validation error against hidden width, from real runs."""
-import numpy as np
 import pytest
 
 from engine.capacity import best_width, sweep, widened

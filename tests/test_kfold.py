@@ -7,8 +7,7 @@ import torch
 
 from engine.data import load_dataset
 from engine.kfold import cross_validate, folds, split, summarise
-from engine.model import build_model
-from engine.spec import NetworkSpec, SpecError, TrainSpec, spec_for_dataset
+from engine.spec import NetworkSpec, SpecError, TrainSpec
 from engine.trainer import Trainer, evaluate
 
 NETWORK = NetworkSpec(hidden=(16,), activations="relu", init="he")
