@@ -56,7 +56,8 @@ def build_parser() -> Parser:
         p.add_argument("--activation", default=activation,
                        help=f"{'/'.join(S.ACTIVATION_NAMES)}: one name or one per layer (default {activation})")
         p.add_argument("--init", default=init, choices=S.INIT_NAMES, help=f"weight init (default {init})")
-        p.add_argument("--loss", default="ce", choices=S.LOSS_NAMES, help="ce (cross-entropy) or mse (1/2 |a - y|^2 averaged over the batch; default ce)")
+        p.add_argument("--loss", default="ce", choices=S.LOSS_NAMES,
+                       help="ce (cross-entropy) or mse (1/2 |a - y|^2 averaged over the batch; default ce)")
         p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
         p.add_argument("--json", action="store_true", help="print one JSON document")
 

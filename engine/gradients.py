@@ -151,7 +151,9 @@ def profile_after_training(network: NetworkSpec, dataset: str = "mnist5k", steps
 
 def scalar_chain(depth: int, w: float, activation: str = "sigmoid", bias: float | None = None,
                  x: float = 1.0) -> Chain:
-    """One neuron per layer, the same w everywhere: δ^1 = δ^top · Π w·σ'(z^l) (Nielsen's 0.2^30 / 5^30 example).
+    """One neuron per layer, the same w everywhere: δ^1 = δ^top · Π w·σ'(z^l).
+
+    activation="linear" (σ' = 1) with w = 0.2 or 5 is Dive into Deep Learning's 0.2^30 / 5^30 example.
 
     bias=None picks each b^l so that z^l sits where σ' is largest (0 for sigmoid/tanh, 1 for the ReLUs):
     the best case, e.g. sigmoid with w = 0.8 gives exactly 0.8·¼ = 0.2 per layer.

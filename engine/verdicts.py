@@ -288,5 +288,5 @@ def diverged_profile_note(steps: int, lr: float) -> str:
             "weights.")
 
 
-__all__ = ["Verdict", "KINDS", "VANISHING_BELOW", "EXPLODING_ABOVE", "CROWDED", "DEAD_LAYER", "underflow_estimate", "sci", "weight_scale", "verdict",
-           "divergence_advice", "diverged_profile_note", "format_loss"]
+__all__ = ["Verdict", "KINDS", "VANISHING_BELOW", "EXPLODING_ABOVE", "CROWDED", "DEAD_LAYER", "underflow_estimate",
+           "sci", "weight_scale", "verdict", "divergence_advice", "diverged_profile_note", "format_loss"]
