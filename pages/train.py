@@ -9,7 +9,7 @@ from engine.idx import IdxError
 from engine.spec import SpecError, to_params
 from engine.train_view import (Boundary, Gallery, RegressionFit, activation_values, latest_saturation, predictions,
                                readouts, thinned, weight_values)
-from engine.trainer import RATIO_EVERY, Trainer
+from engine.trainer import RATIO_EVERY, RETUNABLE, Trainer
 from ui import train_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.classroom import busy_message, lesson_link_builder, session_token, training_slots
@@ -57,6 +57,7 @@ def stop() -> None:
 def on_reset() -> None:
     stop()
     st.session_state.train_trainer = None
+    st.session_state.train_retunes = []
 
 
 def use_trained_model() -> None:
@@ -69,6 +70,40 @@ def use_trained_model() -> None:
 def on_step() -> None:
     stop()
     st.session_state.train_step_once = True
+
+
+LIVE_NAMES = {"lr": "η", "momentum": "momentum μ", "batch_size": "the batch size", "weight_decay": "weight decay"}
+
+
+def live_change(trainer: Trainer, network, training) -> bool:
+    """Only η, momentum, batch size or weight decay differ from the run's settings: they apply at the next step."""
+    built_network, built_training = st.session_state.get("train_built_from", (None, None))
+    if network != built_network or training == built_training or built_training is None:
+        return False
+    return all(getattr(training, name) == getattr(built_training, name)
+               for name in training.__dataclass_fields__ if name not in RETUNABLE)
+
+
+def retune(trainer: Trainer, network, training) -> None:
+    """Apply the new values to the run, say so, and remember the step for a marker on the loss chart."""
+    changed = trainer.retune(training)
+    st.session_state.train_built_from = (network, training)
+    if not changed or trainer.step_count == 0:
+        return  # nothing has been trained yet: the run simply starts with these values
+    values = ", ".join(f"{LIVE_NAMES[name]} is now {getattr(training, name):g}" for name in changed)
+    if values[0].isascii():
+        values = values[0].upper() + values[1:]
+    text = f"{values} from step {trainer.step_count + 1:,}."
+    label = ", ".join(f"{LIVE_NAMES[name].removeprefix('the ')} {getattr(training, name):g}" for name in changed)
+    st.session_state.setdefault("train_retunes", []).append((trainer.step_count, text, label))
+
+
+def mark_retunes(fig):
+    """A dashed line on the loss chart at every step where η, momentum, batch size or weight decay changed."""
+    for step, _, label in st.session_state.get("train_retunes", []):
+        fig.add_vline(x=step, line=dict(color="#888", width=1, dash="dash"), annotation_text=label,
+                      annotation_position="top right", annotation_font_size=11, row=1, col=1)
+    return fig
 
 
 def show_readouts(trainer: Trainer) -> None:
@@ -157,7 +192,7 @@ def live_panel() -> None:
     status_banner(trainer)
     show_readouts(trainer)
     history = thinned(trainer.history.as_dict())
-    st.plotly_chart(figs.loss_accuracy(history, trainer.history.epochs, trainer.network.regression),
+    st.plotly_chart(mark_retunes(figs.loss_accuracy(history, trainer.history.epochs, trainer.network.regression)),
                     key="train_fig_loss", theme=None)
     st.plotly_chart(figs.delta_heatmap(history), key="train_fig_delta", theme=None)
     view = st.segmented_control("Show", VIEWS, key="train_view", default=VIEWS[0])
@@ -193,6 +228,8 @@ if problem:
 
 # --- the buttons -----------------------------------------------------------------------------------
 trainer = st.session_state.get("train_trainer")
+if trainer is not None and live_change(trainer, network, training):
+    retune(trainer, network, training)
 settings_changed = trainer is not None and st.session_state.get("train_built_from") != (network, training)
 if settings_changed and trainer.step_count == 0:
     st.session_state.train_trainer = trainer = None  # nothing to lose: follow the new settings
@@ -211,6 +248,8 @@ if st.session_state.pop("train_busy", False):
     st.warning(busy_message(), icon=":material/hourglass_top:")
 if settings_changed and trainer is not None:
     buttons[4].info("Settings changed: press **Reset** to train a new network with them.", icon=":material/info:")
+elif st.session_state.get("train_retunes") and trainer is not None:
+    buttons[4].info(st.session_state.train_retunes[-1][1], icon=":material/tune:")
 
 if running or st.session_state.pop("train_step_once", False):
     trainer = trainer_for_settings(network, training)
