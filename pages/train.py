@@ -1,5 +1,6 @@
 """Train: build a network, press Start, and watch it learn, with the error δ of every layer, live."""
 import copy
+import time
 
 import streamlit as st
 
@@ -18,8 +19,11 @@ from ui.train_controls import controls, init_state
 
 require_app_frame()
 
-TICK_SECONDS = 0.35  # the live panel redraws this often while training (target: twice a second)
-TRAIN_BUDGET = 0.2  # seconds of training per tick; the rest builds the charts
+TICK_SECONDS = 0.35  # the readouts redraw this often while training (target: twice a second)
+TRAIN_BUDGET = 0.2  # seconds of this thread's CPU time spent training per tick
+CHUNK_SECONDS = 0.02  # a slice trains in chunks this long; a click is answered between two chunks
+MAX_SLICE_SECONDS = 1.0  # wall-clock cap on a slice, so the readouts still move on a crowded server
+CHART_SECONDS = 1.0  # the charts are rebuilt this often (they cost more than the training)
 VIEWS = ["δ per layer", "Gradients", "Activations", "Weights", "Predictions"]
 
 
@@ -176,8 +180,26 @@ def detail_view(trainer: Trainer, history: dict, view: str) -> None:
         predictions_view(trainer)
 
 
-def live_panel() -> None:
-    """Advance the trainer by a time budget, then redraw: the page stays responsive while it learns."""
+def train_slice(trainer: Trainer) -> None:
+    """Train for TRAIN_BUDGET seconds of this thread's CPU time, in CHUNK_SECONDS pieces.
+
+    CPU time, not wall time: with a classroom on the server, the other sessions' threads take the GIL for
+    most of the wall clock, and a wall budget gave each student less the more students there were. Between
+    chunks a placeholder is touched: that is Streamlit's yield point, where a Pause, Step or Reset click
+    stops this run at once instead of after the whole slice and the charts.
+    """
+    yield_point = st.empty()
+    cpu_start, wall_start = time.thread_time(), time.perf_counter()
+    while not trainer.finished:
+        trainer.run_for(CHUNK_SECONDS)
+        yield_point.empty()  # raises here, between two chunks, when a button was clicked
+        if (time.thread_time() - cpu_start >= TRAIN_BUDGET
+                or time.perf_counter() - wall_start >= MAX_SLICE_SECONDS):
+            break
+
+
+def live_readouts() -> None:
+    """Advance the trainer by one slice, then the banner and readouts: cheap, so they update every tick."""
     trainer = st.session_state.get("train_trainer")
     if trainer is None:
         return
@@ -185,12 +207,19 @@ def live_panel() -> None:
         if not training_slots().acquire(session_token()):  # the slot expired while this tab slept
             st.session_state.train_running, st.session_state.train_busy = False, True
             st.rerun()
-        trainer.run_for(TRAIN_BUDGET)
+        train_slice(trainer)
         if trainer.finished:
             stop()
             st.rerun()  # the whole page, so the buttons show the run has stopped
     status_banner(trainer)
     show_readouts(trainer)
+
+
+def live_charts() -> None:
+    """The loss and δ charts and the detail view: rebuilt every CHART_SECONDS, not every tick (they cost most)."""
+    trainer = st.session_state.get("train_trainer")
+    if trainer is None:
+        return
     history = thinned(trainer.history.as_dict())
     st.plotly_chart(mark_retunes(figs.loss_accuracy(history, trainer.history.epochs, trainer.network.regression)),
                     key="train_fig_loss", theme=None)
@@ -265,7 +294,8 @@ st.markdown(f"**{trainer.network.describe()}** on **{trainer.data.name}** — {t
             f"({len(trainer.x_train):,} training, {len(trainer.x_val):,} validation samples)")
 # with a classroom training at once, redraw less often so the two cores go to training, not charts
 tick = TICK_SECONDS * max(1.0, training_slots().busy() / 2)
-st.fragment(live_panel, run_every=tick if running else None)()
+st.fragment(live_readouts, run_every=tick if running else None)()
+st.fragment(live_charts, run_every=max(CHART_SECONDS, tick) if running else None)()
 
 # --- keep what you trained -------------------------------------------------------------------------
 st.divider()
