@@ -97,9 +97,10 @@ def retune(trainer: Trainer, network, training) -> None:
     values = ", ".join(f"{LIVE_NAMES[name]} is now {getattr(training, name):g}" for name in changed)
     if values[0].isascii():
         values = values[0].upper() + values[1:]
-    text = f"{values} from step {trainer.step_count + 1:,}."
+    first = trainer.step_count + 1  # the first step taken with the new values
+    text = f"{values} from step {first:,}."
     label = ", ".join(f"{LIVE_NAMES[name].removeprefix('the ')} {getattr(training, name):g}" for name in changed)
-    st.session_state.setdefault("train_retunes", []).append((trainer.step_count, text, label))
+    st.session_state.setdefault("train_retunes", []).append((first, text, label))
 
 
 def mark_retunes(fig):

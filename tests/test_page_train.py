@@ -166,7 +166,7 @@ def test_a_new_learning_rate_applies_to_the_run_at_the_next_step():
     assert any("η is now 0.5 from step 2." in i.value for i in at.info)
     assert at.session_state["train_trainer"] is trainer and trainer.optimizer.lr == 0.5  # the same run, retuned
     assert metric(at, "Step") == "1"
-    assert at.session_state["train_retunes"][-1][0] == 1
+    assert at.session_state["train_retunes"][-1][0] == 2  # the marker's step: the first with η = 0.5
     loss_chart = next(c for c in at.get("plotly_chart") if "Loss C" in c.proto.spec)
     assert "η 0.5" in loss_chart.proto.spec  # the marker on the loss chart
     at.select_slider(key="train_batch").set_value(128).run()
