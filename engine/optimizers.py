@@ -74,3 +74,10 @@ class Optimizer:
                                   maximize=False, is_first_step=self.steps == 0)
         self.steps += 1
 
+    def retune(self, lr: float, momentum: float, weight_decay: float) -> None:
+        """New η, μ and weight decay from the next step on; m, v and the velocities are kept."""
+        self.lr, self.weight_decay = lr, weight_decay
+        if self.name == "momentum":
+            if momentum and not self.velocities:  # the run started at μ = 0: v starts at 0 (v ← μ·0 + ∇C)
+                self.velocities = [torch.zeros_like(p) for p in self.params]
+            self.momentum = momentum

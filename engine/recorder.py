@@ -53,6 +53,7 @@ class Recorder:
         self.buffer: StepBuffer | None = None  # the one the pending steps are in
         self.ratio = torch.full((len(self.weights),), math.nan)  # last measured ‖ΔW^l‖ / ‖W^l‖
         self.measuring = False  # this step's ‖ΔW‖ is measured
+        self.epoch_base, self.step_base = 0.0, 0  # epochs done at the last batch-size change, and its step
 
     def rows(self, batch: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """Where the next step's a^l and z^L, and ∂C/∂z^l go: the next free rows of this batch size's buffer."""
@@ -103,7 +104,7 @@ class Recorder:
         else:  # outputs[-1] is z^L
             accuracy = (outputs[-1].argmax(-1) == torch.stack(ys)).float().mean(1).tolist()
         for k, step in enumerate(steps):
-            self.history.append(step, step / self.steps_per_epoch, losses[k], accuracy[k], rows[k])
+            self.history.append(step, self.epoch_base + (step - self.step_base) / self.steps_per_epoch, losses[k], accuracy[k], rows[k])
 
 
 __all__ = ["FLUSH_EVERY", "RATIO_EVERY", "StepBuffer", "Recorder"]

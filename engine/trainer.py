@@ -27,6 +27,7 @@ from .verdicts import divergence_advice
 
 EVAL_CHUNK = 2048  # samples per forward when evaluating (bounded memory for large sets)
 TRAIN_EVAL_SAMPLES = 5000  # train loss/accuracy at epoch end are measured on at most this many samples
+RETUNABLE = ("lr", "momentum", "batch_size", "weight_decay")  # what retune() may change during a run
 BACKWARDS = ("explicit", "autograd")  # BP1-BP4 written out (fully connected nets), or autograd with a Probe
 # A run has diverged, besides a NaN/inf loss, when its loss explodes far above where it started:
 SPIKE = 1e3  # one mini-batch's loss above 1000x the first step's: no training blip does that
@@ -144,6 +145,7 @@ class Trainer:
         self.path = Snapshots(self.model, snapshot_every, max_snapshots)  # for the loss-surface path
         self.step_count = 0
         self.watch = DivergenceWatch()
+        self._epoch_base, self._step_base = 0.0, 0  # epochs done when the batch size last changed, and its step
         self.status = "ready"  # ready | running | done | diverged
         self.message = ""
 
@@ -151,7 +153,7 @@ class Trainer:
     @property
     def epoch(self) -> float:
         """Epochs completed, fractional within the current epoch."""
-        return self.step_count / self.steps_per_epoch
+        return self._epoch_base + (self.step_count - self._step_base) / self.steps_per_epoch
 
     @property
     def finished(self) -> bool:
@@ -174,6 +176,28 @@ class Trainer:
         """Train for about `seconds` of wall time (at least one step); returns steps taken."""
         deadline = time.perf_counter() + seconds
         return self._train_while(lambda taken: taken == 0 or time.perf_counter() < deadline)
+
+    def retune(self, training: TrainSpec) -> list[str]:
+        """Apply a new η, momentum, batch size or weight decay from the next step on; the run goes on.
+
+        Returns the names of the fields that changed. Any other difference (data, optimizer, epochs, seed...)
+        needs a new Trainer: ValueError names it.
+        """
+        changed = [name for name in RETUNABLE if getattr(training, name) != getattr(self.training, name)]
+        others = [name for name in training.__dataclass_fields__
+                  if name not in RETUNABLE and getattr(training, name) != getattr(self.training, name)]
+        if others:
+            raise ValueError(f"only {', '.join(RETUNABLE)} can change during a run; not {', '.join(others)}")
+        self.optimizer.retune(training.lr, training.momentum, training.weight_decay)
+        if training.batch_size != self.training.batch_size:
+            self.recorder.flush()
+            self._epoch_base, self._step_base = self.epoch, self.step_count
+            self.batches.size = self.batch_size = min(training.batch_size, len(self.x_train))
+            self.steps_per_epoch = math.ceil(len(self.x_train) / self.batch_size)
+            self.recorder.epoch_base, self.recorder.step_base = self._epoch_base, self._step_base
+            self.recorder.steps_per_epoch = self.steps_per_epoch
+        self.training = training
+        return changed
 
     def evaluate(self) -> dict:
         """Train and validation loss/accuracy now."""
@@ -280,4 +304,4 @@ def _choose_backward(backward: str | None, model: Net) -> str:
     return backward
 
 
-__all__ = ["Trainer", "evaluate", "RATIO_EVERY", "BACKWARDS"]
+__all__ = ["Trainer", "evaluate", "RATIO_EVERY", "RETUNABLE", "BACKWARDS"]

@@ -1,5 +1,6 @@
 """Train: build a network, press Start, and watch it learn, with the error δ of every layer, live."""
 import copy
+import time
 
 import streamlit as st
 
@@ -9,7 +10,7 @@ from engine.idx import IdxError
 from engine.spec import SpecError, to_params
 from engine.train_view import (Boundary, Gallery, RegressionFit, activation_values, latest_saturation, predictions,
                                readouts, thinned, weight_values)
-from engine.trainer import RATIO_EVERY, Trainer
+from engine.trainer import RATIO_EVERY, RETUNABLE, Trainer
 from engine.verdicts import format_loss
 from ui import train_figs as figs
 from ui.bootstrap import require_app_frame
@@ -21,8 +22,11 @@ from ui.train_controls import controls, init_state
 
 require_app_frame()
 
-TICK_SECONDS = 0.35  # the live panel redraws this often while training (target: twice a second)
-TRAIN_BUDGET = 0.2  # seconds of training per tick; the rest builds the charts
+TICK_SECONDS = 0.35  # the readouts redraw this often while training (target: twice a second)
+TRAIN_BUDGET = 0.2  # seconds of this thread's CPU time spent training per tick
+CHUNK_SECONDS = 0.02  # a slice trains in chunks this long; a click is answered between two chunks
+MAX_SLICE_SECONDS = 1.0  # wall-clock cap on a slice, so the readouts still move on a crowded server
+CHART_SECONDS = 1.0  # the charts are rebuilt this often (they cost more than the training)
 VIEWS = ["δ per layer", "Gradients", "Activations", "Weights", "Predictions"]
 
 
@@ -60,6 +64,7 @@ def stop() -> None:
 def on_reset() -> None:
     stop()
     st.session_state.train_trainer = None
+    st.session_state.train_retunes = []
 
 
 def use_trained_model() -> None:
@@ -72,6 +77,41 @@ def use_trained_model() -> None:
 def on_step() -> None:
     stop()
     st.session_state.train_step_once = True
+
+
+LIVE_NAMES = {"lr": "η", "momentum": "momentum μ", "batch_size": "the batch size", "weight_decay": "weight decay"}
+
+
+def live_change(trainer: Trainer, network, training) -> bool:
+    """Only η, momentum, batch size or weight decay differ from the run's settings: they apply at the next step."""
+    built_network, built_training = st.session_state.get("train_built_from", (None, None))
+    if network != built_network or training == built_training or built_training is None:
+        return False
+    return all(getattr(training, name) == getattr(built_training, name)
+               for name in training.__dataclass_fields__ if name not in RETUNABLE)
+
+
+def retune(trainer: Trainer, network, training) -> None:
+    """Apply the new values to the run, say so, and remember the step for a marker on the loss chart."""
+    changed = trainer.retune(training)
+    st.session_state.train_built_from = (network, training)
+    if not changed or trainer.step_count == 0:
+        return  # nothing has been trained yet: the run simply starts with these values
+    values = ", ".join(f"{LIVE_NAMES[name]} is now {getattr(training, name):g}" for name in changed)
+    if values[0].isascii():
+        values = values[0].upper() + values[1:]
+    first = trainer.step_count + 1  # the first step taken with the new values
+    text = f"{values} from step {first:,}."
+    label = ", ".join(f"{LIVE_NAMES[name].removeprefix('the ')} {getattr(training, name):g}" for name in changed)
+    st.session_state.setdefault("train_retunes", []).append((first, text, label))
+
+
+def mark_retunes(fig):
+    """A dashed line on the loss chart at every step where η, momentum, batch size or weight decay changed."""
+    for step, _, label in st.session_state.get("train_retunes", []):
+        fig.add_vline(x=step, line=dict(color="#888", width=1, dash="dash"), annotation_text=label,
+                      annotation_position="top right", annotation_font_size=11, row=1, col=1)
+    return fig
 
 
 def show_readouts(trainer: Trainer) -> None:
@@ -144,8 +184,26 @@ def detail_view(trainer: Trainer, history: dict, view: str) -> None:
         predictions_view(trainer)
 
 
-def live_panel() -> None:
-    """Advance the trainer by a time budget, then redraw: the page stays responsive while it learns."""
+def train_slice(trainer: Trainer) -> None:
+    """Train for TRAIN_BUDGET seconds of this thread's CPU time, in CHUNK_SECONDS pieces.
+
+    CPU time, not wall time: with a classroom on the server, the other sessions' threads take the GIL for
+    most of the wall clock, and a wall budget gave each student less the more students there were. Between
+    chunks a placeholder is touched: that is Streamlit's yield point, where a Pause, Step or Reset click
+    stops this run at once instead of after the whole slice and the charts.
+    """
+    yield_point = st.empty()
+    cpu_start, wall_start = time.thread_time(), time.perf_counter()
+    while not trainer.finished:
+        trainer.run_for(CHUNK_SECONDS)
+        yield_point.empty()  # raises here, between two chunks, when a button was clicked
+        if (time.thread_time() - cpu_start >= TRAIN_BUDGET
+                or time.perf_counter() - wall_start >= MAX_SLICE_SECONDS):
+            break
+
+
+def live_readouts() -> None:
+    """Advance the trainer by one slice, then the banner and readouts: cheap, so they update every tick."""
     trainer = st.session_state.get("train_trainer")
     if trainer is None:
         return
@@ -153,14 +211,21 @@ def live_panel() -> None:
         if not training_slots().acquire(session_token()):  # the slot expired while this tab slept
             st.session_state.train_running, st.session_state.train_busy = False, True
             st.rerun()
-        trainer.run_for(TRAIN_BUDGET)
+        train_slice(trainer)
         if trainer.finished:
             stop()
             st.rerun()  # the whole page, so the buttons show the run has stopped
     status_banner(trainer)
     show_readouts(trainer)
+
+
+def live_charts() -> None:
+    """The loss and δ charts and the detail view: rebuilt every CHART_SECONDS, not every tick (they cost most)."""
+    trainer = st.session_state.get("train_trainer")
+    if trainer is None:
+        return
     history = thinned(trainer.history.as_dict())
-    st.plotly_chart(figs.loss_accuracy(history, trainer.history.epochs, trainer.network.regression),
+    st.plotly_chart(mark_retunes(figs.loss_accuracy(history, trainer.history.epochs, trainer.network.regression)),
                     key="train_fig_loss", theme=None)
     st.plotly_chart(figs.delta_heatmap(history), key="train_fig_delta", theme=None)
     view = st.segmented_control("Show", VIEWS, key="train_view", default=VIEWS[0])
@@ -197,6 +262,8 @@ if problem:
 
 # --- the buttons -----------------------------------------------------------------------------------
 trainer = st.session_state.get("train_trainer")
+if trainer is not None and live_change(trainer, network, training):
+    retune(trainer, network, training)
 settings_changed = trainer is not None and st.session_state.get("train_built_from") != (network, training)
 if settings_changed and trainer.step_count == 0:
     stop()
@@ -216,6 +283,8 @@ if st.session_state.pop("train_busy", False):
     st.warning(busy_message(), icon=":material/hourglass_top:")
 if settings_changed and trainer is not None:
     buttons[4].info("Settings changed: press **Reset** to train a new network with them.", icon=":material/info:")
+elif st.session_state.get("train_retunes") and trainer is not None:
+    buttons[4].info(st.session_state.train_retunes[-1][1], icon=":material/tune:")
 
 if running or st.session_state.pop("train_step_once", False):
     trainer = trainer_for_settings(network, training)
@@ -231,7 +300,8 @@ st.markdown(f"**{trainer.network.describe()}** on **{plain(trainer.data.name)}**
             f"({len(trainer.x_train):,} training, {len(trainer.x_val):,} validation samples)")
 # with a classroom training at once, redraw less often so the two cores go to training, not charts
 tick = TICK_SECONDS * max(1.0, training_slots().busy() / 2)
-st.fragment(live_panel, run_every=tick if running else None)()
+st.fragment(live_readouts, run_every=tick if running else None)()
+st.fragment(live_charts, run_every=max(CHART_SECONDS, tick) if running else None)()
 
 # --- keep what you trained -------------------------------------------------------------------------
 st.divider()

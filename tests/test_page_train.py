@@ -145,14 +145,14 @@ def test_the_server_refuses_politely_when_every_training_slot_is_taken():
 def test_changed_settings_keep_the_run_until_reset():
     at = open_train()
     at.button(key="train_step").click().run()
-    at.select_slider(key="train_lr").set_value(0.01).run()
+    at.slider(key="train_dropout").set_value(0.2).run()  # the network itself: η and friends apply live (below)
     assert any("Settings changed" in i.value for i in at.info)
     assert metric(at, "Step") == "1"  # the run is kept
     at.button(key="train_reset").click().run()
     at.button(key="train_step").click().run()
     assert not at.exception
     assert metric(at, "Step") == "1"  # a new network...
-    assert at.session_state["train_trainer"].training.lr == 0.01  # ...with the new learning rate
+    assert at.session_state["train_trainer"].network.dropout == 0.2  # ...with the new dropout
     assert not any("Settings changed" in i.value for i in at.info)
 
 
@@ -184,3 +184,24 @@ def test_lr_50_sgd_ends_red_not_done():
     assert "Training stopped" in banner and "Training diverged at step" in banner and "η = 50" in banner
     assert not any("Done" in s.value for s in at.success)
     assert len(metric(at, "Train loss")) <= 10  # readable even when huge: 2.4e26, never 27 digits
+
+
+def test_a_new_learning_rate_applies_to_the_run_at_the_next_step():
+    at = open_train()
+    at.button(key="train_step").click().run()
+    trainer = at.session_state["train_trainer"]
+    at.select_slider(key="train_lr").set_value(0.5).run()
+    assert not at.exception
+    assert not any("Settings changed" in i.value for i in at.info)
+    assert any("η is now 0.5 from step 2." in i.value for i in at.info)
+    assert at.session_state["train_trainer"] is trainer and trainer.optimizer.lr == 0.5  # the same run, retuned
+    assert metric(at, "Step") == "1"
+    assert at.session_state["train_retunes"][-1][0] == 2  # the marker's step: the first with η = 0.5
+    loss_chart = next(c for c in at.get("plotly_chart") if "Loss C" in c.proto.spec)
+    assert "η 0.5" in loss_chart.proto.spec  # the marker on the loss chart
+    at.select_slider(key="train_batch").set_value(128).run()
+    assert any("The batch size is now 128 from step 2." in i.value for i in at.info)
+    at.button(key="train_step").click().run()
+    assert metric(at, "Step") == "2" and trainer.batch_size == 128
+    at.button(key="train_reset").click().run()
+    assert not at.session_state["train_retunes"]

@@ -238,3 +238,59 @@ def test_huge_losses_print_readably():
     assert format_loss(0.23154) == "0.2315" and format_loss(12.41) == "12.4100"
     assert format_loss(math.inf) == "inf" and format_loss(math.nan) == "NaN" and format_loss(None) == "—"
     assert format_loss(3e-7) == "3.0e-7"
+
+
+# --- retune: η, momentum, batch size and weight decay change during a run -------------------------------------
+@pytest.mark.parametrize("before, after", [
+    ({"optimizer": "sgd", "lr": 0.01}, {"lr": 0.5}),
+    ({"optimizer": "momentum", "momentum": 0.0}, {"momentum": 0.9}),
+    ({"optimizer": "adam", "weight_decay": 0.0}, {"weight_decay": 0.1}),
+    ({"optimizer": "sgd", "batch_size": 32}, {"batch_size": 100}),
+])
+def test_retune_before_the_first_step_is_the_same_run_as_starting_with_it(moons, before, after):
+    retuned = Trainer(small(), TrainSpec(dataset="moons", epochs=2, **before), moons)
+    retuned.retune(TrainSpec(dataset="moons", epochs=2, **{**before, **after}))
+    fresh = Trainer(small(), TrainSpec(dataset="moons", epochs=2, **{**before, **after}), moons)
+    retuned.step(30), fresh.step(30)
+    np.testing.assert_array_equal(retuned.history.column("loss"), fresh.history.column("loss"))
+    for a, b in zip(retuned.weights(), fresh.weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_retune_mid_run_keeps_the_steps_and_takes_the_new_lr_at_the_next_step(moons):
+    spec = TrainSpec(dataset="moons", optimizer="sgd", lr=0.01, epochs=50)
+    raised, kept = Trainer(small(), spec, moons), Trainer(small(), spec, moons)
+    raised.step(7), kept.step(7)
+    before = raised.weights()
+    assert raised.retune(TrainSpec(dataset="moons", optimizer="sgd", lr=0.5, epochs=50)) == ["lr"]
+    assert raised.step_count == 7 and raised.training.lr == 0.5
+    raised.step(1), kept.step(1)
+    assert raised.step_count == 8
+    # plain SGD, same weights and batch: ΔW = −η ∇C, so the raised run's step is 50 times the kept run's
+    for w0, w_raised, w_kept in zip(before, raised.weights(), kept.weights()):
+        np.testing.assert_allclose(w0 - w_raised, 50 * (w0 - w_kept), rtol=1e-3, atol=1e-6)
+
+
+def test_a_bigger_batch_mid_run_keeps_the_epoch_count_right(moons):
+    trainer = Trainer(small(), TrainSpec(dataset="moons", optimizer="sgd", lr=0.1, batch_size=32, epochs=3), moons)
+    per_epoch = trainer.steps_per_epoch
+    trainer.step(per_epoch + per_epoch // 2)  # one and a half epochs
+    epoch = trainer.epoch
+    trainer.retune(TrainSpec(dataset="moons", optimizer="sgd", lr=0.1, batch_size=100, epochs=3))
+    assert trainer.epoch == epoch and trainer.batch_size == 100 and trainer.steps_per_epoch < per_epoch
+    trainer.step(10_000)
+    assert trainer.status == "done"
+    assert [e["epoch"] for e in trainer.history.epochs] == [1, 2, 3]
+    assert trainer.epoch == pytest.approx(3.0, abs=0.1)
+    recorded = trainer.history.column("epoch")
+    assert np.all(np.diff(recorded) > 0) and recorded[-1] == pytest.approx(trainer.epoch)
+
+
+def test_retune_refuses_anything_but_the_four_live_settings(moons):
+    trainer = Trainer(small(), TrainSpec(dataset="moons", optimizer="sgd", epochs=2), moons)
+    trainer.step(3)
+    with pytest.raises(ValueError, match="optimizer"):
+        trainer.retune(TrainSpec(dataset="moons", optimizer="adam", epochs=2))
+    with pytest.raises(ValueError, match="epochs"):
+        trainer.retune(TrainSpec(dataset="moons", optimizer="sgd", epochs=3))
+    assert trainer.training.optimizer == "sgd" and trainer.step_count == 3  # nothing was half applied

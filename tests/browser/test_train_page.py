@@ -117,3 +117,27 @@ def test_saturation_bars_grey_the_output_layer(page, server_url):
     assert_no_exception(page)
     assert page.get_by_text("confident outputs are the goal").count() >= 1
     screenshot(page, "train_saturation")
+
+
+def test_raising_eta_while_running_applies_to_the_same_run(page, server_url):
+    """As in TensorFlow Playground: η changes at the next step, and the run keeps its step count."""
+    page.goto(f"{server_url}/train?ep=200")
+    wait_for_app(page)
+    page.get_by_role("button", name="Start").click()
+    assert wait_until(lambda: number(metric_value(page, "Step")) > 50, 30)
+    before = number(metric_value(page, "Step"))
+    eta = page.get_by_role("slider", name="Learning rate η")
+    eta.focus()
+    eta.press("ArrowRight")  # up from 0.001 (how far one key press moves depends on the slider's width)
+    note = page.locator('[data-testid="stAlert"]').filter(has_text="η is now")
+    assert wait_until(lambda: note.count() == 1, 20)
+    assert float(re.search(r"η is now ([\d.e-]+) from", note.inner_text()).group(1)) > 0.001
+    assert "Settings changed" not in page.locator('[data-testid="stMain"]').inner_text()
+    from_step = number(re.search(r"from step ([\d,]+)", note.inner_text()).group(1))
+    assert from_step > before  # the run went on: not a new network at step 0
+    assert wait_until(lambda: number(metric_value(page, "Step")) > from_step + 20, 30)  # and keeps training
+    assert page.get_by_role("button", name="Pause").is_enabled()
+    assert_no_exception(page)
+    screenshot(page, "train_eta_raised")
+    page.get_by_role("button", name="Pause").click()
+    wait_for_app(page)
