@@ -270,6 +270,12 @@ def main() -> None:
     finally:
         server.stop()
 
+    report(args, run, baseline, memory, server_cpu, browser_cpu, exceptions)
+
+
+def report(args, run: dict, baseline: float, memory: float, server_cpu: float, browser_cpu: float,
+           exceptions: int) -> None:
+    """Print each student's figures, the totals and the targets with pass/fail."""
     t0, t1 = run["t0"], run["t1"]
     rates = [rate(r["steps"], t0, t1) for r in run["records"]]
     gaps = [longest_gap(r["charts"], t0, t1) for r in run["records"]]

@@ -41,9 +41,9 @@ class StepBuffer:
 class Recorder:
     """Per-layer measurements of every training step, summarised into a History FLUSH_EVERY steps at a time."""
 
-    def __init__(self, model: Net, network: NetworkSpec, history: History, steps_per_epoch: int,
+    def __init__(self, model: Net, network: NetworkSpec, history: History, clock: "EpochClock",
                  enabled: bool = True):
-        self.network, self.history, self.steps_per_epoch = network, history, steps_per_epoch
+        self.network, self.history, self.clock = network, history, clock  # clock: step -> epoch
         self.enabled = enabled  # False: the buffer still receives a^l and δ^l (the explicit step needs rows)
         self.model = model
         self.weights = [linear.weight for linear in model.linears]  # W^l, l = 1..L
@@ -53,7 +53,6 @@ class Recorder:
         self.buffer: StepBuffer | None = None  # the one the pending steps are in
         self.ratio = torch.full((len(self.weights),), math.nan)  # last measured ‖ΔW^l‖ / ‖W^l‖
         self.measuring = False  # this step's ‖ΔW‖ is measured
-        self.epoch_base, self.step_base = 0.0, 0  # epochs done at the last batch-size change, and its step
 
     def rows(self, batch: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """Where the next step's a^l and z^L, and ∂C/∂z^l go: the next free rows of this batch size's buffer."""
@@ -104,7 +103,21 @@ class Recorder:
         else:  # outputs[-1] is z^L
             accuracy = (outputs[-1].argmax(-1) == torch.stack(ys)).float().mean(1).tolist()
         for k, step in enumerate(steps):
-            self.history.append(step, self.epoch_base + (step - self.step_base) / self.steps_per_epoch, losses[k], accuracy[k], rows[k])
+            self.history.append(step, self.clock.epoch(step), losses[k], accuracy[k], rows[k])
 
 
-__all__ = ["FLUSH_EVERY", "RATIO_EVERY", "StepBuffer", "Recorder"]
+class EpochClock:
+    """Epochs from step counts, across batch-size changes: the epochs done at the last change plus the steps since."""
+
+    def __init__(self, steps_per_epoch: int):
+        self.steps_per_epoch, self.base_epoch, self.base_step = steps_per_epoch, 0.0, 0
+
+    def epoch(self, step: int) -> float:
+        return self.base_epoch + (step - self.base_step) / self.steps_per_epoch
+
+    def rebase(self, step: int, steps_per_epoch: int) -> None:
+        """From `step` on, an epoch has `steps_per_epoch` steps (a new batch size)."""
+        self.base_epoch, self.base_step, self.steps_per_epoch = self.epoch(step), step, steps_per_epoch
+
+
+__all__ = ["FLUSH_EVERY", "RATIO_EVERY", "StepBuffer", "Recorder", "EpochClock"]

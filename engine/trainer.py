@@ -20,7 +20,7 @@ from .history import History
 from .model import Net, as_targets, build_model, eval_mode, loss_function, predict_proba
 from .optimizers import Optimizer
 from .probes import Probe, record
-from .recorder import RATIO_EVERY, Recorder
+from .recorder import EpochClock, RATIO_EVERY, Recorder
 from .snapshots import Snapshots
 from .spec import NetworkSpec, SpecError, TrainSpec, spec_for_dataset
 from .verdicts import divergence_advice
@@ -56,6 +56,13 @@ class DivergenceWatch:
         scale = max(self.start, 1e-12)
         return loss > SPIKE * scale or (self.smooth > BLOWN_UP * scale and growing)
 
+    def stuck_at_chance(self, metrics: dict, network: NetworkSpec) -> bool:
+        """Validation accuracy at chance while the training loss sits far above where the run started."""
+        if network.regression or metrics["val_acc"] is None or self.start is None:
+            return False
+        chance = 1.0 / network.output_size
+        return metrics["val_acc"] <= CHANCE_MARGIN * chance and metrics["train_loss"] > 2 * self.start
+
 
 @torch.no_grad()
 def evaluate(model: Net, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float | None]:
@@ -88,6 +95,10 @@ class Batches:
         self.cursor = 0
 
     @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.x) / self.size)
+
+    @property
     def epoch_done(self) -> bool:
         return self.cursor >= len(self.x)
 
@@ -110,7 +121,33 @@ def shared_tensor(x: np.ndarray) -> torch.Tensor:
     return torch.tensor(x, dtype=torch.float32)
 
 
-class Trainer:
+class PageViews:
+    """What the pages read from a Trainer, as numpy: a^L, the weights, one batch's records, the weight path."""
+
+    @property
+    def snapshots(self) -> list[tuple[int, np.ndarray]]:
+        """(step, flat parameters) along the run, the initial weights first."""
+        return self.path.points
+
+    def snapshot_now(self) -> None:
+        """Record the current parameters as the path's last point (if not already)."""
+        self.path.now(self.step_count)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """a^L for inputs (n, d) as numpy: class probabilities, or the fitted value for regression."""
+        return predict_proba(self.model, torch.as_tensor(np.asarray(x), dtype=torch.float32)).numpy()
+
+    def weights(self) -> list[np.ndarray]:
+        """W^l of every weight layer, (n_l, n_(l-1)), as numpy copies."""
+        return [linear.weight.detach().numpy().copy() for linear in self.model.linears]
+
+    def inspect(self, samples: int = 256) -> list:
+        """Every layer's z, a, δ and gradients now, on the first `samples` validation samples (a fixed batch)."""
+        n = min(samples, len(self.x_val))
+        return record(self.model, self.x_val[:n], self.y_val[:n])[1]
+
+
+class Trainer(PageViews):
     """Trains one network on one dataset, one mini-batch at a time, recording every layer.
 
     backward: "explicit" (BP1-BP4 written out, straight into the record; fully connected nets only) or
@@ -137,15 +174,13 @@ class Trainer:
         self.x_val = shared_tensor(data.x_val)
         self.y_val = as_targets(data.y_val, self.network.regression)
         self.batches = Batches(self.x_train, self.y_train, training, self.network.image_shape)
-        self.batch_size = self.batches.size
-        self.steps_per_epoch = math.ceil(len(self.x_train) / self.batch_size)
+        self.clock = EpochClock(self.batches.steps_per_epoch)
         self.record = record
         self.history = History(len(self.model.linears), max_points)
-        self.recorder = Recorder(self.model, self.network, self.history, self.steps_per_epoch, enabled=record)
+        self.recorder = Recorder(self.model, self.network, self.history, self.clock, enabled=record)
         self.path = Snapshots(self.model, snapshot_every, max_snapshots)  # for the loss-surface path
         self.step_count = 0
         self.watch = DivergenceWatch()
-        self._epoch_base, self._step_base = 0.0, 0  # epochs done when the batch size last changed, and its step
         self.status = "ready"  # ready | running | done | diverged
         self.message = ""
 
@@ -153,20 +188,19 @@ class Trainer:
     @property
     def epoch(self) -> float:
         """Epochs completed, fractional within the current epoch."""
-        return self._epoch_base + (self.step_count - self._step_base) / self.steps_per_epoch
+        return self.clock.epoch(self.step_count)
+
+    @property
+    def batch_size(self) -> int:
+        return self.batches.size
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return self.clock.steps_per_epoch
 
     @property
     def finished(self) -> bool:
         return self.status in ("done", "diverged")
-
-    @property
-    def snapshots(self) -> list[tuple[int, np.ndarray]]:
-        """(step, flat parameters) along the run, the initial weights first."""
-        return self.path.points
-
-    def snapshot_now(self) -> None:
-        """Record the current parameters as the path's last point (if not already)."""
-        self.path.now(self.step_count)
 
     def step(self, n: int = 1) -> int:
         """Train up to n mini-batches; stops early when the run finishes or diverges. Returns steps taken."""
@@ -183,19 +217,12 @@ class Trainer:
         Returns the names of the fields that changed. Any other difference (data, optimizer, epochs, seed...)
         needs a new Trainer: ValueError names it.
         """
-        changed = [name for name in RETUNABLE if getattr(training, name) != getattr(self.training, name)]
-        others = [name for name in training.__dataclass_fields__
-                  if name not in RETUNABLE and getattr(training, name) != getattr(self.training, name)]
-        if others:
-            raise ValueError(f"only {', '.join(RETUNABLE)} can change during a run; not {', '.join(others)}")
+        changed = retunable_changes(self.training, training)
         self.optimizer.retune(training.lr, training.momentum, training.weight_decay)
-        if training.batch_size != self.training.batch_size:
+        if "batch_size" in changed:
             self.recorder.flush()
-            self._epoch_base, self._step_base = self.epoch, self.step_count
-            self.batches.size = self.batch_size = min(training.batch_size, len(self.x_train))
-            self.steps_per_epoch = math.ceil(len(self.x_train) / self.batch_size)
-            self.recorder.epoch_base, self.recorder.step_base = self._epoch_base, self._step_base
-            self.recorder.steps_per_epoch = self.steps_per_epoch
+            self.batches.size = min(training.batch_size, len(self.x_train))
+            self.clock.rebase(self.step_count, self.batches.steps_per_epoch)
         self.training = training
         return changed
 
@@ -254,43 +281,36 @@ class Trainer:
         metrics = self.evaluate()
         epoch = round(self.epoch)
         self.history.epochs.append({"epoch": epoch, "step": self.step_count, **metrics})
-        if not all(v is None or math.isfinite(v) for v in metrics.values()) or self._stuck_at_chance(metrics):
+        if not all(v is None or math.isfinite(v) for v in metrics.values()) or \
+                self.watch.stuck_at_chance(metrics, self.network):
             self._diverge(metrics["train_loss"])
         elif epoch >= self.training.epochs:
             self.status = "done"
             self.message = f"finished {epoch} epochs ({self.step_count} steps)"
 
-    def _stuck_at_chance(self, metrics: dict) -> bool:
-        """Validation accuracy at chance while the training loss sits far above where the run started."""
-        if self.network.regression or metrics["val_acc"] is None or self.watch.start is None:
-            return False
-        chance = 1.0 / self.network.output_size
-        return metrics["val_acc"] <= CHANCE_MARGIN * chance and metrics["train_loss"] > 2 * self.watch.start
-
     def _diverge(self, loss: float, step: int | None = None) -> None:
         """Stop on a NaN/inf or exploded loss at `step` (default: the next), keep the history, and say why."""
         self.recorder.flush()
         self.status = "diverged"
-        grad_norms = self.history.column("grad_norm")
-        finite = grad_norms[np.isfinite(grad_norms)] if len(grad_norms) else grad_norms
-        largest = float(finite.max()) if len(finite) else math.nan
+        largest = _largest_finite(self.history.column("grad_norm"))
         training = self.training
         self.message = divergence_advice(step or self.step_count + 1, loss, training.lr, training.optimizer, largest,
                                          self.watch.start, self.network.init, self.network.activations)
 
-    # --- numpy views for the pages ------------------------------------------------------------------
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """a^L for inputs (n, d) as numpy: class probabilities, or the fitted value for regression."""
-        return predict_proba(self.model, torch.as_tensor(np.asarray(x), dtype=torch.float32)).numpy()
 
-    def weights(self) -> list[np.ndarray]:
-        """W^l of every weight layer, (n_l, n_(l-1)), as numpy copies."""
-        return [linear.weight.detach().numpy().copy() for linear in self.model.linears]
+def retunable_changes(old: TrainSpec, new: TrainSpec) -> list[str]:
+    """The RETUNABLE fields that differ; ValueError naming any other difference (it needs a new Trainer)."""
+    others = [name for name in new.__dataclass_fields__
+              if name not in RETUNABLE and getattr(new, name) != getattr(old, name)]
+    if others:
+        raise ValueError(f"only {', '.join(RETUNABLE)} can change during a run; not {', '.join(others)}")
+    return [name for name in RETUNABLE if getattr(new, name) != getattr(old, name)]
 
-    def inspect(self, samples: int = 256) -> list:
-        """Every layer's z, a, δ and gradients now, on the first `samples` validation samples (a fixed batch)."""
-        n = min(samples, len(self.x_val))
-        return record(self.model, self.x_val[:n], self.y_val[:n])[1]
+
+def _largest_finite(values: np.ndarray) -> float:
+    """The largest finite value, NaN if there is none."""
+    finite = values[np.isfinite(values)] if len(values) else values
+    return float(finite.max()) if len(finite) else math.nan
 
 
 def _choose_backward(backward: str | None, model: Net) -> str:

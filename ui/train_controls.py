@@ -136,6 +136,87 @@ class _Lesson:
         return draw(disabled=name in self.locked)
 
 
+def _data_section(lesson: "_Lesson", state) -> tuple[str, int | None, float | None]:
+    """The Data expander: (dataset name or idx:FOLDER, "" if the folder is missing; training-set size; noise)."""
+    with st.expander("Data", expanded=True):
+        if "data" in lesson.hidden:
+            dataset, subset = state.train_dataset, state.train_use_subset
+            folder = state.get("train_idx_folder", "")
+        else:
+            off = "data" in lesson.locked
+            dataset = st.selectbox("Dataset", list(DATASET_LABELS), key="train_dataset", disabled=off,
+                                   format_func=DATASET_LABELS.get)
+            folder = (st.text_input("IDX folder", key="train_idx_folder", disabled=off,
+                                    placeholder="/path/to/mnist (train-images-idx3-ubyte(.gz), ...)")
+                      if dataset == "idx" else "")
+            subset = st.toggle("Use only part of the training set", key="train_use_subset", disabled=off,
+                               help="A small training set shows overfitting")
+            if subset:
+                st.number_input("Training samples", *LIMITS["train_size"], key="train_train_size", disabled=off)
+        if dataset == "idx":
+            dataset = f"idx:{folder.strip()}" if folder.strip() else ""
+        train_size = state.train_train_size if subset else None
+        noise = None
+        if dataset in TWO_D and st.toggle("Set the noise", key="train_custom_noise"):
+            noise = st.slider("Noise", *LIMITS["noise"], key="train_noise", step=0.01)
+    return dataset, train_size, noise
+
+
+def _network_section(lesson: "_Lesson", state, dataset: str) -> tuple[list, list, str, str, float]:
+    """The Network expander: (widths, activations, init, loss, dropout)."""
+    with st.expander("Network", expanded=True):
+        if "layers" in lesson.hidden:
+            widths = [state[f"train_width_{i}"] for i in range(state.train_depth)]
+            acts = [state[f"train_act_{i}"] for i in range(state.train_depth)]
+        else:
+            widths, acts = _layers("layers" in lesson.locked)
+        init = lesson.widget("init", lambda disabled: st.selectbox(
+            "Initialisation", list(INITS), key="train_init", disabled=disabled,
+            format_func=lambda n: INITS[n].label), "train_init")
+        if dataset == "regression":  # one linear output: the quadratic cost is the only one that fits
+            st.selectbox("Loss", [REGRESSION_LOSS_LABEL], disabled=True, key="train_loss_regression")
+            if state.get("train_loss", "mse") != "mse":
+                st.warning("The regression set uses the quadratic cost ½(a − y)² on its linear output: "
+                           "cross-entropy needs classes, so the quadratic cost is what trains here.")
+            loss = "mse"
+        else:
+            loss = lesson.widget("loss", lambda disabled: st.selectbox(
+                "Loss", list(LOSS_LABELS), key="train_loss", disabled=disabled,
+                format_func=lambda n: LOSS_LABELS[n]), "train_loss")
+        dropout = lesson.widget("dropout", lambda disabled: st.slider(
+            "Dropout", *LIMITS["dropout"], key="train_dropout", step=0.05, disabled=disabled), "train_dropout")
+    return widths, acts, init, loss, dropout
+
+
+def _training_section(lesson: "_Lesson", state) -> tuple:
+    """The Training expander: (optimizer, momentum, η, batch size or "full", epochs, weight decay, seed)."""
+    with st.expander("Training", expanded=True):
+        optimizer = lesson.widget("opt", lambda disabled: st.selectbox(
+            "Optimizer", OPTIMIZER_NAMES, key="train_optimizer", disabled=disabled,
+            format_func=lambda n: OPTIMIZER_LABELS[n]), "train_optimizer")
+        momentum = state.train_momentum
+        if optimizer == "momentum":
+            momentum = lesson.widget("opt", lambda disabled: st.slider(
+                "Momentum μ", *LIMITS["momentum"], key="train_momentum", step=0.001, disabled=disabled),
+                "train_momentum")
+        lr = lesson.widget("lr", lambda disabled: st.select_slider(
+            "Learning rate η", _with(LEARNING_RATES, state.train_lr), key="train_lr", disabled=disabled,
+            format_func=lambda v: f"{v:g}"), "train_lr")
+        current = state.train_batch
+        sizes = BATCH_SIZES if current == "full" else _with(BATCH_SIZES, current)
+        batch = lesson.widget("bs", lambda disabled: st.select_slider(
+            "Batch size", sizes + ["full"], key="train_batch", disabled=disabled,
+            help="1 = stochastic gradient descent; full = batch GD"), "train_batch")
+        epochs = lesson.widget("ep", lambda disabled: st.number_input(
+            "Epochs", *LIMITS["epochs"], key="train_epochs", disabled=disabled), "train_epochs")
+        weight_decay = lesson.widget("wd", lambda disabled: st.select_slider(
+            "Weight decay λ", _with(WEIGHT_DECAYS, state.train_wd), key="train_wd", disabled=disabled,
+            format_func=lambda v: f"{v:g}", help=WEIGHT_DECAY_HELP), "train_wd")
+        seed = lesson.widget("seed", lambda disabled: st.number_input(
+            "Seed", *LIMITS["seed"], key="train_seed", disabled=disabled), "train_seed")
+    return optimizer, momentum, lr, batch, epochs, weight_decay, seed
+
+
 def controls() -> tuple[NetworkSpec | None, TrainSpec | None, str | None]:
     """Draw the settings in the sidebar; return the specs, or an error message a student can act on."""
     lesson = _Lesson()
@@ -149,72 +230,9 @@ def controls() -> tuple[NetworkSpec | None, TrainSpec | None, str | None]:
             st.caption("Presets are off: this lesson link fixes some settings, and a preset would change them.")
         if state.train_preset:
             st.caption(PRESETS[state.train_preset].lesson)
-        with st.expander("Data", expanded=True):
-            if "data" in lesson.hidden:
-                dataset, subset = state.train_dataset, state.train_use_subset
-                folder = state.get("train_idx_folder", "")
-            else:
-                off = "data" in lesson.locked
-                dataset = st.selectbox("Dataset", list(DATASET_LABELS), key="train_dataset", disabled=off,
-                                       format_func=DATASET_LABELS.get)
-                folder = (st.text_input("IDX folder", key="train_idx_folder", disabled=off,
-                                        placeholder="/path/to/mnist (train-images-idx3-ubyte(.gz), ...)")
-                          if dataset == "idx" else "")
-                subset = st.toggle("Use only part of the training set", key="train_use_subset", disabled=off,
-                                   help="A small training set shows overfitting")
-                if subset:
-                    st.number_input("Training samples", *LIMITS["train_size"], key="train_train_size", disabled=off)
-            if dataset == "idx":
-                dataset = f"idx:{folder.strip()}" if folder.strip() else ""
-            train_size = state.train_train_size if subset else None
-            noise = None
-            if dataset in TWO_D and st.toggle("Set the noise", key="train_custom_noise"):
-                noise = st.slider("Noise", *LIMITS["noise"], key="train_noise", step=0.01)
-        with st.expander("Network", expanded=True):
-            if "layers" in lesson.hidden:
-                widths = [state[f"train_width_{i}"] for i in range(state.train_depth)]
-                acts = [state[f"train_act_{i}"] for i in range(state.train_depth)]
-            else:
-                widths, acts = _layers("layers" in lesson.locked)
-            init = lesson.widget("init", lambda disabled: st.selectbox(
-                "Initialisation", list(INITS), key="train_init", disabled=disabled,
-                format_func=lambda n: INITS[n].label), "train_init")
-            if dataset == "regression":  # one linear output: the quadratic cost is the only one that fits
-                st.selectbox("Loss", [REGRESSION_LOSS_LABEL], disabled=True, key="train_loss_regression")
-                if state.get("train_loss", "mse") != "mse":
-                    st.warning("The regression set uses the quadratic cost ½(a − y)² on its linear output: "
-                               "cross-entropy needs classes, so the quadratic cost is what trains here.")
-                loss = "mse"
-            else:
-                loss = lesson.widget("loss", lambda disabled: st.selectbox(
-                    "Loss", list(LOSS_LABELS), key="train_loss", disabled=disabled,
-                    format_func=lambda n: LOSS_LABELS[n]), "train_loss")
-            dropout = lesson.widget("dropout", lambda disabled: st.slider(
-                "Dropout", *LIMITS["dropout"], key="train_dropout", step=0.05, disabled=disabled), "train_dropout")
-        with st.expander("Training", expanded=True):
-            optimizer = lesson.widget("opt", lambda disabled: st.selectbox(
-                "Optimizer", OPTIMIZER_NAMES, key="train_optimizer", disabled=disabled,
-                format_func=lambda n: OPTIMIZER_LABELS[n]), "train_optimizer")
-            momentum = state.train_momentum
-            if optimizer == "momentum":
-                momentum = lesson.widget("opt", lambda disabled: st.slider(
-                    "Momentum μ", *LIMITS["momentum"], key="train_momentum", step=0.001, disabled=disabled),
-                    "train_momentum")
-            lr = lesson.widget("lr", lambda disabled: st.select_slider(
-                "Learning rate η", _with(LEARNING_RATES, state.train_lr), key="train_lr", disabled=disabled,
-                format_func=lambda v: f"{v:g}"), "train_lr")
-            current = state.train_batch
-            sizes = BATCH_SIZES if current == "full" else _with(BATCH_SIZES, current)
-            batch = lesson.widget("bs", lambda disabled: st.select_slider(
-                "Batch size", sizes + ["full"], key="train_batch", disabled=disabled,
-                help="1 = stochastic gradient descent; full = batch GD"), "train_batch")
-            epochs = lesson.widget("ep", lambda disabled: st.number_input(
-                "Epochs", *LIMITS["epochs"], key="train_epochs", disabled=disabled), "train_epochs")
-            weight_decay = lesson.widget("wd", lambda disabled: st.select_slider(
-                "Weight decay λ", _with(WEIGHT_DECAYS, state.train_wd), key="train_wd", disabled=disabled,
-                format_func=lambda v: f"{v:g}", help=WEIGHT_DECAY_HELP), "train_wd")
-            seed = lesson.widget("seed", lambda disabled: st.number_input(
-                "Seed", *LIMITS["seed"], key="train_seed", disabled=disabled), "train_seed")
+        dataset, train_size, noise = _data_section(lesson, state)
+        widths, acts, init, loss, dropout = _network_section(lesson, state, dataset)
+        optimizer, momentum, lr, batch, epochs, weight_decay, seed = _training_section(lesson, state)
     if not dataset:
         return None, None, "Type the folder that holds the MNIST IDX files."
     try:
