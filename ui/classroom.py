@@ -18,19 +18,19 @@ from serve.network import PUBLIC_URL_VARIABLE, is_loopback, network_address, pub
 
 DEFAULT_MAX_TRAINING = 8  # two cores: beyond this every run crawls, so newcomers wait a moment instead
 STALE_SECONDS = 15.0  # a slot whose session stopped ticking (tab closed) is freed after this
-LESSON_CONTROLS = {  # URL name -> widget key prefix and label, for lock= and hide=
-    "data": ("train_dataset", "Dataset and training-set size"),
-    "layers": ("train_layers", "Hidden layers"),
-    "init": ("train_init", "Initialisation"),
-    "loss": ("train_loss", "Loss"),
-    "dropout": ("train_dropout", "Dropout"),
-    "opt": ("train_optimizer", "Optimizer and momentum"),
-    "lr": ("train_lr", "Learning rate"),
-    "bs": ("train_batch", "Batch size"),
-    "ep": ("train_epochs", "Epochs"),
-    "wd": ("train_wd", "Weight decay"),
-    "seed": ("train_seed", "Seed"),
-    "preset": ("train_preset", "Preset"),
+LESSON_CONTROLS = {  # URL name -> label, for lock= and hide=
+    "data": "Dataset and training-set size",
+    "layers": "Hidden layers",
+    "init": "Initialisation",
+    "loss": "Loss",
+    "dropout": "Dropout",
+    "opt": "Optimizer and momentum",
+    "lr": "Learning rate",
+    "bs": "Batch size",
+    "ep": "Epochs",
+    "wd": "Weight decay",
+    "seed": "Seed",
+    "preset": "Preset",
 }
 
 
@@ -139,7 +139,7 @@ def lesson_link_builder(settings: dict[str, str]) -> None:
     """For the teacher: a link that opens these settings with chosen controls locked or hidden, and its QR code."""
     with st.expander("Classroom link: share these settings with the class"):
         names = list(LESSON_CONTROLS)
-        label = lambda n: LESSON_CONTROLS[n][1]  # noqa: E731
+        label = LESSON_CONTROLS.get
         lock = st.multiselect("Lock (shown, cannot be changed)", names, format_func=label, key="train_link_lock")
         hide = st.multiselect("Hide", names, format_func=label, key="train_link_hide")
         query = dict(settings)
