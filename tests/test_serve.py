@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -208,6 +209,23 @@ def test_new_students_are_spread_and_each_keeps_its_worker(served):
             assert not any(c.startswith(COOKIE) for c in cookies)
 
 
+def in_own_thread(fn) -> None:
+    """Run fn in a new thread and re-raise what it raised (Playwright's sync API wants a thread without a loop)."""
+    failures = []
+
+    def run() -> None:
+        try:
+            fn()
+        except BaseException as exc:  # noqa: BLE001  (re-raised in the test's own thread)
+            failures.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    if failures:
+        raise failures[0]
+
+
 def test_a_page_works_through_the_proxy_in_chromium(served):
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         _missing(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
@@ -215,27 +233,31 @@ def test_a_page_works_through_the_proxy_in_chromium(served):
         from playwright.sync_api import sync_playwright
     except ImportError:
         _missing("playwright is not installed (pip install -r requirements-dev.txt)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            page = context.new_page()
-            answered = []
-            page.on("response", lambda r: answered.append(r.headers.get(WORKER_HEADER.lower())))
-            page.goto(served.url + "/draw")
-            wait_for_app(page)
-            page.wait_for_selector("canvas.upper-canvas", timeout=30_000)
-            time.sleep(1)
-            digit, name, strokes = DIGITS[0]
-            draw(page, strokes)  # the drawing travels over the websocket and the prediction comes back
-            assert wait_until(lambda: prediction(page) == digit, 30), f"drew {name}, read {prediction(page)}"
-            assert_no_exception(page)
-            screenshot(page, "serve_draw_through_proxy")
-            sticky = [c["value"] for c in context.cookies() if c["name"] == COOKIE]
-            assert len(sticky) == 1 and sticky[0] in ("w1", "w2")
-            assert set(filter(None, answered)) == {sticky[0]}, answered  # every request reached that worker
-        finally:
-            browser.close()
+    def drive() -> None:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            try:
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                page = context.new_page()
+                answered = []
+                page.on("response", lambda r: answered.append(r.headers.get(WORKER_HEADER.lower())))
+                page.goto(served.url + "/draw")
+                wait_for_app(page)
+                page.wait_for_selector("canvas.upper-canvas", timeout=30_000)
+                time.sleep(1)
+                digit, name, strokes = DIGITS[0]
+                draw(page, strokes)  # the drawing travels over the websocket and the prediction comes back
+                assert wait_until(lambda: prediction(page) == digit, 30), f"drew {name}, read {prediction(page)}"
+                assert_no_exception(page)
+                screenshot(page, "serve_draw_through_proxy")
+                sticky = [c["value"] for c in context.cookies() if c["name"] == COOKIE]
+                assert len(sticky) == 1 and sticky[0] in ("w1", "w2")
+                assert set(filter(None, answered)) == {sticky[0]}, answered  # every request reached that worker
+            finally:
+                browser.close()
+
+    # in its own thread: the browser tests' session-wide Playwright may already own this thread's event loop
+    in_own_thread(drive)
 
 
 def test_ctrl_c_stops_every_process(served):
