@@ -24,6 +24,7 @@ from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, ROOT, _missing, ass
     screenshot, wait_for_app
 from tests.browser.test_draw_page import DIGITS, draw, prediction
 from tests.browser.test_train_page import wait_until
+from serve.cluster import descendants
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 WORKER_HEADER = "X-Playground-Worker"
@@ -32,24 +33,6 @@ WORKER_HEADER = "X-Playground-Worker"
 def need_haproxy() -> None:
     if not os.path.exists(HAPROXY):
         _missing("HAProxy is not installed (apt-get install -y haproxy)")
-
-
-def descendants(pid: int) -> set[int]:
-    """Every process below pid, read from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
 
 
 def alive(pid: int) -> bool:
