@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import os
 import signal
 import socket
 import subprocess

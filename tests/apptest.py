@@ -18,3 +18,8 @@ def open_page(page: str, query: dict | None = None, state: dict | None = None, t
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+def page_warnings(at: AppTest) -> list:
+    """Warnings other than the classroom link's "only this computer" notice (a machine without a network has it)."""
+    return [w for w in at.warning if w.icon != ":material/wifi_off:"]

@@ -8,7 +8,7 @@ from engine.capacity import CapacitySweep, sweep
 from engine.data import load_dataset
 from engine.kfold import cross_validate, fold_dataset, fold_indices
 from engine.spec import NetworkSpec, TrainSpec
-from tests.apptest import open_page
+from tests.apptest import open_page, page_warnings
 
 MOONS = TrainSpec(dataset="moons", train_size=60, noise=0.3, epochs=3, lr=0.01, batch_size=16)
 SMALL = NetworkSpec(hidden=(8,), activations="relu")
@@ -69,7 +69,7 @@ def open_train():
 
 def test_the_section_renders_and_a_small_sweep_draws_one_point_per_width():
     at = open_train()
-    assert not [w for w in at.warning if w.icon != ":material/wifi_off:"] and "on **moons**" in at.markdown[0].value  # the link's settings, not the defaults
+    assert not page_warnings(at) and "on **moons**" in at.markdown[0].value  # the link's settings, not the defaults
     assert any(h.value == "Capacity and validation" for h in at.subheader)
     assert at.button(key="capacity_run") and at.button(key="kfold_run")
     at.multiselect(key="capacity_widths").set_value([1, 4, 32]).run()

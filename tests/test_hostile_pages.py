@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from engine.model import Net
 from engine.spec import LIMITS, NetworkSpec
-from tests.apptest import open_page
+from tests.apptest import open_page, page_warnings
 from ui.classroom import training_slots
 
 LESSON = {"layers": "16,16", "act": "sigmoid", "lr": "0.5", "opt": "sgd", "lock": "layers,lr", "hide": "opt"}
@@ -20,11 +20,6 @@ def open_train(query: dict | None = None) -> AppTest:
 
 def warnings_text(at: AppTest) -> str:
     return " ".join(w.value for w in at.warning)
-
-
-def page_warnings(at: AppTest) -> list:
-    """Warnings other than the classroom link's "only this computer" (a machine without a network has it)."""
-    return [w for w in at.warning if w.icon != ":material/wifi_off:"]
 
 
 def png_of_a_seven(padding: int = 0) -> bytes:

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas  # noqa: F401  before plotly: plotly uses pandas only if already imported, and another session's
-import plotly.graph_objects as go  # thread may be half-way through importing it (AttributeError: pandas.Series)
+import plotly.graph_objects as go  # pandas is imported before plotly once per process: ui.bootstrap
 from plotly.subplots import make_subplots
 
 from ui.theme import style
