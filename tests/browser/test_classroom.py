@@ -41,7 +41,7 @@ class PeakMemory(threading.Thread):
 
     def run(self):
         while self.running:
-            self.peak = max(self.peak, sum(rss_mb(p) for p in {self.pid} | descendants(self.pid)))
+            self.peak = max(self.peak, sum(rss_mb(p) for p in {self.pid, *descendants(self.pid)}))
             time.sleep(0.2)
 
 
