@@ -57,8 +57,8 @@ def load_gate_preset() -> None:
 
 
 def play() -> None:
-    if st.session_state.neuron_epoch >= neuron.NEURON_EPOCHS:
-        st.session_state.neuron_epoch = 0
+    if st.session_state.neuron_at_epoch >= neuron.NEURON_EPOCHS:
+        st.session_state.neuron_at_epoch = 0
     st.session_state.neuron_playing = True
     st.session_state.neuron_last_tick = time.monotonic()
 
@@ -67,13 +67,18 @@ def pause() -> None:
     st.session_state.neuron_playing = False
 
 
+def follow_slider() -> None:
+    """The student dragged the epoch slider: the page shows that epoch from now on."""
+    st.session_state.neuron_at_epoch = st.session_state.neuron_epoch
+
+
 def rewind() -> None:
     st.session_state.neuron_playing = False
-    st.session_state.neuron_epoch = 0
+    st.session_state.neuron_at_epoch = 0
 
 
 st.session_state.setdefault("neuron_playing", False)
-st.session_state.setdefault("neuron_epoch", 0)
+st.session_state.setdefault("neuron_at_epoch", 0)
 st.session_state.setdefault("neuron_gate", "AND")
 if "neuron_w1" not in st.session_state:
     set_weights(*neuron.GATE_PRESETS["AND"])
@@ -123,11 +128,14 @@ def learning_panel() -> None:
         elapsed = now - st.session_state.get("neuron_last_tick", now - TICK_SECONDS)
         st.session_state.neuron_last_tick = now
         advance = min(MAX_EPOCHS_PER_TICK, max(1, round(EPOCHS_PER_SECOND * elapsed)))
-        st.session_state.neuron_epoch = min(neuron.NEURON_EPOCHS, st.session_state.neuron_epoch + advance)
-        if st.session_state.neuron_epoch >= neuron.NEURON_EPOCHS:
+        st.session_state.neuron_at_epoch = min(neuron.NEURON_EPOCHS, st.session_state.neuron_at_epoch + advance)
+        if st.session_state.neuron_at_epoch >= neuron.NEURON_EPOCHS:
             st.session_state.neuron_playing = False
             st.rerun()  # the whole page, so the Play button comes back
-    epoch = st.slider("Epoch", 0, neuron.NEURON_EPOCHS, key="neuron_epoch")
+    # The slider shows the epoch the server holds: its key is set before it is drawn on every run, so a Pause
+    # that lands in the middle of a tick cannot leave the slider at one epoch and the table at another.
+    st.session_state.neuron_epoch = st.session_state.neuron_at_epoch
+    epoch = st.slider("Epoch", 0, neuron.NEURON_EPOCHS, key="neuron_epoch", on_change=follow_slider)
     st.plotly_chart(figs.neuron_costs_figure(quadratic, cross_entropy, epoch), key="neuron_fig_costs", theme=None)
     q, c = quadratic, cross_entropy
     rows = [("weight w", "w"), ("bias b", "b"), ("z = w·x + b", "z"), ("output a = σ(z)", "a"),
