@@ -2,18 +2,20 @@
 import streamlit as st
 
 from ui.bootstrap import configure_process
+from ui.i18n import _, install_language
 from ui.state import sidebar
 
 configure_process()
-st.set_page_config(page_title="Neural-network playground", page_icon=":material/neurology:", layout="wide")
+install_language()
+st.set_page_config(page_title=_("Neural-network playground"), page_icon=":material/neurology:", layout="wide")
 
 PAGES = [
-    st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),
-    st.Page("pages/neuron.py", title="Neuron", icon=":material/function:", url_path="neuron"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
-    st.Page("pages/gradients.py", title="Gradients", icon=":material/trending_down:", url_path="gradients"),
-    st.Page("pages/landscape.py", title="Loss surface", icon=":material/landscape:", url_path="landscape"),
-    st.Page("pages/backprop.py", title="Backprop", icon=":material/calculate:", url_path="backprop"),
+    st.Page("pages/draw.py", title=_("Draw"), icon=":material/draw:", url_path="draw"),
+    st.Page("pages/neuron.py", title=_("Neuron"), icon=":material/function:", url_path="neuron"),
+    st.Page("pages/train.py", title=_("Train"), icon=":material/model_training:", url_path="train"),
+    st.Page("pages/gradients.py", title=_("Gradients"), icon=":material/trending_down:", url_path="gradients"),
+    st.Page("pages/landscape.py", title=_("Loss surface"), icon=":material/landscape:", url_path="landscape"),
+    st.Page("pages/backprop.py", title=_("Backprop"), icon=":material/calculate:", url_path="backprop"),
 ]
 
 
@@ -22,6 +24,6 @@ def home() -> None:
     st.switch_page(PAGES[0])
 
 
-page = st.navigation([st.Page(home, title="Draw", url_path="home", default=True), *PAGES], position="hidden")
+page = st.navigation([st.Page(home, title=_("Draw"), url_path="home", default=True), *PAGES], position="hidden")
 sidebar(PAGES)
 page.run()

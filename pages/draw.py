@@ -9,7 +9,7 @@ from engine.preprocess import MAX_IMAGE_BYTES, ImageError
 from ui import draw_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.plain_text import plain
-from ui.state import default_model, digit_model_or_notice
+from ui.state import DEFAULT_LABEL, default_model, digit_model_or_notice
 
 require_app_frame()
 
@@ -29,7 +29,7 @@ def remember(prediction) -> None:
 st.title("Draw a digit")
 model, model_label = digit_model_or_notice()
 # the default checkpoint carries its calibration T; a model trained or uploaded this session is used as is
-payload = default_model()[1] if model_label == "default model" else {}
+payload = default_model()[1] if model_label == DEFAULT_LABEL else {}
 temperature = temperature_of(payload, model)
 evidence = payload.get("calibration") or {}  # how often the calibrated answers under UNSURE_BELOW were right
 softmax_out = model.spec.output_activation == "softmax"

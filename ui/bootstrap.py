@@ -7,9 +7,12 @@ import streamlit as st
 import torch
 from streamlit.runtime.pages_manager import PagesManager
 
+from ui.i18n import install_translator
+
 
 def configure_process() -> None:
-    """One torch thread per session thread: a classroom of sessions on two cores, without oversubscription."""
+    """One torch thread per session thread, and the engine's messages in each session's language."""
+    install_translator()
     # Every browser session runs in its own thread, and torch gives each thread its own pool of workers.
     if torch.get_num_threads() != 1:
         torch.set_num_threads(1)

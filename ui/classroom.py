@@ -15,6 +15,7 @@ from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from serve.network import PUBLIC_URL_VARIABLE, is_loopback, network_address, public_url, student_url
+from ui.i18n import language
 
 DEFAULT_MAX_TRAINING = 8  # two cores: beyond this every run crawls, so newcomers wait a moment instead
 STALE_SECONDS = 15.0  # a slot whose session stopped ticking (tab closed) is freed after this
@@ -142,7 +143,7 @@ def lesson_link_builder(settings: dict[str, str]) -> None:
         label = LESSON_CONTROLS.get
         lock = st.multiselect("Lock (shown, cannot be changed)", names, format_func=label, key="train_link_lock")
         hide = st.multiselect("Hide", names, format_func=label, key="train_link_hide")
-        query = dict(settings)
+        query = {**settings, "lang": language()}  # the link opens in the class's language
         if lock:
             query["lock"] = ",".join(lock)
         if hide:

@@ -8,9 +8,11 @@ import streamlit as st
 
 from engine.checkpoint import CheckpointError, load
 from engine.model import Net, count_parameters
+from ui.i18n import _, language_switch
 from ui.plain_text import plain
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "assets" / "default.pt"
+DEFAULT_LABEL = "default model"  # active_model()'s label for the shipped model; shown as _("default model")
 
 
 @st.cache_resource(show_spinner=False)
@@ -44,7 +46,7 @@ def active_model() -> tuple[Net, str]:
     if "active_model" in st.session_state:
         return st.session_state.active_model
     model, payload = default_model()
-    return model, "default model"
+    return model, DEFAULT_LABEL
 
 
 def reads_digits(spec) -> bool:
@@ -57,40 +59,49 @@ def digit_model_or_notice() -> tuple[Net, str]:
     model, label = active_model()
     if reads_digits(model.spec):
         return model, label
-    st.warning(f"The active model ({label}: {model.spec.describe()}) does not read 28x28 digits: it takes "
-               f"{model.spec.input_size} inputs and gives {model.spec.output_size} outputs. This page uses the "
-               "default digit model instead.", icon=":material/warning:")
-    st.button("Use the default model everywhere", key="state_use_default", on_click=use_default_model,
-              help="Make the default model the active one again (the Train page can train a digit model too)")
-    model, _ = default_model()
-    return model, "default model"
+    st.warning(_("The active model ({label}: {network}) does not read 28x28 digits: it takes {inputs} inputs and "
+                 "gives {outputs} outputs. This page uses the default digit model instead.").format(
+        label=shown_label(label), network=model.spec.describe(), inputs=model.spec.input_size,
+        outputs=model.spec.output_size), icon=":material/warning:")
+    st.button(_("Use the default model everywhere"), key="state_use_default", on_click=use_default_model,
+              help=_("Make the default model the active one again (the Train page can train a digit model too)"))
+    return default_model()[0], DEFAULT_LABEL
+
+
+def shown_label(label: str) -> str:
+    """A model's label as the reader sees it: the default model's in the session's language."""
+    return _("default model") if label == DEFAULT_LABEL else label
 
 
 def default_model_summary() -> str:
     model, payload = default_model()
     metrics = payload.get("metrics") or {}
     acc = metrics.get("val_acc")
-    score = f", {acc:.1%} validation accuracy" if isinstance(acc, float) else ""
-    return f"{model.spec.describe()} ({count_parameters(model):,} parameters{score})"
+    if isinstance(acc, float):
+        return _("{network} ({count:,} parameters, {acc:.1%} validation accuracy)").format(
+            network=model.spec.describe(), count=count_parameters(model), acc=acc)
+    return _("{network} ({count:,} parameters)").format(network=model.spec.describe(), count=count_parameters(model))
 
 
 def sidebar(pages: list) -> None:
     """The sidebar every page shares: the pages, and which model Draw and Backprop use."""
     with st.sidebar:
+        language_switch()
         for page in pages:
             st.page_link(page)
         st.divider()
-        st.markdown("**Active model**")
+        st.markdown("**{}**".format(_("Active model")))
         try:
             model, label = active_model()
         except CheckpointError as exc:
-            st.error(f"The default model could not be loaded: {exc}")
+            st.error(_("The default model could not be loaded: {error}").format(error=plain(str(exc))))
             return
-        if label == "default model":
-            st.caption(f"Default: {default_model_summary()}")
+        if label == DEFAULT_LABEL:
+            st.caption(_("Default: {summary}").format(summary=default_model_summary()))
         else:
-            st.caption(f"{label}: {model.spec.describe()} ({count_parameters(model):,} parameters)")
-            st.button("Use the default model", key="sidebar_use_default", on_click=use_default_model)
+            st.caption(_("{label}: {network} ({count:,} parameters)").format(
+                label=label, network=model.spec.describe(), count=count_parameters(model)))
+            st.button(_("Use the default model"), key="sidebar_use_default", on_click=use_default_model)
 
 
 def current_trainer():

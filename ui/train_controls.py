@@ -12,6 +12,7 @@ from engine.spec import (LIMITS, URL_KEYS, OPTIMIZER_NAMES, NetworkSpec, SpecErr
                          from_params, to_params)
 from engine.optimizers import OPTIMIZER_LABELS, WEIGHT_DECAY_HELP
 from ui.classroom import lesson_params, lesson_rules, session_token, training_slots
+from ui.i18n import url_params
 
 MAX_LAYERS_IN_UI = LIMITS["depth"][1]  # every depth the engine trains, e.g. a 20-layer sigmoid lesson
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0]
@@ -244,7 +245,7 @@ def controls() -> tuple[NetworkSpec | None, TrainSpec | None, str | None]:
                              weight_decay=float(weight_decay), seed=int(seed))
     except SpecError as exc:
         return None, None, str(exc)
-    st.query_params.from_dict({**to_params(network, training), **lesson_params()})
+    st.query_params.from_dict({**to_params(network, training), **lesson_params(), **url_params()})
     return network, training, None
 
 
