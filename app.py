@@ -1,7 +1,9 @@
 """The playground's frame: process set-up, page list, shared sidebar, theme. Nothing else."""
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ui.bootstrap import configure_process
+from ui.compute import INTERACTIVE
 from ui.i18n import _, install_language
 from ui.state import sidebar
 
@@ -25,5 +27,7 @@ def home() -> None:
 
 
 page = st.navigation([st.Page(home, title=_("Draw"), url_path="home", default=True), *PAGES], position="hidden")
-sidebar(PAGES)
-page.run()
+ctx = get_script_run_ctx()
+with INTERACTIVE.running(ctx.session_id if ctx else "bare"):  # a click's run goes before others' training
+    sidebar(PAGES)
+    page.run()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import os
 import signal
 import socket
 import subprocess
@@ -12,7 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from serve.config import Worker, render
+from serve.config import WORKERS_VARIABLE, Worker, render
 
 ROOT = Path(__file__).resolve().parents[1]  # the repo: app.py and .streamlit/config.toml live here
 HEALTH = "/_stcore/health"
@@ -95,7 +96,8 @@ class Cluster:
             self._spawn(w.name, [sys.executable, "-m", "streamlit", "run", "app.py",
                                  "--server.address", w.host, "--server.port", str(w.port),
                                  "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-                        cwd=ROOT, stdout=subprocess.DEVNULL)  # its "open http://127.0.0.1:..." banner misleads
+                        cwd=ROOT, stdout=subprocess.DEVNULL,  # its "open http://127.0.0.1:..." banner misleads
+                        env={**os.environ, WORKERS_VARIABLE: str(len(self.workers))})  # they share the cores
         self._wait_healthy([f"http://{w.host}:{w.port}" for w in self.workers])
         config = Path(self._config_dir.name) / "haproxy.cfg"
         bind = f"[{self.address}]:{self.port}" if ":" in self.address else f"{self.address}:{self.port}"

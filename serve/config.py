@@ -6,6 +6,7 @@ from pathlib import Path
 from string import Template
 
 TEMPLATE = Path(__file__).with_name("haproxy.cfg.in")
+WORKERS_VARIABLE = "PLAYGROUND_WORKERS"  # told to each worker: how many workers share this machine's cores
 COOKIE = "PLAYGROUND_WORKER"  # the sticky-session cookie; its value is a worker's name
 
 

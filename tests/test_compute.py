@@ -1,0 +1,65 @@
+"""A classroom's CPU share: the training budget per session, and clicks before training."""
+import threading
+import time
+
+import pytest
+
+from ui.compute import (HOLD_SECONDS, TRAINING_SHARE, WORKERS_VARIABLE, Interactive, training_budget,
+                        worker_cores)
+
+
+def test_one_student_alone_keeps_the_full_budget():
+    assert training_budget(0.2, 0.35, 1, cores=1.0) == 0.2
+    assert training_budget(0.2, 0.35, 0, cores=1.0) == 0.2
+
+
+def test_a_class_shares_the_training_share_equally_and_never_exceeds_it():
+    for n in (2, 4, 8, 30):
+        each = training_budget(0.2, 0.7, n, cores=0.5)
+        assert each <= 0.2
+        assert n * each / 0.7 <= TRAINING_SHARE * 0.5 + 1e-9  # all of them: at most the share of the cores
+    assert training_budget(0.2, 0.7, 8, cores=0.5) == pytest.approx(TRAINING_SHARE * 0.5 * 0.7 / 8)
+    assert training_budget(0.2, 0.7, 2, cores=8.0) == 0.2  # a big machine: nobody is cut
+
+
+def test_worker_cores_divides_the_affinity_between_the_workers(monkeypatch):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setenv(WORKERS_VARIABLE, "4")
+    assert worker_cores() == 0.5
+    monkeypatch.setenv(WORKERS_VARIABLE, "nonsense")
+    assert worker_cores() == 2.0
+    monkeypatch.setenv(WORKERS_VARIABLE, "64")
+    assert worker_cores() == 0.25  # never nothing
+
+
+def test_training_waits_while_another_sessions_page_runs_and_goes_on_after():
+    registry = Interactive()
+    assert registry.wait_turn("trainer") < 0.05  # nobody clicking: no wait
+    released = threading.Event()
+
+    def click():
+        with registry.running("clicker"):
+            released.wait(5)
+
+    thread = threading.Thread(target=click)
+    thread.start()
+    while not registry.others("trainer"):
+        time.sleep(0.001)
+    assert not registry.others("clicker")  # a session never waits for itself
+    timer = threading.Timer(0.2, released.set)
+    timer.start()
+    waited = registry.wait_turn("trainer", max_wait=3.0)
+    thread.join()
+    assert 0.1 < waited < 2.0  # it waited for the click's run, and went on once it ended
+    assert not registry.others("trainer")
+
+
+def test_a_page_run_that_never_ends_stops_holding_the_others_back(monkeypatch):
+    registry = Interactive()
+    clock = [1000.0]
+    monkeypatch.setattr("ui.compute.time.monotonic", lambda: clock[0])
+    manager = registry.running("stuck")
+    manager.__enter__()
+    assert registry.others("trainer")
+    clock[0] += HOLD_SECONDS + 0.1
+    assert not registry.others("trainer")

@@ -1,0 +1,87 @@
+"""A classroom's share of the server's CPU: how long each session trains per tick, and clicks before training.
+
+One Streamlit worker answers every click and draws every chart of its sessions on the cores it has (Python's
+GIL: about one). Left alone, eight students' training slices would take all of it, and a Pause or a chart would
+wait behind seven other students' training. Two rules keep a class fair and quick:
+
+- **A share for training.** All of this worker's training together takes at most TRAINING_SHARE of the cores
+  the worker has (its CPU affinity divided by the number of workers `python -m serve` started beside it, told
+  by PLAYGROUND_WORKERS), split equally between the sessions training now; one student alone keeps the
+  page's full budget. The rest of the core is left for clicks, readouts and charts.
+- **Clicks first.** A full run of a page (a click, a changed widget: never a fragment's timed tick) holds
+  `interactive` while it runs; other sessions' training waits between two chunks until it is done (at most
+  MAX_WAIT seconds), so Pause, Step and Reset are answered at once however many students train.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from typing import Iterator
+
+from serve.config import WORKERS_VARIABLE  # set by `python -m serve` for each worker
+
+TRAINING_SHARE = 0.5  # of this worker's cores, for all its sessions' training together
+MAX_WAIT = 0.5  # seconds a training chunk waits at most for other sessions' clicks
+HOLD_SECONDS = 3.0  # a page run that never says it ended (killed, interrupted) stops counting after this
+
+
+def worker_cores() -> float:
+    """The cores this worker may count on: its CPU affinity shared with its sibling workers (at least 0.25)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    try:
+        workers = max(1, int(os.environ.get(WORKERS_VARIABLE, "1")))
+    except ValueError:
+        workers = 1
+    return max(0.25, cores / workers)
+
+
+def training_budget(alone: float, tick_seconds: float, training_now: int, cores: float | None = None) -> float:
+    """CPU seconds one session trains per tick: `alone` for a single student, else an equal part of the share.
+
+    With n sessions training, each gets TRAINING_SHARE x cores x tick / n, so the sum stays within the share
+    and every student gets the same, however the threads are scheduled.
+    """
+    cores = worker_cores() if cores is None else cores
+    if training_now <= 1:
+        return alone
+    return min(alone, TRAINING_SHARE * cores * tick_seconds / training_now)
+
+
+class Interactive:
+    """Which sessions are in a full page run now (thread-safe, one per worker)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._since: dict[str, float] = {}  # session id -> when its page run started
+
+    @contextlib.contextmanager
+    def running(self, token: str) -> Iterator[None]:
+        """Hold for the length of one full page run of this session."""
+        with self._lock:
+            self._since[token] = time.monotonic()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._since.pop(token, None)
+
+    def others(self, token: str) -> bool:
+        """True while another session's page run is going on (runs older than HOLD_SECONDS do not count)."""
+        now = time.monotonic()
+        with self._lock:
+            return any(t != token and now - since < HOLD_SECONDS for t, since in self._since.items())
+
+    def wait_turn(self, token: str, max_wait: float = MAX_WAIT) -> float:
+        """Sleep (freeing the GIL and the core) while other sessions' page runs go on; the seconds waited."""
+        start = time.monotonic()
+        while self.others(token) and time.monotonic() - start < max_wait:
+            time.sleep(0.005)
+        return time.monotonic() - start
+
+
+INTERACTIVE = Interactive()  # the worker's one registry (module state: one per process, like the GIL)
