@@ -18,7 +18,7 @@ from ui.capacity_panel import capacity_section
 from ui.classroom import busy_message, lesson_link_builder, session_token, training_slots
 from ui.plain_text import plain
 from ui.state import set_active_model
-from ui.train_controls import controls, init_state
+from ui.train_controls import controls, init_state, remember_settings
 
 require_app_frame()
 
@@ -228,7 +228,9 @@ def live_charts() -> None:
     st.plotly_chart(mark_retunes(figs.loss_accuracy(history, trainer.history.epochs, trainer.network.regression)),
                     key="train_fig_loss", theme=None)
     st.plotly_chart(figs.delta_heatmap(history), key="train_fig_delta", theme=None)
-    view = st.segmented_control("Show", VIEWS, key="train_view", default=VIEWS[0])
+    st.session_state.setdefault("train_view", VIEWS[0])  # not default=: the view may come back from remember_settings
+    view = st.segmented_control("Show", VIEWS, key="train_view")
+    remember_settings()  # a view picked in this fragment's own run is kept too
     detail_view(trainer, history, view or VIEWS[0])
 
 
@@ -322,4 +324,5 @@ uploaded = st.file_uploader("Load a model saved from this app", type=["pt"], key
 if uploaded is not None and st.session_state.get("train_uploaded_id") != uploaded.file_id:
     st.session_state.train_uploaded_id = uploaded.file_id  # load each upload once, not on every rerun
     load_upload(uploaded)
+remember_settings()  # the link builder's choices too
 capacity_section(network, training)  # underfitting, overfitting and K-fold cross-validation (ui/capacity_panel.py)
