@@ -225,9 +225,10 @@ def live_charts() -> None:
     if trainer is None:
         return
     history = thinned(trainer.history.as_dict())
-    st.plotly_chart(mark_retunes(figs.loss_accuracy(history, trainer.history.epochs, trainer.network.regression)),
-                    key="train_fig_loss", theme=None)
-    st.plotly_chart(figs.delta_heatmap(history), key="train_fig_delta", theme=None)
+    loss, delta = st.columns([1.6, 1])  # side by side: both on a 1280x720 projector's first screen, with the buttons
+    loss.plotly_chart(mark_retunes(figs.loss_accuracy(history, trainer.history.epochs, trainer.network.regression)),
+                      key="train_fig_loss", theme=None)
+    delta.plotly_chart(figs.delta_heatmap(history), key="train_fig_delta", theme=None)
     st.session_state.setdefault("train_view", VIEWS[0])  # not default=: the view may come back from remember_settings
     view = st.segmented_control("Show", VIEWS, key="train_view")
     remember_settings()  # a view picked in this fragment's own run is kept too
@@ -249,6 +250,8 @@ def load_upload(uploaded) -> None:
 st.session_state.setdefault("train_running", False)
 link_problem = init_state()
 
+# less empty margin around the page: on a 1280x720 projector the buttons, readouts, loss and δ charts fit one screen
+st.html("<style>[data-testid='stMainBlockContainer'] {padding: 2.5rem 2rem 6rem}</style>")
 st.title("Train a network and watch it learn")
 st.caption("Pick a preset or your own network in the sidebar, press **Start**, and watch the loss fall, "
            "the accuracy rise and the error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup> flow back through every "
@@ -298,7 +301,8 @@ if trainer is None:
     st.stop()
 
 # --- the live panel --------------------------------------------------------------------------------
-st.markdown(f"**{trainer.network.describe()}** on **{plain(trainer.data.name)}** — {plain(trainer.data.description)} "
+# a caption, one line: the readouts and charts move up into a projector's first screen
+st.caption(f"**{trainer.network.describe()}** on **{plain(trainer.data.name)}** — {plain(trainer.data.description)} "
             f"({len(trainer.x_train):,} training, {len(trainer.x_val):,} validation samples)")
 # with a classroom training at once, redraw less often so the two cores go to training, not charts
 tick = TICK_SECONDS * max(1.0, training_slots().busy() / 2)
