@@ -301,9 +301,10 @@ if trainer is None:
     st.stop()
 
 # --- the live panel --------------------------------------------------------------------------------
-# a caption, one line: the readouts and charts move up into a projector's first screen
-st.caption(f"**{trainer.network.describe()}** on **{plain(trainer.data.name)}** — {plain(trainer.data.description)} "
-            f"({len(trainer.x_train):,} training, {len(trainer.x_val):,} validation samples)")
+# small, one line: the readouts and charts move up into a projector's first screen
+st.markdown(f":small[**{trainer.network.describe()}** on **{plain(trainer.data.name)}** — "
+            f"{plain(trainer.data.description)} ({len(trainer.x_train):,} training, {len(trainer.x_val):,} "
+            "validation samples)]")
 # with a classroom training at once, redraw less often so the two cores go to training, not charts
 tick = TICK_SECONDS * max(1.0, training_slots().busy() / 2)
 st.fragment(live_readouts, run_every=tick if running else None)()
