@@ -18,7 +18,7 @@ from ui.capacity_panel import capacity_section
 from ui.classroom import busy_message, lesson_link_builder, session_token, training_slots
 from ui.plain_text import plain
 from ui.state import set_active_model
-from ui.train_controls import controls, init_state
+from ui.train_controls import controls, init_state, remember_settings
 
 require_app_frame()
 
@@ -225,10 +225,13 @@ def live_charts() -> None:
     if trainer is None:
         return
     history = thinned(trainer.history.as_dict())
-    st.plotly_chart(mark_retunes(figs.loss_accuracy(history, trainer.history.epochs, trainer.network.regression)),
-                    key="train_fig_loss", theme=None)
-    st.plotly_chart(figs.delta_heatmap(history), key="train_fig_delta", theme=None)
-    view = st.segmented_control("Show", VIEWS, key="train_view", default=VIEWS[0])
+    loss, delta = st.columns([1.6, 1])  # side by side: both on a 1280x720 projector's first screen, with the buttons
+    loss.plotly_chart(mark_retunes(figs.loss_accuracy(history, trainer.history.epochs, trainer.network.regression)),
+                      key="train_fig_loss", theme=None)
+    delta.plotly_chart(figs.delta_heatmap(history), key="train_fig_delta", theme=None)
+    st.session_state.setdefault("train_view", VIEWS[0])  # not default=: the view may come back from remember_settings
+    view = st.segmented_control("Show", VIEWS, key="train_view")
+    remember_settings()  # a view picked in this fragment's own run is kept too
     detail_view(trainer, history, view or VIEWS[0])
 
 
@@ -247,6 +250,8 @@ def load_upload(uploaded) -> None:
 st.session_state.setdefault("train_running", False)
 link_problem = init_state()
 
+# less empty margin around the page: on a 1280x720 projector the buttons, readouts, loss and δ charts fit one screen
+st.html("<style>[data-testid='stMainBlockContainer'] {padding: 2.5rem 2rem 6rem}</style>")
 st.title("Train a network and watch it learn")
 st.caption("Pick a preset or your own network in the sidebar, press **Start**, and watch the loss fall, "
            "the accuracy rise and the error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup> flow back through every "
@@ -296,8 +301,10 @@ if trainer is None:
     st.stop()
 
 # --- the live panel --------------------------------------------------------------------------------
-st.markdown(f"**{trainer.network.describe()}** on **{plain(trainer.data.name)}** — {plain(trainer.data.description)} "
-            f"({len(trainer.x_train):,} training, {len(trainer.x_val):,} validation samples)")
+# small, one line: the readouts and charts move up into a projector's first screen
+st.markdown(f":small[**{trainer.network.describe()}** on **{plain(trainer.data.name)}** — "
+            f"{plain(trainer.data.description)} ({len(trainer.x_train):,} training, {len(trainer.x_val):,} "
+            "validation samples)]")
 # with a classroom training at once, redraw less often so the two cores go to training, not charts
 tick = TICK_SECONDS * max(1.0, training_slots().busy() / 2)
 st.fragment(live_readouts, run_every=tick if running else None)()
@@ -322,4 +329,5 @@ uploaded = st.file_uploader("Load a model saved from this app", type=["pt"], key
 if uploaded is not None and st.session_state.get("train_uploaded_id") != uploaded.file_id:
     st.session_state.train_uploaded_id = uploaded.file_id  # load each upload once, not on every rerun
     load_upload(uploaded)
+remember_settings()  # the link builder's choices too
 capacity_section(network, training)  # underfitting, overfitting and K-fold cross-validation (ui/capacity_panel.py)

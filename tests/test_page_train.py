@@ -205,3 +205,60 @@ def test_a_new_learning_rate_applies_to_the_run_at_the_next_step():
     assert metric(at, "Step") == "2" and trainer.batch_size == 128
     at.button(key="train_reset").click().run()
     assert not at.session_state["train_retunes"]
+
+
+LESSON = {"layers": "16,16", "act": "sigmoid", "lr": "0.5", "opt": "sgd", "ep": "50", "lock": "layers,lr",
+          "hide": "opt"}
+
+
+def visit(at: AppTest, page: str) -> None:
+    """Click a page in the sidebar: Streamlit's page links open the page without the old query string."""
+    at.switch_page(page)
+    at.query_params.clear()
+    at.run()
+    assert not at.exception, at.exception
+
+
+@pytest.mark.parametrize("elsewhere", ["pages/draw.py", "pages/backprop.py"])
+def test_a_lesson_links_settings_and_run_survive_a_visit_to_another_page(elsewhere):
+    at = open_train(LESSON)
+    at.button(key="train_step").click().run()
+    at.button(key="train_step").click().run()
+    at.segmented_control(key="train_view").set_value("Weights").run()
+    trainer = at.session_state["train_trainer"]
+    visit(at, elsewhere)
+    assert "train_depth" not in at.session_state  # Streamlit dropped the widgets' own state meanwhile
+    visit(at, "pages/train.py")
+    assert at.number_input(key="train_depth").value == 2 and at.number_input(key="train_depth").disabled
+    assert [at.number_input(key=f"train_width_{i}").value for i in (0, 1)] == [16, 16]
+    assert [at.selectbox(key=f"train_act_{i}").value for i in (0, 1)] == ["sigmoid", "sigmoid"]
+    assert at.select_slider(key="train_lr").value == 0.5 and at.select_slider(key="train_lr").disabled
+    assert at.number_input(key="train_epochs").value == 50 and not at.number_input(key="train_epochs").disabled
+    assert not any(w.key == "train_optimizer" for w in at.selectbox)  # still hidden, still SGD
+    assert at.segmented_control(key="train_view").value == "Weights"
+    query = {key: str(value) for key, value in at.query_params.items()}  # the URL says the link's settings again
+    assert (query["layers"], query["act"], query["lr"], query["opt"], query["ep"]) == (
+        "16,16", "sigmoid,sigmoid", "0.5", "sgd", "50")
+    assert (query["lock"], query["hide"]) == ("layers,lr", "opt")
+    assert at.session_state["train_trainer"] is trainer and trainer.step_count == 2  # the run, with its history
+    assert len(trainer.history.as_dict()["step"]) == 2 and metric(at, "Step") == "2"
+    assert not any("Settings changed" in i.value for i in at.info)
+    at.button(key="train_step").click().run()
+    assert metric(at, "Step") == "3" and trainer.optimizer.lr == 0.5
+
+
+def test_using_the_trained_model_on_draw_and_coming_back_changes_no_setting():
+    at = open_train()
+    at.number_input(key="train_epochs").set_value(20).run()
+    at.select_slider(key="train_lr").set_value(0.01).run()
+    at.button(key="train_step").click().run()
+    at.select_slider(key="train_lr").set_value(0.03).run()  # a live change: the run keeps going with it
+    at.button(key="train_use_model").click().run()
+    trainer = at.session_state["train_trainer"]
+    visit(at, "pages/draw.py")
+    assert "trained on the Train page" in at.session_state["active_model"][1]
+    visit(at, "pages/train.py")
+    assert not any("Settings changed" in i.value for i in at.info)
+    assert at.number_input(key="train_epochs").value == 20 and at.select_slider(key="train_lr").value == 0.03
+    assert at.session_state["train_trainer"] is trainer and metric(at, "Step") == "1"
+    assert str(at.query_params["ep"]) == "20"

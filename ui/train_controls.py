@@ -1,9 +1,10 @@
 """The Train page's controls: widgets <-> NetworkSpec/TrainSpec, presets and the URL."""
 from __future__ import annotations
 
-import streamlit as st
-
 import dataclasses
+import re
+
+import streamlit as st
 
 from engine.data import DATASETS, DatasetError, load_dataset
 from engine.model import ACTIVATIONS, INITS, LOSS_LABELS, REGRESSION_LOSS_LABEL
@@ -22,6 +23,12 @@ WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1]
 DATASET_LABELS = {name: f"{name}: {description}" for name, (_, description) in DATASETS.items()}
 DATASET_LABELS["idx"] = "idx: full MNIST from IDX files in a folder"
 TWO_D = {"moons", "circles", "xor", "spiral", "regression"}
+SAVED = "train_saved_settings"  # a copy of the widgets' values in plain session state (see remember_settings)
+KEPT = {"train_preset", "train_dataset", "train_idx_folder", "train_use_subset", "train_train_size",
+        "train_custom_noise", "train_noise", "train_depth", "train_init", "train_loss", "train_dropout",
+        "train_optimizer", "train_momentum", "train_lr", "train_batch", "train_epochs", "train_wd", "train_seed",
+        "train_view", "train_link_lock", "train_link_hide"}  # the last three: the page's view, the link builder's
+PER_LAYER = re.compile(r"train_(width|act)_\d+")
 
 
 def _with(options: list, value) -> list:
@@ -62,13 +69,28 @@ def apply_preset() -> None:
     training_slots().release(session_token())
 
 
+def remember_settings() -> None:
+    """Copy the widgets' values where Streamlit keeps them: it deletes a widget's state when a page without it runs.
+
+    Without the copy, a student who opened a lesson link, visited Draw and came back found the default network,
+    the URL rewritten to match and the link's locked controls greyed out at the wrong values.
+    """
+    state = st.session_state
+    state[SAVED] = {key: state[key] for key in list(state.keys()) if key in KEPT or PER_LAYER.fullmatch(key)}
+
+
 def init_state() -> str | None:
-    """First run of the page in this session: settings from the URL if it has any, else the default preset.
+    """The settings before the widgets draw: this session's own if it has been here, else the URL's or the preset's.
 
     Returns a message if the link's settings were invalid (the defaults are used instead) or had to be
     moved into range (each change is named).
     """
-    if "train_dataset" in st.session_state:
+    state = st.session_state
+    if SAVED in state:  # back from another page: put back what Streamlit dropped meanwhile
+        for key, value in state[SAVED].items():
+            state.setdefault(key, value)
+        return None
+    if "train_dataset" in state:
         return None
     st.session_state.setdefault("train_preset", DEFAULT_PRESET)
     preset = PRESETS[DEFAULT_PRESET]
@@ -234,6 +256,7 @@ def controls() -> tuple[NetworkSpec | None, TrainSpec | None, str | None]:
         dataset, train_size, noise = _data_section(lesson, state)
         widths, acts, init, loss, dropout = _network_section(lesson, state, dataset)
         optimizer, momentum, lr, batch, epochs, weight_decay, seed = _training_section(lesson, state)
+    remember_settings()
     if not dataset:
         return None, None, "Type the folder that holds the MNIST IDX files."
     try:

@@ -6,9 +6,10 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from engine.train_view import Boundary, Gallery, RegressionFit
-from ui.theme import LAYER_COLORS, log_axis, style
+from ui.theme import FONT_SIZE, LAYER_COLORS, log_axis, style
 
 TRAIN, VAL = "#3b5bdb", "#e8590c"
+LOSS_HEIGHT = 340  # the loss and δ charts side by side: with the buttons and readouts, one 1280x720 screen
 
 
 def layer_name(l: int, n_layers: int) -> str:
@@ -50,7 +51,11 @@ def loss_accuracy(history: dict, epochs: list[dict], regression: bool) -> go.Fig
     losses = np.concatenate([history["loss"], [e["train_loss"] for e in epochs], [e["val_loss"] for e in epochs]])
     fig.update_yaxes(row=1, col=1, **log_axis(losses))
     fig.update_xaxes(title_text="step", row=1, col=1)
-    return style(fig, height=360, legend_below=True)
+    fig = style(fig, height=LOSS_HEIGHT, legend_below=True)
+    # three legend entries a row: two rows in the page's 60% column, clear of the step axis's title
+    fig.update_layout(legend=dict(y=-0.3, entrywidth=1 / 3, entrywidthmode="fraction", font_size=FONT_SIZE - 3,
+                                  itemwidth=30), margin=dict(b=90))
+    return fig
 
 
 def delta_heatmap(history: dict) -> go.Figure:
@@ -63,15 +68,22 @@ def delta_heatmap(history: dict) -> go.Figure:
     if hi - lo < 1:
         lo, hi = lo - 0.5, hi + 0.5
     bar = log_axis(delta.ravel())  # the colour bar reads like every log axis: 0.01, 0.02, 0.05 at their log10
+    ticks = [(float(np.log10(value)), text) for value, text in zip(bar.get("tickvals", []), bar.get("ticktext", []))]
+    if len(ticks) > 6:  # a short bar beside the loss chart: powers of ten only
+        ticks = [(power, text) for power, text in ticks if abs(power - round(power)) < 1e-9] or ticks
     fig = go.Figure(go.Heatmap(
         x=history["step"], y=[layer_name(l, n_layers) for l in range(1, n_layers + 1)], z=logd,
         zmin=lo, zmax=hi, colorscale="Viridis",
-        colorbar=dict(title="mean |δ|", tickvals=np.log10(bar.get("tickvals", [])), ticktext=bar.get("ticktext", [])),
+        colorbar=dict(title=dict(text="mean |δ|", side="right"), thickness=12,
+                      tickvals=[power for power, text in ticks], ticktext=[text for power, text in ticks]),
         hovertemplate="step %{x}<br>%{y}<br>log10 mean |δ| = %{z:.2f}<extra></extra>"))
-    fig.update_layout(title="Error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup> in every layer (log colour)")
-    fig.update_xaxes(title_text="step")
+    # two title lines: the page shows this chart beside the loss chart, in 40% of the width
+    fig.update_layout(title="Error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup><br>in every layer (log colour)")
+    fig.update_xaxes(title_text="step", nticks=4)  # a narrow chart: a few upright step numbers
     fig.update_yaxes(title_text="", autorange="reversed")
-    return style(fig, height=max(260, 60 + 40 * n_layers))
+    fig = style(fig, height=max(LOSS_HEIGHT, 130 + 20 * n_layers))  # as tall as the loss chart beside it, or taller
+    fig.update_layout(margin=dict(t=80))
+    return fig
 
 
 def per_layer_lines(history: dict, field: str, title: str, y_title: str, log: bool = True) -> go.Figure:

@@ -141,3 +141,32 @@ def test_raising_eta_while_running_applies_to_the_same_run(page, server_url):
     screenshot(page, "train_eta_raised")
     page.get_by_role("button", name="Pause").click()
     wait_for_app(page)
+
+
+def test_on_a_1280x720_projector_the_loss_and_delta_charts_show_without_scrolling(browser, server_url):
+    """Once training runs, the loss and δ charts' titles and at least their top halves are on the first screen."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    try:
+        page.goto(f"{server_url}/train?ep=200")
+        wait_for_app(page)
+        page.get_by_role("button", name="Start").click()
+        assert wait_until(lambda: number(metric_value(page, "Step")) > 20, 60)
+        charts = page.locator('[data-testid="stPlotlyChart"]')
+        for title in ("Loss C", "Error signal δ"):
+            chart = charts.filter(has_text=title).first
+            chart.wait_for(timeout=30_000)
+            heading = chart.locator("text").filter(has_text=title).first.bounding_box()
+            box = chart.bounding_box()
+            assert heading is not None and box is not None, f"{title}: not drawn"
+            assert 0 <= heading["y"] and heading["y"] + heading["height"] <= 720, (title, heading)
+            assert box["y"] >= 0 and box["y"] + box["height"] / 2 <= 720, (title, box)
+        pause = page.get_by_role("button", name="Pause")
+        button = pause.bounding_box()
+        assert button["y"] >= 0 and button["y"] + button["height"] <= 720  # the controls stay on screen
+        screenshot(page, "train_projector_1280x720")
+        pause.click()
+        wait_for_app(page)
+        assert_no_exception(page)
+    finally:
+        context.close()
