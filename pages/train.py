@@ -16,6 +16,7 @@ from ui import train_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.capacity_panel import capacity_section
 from ui.classroom import busy_message, lesson_link_builder, session_token, training_slots
+from ui.compute import INTERACTIVE, training_budget
 from ui.plain_text import plain
 from ui.state import set_active_model
 from ui.train_controls import controls, init_state, remember_settings
@@ -27,6 +28,7 @@ TRAIN_BUDGET = 0.2  # seconds of this thread's CPU time spent training per tick
 CHUNK_SECONDS = 0.02  # a slice trains in chunks this long; a click is answered between two chunks
 MAX_SLICE_SECONDS = 1.0  # wall-clock cap on a slice, so the readouts still move on a crowded server
 CHART_SECONDS = 1.0  # the charts are rebuilt this often (they cost more than the training)
+MAX_CHART_SECONDS = 1.8  # ... and at least this often however many train: a student sees their run move
 VIEWS = ["δ per layer", "Gradients", "Activations", "Weights", "Predictions"]
 
 
@@ -184,20 +186,30 @@ def detail_view(trainer: Trainer, history: dict, view: str) -> None:
         predictions_view(trainer)
 
 
+def tick_seconds(training_now: int) -> float:
+    """How often the readouts redraw: twice a second, less often when many sessions train on this worker."""
+    return TICK_SECONDS * max(1.0, training_now / 2)
+
+
 def train_slice(trainer: Trainer) -> None:
-    """Train for TRAIN_BUDGET seconds of this thread's CPU time, in CHUNK_SECONDS pieces.
+    """Train for this session's CPU budget of the tick (ui.compute), in CHUNK_SECONDS pieces.
 
     CPU time, not wall time: with a classroom on the server, the other sessions' threads take the GIL for
-    most of the wall clock, and a wall budget gave each student less the more students there were. Between
-    chunks a placeholder is touched: that is Streamlit's yield point, where a Pause, Step or Reset click
-    stops this run at once instead of after the whole slice and the charts.
+    most of the wall clock, and a wall budget gave each student less the more students there were. The budget
+    is the page's TRAIN_BUDGET for a student alone, else an equal part of the worker's training share, so a
+    class leaves the core room for clicks and charts. Before each chunk, training waits while another session's
+    click is being answered; after it a placeholder is touched: that is Streamlit's yield point, where this
+    session's own Pause, Step or Reset stops the run at once instead of after the whole slice and the charts.
     """
     yield_point = st.empty()
+    token, training_now = session_token(), training_slots().busy()
+    budget = training_budget(TRAIN_BUDGET, tick_seconds(training_now), training_now)
     cpu_start, wall_start = time.thread_time(), time.perf_counter()
     while not trainer.finished:
-        trainer.run_for(CHUNK_SECONDS)
+        INTERACTIVE.wait_turn(token)
+        trainer.run_for(min(CHUNK_SECONDS, budget))
         yield_point.empty()  # raises here, between two chunks, when a button was clicked
-        if (time.thread_time() - cpu_start >= TRAIN_BUDGET
+        if (time.thread_time() - cpu_start >= budget
                 or time.perf_counter() - wall_start >= MAX_SLICE_SECONDS):
             break
 
@@ -306,9 +318,9 @@ st.markdown(f":small[**{trainer.network.describe()}** on **{plain(trainer.data.n
             f"{plain(trainer.data.description)} ({len(trainer.x_train):,} training, {len(trainer.x_val):,} "
             "validation samples)]")
 # with a classroom training at once, redraw less often so the two cores go to training, not charts
-tick = TICK_SECONDS * max(1.0, training_slots().busy() / 2)
+tick = tick_seconds(training_slots().busy())
 st.fragment(live_readouts, run_every=tick if running else None)()
-st.fragment(live_charts, run_every=max(CHART_SECONDS, tick) if running else None)()
+st.fragment(live_charts, run_every=min(MAX_CHART_SECONDS, max(CHART_SECONDS, tick)) if running else None)()
 
 # --- keep what you trained -------------------------------------------------------------------------
 st.divider()
