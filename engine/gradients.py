@@ -48,7 +48,12 @@ class Trained:
     profile: Profile
     steps: int  # steps actually taken (fewer if training diverged)
     status: str  # the Trainer's status: ready | running | done | diverged
-    message: str  # why training stopped early, or ""
+    lr: float  # the learning rate η it trained with (the divergence note names it)
+
+    @property
+    def message(self) -> str:
+        """Why training stopped early, or "": worded when read, in the reader's language."""
+        return diverged_profile_note(self.steps, self.lr) if self.status == "diverged" else ""
 
 
 @dataclass(frozen=True)
@@ -133,9 +138,8 @@ class ProfileTrainer:
             self.trainer = self._fresh()
         self.trainer.step(steps - self.trainer.step_count)
         taken = self.trainer.step_count
-        message = diverged_profile_note(taken, self.training.lr) if self.trainer.status == "diverged" else ""
         profile = _profile(self.trainer.model, self.x, self.y, self.seed)
-        self._last = (steps, Trained(profile, taken, self.trainer.status, message))
+        self._last = (steps, Trained(profile, taken, self.trainer.status, self.training.lr))
         return self._last[1]
 
 

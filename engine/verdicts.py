@@ -6,7 +6,9 @@ training diverges. The numbers come from the engine's records; only the wording 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Callable
 
 import numpy as np
 
@@ -35,13 +37,24 @@ class Verdict:
     kind: str  # one of KINDS
     ratio: float  # mean |δ^1| / mean |δ^(L-1)| (first / last hidden layer); 0 when no error reaches layer 1
     per_layer: float  # geometric-mean factor by which δ changes per hidden layer, ratio^(1/(hidden-1))
-    headline: str  # "Vanishing: layer 1 receives 2.0×10⁻⁶ of the error signal of layer 8 (the last hidden layer)."
-    reason: str  # why, in the textbook's terms (σ' ≤ 1/4, weight scale std·√n, saturation, dead units)
+    # (headline, reason), worded when read: a verdict kept (cached, stored in a session) speaks the reader's language
+    words: Callable[[], tuple[str, str]] = field(repr=False, compare=False)
+
+    @property
+    def headline(self) -> str:
+        """What the flow does: 'Vanishing: layer 1 receives 2.0×10⁻⁶ of the error signal of layer 8 (...).'"""
+        return self.words()[0]
+
+    @property
+    def reason(self) -> str:
+        """Why, in the textbook's terms (σ' ≤ 1/4, weight scale std·√n, saturation, dead units)."""
+        return self.words()[1]
 
     @property
     def text(self) -> str:
         """Headline and reason in one paragraph (the gradients CLI's verdict text)."""
-        return f"{self.headline} {self.reason}".strip()
+        headline, reason = self.words()
+        return f"{headline} {reason}".strip()
 
     def as_dict(self) -> dict:
         """The gradients JSON's verdict: {"kind", "ratio", "text"}."""
@@ -87,8 +100,20 @@ def underflow_estimate(deltas: list[float]) -> float:
 def verdict(rows: list[dict], network: NetworkSpec | None = None) -> Verdict:
     """symmetric / dead / vanishing / exploding / healthy from the per-layer rows (output layer last).
 
-    `network` lets the reason name σ and the init (and recognise zero init).
+    `network` lets the reason name σ and the init (and recognise zero init). The words are put together
+    each time they are read, in the language of the moment (engine.text).
     """
+    rows = [dict(r) for r in rows]  # the verdict's own copy: its words are worded again from these
+    kind, ratio, per_layer, _head, _why = _read(rows, network)
+    return Verdict(kind, ratio, per_layer, partial(_words, rows, network))
+
+
+def _words(rows: list[dict], network: NetworkSpec | None) -> tuple[str, str]:
+    return _read(rows, network)[3:]
+
+
+def _read(rows: list[dict], network: NetworkSpec | None) -> tuple[str, float, float, str, str]:
+    """(kind, ratio, per_layer, headline, reason) in the current language."""
     if not rows:
         raise ValueError("the profile has no layers")
     hidden = rows[:-1] or rows
@@ -97,7 +122,7 @@ def verdict(rows: list[dict], network: NetworkSpec | None = None) -> Verdict:
     n_hidden = len(hidden)
     top = _("layer {n} (the last hidden layer)").format(n=n_hidden) if n_hidden > 1 else _("layer 1")
     if not all(math.isfinite(r["delta_mean_abs"]) for r in rows):
-        return Verdict("exploding", math.inf, math.inf, _("Exploding: the error signal overflowed (inf or NaN) on "
+        return ("exploding", math.inf, math.inf, _("Exploding: the error signal overflowed (inf or NaN) on "
                        "its way from the output layer down to layer 1."), _reason("exploding", rows, network, math.inf))
     if last == 0:
         ratio = 1.0 if first == 0 else math.inf
@@ -109,13 +134,13 @@ def verdict(rows: list[dict], network: NetworkSpec | None = None) -> Verdict:
     dead_layers = [r["layer"] for r in hidden if r["dead_frac"] >= DEAD_LAYER]
     dead_share = _hidden_shares(rows)[1]
     if symmetric:
-        return Verdict("symmetric", ratio, per_layer,
+        return ("symmetric", ratio, per_layer,
                        _("Symmetric: every unit of a layer computes the same thing and gets the same update."),
                        _symmetric_reason(rows))
     if dead_layers or (ratio < VANISHING_BELOW and dead_share >= CROWDED):
         where = (_("every ReLU of layer {layer} is dead").format(layer=dead_layers[-1]) if dead_layers
                  else _("{share:.0%} of the hidden ReLUs are dead").format(share=dead_share))
-        return Verdict("dead", ratio, per_layer,
+        return ("dead", ratio, per_layer,
                        _("Dead: {where} (z ≤ 0 on every sample, so σ'(z) = 0): the error signal stops there.").format(
                            where=where),
                        _("BP2 multiplies δ by σ'(z) = 0 at a dead unit, so nothing passes below it and the weights "
@@ -145,7 +170,7 @@ def verdict(rows: list[dict], network: NetworkSpec | None = None) -> Verdict:
         kind = "healthy"
         head = _("Healthy: layer 1 receives {ratio} times the error signal of {top}: "
                  "within {bound:.0f}× either way.").format(ratio=sci(ratio), top=top, bound=EXPLODING_ABOVE)
-    return Verdict(kind, ratio, per_layer, head, _reason(kind, rows, network, per_layer))
+    return kind, ratio, per_layer, head, _reason(kind, rows, network, per_layer)
 
 
 def _symmetric_reason(rows: list[dict]) -> str:

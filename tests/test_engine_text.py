@@ -1,5 +1,6 @@
 """The engine's words follow the session's language once the app installs its translator; the CLI stays English."""
 import json
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -36,11 +37,34 @@ def test_a_gradients_verdict_is_chinese_for_a_chinese_session_and_unchanged_engl
     assert english.reason.startswith("σ'(z) ≤ 1/4 for the sigmoid, so each layer multiplies δ by at most ¼ × the weight")
     with speaking("zh"):
         chinese = verdict(VANISHING, SIGMOID)
-    assert chinese.kind == "vanishing" and chinese.ratio == english.ratio  # only the words change
-    assert chinese.headline == "梯度消失：第 1 层收到的误差信号只有第 3 层（最后一个隐藏层）的 2.0×10⁻⁶。"
-    assert "权重尺度" in chinese.reason and chinese_in(chinese.reason)
-    assert english_left(chinese.text) == [], chinese.text
-    assert verdict(VANISHING, SIGMOID) == english  # back outside the Chinese block: English again
+        assert chinese.kind == "vanishing" and chinese.ratio == english.ratio  # only the words change
+        assert chinese.headline == "梯度消失：第 1 层收到的误差信号只有第 3 层（最后一个隐藏层）的 2.0×10⁻⁶。"
+        assert "权重尺度" in chinese.reason and chinese_in(chinese.reason)
+        assert english_left(chinese.text) == [], chinese.text
+    assert chinese.text == english.text  # back outside the Chinese block: English again
+
+
+def test_a_kept_verdict_speaks_the_language_of_whoever_reads_it():
+    kept = pickle.loads(pickle.dumps(verdict(VANISHING, SIGMOID)))  # as st.cache_data keeps it for every session
+    with speaking("zh"):
+        assert kept.headline.startswith("梯度消失：") and kept.as_dict()["text"].startswith("梯度消失：")
+    assert kept.headline.startswith("Vanishing: ") and kept.as_dict()["kind"] == "vanishing"
+    assert kept == verdict(VANISHING, SIGMOID)  # equal by kind and numbers, whatever the words
+
+
+def test_a_finished_runs_message_is_worded_when_read():
+    from engine.data import load_dataset
+    from engine.spec import TrainSpec
+    from engine.trainer import Trainer
+
+    trainer = Trainer(NetworkSpec(hidden=(4,)), TrainSpec(dataset="xor", epochs=1, batch_size=100),
+                      load_dataset("xor"), record=False, snapshot_every=None)
+    assert trainer.message == ""
+    trainer.step(trainer.steps_per_epoch)
+    assert trainer.status == "done"
+    assert trainer.message == f"finished 1 epochs ({trainer.step_count} steps)"
+    with speaking("zh"):
+        assert trainer.message == f"完成了 1 轮（{trainer.step_count} 步）"
 
 
 def test_divergence_advice_and_a_clamp_note_speak_the_session_language():
