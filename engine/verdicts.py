@@ -6,6 +6,7 @@ training diverges. The numbers come from the engine's records; only the wording 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable
@@ -54,11 +55,16 @@ class Verdict:
     def text(self) -> str:
         """Headline and reason in one paragraph (the gradients CLI's verdict text)."""
         headline, reason = self.words()
-        return f"{headline} {reason}".strip()
+        return sentences(headline, reason)
 
     def as_dict(self) -> dict:
         """The gradients JSON's verdict: {"kind", "ratio", "text"}."""
         return {"kind": self.kind, "ratio": self.ratio, "text": self.text}
+
+
+def sentences(*parts: str) -> str:
+    """Sentences in one paragraph: a space between English ones, none after Chinese full-width punctuation."""
+    return re.sub(r"(?<=[。！？）])\s+", "", " ".join(p for p in parts if p).strip())
 
 
 def sci(value: float) -> str:
@@ -213,7 +219,7 @@ def _reason(kind: str, rows: list[dict], network: NetworkSpec | None, per_layer:
                 if math.isfinite(per_layer) and per_layer > 0 else "")
     if network is None:
         parts = [_("{share:.0%} of hidden units are saturated or dead.").format(share=share)] if share >= NOTABLE else []
-        return " ".join(parts + [measured]).strip()
+        return sentences(*parts, measured)
     std, scale, n = weight_scale(network)
     mostly_dead = dead > saturated
     facts = _Facts(set(network.activations), network.init, std, scale,
@@ -221,7 +227,7 @@ def _reason(kind: str, rows: list[dict], network: NetworkSpec | None, per_layer:
                    share, _("dead") if mostly_dead else _("saturated"),
                    _("z ≤ 0 on every sample, so σ'(z) = 0") if mostly_dead else _("a near its bounds, where σ'(z) ≈ 0"))
     parts = {"vanishing": _vanishing, "exploding": _exploding, "healthy": _healthy}[kind](facts)
-    return " ".join(parts + [measured]).strip()
+    return sentences(*parts, measured)
 
 
 def _vanishing(f: _Facts) -> list[str]:

@@ -41,6 +41,7 @@ def test_a_gradients_verdict_is_chinese_for_a_chinese_session_and_unchanged_engl
         assert chinese.headline == "梯度消失：第 1 层收到的误差信号只有第 3 层（最后一个隐藏层）的 2.0×10⁻⁶。"
         assert "权重尺度" in chinese.reason and chinese_in(chinese.reason)
         assert english_left(chinese.text) == [], chinese.text
+        assert "。 " not in chinese.text and chinese.text.count("。") >= 2  # Chinese sentences run on, no spaces
     assert chinese.text == english.text  # back outside the Chinese block: English again
 
 
