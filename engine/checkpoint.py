@@ -176,8 +176,8 @@ def _check_archive(data: bytes, max_bytes: int) -> None:
             raise CheckpointError(_("the archive entry {entry} expands {ratio}-fold; "
                                     "this app never compresses checkpoints").format(entry=e.filename[:80], ratio=ratio))
         if e.filename.endswith("data.pkl") and e.file_size > MAX_PICKLE_BYTES:
-            raise CheckpointError(_("the checkpoint's description is {size:.1f} MB; the limit is {limit:.0f} MB").format(
-                size=e.file_size / 1e6, limit=MAX_PICKLE_BYTES / 1e6))
+            raise CheckpointError(_("the checkpoint's description is {size:.1f} MB; the limit is {limit:.0f} MB")
+                                  .format(size=e.file_size / 1e6, limit=MAX_PICKLE_BYTES / 1e6))
 
 
 def parameter_shapes(spec: NetworkSpec) -> dict[str, tuple[int, ...]]:

@@ -131,7 +131,8 @@ class ProfileTrainer:
     def advance_to(self, steps: int) -> Trained:
         """Train until `steps` steps are done (from the start again if already past them), then profile."""
         if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= MAX_TRAIN_STEPS:
-            raise SpecError(_("training steps must be 0-{most}, got {value!r}").format(most=MAX_TRAIN_STEPS, value=steps))
+            raise SpecError(_("training steps must be 0-{most}, got {value!r}").format(
+                most=MAX_TRAIN_STEPS, value=steps))
         if self._last is not None and self._last[0] == steps:
             return self._last[1]
         if steps < self.trainer.step_count:

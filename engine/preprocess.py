@@ -54,7 +54,8 @@ def _as_float(image) -> np.ndarray:
     if arr.ndim == 2:
         arr = arr[:, :, None]
     if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4):
-        raise ImageError(_("image must be HxW gray, HxWx3 RGB or HxWx4 RGBA, got shape {shape}").format(shape=arr.shape))
+        raise ImageError(_("image must be HxW gray, HxWx3 RGB or HxWx4 RGBA, got shape {shape}").format(
+            shape=arr.shape))
     if arr.shape[0] < 1 or arr.shape[1] < 1:
         raise ImageError(_("image must be at least 1x1 pixels, got {height}x{width}").format(
             height=arr.shape[0], width=arr.shape[1]))
@@ -218,7 +219,8 @@ def load_image(data: bytes, max_bytes: int = MAX_IMAGE_BYTES, max_pixels: int = 
         raise ImageError(_("image is {width}x{height} = {pixels:,} pixels; the limit is {limit:,}").format(
             width=width, height=height, pixels=width * height, limit=max_pixels))
     if width < 1 or height < 1:
-        raise ImageError(_("image is {width}x{height} pixels; it needs at least 1x1").format(width=width, height=height))
+        raise ImageError(_("image is {width}x{height} pixels; it needs at least 1x1").format(
+            width=width, height=height))
     try:
         img.seek(0)  # animated GIF / WebP: the first frame only
         if img.format in ("JPEG", "MPO") and max(width, height) > MAX_SIDE:  # MPO: phones' multi-picture JPEG

@@ -218,7 +218,8 @@ def _reason(kind: str, rows: list[dict], network: NetworkSpec | None, per_layer:
     measured = (_("Measured: δ changes by ×{factor} per layer on average.").format(factor=sci(per_layer))
                 if math.isfinite(per_layer) and per_layer > 0 else "")
     if network is None:
-        parts = [_("{share:.0%} of hidden units are saturated or dead.").format(share=share)] if share >= NOTABLE else []
+        parts = [_("{share:.0%} of hidden units are saturated or dead.").format(share=share)] \
+            if share >= NOTABLE else []
         return sentences(*parts, measured)
     std, scale, n = weight_scale(network)
     mostly_dead = dead > saturated

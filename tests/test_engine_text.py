@@ -33,8 +33,9 @@ SIGMOID = NetworkSpec(hidden=(32, 32, 32), activations="sigmoid", init="xavier")
 def test_a_gradients_verdict_is_chinese_for_a_chinese_session_and_unchanged_english_otherwise():
     english = verdict(VANISHING, SIGMOID)
     assert english.kind == "vanishing"
-    assert english.headline == "Vanishing: layer 1 receives 2.0×10⁻⁶ of the error signal of layer 3 (the last hidden layer)."
-    assert english.reason.startswith("σ'(z) ≤ 1/4 for the sigmoid, so each layer multiplies δ by at most ¼ × the weight")
+    assert english.headline == ("Vanishing: layer 1 receives 2.0×10⁻⁶ of the error signal of layer 3 "
+                                "(the last hidden layer).")
+    assert english.reason.startswith("σ'(z) ≤ 1/4 for the sigmoid, so each layer multiplies δ by at most ¼ × the")
     with speaking("zh"):
         chinese = verdict(VANISHING, SIGMOID)
         assert chinese.kind == "vanishing" and chinese.ratio == english.ratio  # only the words change
