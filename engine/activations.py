@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .spec import LEAKY_SLOPE
+from .text import N_
 
 aten = torch.ops.aten
 
@@ -24,7 +25,7 @@ class Activation:
     """One non-linearity σ, value and derivative side by side, and how a unit using it stops learning."""
 
     name: str
-    label: str  # display name
+    label: str  # display name (marked with N_: shown as _(activation.label))
     formula: str  # LaTeX for σ(z)
     derivative: str  # LaTeX for σ'(z)
     bounds: tuple[float, float] | None  # output range it saturates towards (σ' → 0 there), None: never saturates
@@ -62,14 +63,14 @@ def _sigmoid_prime(z: torch.Tensor) -> torch.Tensor:
 # backward_ uses autograd's own backward kernels (g ← g ⊙ σ'(z) from a = σ(z), in place), so rounding matches it
 ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (
     Activation(
-        name="sigmoid", label="sigmoid", formula=r"\frac{1}{1+e^{-z}}",
+        name="sigmoid", label=N_("sigmoid"), formula=r"\frac{1}{1+e^{-z}}",
         derivative=r"\sigma(z)(1-\sigma(z)) \le \tfrac14", bounds=(0.0, 1.0), dies=False, best_z=0.0,
         torch=torch.sigmoid, torch_prime=_sigmoid_prime, numpy=sigmoid_np, numpy_prime=_sigmoid_prime_np,
         forward_=torch.Tensor.sigmoid_,
         backward_=lambda g, a: aten.sigmoid_backward.grad_input(g, a, grad_input=g),  # σ' = a(1 − a)
         module=nn.Sigmoid),
     Activation(
-        name="tanh", label="tanh", formula=r"\tanh z", derivative=r"1-\tanh^2 z \le 1",
+        name="tanh", label=N_("tanh"), formula=r"\tanh z", derivative=r"1-\tanh^2 z \le 1",
         bounds=(-1.0, 1.0), dies=False, best_z=0.0,
         torch=torch.tanh, torch_prime=lambda z: 1 - torch.tanh(z) ** 2,
         numpy=np.tanh, numpy_prime=lambda z: 1.0 - np.tanh(z) ** 2,
@@ -77,7 +78,7 @@ ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (
         backward_=lambda g, a: aten.tanh_backward.grad_input(g, a, grad_input=g),  # σ' = 1 − a²
         module=nn.Tanh),
     Activation(
-        name="relu", label="ReLU", formula=r"\max(0, z)", derivative=r"1 \text{ if } z>0 \text{ else } 0",
+        name="relu", label=N_("ReLU"), formula=r"\max(0, z)", derivative=r"1 \text{ if } z>0 \text{ else } 0",
         bounds=None, dies=True, best_z=1.0,
         torch=torch.relu, torch_prime=lambda z: (z > 0).to(z.dtype),
         numpy=lambda z: np.maximum(z, 0.0), numpy_prime=lambda z: np.where(z > 0, 1.0, 0.0),
@@ -85,7 +86,7 @@ ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (
         backward_=lambda g, a: aten.threshold_backward.grad_input(g, a, 0, grad_input=g),  # σ' = 1 where a > 0
         module=nn.ReLU),
     Activation(
-        name="leaky_relu", label="leaky ReLU", formula=rf"\max({LEAKY_SLOPE:g}z, z)",
+        name="leaky_relu", label=N_("leaky ReLU"), formula=rf"\max({LEAKY_SLOPE:g}z, z)",
         derivative=rf"1 \text{{ if }} z>0 \text{{ else }} {LEAKY_SLOPE:g}",
         bounds=None, dies=False, best_z=1.0,  # never dies: for z ≤ 0 it still passes 0.01·δ back
         torch=lambda z: F.leaky_relu(z, LEAKY_SLOPE),
@@ -95,7 +96,7 @@ ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (
         backward_=lambda g, a: aten.leaky_relu_backward.grad_input(g, a, LEAKY_SLOPE, True, grad_input=g),
         module=lambda: nn.LeakyReLU(LEAKY_SLOPE)),
     Activation(
-        name="linear", label="linear (none)", formula="z", derivative="1", bounds=None, dies=False, best_z=0.0,
+        name="linear", label=N_("linear (none)"), formula="z", derivative="1", bounds=None, dies=False, best_z=0.0,
         torch=lambda z: z, torch_prime=torch.ones_like,
         numpy=lambda z: np.array(z, dtype=float, copy=True), numpy_prime=lambda z: np.ones_like(z, float),
         forward_=lambda z: z, backward_=lambda g, a: g,

@@ -7,6 +7,7 @@ from typing import Callable
 
 from .data import load_dataset
 from .spec import NetworkSpec, TrainSpec
+from .text import N_
 from .trainer import Trainer
 
 WIDTHS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -23,7 +24,7 @@ class CapacitySweep:
     train_error: tuple[float, ...]
     val_error: tuple[float, ...]
     depth: int  # hidden layers, every one of the swept width
-    metric: str  # "error rate" or "loss"
+    metric: str  # "error rate" or "loss" (marked with N_: compare it, show it as _(metric))
 
     @property
     def best_width(self) -> int:
@@ -59,4 +60,5 @@ def sweep(network: NetworkSpec, training: TrainSpec, widths=WIDTHS,
         val_error.append(_error(scores, "val", regression))
         if progress is not None:
             progress(done, len(widths))
-    return CapacitySweep(widths, tuple(train_error), tuple(val_error), depth, "loss" if regression else "error rate")
+    return CapacitySweep(widths, tuple(train_error), tuple(val_error), depth,
+                         N_("loss") if regression else N_("error rate"))

@@ -14,6 +14,7 @@ import torch
 
 from .model import Net, build_model
 from .spec import NetworkSpec, SpecError
+from .text import _
 
 FORMAT = 1
 MAX_CHECKPOINT_BYTES = 50_000_000  # a 1024-wide 50-layer MLP is ~200 MB; the app's upload limit is stricter
@@ -29,7 +30,8 @@ class CheckpointError(ValueError):
 def _plain_dict(name: str, value) -> None:
     """An optional entry holding a dict of plain values."""
     if not isinstance(value, dict):
-        raise CheckpointError(f"the checkpoint's {name} entry must be a dict, got {type(value).__name__}")
+        raise CheckpointError(_("the checkpoint's {name} entry must be a dict, got {kind}").format(
+            name=name, kind=type(value).__name__))
 
 
 def _calibration(name: str, value) -> None:
@@ -38,8 +40,8 @@ def _calibration(name: str, value) -> None:
     temperature = value.get("temperature")
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
             or not math.isfinite(temperature) or temperature <= 0:
-        raise CheckpointError(f"the checkpoint's calibration temperature must be a positive number, "
-                              f"got {temperature!r}")
+        raise CheckpointError(_("the checkpoint's calibration temperature must be a positive number, "
+                                "got {value!r}").format(value=temperature))
 
 
 # Entries stored beside the spec, each with its check: one more optional entry is one more line here.
@@ -126,17 +128,20 @@ def from_bytes(data: bytes, max_bytes: int = MAX_CHECKPOINT_BYTES) -> tuple[Net,
     before a tensor is read or the model is built.
     """
     if len(data) > max_bytes:
-        raise CheckpointError(f"the file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+        raise CheckpointError(_("the file is {size:.1f} MB; the limit is {limit:.0f} MB").format(
+            size=len(data) / 1e6, limit=max_bytes / 1e6))
     _check_archive(data, max_bytes)
     try:
         # weights_only: only tensors and plain containers are rebuilt; any other object is refused
         payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise CheckpointError("refused: the file contains Python objects other than tensors and plain "
-                              f"values, which this app never loads ({str(exc).splitlines()[0][:200]})") from None
+        raise CheckpointError(_("refused: the file contains Python objects other than tensors and plain "
+                                "values, which this app never loads ({detail})").format(
+                                    detail=str(exc).splitlines()[0][:200])) from None
     except Exception as exc:  # corrupted archive, truncated file, ...
-        raise CheckpointError(f"the checkpoint could not be read: {type(exc).__name__}: "
-                              f"{str(exc).splitlines()[0][:200] if str(exc) else 'corrupted file'}") from None
+        raise CheckpointError(_("the checkpoint could not be read: {kind}: {detail}").format(
+            kind=type(exc).__name__,
+            detail=str(exc).splitlines()[0][:200] if str(exc) else _("corrupted file"))) from None
     return _validate(payload, max_bytes), payload
 
 
@@ -144,9 +149,10 @@ def load(path: str | Path, max_bytes: int = MAX_CHECKPOINT_BYTES) -> tuple[Net, 
     """Load a checkpoint file (see from_bytes)."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"no checkpoint file at {path}")
+        raise CheckpointError(_("no checkpoint file at {path}").format(path=path))
     if path.stat().st_size > max_bytes:
-        raise CheckpointError(f"{path} is {path.stat().st_size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+        raise CheckpointError(_("{path} is {size:.1f} MB; the limit is {limit:.0f} MB").format(
+            path=path, size=path.stat().st_size / 1e6, limit=max_bytes / 1e6))
     return from_bytes(path.read_bytes(), max_bytes)
 
 
@@ -156,21 +162,22 @@ def _check_archive(data: bytes, max_bytes: int) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             entries = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise CheckpointError("this is not a checkpoint saved by this app (not a PyTorch zip archive)") from None
+        raise CheckpointError(_("this is not a checkpoint saved by this app (not a PyTorch zip archive)")) from None
     if len(entries) > MAX_ENTRIES:
-        raise CheckpointError(f"the archive holds {len(entries)} files; a checkpoint has at most {MAX_ENTRIES}")
+        raise CheckpointError(_("the archive holds {count} files; a checkpoint has at most {most}").format(
+            count=len(entries), most=MAX_ENTRIES))
     unpacked = sum(e.file_size for e in entries)  # torch's reader allocates exactly these sizes
     if unpacked > max_bytes:
-        raise CheckpointError(f"the archive unpacks to {unpacked / 1e6:.1f} MB; the limit is "
-                              f"{max_bytes / 1e6:.0f} MB")
+        raise CheckpointError(_("the archive unpacks to {size:.1f} MB; the limit is {limit:.0f} MB").format(
+            size=unpacked / 1e6, limit=max_bytes / 1e6))
     for e in entries:
         if e.compress_type != zipfile.ZIP_STORED and e.file_size > 100 * max(e.compress_size, 1) + 10_000:
             ratio = e.file_size // max(e.compress_size, 1)
-            raise CheckpointError(f"the archive entry {e.filename[:80]} expands {ratio}-fold; "
-                                  "this app never compresses checkpoints")
+            raise CheckpointError(_("the archive entry {entry} expands {ratio}-fold; "
+                                    "this app never compresses checkpoints").format(entry=e.filename[:80], ratio=ratio))
         if e.filename.endswith("data.pkl") and e.file_size > MAX_PICKLE_BYTES:
-            raise CheckpointError(f"the checkpoint's description is {e.file_size / 1e6:.1f} MB; "
-                                  f"the limit is {MAX_PICKLE_BYTES / 1e6:.0f} MB")
+            raise CheckpointError(_("the checkpoint's description is {size:.1f} MB; the limit is {limit:.0f} MB")
+                                  .format(size=e.file_size / 1e6, limit=MAX_PICKLE_BYTES / 1e6))
 
 
 def parameter_shapes(spec: NetworkSpec) -> dict[str, tuple[int, ...]]:
@@ -200,35 +207,40 @@ def _validate(payload, max_bytes: int = MAX_CHECKPOINT_BYTES) -> Net:
     """Check the format, the optional entries, the spec, its size and every tensor's shape; then build the model."""
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        raise CheckpointError(f"not a checkpoint of format {FORMAT} (found format {found!r})")
+        raise CheckpointError(_("not a checkpoint of format {format} (found format {found!r})").format(
+            format=FORMAT, found=found))
     unknown = set(payload) - {"format", "spec", "state_dict"} - set(OPTIONAL_KEYS)
     if unknown:
-        raise CheckpointError(f"unexpected entries in the checkpoint: {', '.join(sorted(map(str, unknown)))}")
+        raise CheckpointError(_("unexpected entries in the checkpoint: {names}").format(
+            names=", ".join(sorted(map(str, unknown)))))
     for key, check in OPTIONAL_KEYS.items():
         if key in payload:
             check(key, payload[key])
     try:
         spec = NetworkSpec.from_dict(payload.get("spec"))
     except SpecError as exc:
-        raise CheckpointError(f"the checkpoint's network description is invalid: {exc}") from None
+        raise CheckpointError(_("the checkpoint's network description is invalid: {error}").format(error=exc)) from None
     n_params, limit = parameter_count(spec), max_bytes // BYTES_PER_PARAMETER
     if n_params > limit:
-        raise CheckpointError(f"the network {spec.describe()} has {n_params:,} parameters; "
-                              f"the limit is {limit:,}")
+        raise CheckpointError(_("the network {network} has {count:,} parameters; the limit is {limit:,}").format(
+            network=spec.describe(), count=n_params, limit=limit))
     state = payload.get("state_dict")
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError("the checkpoint's state_dict must map names to tensors")
+        raise CheckpointError(_("the checkpoint's state_dict must map names to tensors"))
     expected = parameter_shapes(spec)
     if set(state) != set(expected):
         missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
-        raise CheckpointError(f"the weights do not match the network {spec.describe()}: "
-                              f"missing {missing[:5]}, unexpected {[str(k)[:40] for k in extra[:5]]}")
+        raise CheckpointError(_("the weights do not match the network {network}: "
+                                "missing {missing}, unexpected {unexpected}").format(
+                                    network=spec.describe(), missing=missing[:5],
+                                    unexpected=[str(k)[:40] for k in extra[:5]]))
     for name, tensor in state.items():  # shapes first: a stride-0 tensor may claim far more than it stores
         if tuple(tensor.shape) != expected[name]:
-            raise CheckpointError(f"{name} has shape {tuple(tensor.shape)} but the network needs {expected[name]}")
+            raise CheckpointError(_("{name} has shape {shape} but the network needs {needed}").format(
+                name=name, shape=tuple(tensor.shape), needed=expected[name]))
     for name, tensor in state.items():
         if not torch.is_floating_point(tensor) or not torch.isfinite(tensor).all():
-            raise CheckpointError(f"{name} holds non-numeric, NaN or infinite values")
+            raise CheckpointError(_("{name} holds non-numeric, NaN or infinite values").format(name=name))
     with torch.device("meta"):  # the layers without storage: the checkpoint's tensors become the weights
         model = build_model(spec)
     model.load_state_dict({k: v.to(torch.float32, memory_format=torch.contiguous_format).clone()

@@ -10,6 +10,7 @@ import numpy as np
 from .idx import load_idx_folder, resolve_idx_folder
 from .pendigits import PendigitsError
 from .pendigits import load_raw as _pendigits_raw
+from .text import N_, _
 
 SPLIT_SEED = 20_240_601  # fixed: every run and every student sees the same validation set
 SUBSET_SEED = 7_355_608  # fixed: train_size=200 is the same 200 samples every time
@@ -37,7 +38,7 @@ class Dataset:
     n_classes: int  # 0 for regression
     image_shape: tuple[int, int] | None  # (28, 28) MNIST-like, (8, 8) digits, None for points
     task: str  # "classification" or "regression"
-    description: str  # one line for students
+    description: str  # one line for students (DATASETS' are marked with N_: shown as _(data.description))
     parts: tuple[tuple[str, int], ...] = ()  # a union of sets: (name, its validation count), in x_val's order
 
     def __post_init__(self) -> None:
@@ -46,8 +47,8 @@ class Dataset:
         if self.x_train.ndim != 2 or self.x_val.shape[1:] != self.x_train.shape[1:]:
             raise DatasetError(f"{self.name}: inputs must be (n, d) in both splits")
         if self.task not in ("classification", "regression"):
-            raise DatasetError(f"task must be classification or regression, got {self.task!r}")
-        if self.parts and sum(n for _, n in self.parts) != len(self.x_val):
+            raise DatasetError(_("task must be classification or regression, got {task!r}").format(task=self.task))
+        if self.parts and sum(n for _name, n in self.parts) != len(self.x_val):
             raise DatasetError(f"{self.name}: the parts' validation counts do not add up to {len(self.x_val)}")
 
     def validation_part(self, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -258,19 +259,20 @@ def _regression(*, val_fraction, noise, n_points, seed) -> Dataset:
                   n_classes=0, image_shape=None, task="regression", description=DATASETS["regression"][1])
 
 
-# name -> (loader(*, val_fraction, noise, n_points, seed) -> Dataset, one line for students)
+# name -> (loader(*, val_fraction, noise, n_points, seed) -> Dataset, one line for students, marked with N_:
+# shown as _(DATASETS[name][1]) or _(data.description))
 DATASETS = {
-    "mnist5k": (_mnist5k, "5000 handwritten 28x28 MNIST digits (500 per digit); fixed 4000/1000 split"),
-    "pendigits": (_pendigits, "7494 digits written with a pen on a tablet by 30 people (UCI), drawn as canvas "
-                              "strokes; fixed stratified split"),
-    "mnist5k+pendigits": (_mnist5k_pendigits, "mnist5k and pendigits together, each with its own validation "
-                                              "split (the default model's data)"),
-    "digits": (_digits, "1797 small 8x8 handwritten digits from scikit-learn; fixed stratified split"),
-    "moons": (_moons, "two interleaving half circles in 2-D; needs a curved boundary"),
-    "circles": (_circles, "a ring around a disc in 2-D; not separable by a straight line"),
-    "xor": (_xor, "four quadrants in 2-D, opposite corners share a class; needs a hidden layer"),
-    "spiral": (_spiral, "two interleaved spirals in 2-D; hard, needs depth or many features"),
-    "regression": (_regression, "fit the curve y = x^2 from noisy points on [-1, 1]"),
+    "mnist5k": (_mnist5k, N_("5000 handwritten 28x28 MNIST digits (500 per digit); fixed 4000/1000 split")),
+    "pendigits": (_pendigits, N_("7494 digits written with a pen on a tablet by 30 people (UCI), drawn as canvas "
+                                 "strokes; fixed stratified split")),
+    "mnist5k+pendigits": (_mnist5k_pendigits, N_("mnist5k and pendigits together, each with its own validation "
+                                                 "split (the default model's data)")),
+    "digits": (_digits, N_("1797 small 8x8 handwritten digits from scikit-learn; fixed stratified split")),
+    "moons": (_moons, N_("two interleaving half circles in 2-D; needs a curved boundary")),
+    "circles": (_circles, N_("a ring around a disc in 2-D; not separable by a straight line")),
+    "xor": (_xor, N_("four quadrants in 2-D, opposite corners share a class; needs a hidden layer")),
+    "spiral": (_spiral, N_("two interleaved spirals in 2-D; hard, needs depth or many features")),
+    "regression": (_regression, N_("fit the curve y = x^2 from noisy points on [-1, 1]")),
 }
 IMAGE_SETS = ("mnist5k", "pendigits", "mnist5k+pendigits", "digits")
 
@@ -278,9 +280,11 @@ IMAGE_SETS = ("mnist5k", "pendigits", "mnist5k+pendigits", "digits")
 def _check_number(label: str, value, low, high, *, whole: bool) -> None:
     ok_type = isinstance(value, int) if whole else isinstance(value, (int, float))
     if isinstance(value, bool) or not ok_type:
-        raise DatasetError(f"{label} must be a {'whole ' if whole else ''}number, got {value!r}")
+        raise DatasetError((_("{name} must be a whole number, got {value!r}") if whole
+                            else _("{name} must be a number, got {value!r}")).format(name=label, value=value))
     if not (math.isfinite(value) and low <= value <= high):
-        raise DatasetError(f"{label} must be {_num(low)}-{_num(high)}, got {_num(value)}")
+        raise DatasetError(_("{name} must be {low}-{high}, got {value}").format(
+            name=label, low=_num(low), high=_num(high), value=_num(value)))
 
 
 def _num(value) -> str:
@@ -291,12 +295,12 @@ def _num(value) -> str:
 def load_dataset(name: str, *, train_size: int | None = None, val_fraction: float = 0.2,
                  noise: float | None = None, n_points: int | None = None, seed: int = 0) -> Dataset:
     """The dataset called `name` (a key of DATASETS or idx:FOLDER); noise, n_points, seed shape the 2-D sets."""
-    _check_number("validation fraction", val_fraction, *VAL_FRACTION_RANGE, whole=False)
-    _check_number("seed", seed, 0, 2**32 - 1, whole=True)
+    _check_number(_("validation fraction"), val_fraction, *VAL_FRACTION_RANGE, whole=False)
+    _check_number(_("seed"), seed, 0, 2**32 - 1, whole=True)
     if noise is not None:
-        _check_number("noise", noise, *NOISE_RANGE, whole=False)
+        _check_number(_("noise"), noise, *NOISE_RANGE, whole=False)
     if n_points is not None:
-        _check_number("number of points", n_points, *N_POINTS_RANGE, whole=True)
+        _check_number(_("number of points"), n_points, *N_POINTS_RANGE, whole=True)
     if isinstance(name, str) and name.startswith("idx:") and len(name) > 4:
         data = _idx_folder(name[4:])
     elif name in DATASETS:
@@ -305,7 +309,8 @@ def load_dataset(name: str, *, train_size: int | None = None, val_fraction: floa
                       noise=DEFAULT_NOISE.get(name) if noise is None else float(noise),
                       n_points=DEFAULT_N_POINTS.get(name, 1000) if n_points is None else n_points)
     else:
-        raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} or idx:FOLDER")
+        raise DatasetError(_("unknown dataset {name!r}; choose one of {names} or idx:FOLDER").format(
+            name=name, names=", ".join(DATASETS)))
     if train_size is None:
         return data
     return _subset(data, train_size)
@@ -316,8 +321,8 @@ def _subset(data: Dataset, train_size) -> Dataset:
     available = len(data.x_train)
     if isinstance(train_size, bool) or not isinstance(train_size, int) \
             or not MIN_TRAIN_SIZE <= train_size <= available:
-        raise DatasetError(f"training-set size must be {MIN_TRAIN_SIZE}-{available} for {data.name}, "
-                           f"got {train_size!r}")
+        raise DatasetError(_("training-set size must be {low}-{high} for {name}, got {value!r}").format(
+            low=MIN_TRAIN_SIZE, high=available, name=data.name, value=train_size))
     strata = data.y_train if data.task == "classification" else np.zeros(available, dtype=np.int64)
     keep = _stratified_subset(strata, train_size)
     x_train, y_train = _read_only(data.x_train[keep], data.y_train[keep])

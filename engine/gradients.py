@@ -12,6 +12,7 @@ from .data import Dataset, load_dataset
 from .model import Net, as_targets, build_model
 from .probes import layer_table, record
 from .spec import NetworkSpec, SpecError, TrainSpec, spec_for_dataset
+from .text import _
 from .trainer import Trainer
 from .verdicts import EXPLODING_ABOVE, VANISHING_BELOW, Verdict, diverged_profile_note, sci, verdict, weight_scale
 
@@ -47,7 +48,12 @@ class Trained:
     profile: Profile
     steps: int  # steps actually taken (fewer if training diverged)
     status: str  # the Trainer's status: ready | running | done | diverged
-    message: str  # why training stopped early, or ""
+    lr: float  # the learning rate η it trained with (the divergence note names it)
+
+    @property
+    def message(self) -> str:
+        """Why training stopped early, or "": worded when read, in the reader's language."""
+        return diverged_profile_note(self.steps, self.lr) if self.status == "diverged" else ""
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,7 @@ class Chain:
 def fixed_batch(network: NetworkSpec, data: Dataset, batch_size: int, seed: int):
     """(network resized to data, x (B, d), y): the same batch `python -m engine gradients` draws."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= 100_000:
-        raise SpecError(f"batch size must be 1-100000, got {batch_size!r}")
+        raise SpecError(_("batch size must be 1-100000, got {value!r}").format(value=batch_size))
     network = spec_for_dataset(network, data.n_inputs, data.n_outputs, data.task == "regression", data.image_shape)
     order = np.random.default_rng(seed).permutation(len(data.x_train))[:batch_size]
     x = torch.tensor(data.x_train[order], dtype=torch.float32)
@@ -111,7 +117,7 @@ class ProfileTrainer:
     def __init__(self, network: NetworkSpec, dataset: str = "mnist5k", *, batch_size: int = 256, seed: int = 0,
                  optimizer: str = "sgd", lr: float = 0.03):
         self.data = load_dataset(dataset, seed=seed)
-        _, self.x, self.y = fixed_batch(network, self.data, batch_size, seed)
+        self.x, self.y = fixed_batch(network, self.data, batch_size, seed)[1:]
         self.network, self.seed = network, seed
         # the Trainer builds its model with build_model(resized network, seed): the same initial weights
         self.training = TrainSpec(dataset=dataset, optimizer=optimizer, lr=lr, batch_size=TRAIN_BATCH,
@@ -125,16 +131,16 @@ class ProfileTrainer:
     def advance_to(self, steps: int) -> Trained:
         """Train until `steps` steps are done (from the start again if already past them), then profile."""
         if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= MAX_TRAIN_STEPS:
-            raise SpecError(f"training steps must be 0-{MAX_TRAIN_STEPS}, got {steps!r}")
+            raise SpecError(_("training steps must be 0-{most}, got {value!r}").format(
+                most=MAX_TRAIN_STEPS, value=steps))
         if self._last is not None and self._last[0] == steps:
             return self._last[1]
         if steps < self.trainer.step_count:
             self.trainer = self._fresh()
         self.trainer.step(steps - self.trainer.step_count)
         taken = self.trainer.step_count
-        message = diverged_profile_note(taken, self.training.lr) if self.trainer.status == "diverged" else ""
         profile = _profile(self.trainer.model, self.x, self.y, self.seed)
-        self._last = (steps, Trained(profile, taken, self.trainer.status, message))
+        self._last = (steps, Trained(profile, taken, self.trainer.status, self.training.lr))
         return self._last[1]
 
 
@@ -159,12 +165,13 @@ def scalar_chain(depth: int, w: float, activation: str = "sigmoid", bias: float 
     the best case, e.g. sigmoid with w = 0.8 gives exactly 0.8·¼ = 0.2 per layer.
     """
     if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 1000:
-        raise SpecError(f"depth must be 1-1000, got {depth!r}")
+        raise SpecError(_("depth must be 1-1000, got {value!r}").format(value=depth))
     if activation not in ACTIVATIONS:
-        raise SpecError(f"activation must be one of {', '.join(ACTIVATIONS)}; got {activation!r}")
+        raise SpecError(_("{name} must be one of {choices}; got {value!r}").format(
+            name=_("activation"), choices=", ".join(ACTIVATIONS), value=activation))
     for name, value in (("w", w), ("x", x)) + ((("bias", bias),) if bias is not None else ()):
         if not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise SpecError(f"{name} must be a finite number, got {value!r}")
+            raise SpecError(_("{name} must be a finite number, got {value!r}").format(name=name, value=value))
     act = ACTIVATIONS[activation]
     sigma, sigma_prime = act.numpy, act.numpy_prime
     z = np.empty(depth)

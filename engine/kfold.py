@@ -9,6 +9,7 @@ import numpy as np
 
 from .data import Dataset, load_dataset
 from .spec import NetworkSpec, TrainSpec
+from .text import N_, _
 from .trainer import Trainer
 
 K_RANGE = (2, 20)
@@ -36,15 +37,16 @@ class CrossValidation:
     folds: tuple[Fold, ...]
     mean: float
     std: float
-    metric: str  # "validation accuracy" or "validation loss"
+    metric: str  # "validation accuracy" or "validation loss" (marked with N_: compare it, show it as _(metric))
 
 
 def fold_indices(n: int, k: int, seed: int) -> list[np.ndarray]:
     """k disjoint index arrays covering 0..n−1 after one shuffle; sizes differ by at most one."""
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not K_RANGE[0] <= k <= K_RANGE[1]:
-        raise ValueError(f"k must be a whole number from {K_RANGE[0]} to {K_RANGE[1]}, got {k!r}")
+        raise ValueError(_("k must be a whole number from {low} to {high}, got {k!r}").format(
+            low=K_RANGE[0], high=K_RANGE[1], k=k))
     if n < k:
-        raise ValueError(f"{k} folds need at least {k} training samples, got {n}")
+        raise ValueError(_("{k} folds need at least {k} training samples, got {n}").format(k=k, n=n))
     order = np.random.default_rng(seed).permutation(n)
     return np.array_split(order, k)
 
@@ -78,4 +80,4 @@ def cross_validate(network: NetworkSpec, training: TrainSpec, k: int = 5,
     regression = data.task == "regression"
     values = np.array([f.val_loss if regression else f.val_acc for f in folds], dtype=float)
     return CrossValidation(k, tuple(folds), float(values.mean()), float(values.std()),
-                           "validation loss" if regression else "validation accuracy")
+                           N_("validation loss") if regression else N_("validation accuracy"))

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch.func import vmap
 
 from .model import Net, as_targets, build_model, eval_mode, loss_function
+from .text import _
 
 MEMORY_BUDGET = 2**24  # floats (64 MB) a chunk of grid points may hold at once; smaller chunks stay in cache
 GRID_RANGE = (3, 201)
@@ -95,7 +96,7 @@ def random_directions(model: Net, seed: int = 0, conv_directions: bool = False) 
     generator = torch.Generator().manual_seed(seed)
     n_front = 2 * len(model.convs)  # conv weights and biases come first in model.parameters()
     pair = []
-    for _ in range(2):
+    for _direction in range(2):
         parts = []
         for i, p in enumerate(model.parameters()):
             w = p.detach()
@@ -220,9 +221,10 @@ class _Slice:
 # --- public surfaces --------------------------------------------------------------------------
 def _check_grid(grid: int, span: float) -> None:
     if isinstance(grid, bool) or not isinstance(grid, (int, np.integer)) or not GRID_RANGE[0] <= grid <= GRID_RANGE[1]:
-        raise LandscapeError(f"grid must be {GRID_RANGE[0]}-{GRID_RANGE[1]} points per axis, got {grid}")
+        raise LandscapeError(_("grid must be {low}-{high} points per axis, got {grid}").format(
+            low=GRID_RANGE[0], high=GRID_RANGE[1], grid=grid))
     if not np.isfinite(span) or span <= 0:
-        raise LandscapeError(f"span must be a positive number, got {span}")
+        raise LandscapeError(_("span must be a positive number, got {span}").format(span=span))
 
 
 def surface_on(model: Net, x: torch.Tensor, y: torch.Tensor, directions: Directions, alphas, betas, *,
@@ -248,7 +250,7 @@ def surface(model: Net, x: torch.Tensor, y: torch.Tensor, directions: Directions
 def evaluation_batch(x, y, samples: int, regression: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """`samples` rows of (x, y) picked with a fixed RNG, as tensors (float inputs, long or float targets)."""
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
-        raise LandscapeError(f"evaluation samples must be a whole number >= 1, got {samples}")
+        raise LandscapeError(_("evaluation samples must be a whole number >= 1, got {samples}").format(samples=samples))
     x, y = np.asarray(x, dtype=np.float32), np.asarray(y)
     keep = np.random.default_rng(EVAL_RNG_SEED).permutation(len(x))[:samples]
     return torch.tensor(x[keep]), as_targets(y[keep], regression)
@@ -283,16 +285,16 @@ def initial_weights(model: Net, seed: int) -> np.ndarray:
 def pca_path(snapshots: list[tuple[int, np.ndarray]]) -> PathPCA:
     """PCA of θ_i − θ_final over the Trainer's snapshots [(step, flat)]: 2 directions, coordinates, variance."""
     if len(snapshots) < 3:
-        raise LandscapeError(f"the training path needs at least 3 snapshots, got {len(snapshots)}: "
-                             "train for a few more steps on the Train page")
-    steps = np.array([s for s, _ in snapshots])
-    thetas = np.stack([np.asarray(t, dtype=np.float64) for _, t in snapshots])  # (n, n_params)
+        raise LandscapeError(_("the training path needs at least 3 snapshots, got {count}: "
+                               "train for a few more steps on the Train page").format(count=len(snapshots)))
+    steps = np.array([s for s, _theta in snapshots])
+    thetas = np.stack([np.asarray(t, dtype=np.float64) for _step, t in snapshots])  # (n, n_params)
     centre = thetas[-1]
     moves = thetas - centre  # uncentred about the final weights, so the path ends at the origin
-    _, singular, vt = np.linalg.svd(moves, full_matrices=False)
+    singular, vt = np.linalg.svd(moves, full_matrices=False)[1:]
     energy = float((singular**2).sum())
     if energy == 0.0:
-        raise LandscapeError("the weights never moved: train for a few steps on the Train page")
+        raise LandscapeError(_("the weights never moved: train for a few steps on the Train page"))
     dirs = vt[:2].copy()  # (2, n_params), orthonormal
     coords = moves @ dirs.T  # (n, 2)
     flip = np.where(coords[0] > 0, -1.0, 1.0)  # start at negative coordinates: the path walks towards +α, +β

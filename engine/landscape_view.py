@@ -9,6 +9,7 @@ import numpy as np
 from .landscape import (LandscapeError, PathSurface, Surface, evaluation_batch, flat_parameters, initial_weights,
                         interpolate, path_surface, pca_path, random_directions, surface)
 from .model import Net
+from .text import _
 
 # t on the line from the initial (0) to the trained (1) weights, a bit beyond both; steps of 0.025 put 0 and 1 on it
 LINE_T = np.linspace(-0.25, 1.25, 61)
@@ -47,12 +48,12 @@ def loss_landscape(model: Net, x_all, y_all, *, grid: int, span: float, samples:
     x, y = evaluation_batch(np.asarray(x_all), np.asarray(y_all), samples, model.spec.regression)
     share = 0.45 if snapshots is not None else 0.9
     random = surface(model, x, y, random_directions(model, int(seed)), grid, span,
-                     progress=_share(report, 0.0, share, "Random directions…"))
+                     progress=_share(report, 0.0, share, _("Random directions…")))
     path, problem = None, None
     if snapshots is not None:
         try:
             path = path_surface(model, x, y, pca_path(snapshots), grid,
-                                progress=_share(report, share, share, "Training path (PCA directions)…"))
+                                progress=_share(report, share, share, _("Training path (PCA directions)…")))
         except LandscapeError as exc:
             problem = str(exc)
         theta0 = snapshots[0][1]

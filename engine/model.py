@@ -12,6 +12,7 @@ from torch import nn
 
 from .activations import ACTIVATIONS  # the one activation registry (also imported from here by ui/)
 from .spec import LOSS_NAMES, NetworkSpec
+from .text import N_
 
 
 @dataclass(frozen=True)
@@ -19,19 +20,19 @@ class Init:
     """A weight initialisation: the std of W^l's entries from its fan-in and fan-out."""
 
     std: Callable[[int, int], float]
-    label: str  # the init widgets' full label
-    short: str  # in legends and verdict titles
+    label: str  # the init widgets' full label (marked with N_: shown as _(init.label))
+    short: str  # in legends and verdict titles (marked with N_: shown as _(init.short))
     bias_std: float = 0.0  # biases start at zero except for Nielsen's N(0,1) scheme
 
 
 INITS: dict[str, Init] = {
-    "he": Init(lambda fan_in, fan_out: math.sqrt(2.0 / fan_in), "He: N(0, 2/n_in)", "He"),
-    "xavier": Init(lambda fan_in, fan_out: math.sqrt(2.0 / (fan_in + fan_out)), "Xavier: N(0, 2/(n_in+n_out))",
-                   "Xavier"),
-    "normal": Init(lambda fan_in, fan_out: 1.0, "N(0, 1) weights and biases (Nielsen's first network)", "N(0, 1)",
-                   1.0),
-    "small": Init(lambda fan_in, fan_out: 0.01, "small: N(0, 0.01²)", "small N(0, 0.01²)"),
-    "zeros": Init(lambda fan_in, fan_out: 0.0, "zeros: every unit in a layer stays identical", "zeros"),
+    "he": Init(lambda fan_in, fan_out: math.sqrt(2.0 / fan_in), N_("He: N(0, 2/n_in)"), N_("He")),
+    "xavier": Init(lambda fan_in, fan_out: math.sqrt(2.0 / (fan_in + fan_out)), N_("Xavier: N(0, 2/(n_in+n_out))"),
+                   N_("Xavier")),
+    "normal": Init(lambda fan_in, fan_out: 1.0, N_("N(0, 1) weights and biases (Nielsen's first network)"),
+                   N_("N(0, 1)"), 1.0),
+    "small": Init(lambda fan_in, fan_out: 0.01, N_("small: N(0, 0.01²)"), N_("small N(0, 0.01²)")),
+    "zeros": Init(lambda fan_in, fan_out: 0.0, N_("zeros: every unit in a layer stays identical"), N_("zeros")),
 }
 INIT_ORDER = ("zeros", "small", "normal", "xavier", "he")  # the widgets' order: from broken to modern
 
@@ -63,17 +64,17 @@ class Loss:
     """A cost C(z^L, y), averaged over the batch, and how it is shown to students."""
 
     cost: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    label: str  # the loss widgets' full label
-    short: str  # a word or two
+    label: str  # the loss widgets' full label (marked with N_: shown as _(loss.label))
+    short: str  # a word or two (marked with N_: shown as _(loss.short))
 
 
 LOSSES: dict[str, Loss] = dict(zip(LOSS_NAMES, (
-    Loss(_ce, "cross-entropy −Σ y ln a (softmax outputs), averaged over the batch", "cross-entropy"),
+    Loss(_ce, N_("cross-entropy −Σ y ln a (softmax outputs), averaged over the batch"), N_("cross-entropy")),
     # the textbooks' ½: not PyTorch's MSELoss, which averages (a − y)² over every entry without the ½
-    Loss(_mse, "quadratic ½‖a − y‖² averaged over the batch (sigmoid outputs; not PyTorch's MSELoss)",
-         "quadratic"),
+    Loss(_mse, N_("quadratic ½‖a − y‖² averaged over the batch (sigmoid outputs; not PyTorch's MSELoss)"),
+         N_("quadratic")),
 )))
-REGRESSION_LOSS_LABEL = "quadratic ½(a − y)², linear output"  # the regression set's one cost
+REGRESSION_LOSS_LABEL = N_("quadratic ½(a − y)², linear output")  # the regression set's one cost
 LOSS_LABELS = {name: loss.label for name, loss in LOSSES.items()}  # the loss widget's labels
 
 

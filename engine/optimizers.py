@@ -17,16 +17,18 @@ from typing import Iterable
 import torch
 
 from .spec import TrainSpec
+from .text import N_
 
 ADAM_BETAS = (0.9, 0.999)  # β1, β2: the running averages of ∇C and (∇C)²
 ADAM_EPS = 1e-8
 
-OPTIMIZER_LABELS = {"sgd": "SGD: w ← w − η∇C", "momentum": "SGD with momentum: v ← μv + ∇C, w ← w − ηv",
-                    "adam": "Adam: per-weight step sizes from running gradient moments"}
+# Marked with N_: shown as _(OPTIMIZER_LABELS[name]) and _(WEIGHT_DECAY_HELP)
+OPTIMIZER_LABELS = {"sgd": N_("SGD: w ← w − η∇C"), "momentum": N_("SGD with momentum: v ← μv + ∇C, w ← w − ηv"),
+                    "adam": N_("Adam: per-weight step sizes from running gradient moments")}
 # What the weight-decay control does with each optimizer (the Train page's help, the README)
-WEIGHT_DECAY_HELP = ("Weight decay λ shrinks the weights W, never the biases. With sgd and momentum it is L2: "
-                     "λw is added to the gradient. With adam it is decoupled (AdamW): w ← w − ηλw besides Adam's "
-                     "own step.")
+WEIGHT_DECAY_HELP = N_("Weight decay λ shrinks the weights W, never the biases. With sgd and momentum it is L2: "
+                        "λw is added to the gradient. With adam it is decoupled (AdamW): w ← w − ηλw besides Adam's "
+                        "own step.")
 
 
 class Optimizer:

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .text import N_, _
+
 SIDE = 28  # MNIST frame
 BOX = 20  # LeCun: the digit's longer side is scaled to 20 px, keeping the aspect ratio
 CENTRE = 14  # row and column index where the ink's centre of mass lands
@@ -25,7 +27,7 @@ MAX_PIXELS = 50_000_000  # below Pillow's bomb warning (89 M pixels); a 48-megap
 MAX_DECODE_PIXELS = 12_000_000  # decoded at full size (all but JPEG): a 4K screenshot fits; RGBA peaks at 96 MB
 MAX_SIDE = 1024  # larger images are shrunk to this before the float pipeline; a pen stroke stays a few px wide
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")  # Pillow decoders we allow; everything else is refused
-NOT_AN_IMAGE = "this file is not an image (PNG, JPEG, GIF, BMP or WebP)"
+NOT_AN_IMAGE = N_("this file is not an image (PNG, JPEG, GIF, BMP or WebP)")  # raised as _(NOT_AN_IMAGE)
 
 
 class ImageError(ValueError):
@@ -52,19 +54,21 @@ def _as_float(image) -> np.ndarray:
     if arr.ndim == 2:
         arr = arr[:, :, None]
     if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4):
-        raise ImageError(f"image must be HxW gray, HxWx3 RGB or HxWx4 RGBA, got shape {arr.shape}")
+        raise ImageError(_("image must be HxW gray, HxWx3 RGB or HxWx4 RGBA, got shape {shape}").format(
+            shape=arr.shape))
     if arr.shape[0] < 1 or arr.shape[1] < 1:
-        raise ImageError(f"image must be at least 1x1 pixels, got {arr.shape[0]}x{arr.shape[1]}")
+        raise ImageError(_("image must be at least 1x1 pixels, got {height}x{width}").format(
+            height=arr.shape[0], width=arr.shape[1]))
     if arr.dtype == np.uint8:
         return arr.astype(np.float32) * np.float32(1 / 255)
     if arr.dtype == bool or np.issubdtype(arr.dtype, np.number):
         out = arr.astype(np.float32)
         if not np.isfinite(out).all():
-            raise ImageError("image has NaN or infinite values")
+            raise ImageError(_("image has NaN or infinite values"))
         if out.max() > 1.0:  # integers or floats on the 0-255 scale
             out *= np.float32(1 / 255)
         return np.clip(out, 0.0, 1.0)
-    raise ImageError(f"image must hold numbers (uint8 or float), got dtype {arr.dtype}")
+    raise ImageError(_("image must hold numbers (uint8 or float), got dtype {dtype}").format(dtype=arr.dtype))
 
 
 def _luminance(arr: np.ndarray) -> np.ndarray:
@@ -193,40 +197,45 @@ def load_image(data: bytes, max_bytes: int = MAX_IMAGE_BYTES, max_pixels: int = 
     1/8 scale straight away (Pillow's draft), other formats only up to MAX_DECODE_PIXELS, then shrunk.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise ImageError(f"image data must be bytes, got {type(data).__name__}")
+        raise ImageError(_("image data must be bytes, got {kind}").format(kind=type(data).__name__))
     data = bytes(data)
     if len(data) > max_bytes:
-        raise ImageError(f"image is {_megabytes(len(data))} MB; the limit is {_megabytes(max_bytes)} MB")
+        raise ImageError(_("image is {size} MB; the limit is {limit} MB").format(
+            size=_megabytes(len(data)), limit=_megabytes(max_bytes)))
     if not data:
-        raise ImageError("the file is empty")
+        raise ImageError(_("the file is empty"))
     try:
         with warnings.catch_warnings():  # Pillow only warns between its two bomb limits: make it refuse
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             # open() reads only the header, so the pixel count is checked before anything is decompressed
             img = Image.open(io.BytesIO(data), formats=FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"image claims more than {max_pixels:,} pixels (a decompression bomb?)") from None
+        raise ImageError(_("image claims more than {limit:,} pixels (a decompression bomb?)").format(
+            limit=max_pixels)) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise ImageError(NOT_AN_IMAGE) from None
+        raise ImageError(_(NOT_AN_IMAGE)) from None
     width, height = img.size
     if width * height > max_pixels:
-        raise ImageError(f"image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,}")
+        raise ImageError(_("image is {width}x{height} = {pixels:,} pixels; the limit is {limit:,}").format(
+            width=width, height=height, pixels=width * height, limit=max_pixels))
     if width < 1 or height < 1:
-        raise ImageError(f"image is {width}x{height} pixels; it needs at least 1x1")
+        raise ImageError(_("image is {width}x{height} pixels; it needs at least 1x1").format(
+            width=width, height=height))
     try:
         img.seek(0)  # animated GIF / WebP: the first frame only
         if img.format in ("JPEG", "MPO") and max(width, height) > MAX_SIDE:  # MPO: phones' multi-picture JPEG
             scale = MAX_SIDE / max(width, height)  # draft keeps both sides at least this large
             img.draft(img.mode, (math.ceil(width * scale), math.ceil(height * scale)))
         if img.size[0] * img.size[1] > MAX_DECODE_PIXELS:
-            raise ImageError(f"image is {width}x{height} pixels, too many to decode as {img.format}; "
-                             f"the limit is {MAX_DECODE_PIXELS:,} pixels (a JPEG may be larger)")
+            raise ImageError(_("image is {width}x{height} pixels, too many to decode as {format}; "
+                               "the limit is {limit:,} pixels (a JPEG may be larger)").format(
+                                   width=width, height=height, format=img.format, limit=MAX_DECODE_PIXELS))
         img.load()
         img = _shrink(_to_uint8(img))
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError) as exc:
         if isinstance(exc, ImageError):
             raise
-        raise ImageError(f"the image file is damaged or cut short ({exc})") from None
+        raise ImageError(_("the image file is damaged or cut short ({error})").format(error=exc)) from None
     try:
         img = ImageOps.exif_transpose(img)  # phone photos store "rotate 90" in EXIF instead of rotating pixels
     except (OSError, SyntaxError, ValueError, IndexError, TypeError, KeyError):
@@ -263,7 +272,8 @@ def prepare_file(path: str | Path, max_bytes: int = MAX_IMAGE_BYTES) -> Prepared
             data = handle.read(max_bytes + 1)  # one byte more than allowed is enough to refuse
             size = path.stat().st_size
     except OSError as exc:
-        raise ImageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise ImageError(_("cannot read {path}: {reason}").format(path=path, reason=exc.strerror or exc)) from None
     if size > max_bytes:
-        raise ImageError(f"image is {_megabytes(size)} MB; the limit is {_megabytes(max_bytes)} MB")
+        raise ImageError(_("image is {size} MB; the limit is {limit} MB").format(
+            size=_megabytes(size), limit=_megabytes(max_bytes)))
     return prepare(load_image(data, max_bytes=max_bytes))

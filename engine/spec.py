@@ -5,6 +5,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from .text import _
+
 # Names shared by the widgets, the CLI choices and the URL (the tables in model.py use these keys).
 ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu", "linear")
 INIT_NAMES = ("he", "xavier", "normal", "small", "zeros")
@@ -35,9 +37,10 @@ class SpecError(ValueError):
 def _check_range(name: str, value, low, high) -> None:
     """Raise SpecError unless low <= value <= high (and value is a finite number)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SpecError(f"{name} must be a number, got {value!r}")
+        raise SpecError(_("{name} must be a number, got {value!r}").format(name=name, value=value))
     if not math.isfinite(value) or not low <= value <= high:
-        raise SpecError(f"{name} must be {_num(low)}-{_num(high)}, got {_num(value)}")
+        raise SpecError(_("{name} must be {low}-{high}, got {value}").format(
+            name=name, low=_num(low), high=_num(high), value=_num(value)))
 
 
 def _num(value) -> str:
@@ -47,13 +50,14 @@ def _num(value) -> str:
 
 def _check_int(name: str, value, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise SpecError(f"{name} must be a whole number, got {value!r}")
+        raise SpecError(_("{name} must be a whole number, got {value!r}").format(name=name, value=value))
     _check_range(name, value, low, high)
 
 
 def _check_choice(name: str, value, choices) -> None:
     if value not in choices:
-        raise SpecError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+        raise SpecError(_("{name} must be one of {choices}; got {value!r}").format(
+            name=name, choices=", ".join(choices), value=value))
 
 
 def _as_tuple(value, cast) -> tuple:
@@ -72,7 +76,7 @@ def _int(value) -> int:
         try:
             return int(value)
         except ValueError:
-            raise SpecError(f"expected a whole number, got {value!r}") from None
+            raise SpecError(_("expected a whole number, got {value!r}").format(value=value)) from None
     return value
 
 
@@ -104,31 +108,32 @@ class NetworkSpec:
         object.__setattr__(self, "conv", conv)
         object.__setattr__(self, "image_shape", shape)
 
-        _check_int("input size", self.input_size, 1, 100_000)
-        _check_int("output size", self.output_size, 1, 1000)
-        _check_int("number of hidden layers", len(hidden), *LIMITS["depth"])
+        _check_int(_("input size"), self.input_size, 1, 100_000)
+        _check_int(_("output size"), self.output_size, 1, 1000)
+        _check_int(_("number of hidden layers"), len(hidden), *LIMITS["depth"])
         for i, width in enumerate(hidden, start=1):
-            _check_int(f"width of hidden layer {i}", width, *LIMITS["width"])
+            _check_int(_("width of hidden layer {i}").format(i=i), width, *LIMITS["width"])
         if len(acts) != len(hidden):
-            raise SpecError(
-                f"give one activation per hidden layer: {len(hidden)} layers but {len(acts)} activations")
+            raise SpecError(_("give one activation per hidden layer: {layers} layers but {acts} activations").format(
+                layers=len(hidden), acts=len(acts)))
         for act in acts:
-            _check_choice("activation", act, ACTIVATION_NAMES)
-        _check_choice("init", self.init, INIT_NAMES)
-        _check_choice("loss", self.loss, LOSS_NAMES)
-        _check_range("dropout", self.dropout, *LIMITS["dropout"])
+            _check_choice(_("activation"), act, ACTIVATION_NAMES)
+        _check_choice(_("init"), self.init, INIT_NAMES)
+        _check_choice(_("loss"), self.loss, LOSS_NAMES)
+        _check_range(_("dropout"), self.dropout, *LIMITS["dropout"])
         if self.regression and (self.loss != "mse" or self.output_size != 1):
-            raise SpecError("a regression network has one output and uses the mse loss")
-        _check_int("number of conv layers", len(conv), 0, MAX_CONV_LAYERS)
+            raise SpecError(_("a regression network has one output and uses the mse loss"))
+        _check_int(_("number of conv layers"), len(conv), 0, MAX_CONV_LAYERS)
         for i, channels in enumerate(conv, start=1):
-            _check_int(f"channels of conv layer {i}", channels, 1, 128)
-        _check_choice("pooling", self.pool, POOL_NAMES)
+            _check_int(_("channels of conv layer {i}").format(i=i), channels, 1, 128)
+        _check_choice(_("pooling"), self.pool, POOL_NAMES)
         if conv:
             if shape is None or len(shape) != 2 or shape[0] * shape[1] != self.input_size:
-                raise SpecError(f"a conv front end needs square image inputs; input size {self.input_size} "
-                                f"does not match image shape {shape}")
+                raise SpecError(_("a conv front end needs square image inputs; input size {size} "
+                                  "does not match image shape {shape}").format(size=self.input_size, shape=shape))
             if min(shape) // 2 ** len(conv) < 1:
-                raise SpecError(f"{len(conv)} pooling steps shrink a {shape[0]}x{shape[1]} image to nothing")
+                raise SpecError(_("{steps} pooling steps shrink a {h}x{w} image to nothing").format(
+                    steps=len(conv), h=shape[0], w=shape[1]))
 
     @property
     def widths(self) -> tuple[int, ...]:
@@ -182,21 +187,22 @@ class TrainSpec:
     def __post_init__(self) -> None:
         if not isinstance(self.dataset, str) or not (
                 self.dataset in DATASET_NAMES or (self.dataset.startswith("idx:") and len(self.dataset) > 4)):
-            raise SpecError(f"dataset must be one of {', '.join(DATASET_NAMES)} or idx:FOLDER; got {self.dataset!r}")
+            raise SpecError(_("dataset must be one of {names} or idx:FOLDER; got {dataset!r}").format(
+                names=", ".join(DATASET_NAMES), dataset=self.dataset))
         if self.train_size is not None:
-            _check_int("training-set size", self.train_size, *LIMITS["train_size"])
-        _check_range("validation fraction", self.val_fraction, 0.05, 0.5)
+            _check_int(_("training-set size"), self.train_size, *LIMITS["train_size"])
+        _check_range(_("validation fraction"), self.val_fraction, 0.05, 0.5)
         if self.noise is not None:
-            _check_range("noise", self.noise, *LIMITS["noise"])
-        _check_choice("optimizer", self.optimizer, OPTIMIZER_NAMES)
-        _check_range("learning rate", self.lr, *LIMITS["lr"])
-        _check_range("momentum", self.momentum, *LIMITS["momentum"])
-        _check_int("batch size", self.batch_size, *LIMITS["batch_size"])
-        _check_int("epochs", self.epochs, *LIMITS["epochs"])
-        _check_range("weight decay", self.weight_decay, *LIMITS["weight_decay"])
-        _check_int("seed", self.seed, *LIMITS["seed"])
+            _check_range(_("noise"), self.noise, *LIMITS["noise"])
+        _check_choice(_("optimizer"), self.optimizer, OPTIMIZER_NAMES)
+        _check_range(_("learning rate"), self.lr, *LIMITS["lr"])
+        _check_range(_("momentum"), self.momentum, *LIMITS["momentum"])
+        _check_int(_("batch size"), self.batch_size, *LIMITS["batch_size"])
+        _check_int(_("epochs"), self.epochs, *LIMITS["epochs"])
+        _check_range(_("weight decay"), self.weight_decay, *LIMITS["weight_decay"])
+        _check_int(_("seed"), self.seed, *LIMITS["seed"])
         if not isinstance(self.augment, bool):
-            raise SpecError(f"augment must be true or false, got {self.augment!r}")
+            raise SpecError(_("augment must be true or false, got {value!r}").format(value=self.augment))
 
     def to_dict(self) -> dict:
         return _to_dict(self)
@@ -218,11 +224,12 @@ def _to_dict(spec) -> dict:
 def _from_dict(cls, data: dict):
     """Build a spec from a plain dict, refusing unknown keys."""
     if not isinstance(data, dict):
-        raise SpecError(f"expected a dict of settings, got {type(data).__name__}")
+        raise SpecError(_("expected a dict of settings, got {kind}").format(kind=type(data).__name__))
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
-        raise SpecError(f"unknown setting(s) for {cls.__name__}: {', '.join(map(str, unknown))}")
+        raise SpecError(_("unknown setting(s) for {spec}: {names}").format(
+            spec=cls.__name__, names=", ".join(map(str, unknown))))
     try:
         return cls(**data)
     except TypeError as exc:  # e.g. a None where a number belongs
@@ -255,7 +262,7 @@ MAX_URL_VALUE = 300  # characters: nothing legitimate is longer
 def to_params(network: NetworkSpec, training: TrainSpec) -> dict[str, str]:
     """The settings as short URL query parameters."""
     params = {}
-    for key, (which, name, _) in URL_KEYS.items():
+    for key, (which, name, _cast) in URL_KEYS.items():
         value = getattr(network if which == "network" else training, name)
         if value is None:
             continue
@@ -286,7 +293,8 @@ def clamp_params(params: dict) -> tuple[dict, list[str]]:
             continue
         if not low <= value <= high:
             kept = low if value < low else high
-            notes.append(f"{key}={_num(value)} is outside {_num(low)}-{_num(high)}: using {_num(kept)}")
+            notes.append(_("{key}={value} is outside {low}-{high}: using {kept}").format(
+                key=key, value=_num(value), low=_num(low), high=_num(high), kept=_num(kept)))
             out[key] = _num(kept)
     if "layers" in params and len(str(params["layers"])) <= MAX_URL_VALUE:
         try:
@@ -295,11 +303,12 @@ def clamp_params(params: dict) -> tuple[dict, list[str]]:
             return out, notes
         low, high = LIMITS["width"]
         if len(hidden) > LIMITS["depth"][1]:
-            notes.append(f"layers: {len(hidden)} hidden layers is more than {LIMITS['depth'][1]}: "
-                         f"using the first {LIMITS['depth'][1]}")
+            notes.append(_("layers: {depth} hidden layers is more than {most}: using the first {most}").format(
+                depth=len(hidden), most=LIMITS["depth"][1]))
             hidden = hidden[:LIMITS["depth"][1]]
         if any(not low <= w <= high for w in hidden):
-            notes.append(f"layers: widths must be {low}-{high}: each is moved into that range")
+            notes.append(_("layers: widths must be {low}-{high}: each is moved into that range").format(
+                low=low, high=high))
             hidden = tuple(min(max(w, low), high) for w in hidden)
         out["layers"] = ",".join(map(str, hidden))
     return out, notes
@@ -316,11 +325,12 @@ def from_params(params: dict, base_network: NetworkSpec | None = None,
         which, name, cast = URL_KEYS[key]
         raw = str(raw)
         if len(raw) > MAX_URL_VALUE:
-            raise SpecError(f"URL parameter {key} is too long")
+            raise SpecError(_("URL parameter {key} is too long").format(key=key))
         try:
             value = cast(raw) if cast is not str else raw
         except ValueError:
-            raise SpecError(f"URL parameter {key}={raw!r} is not a valid {cast.__name__}") from None
+            raise SpecError(_("URL parameter {key}={raw!r} is not a valid {kind}").format(
+                key=key, raw=raw, kind=cast.__name__)) from None
         if name == "hidden" and raw.strip() == "":
             value = ()
         (network if which == "network" else training)[name] = value
@@ -331,7 +341,7 @@ def from_params(params: dict, base_network: NetworkSpec | None = None,
     try:
         return NetworkSpec.from_dict(network), TrainSpec.from_dict(training)
     except SpecError as exc:
-        raise SpecError(f"the link's settings are invalid: {exc}") from None
+        raise SpecError(_("the link's settings are invalid: {error}").format(error=exc)) from None
 
 
 __all__ = ["to_params", "from_params", "clamp_params", "LIMITS",

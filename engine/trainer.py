@@ -9,6 +9,7 @@ import contextlib
 import math
 import time
 import warnings
+from functools import partial
 
 import numpy as np
 import torch
@@ -23,6 +24,7 @@ from .probes import Probe, record
 from .recorder import EpochClock, RATIO_EVERY, Recorder
 from .snapshots import Snapshots
 from .spec import NetworkSpec, SpecError, TrainSpec, spec_for_dataset
+from .text import _
 from .verdicts import divergence_advice
 
 EVAL_CHUNK = 2048  # samples per forward when evaluating (bounded memory for large sets)
@@ -182,9 +184,14 @@ class Trainer(PageViews):
         self.step_count = 0
         self.watch = DivergenceWatch()
         self.status = "ready"  # ready | running | done | diverged
-        self.message = ""
+        self._say = str  # words the message when it is read: str() == "" (nothing to say yet)
 
     # --- public API -------------------------------------------------------------------------------
+    @property
+    def message(self) -> str:
+        """How the run ended or why it stopped, in the language of whoever reads it now (e.g. after a switch)."""
+        return self._say()
+
     @property
     def epoch(self) -> float:
         """Epochs completed, fractional within the current epoch."""
@@ -286,7 +293,7 @@ class Trainer(PageViews):
             self._diverge(metrics["train_loss"])
         elif epoch >= self.training.epochs:
             self.status = "done"
-            self.message = f"finished {epoch} epochs ({self.step_count} steps)"
+            self._say = partial(_finished, epoch, self.step_count)
 
     def _diverge(self, loss: float, step: int | None = None) -> None:
         """Stop on a NaN/inf or exploded loss at `step` (default: the next), keep the history, and say why."""
@@ -294,8 +301,12 @@ class Trainer(PageViews):
         self.status = "diverged"
         largest = _largest_finite(self.history.column("grad_norm"))
         training = self.training
-        self.message = divergence_advice(step or self.step_count + 1, loss, training.lr, training.optimizer, largest,
-                                         self.watch.start, self.network.init, self.network.activations)
+        self._say = partial(divergence_advice, step or self.step_count + 1, loss, training.lr, training.optimizer,
+                            largest, self.watch.start, self.network.init, self.network.activations)
+
+
+def _finished(epochs: int, steps: int) -> str:
+    return _("finished {epochs} epochs ({steps} steps)").format(epochs=epochs, steps=steps)
 
 
 def retunable_changes(old: TrainSpec, new: TrainSpec) -> list[str]:
