@@ -17,6 +17,30 @@ CANVAS_SIZE = 308  # px, 11 x 28: the drawing is boxed and centred like MNIST an
 SHOWN_FILTERS = 16  # feature maps per conv layer, two rows of 8: large enough to read on a projector
 
 
+# The answer is the one thing the back row must read: a large digit. On a phone (one column) the page keeps
+# what drawing needs in one screen: the answer, compact, just above the canvas (the columns' elements are
+# laid out in one flex column, answer first), and the page scrolls below Streamlit's fixed header, never
+# under it, so the canvas's top edge cannot slip beneath the header and lose the start of a stroke (the title
+# stays where every page has it: 3.75rem header + 1.25rem + this style's own 1rem gap = the usual 6rem).
+LAYOUT_CSS = """<style>
+.st-key-draw_answer [data-testid='stMetricValue'] {font-size: 6rem; line-height: 1.1}
+[data-testid='stMain'] {margin-top: 3.75rem; height: calc(100% - 3.75rem)}
+[data-testid='stMain'] > [data-testid='stMainBlockContainer'] {padding-top: 1.25rem}
+@media (max-width: 640px) {
+  [data-testid='stHorizontalBlock']:has(.st-key-draw_answer) {flex-direction: column; flex-wrap: nowrap; gap: 1rem}
+  [data-testid='stHorizontalBlock']:has(.st-key-draw_answer) > [data-testid='stColumn'],
+  [data-testid='stHorizontalBlock']:has(.st-key-draw_answer) > [data-testid='stColumn'] > [data-testid='stVerticalBlock']
+    {display: contents}
+  [data-testid='stLayoutWrapper']:has(> .st-key-draw_answer) {order: -1}
+  .st-key-draw_stroke {order: -2}
+  .st-key-draw_answer [data-testid='stMetric'] {padding: 0}
+  .st-key-draw_answer [data-testid='stMetric'] > div {padding: 0.25rem 0.75rem; display: flex; flex-wrap: wrap;
+    align-items: center; align-content: center; column-gap: 0.75rem}
+  .st-key-draw_answer [data-testid='stMetricValue'] {font-size: 3.25rem; line-height: 1}
+}
+</style>"""
+
+
 def remember(prediction) -> None:
     """The last digit read, for the Backprop page."""
     if prediction.status == "ok":
@@ -26,6 +50,7 @@ def remember(prediction) -> None:
         st.session_state.pop("draw_label", None)
 
 
+st.markdown(LAYOUT_CSS, unsafe_allow_html=True)
 st.title("Draw a digit")
 model, model_label = digit_model_or_notice()
 # the default checkpoint carries its calibration T; a model trained or uploaded this session is used as is
@@ -82,9 +107,6 @@ with right:
         label, confidence = str(prediction.label), f"{prediction.confidence:.0%} sure"
     else:
         label, confidence = str(prediction.label), f"largest output {prediction.confidence:.2f}"
-    # the answer is the one thing the back row must read: a large digit
-    st.markdown("<style>.st-key-draw_answer [data-testid='stMetricValue'] {font-size: 6rem; line-height: 1.1}"
-                "</style>", unsafe_allow_html=True)
     with st.container(key="draw_answer"):
         st.metric("Prediction", label, confidence or None, delta_color="off", delta_arrow="off", border=True,
                   help="The digit with the largest output activation a^L (softmax probabilities for a network "
