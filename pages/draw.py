@@ -175,20 +175,22 @@ if prediction.status == "ok":
         st.markdown(figs.architecture_text(architecture(model)))
 
     st.subheader(_("What every layer did"))
+    # figure titles: a short first line and a smaller second one, so that they fit a phone's 358 px
     for i, maps in enumerate(prediction.feature_maps):
-        title = (_("Convolution layer {i}: all {n} filters, each {h}x{w} after pooling") if len(maps) <= SHOWN_FILTERS
-                 else _("Convolution layer {i}: the first {shown} of {n} filters, each {h}x{w} after pooling"))
-        st.plotly_chart(figs.feature_maps(maps, title.format(i=i + 1, shown=SHOWN_FILTERS, n=len(maps),
-                                                             h=maps.shape[1], w=maps.shape[2]), show=SHOWN_FILTERS),
-                        key=f"draw_fig_maps_{i}", theme=None)
+        head = _("Convolution layer {i}").format(i=i + 1)
+        detail = (_("all {n} filters, each {h}x{w} after pooling") if len(maps) <= SHOWN_FILTERS
+                  else _("the first {shown} of {n} filters, each {h}x{w} after pooling")).format(
+            shown=SHOWN_FILTERS, n=len(maps), h=maps.shape[1], w=maps.shape[2])
+        title = f"{head}<br><sup>{detail}</sup>"
+        st.plotly_chart(figs.feature_maps(maps, title, show=SHOWN_FILTERS), key=f"draw_fig_maps_{i}", theme=None)
     n_layers = len(prediction.layers)
     for l, values in enumerate(prediction.layers, start=1):
-        if l == n_layers:
-            title = _("a<sup>{l}</sup>, output layer: the ten digits ({n} units, {activation})").format(
-                l=l, n=len(values), activation=model.spec.output_activation)
-        else:
-            title = _("a<sup>{l}</sup>, hidden layer {l} ({n} units, {activation})").format(
-                l=l, n=len(values), activation=model.spec.activations[l - 1])
+        output = l == n_layers
+        head = (_("a<sup>{l}</sup>, output layer: the ten digits") if output
+                else _("a<sup>{l}</sup>, hidden layer {l}")).format(l=l)
+        units = _("{n} units, {activation}").format(
+            n=len(values), activation=model.spec.output_activation if output else model.spec.activations[l - 1])
+        title = f"{head}<br><sup>{units}</sup>"
         st.plotly_chart(figs.layer_activations(values, title,
                                                [str(d) for d in range(len(values))] if l == n_layers else None),
                         key=f"draw_fig_layer_{l}", theme=None)

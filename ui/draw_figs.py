@@ -28,10 +28,11 @@ def probability_bars(probs: np.ndarray, output: str = "softmax", temperature: fl
         text=[f"{p:.0%}" if p >= 0.005 else "" for p in probs], textposition="outside",
         hovertemplate=_("digit %{x}: %{y:.1%}") + "<extra></extra>"))
     if output == "softmax":
-        heading = (_("How sure is the network? a<sup>L</sup> = softmax(z<sup>L</sup>)") if temperature == 1.0 else
-                   _("How sure is the network? a<sup>L</sup> = softmax(z<sup>L</sup> / T), T = {t:.2f}").format(
-                       t=temperature))
-        title = heading + "<br><sup>" + _("probabilities: the ten bars add up to 100 %") + "</sup>"
+        # three short lines, not one long one: a phone's chart is 358 px wide
+        formula = ("a<sup>L</sup> = softmax(z<sup>L</sup>)" if temperature == 1.0 else
+                   f"a<sup>L</sup> = softmax(z<sup>L</sup> / T), T = {temperature:.2f}")
+        title = (_("How sure is the network?") + "<br>" + formula + "<br><sup>"
+                 + _("probabilities: the ten bars add up to 100 %") + "</sup>")
         axis = _("probability")
     else:
         title = (_("The ten outputs a<sup>L</sup> = σ(z<sup>L</sup>)") + "<br><sup>"
@@ -40,8 +41,8 @@ def probability_bars(probs: np.ndarray, output: str = "softmax", temperature: fl
     fig.update_layout(title=title)
     fig.update_xaxes(title_text=_("digit"), type="category")
     fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text=axis)
-    fig = style(fig, height=350)
-    fig.update_layout(margin=dict(t=80))
+    fig = style(fig, height=370)
+    fig.update_layout(margin=dict(t=100))
     return fig
 
 
@@ -98,6 +99,8 @@ def _grid(n: int) -> tuple[int, int]:
 def layer_activations(values: np.ndarray, title: str, labels: list[str] | None = None) -> go.Figure:
     """One layer's a^l as a grid of cells, unit 1 top left, always in the same place; strongest marked.
 
+    `title` may have a second, smaller line ("...<br><sup>...</sup>").
+
     `labels` names each cell (the output layer's digits); otherwise cells are numbered units.
     """
     n = len(values)
@@ -124,7 +127,9 @@ def layer_activations(values: np.ndarray, title: str, labels: list[str] | None =
     fig.update_layout(title=title)
     fig.update_xaxes(visible=False, range=[-0.5, cols - 0.5])
     fig.update_yaxes(visible=False, autorange="reversed")
-    return style(fig, height=max(210, 100 + 42 * rows))
+    fig = style(fig, height=max(230, 120 + 42 * rows))
+    fig.update_layout(margin=dict(t=80))
+    return fig
 
 
 def feature_maps(maps: np.ndarray, title: str, show: int = 16, cols: int = 8) -> go.Figure:
@@ -161,8 +166,8 @@ def feature_maps(maps: np.ndarray, title: str, show: int = 16, cols: int = 8) ->
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
     pixel = 780 / sheet.shape[1]  # screen px per map pixel: the plot area is ~780 px wide beside the colour bar
-    fig = style(fig, height=int(90 + pixel * sheet.shape[0]))
-    fig.update_layout(margin=dict(l=20, r=20, t=60, b=10))
+    fig = style(fig, height=int(110 + pixel * sheet.shape[0]))
+    fig.update_layout(margin=dict(l=20, r=20, t=80, b=10))
     return fig
 
 
