@@ -81,7 +81,7 @@ def input_image(pixels: np.ndarray) -> go.Figure:
     """The 28x28 input exactly as the network receives it (x = $a^0$, 784 numbers)."""
     fig = go.Figure(go.Heatmap(z=pixels, colorscale="Gray", zmin=0, zmax=1, showscale=False,
                                hovertemplate=_("row %{y}, column %{x}: %{z:.2f}") + "<extra></extra>"))
-    fig.update_layout(title=_("What the network sees: 28x28"))
+    fig.update_layout(title=_("What the network sees") + "<br><sup>28x28</sup>")  # fits a third of 1280 px
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed",
                      scaleanchor="x", constrain="domain")
