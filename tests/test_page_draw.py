@@ -5,6 +5,7 @@ from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest import open_page
+from ui.i18n import speaking
 
 
 def open_draw() -> AppTest:
@@ -58,8 +59,14 @@ def test_a_giant_upload_is_refused_before_decoding():
     assert any("limit is 20 MB" in e.value for e in at.error)
 
 
+def choose_upload(at: AppTest) -> AppTest:
+    """Switch the input to "Upload a photo" (AppTest formats the options outside the session: in its language)."""
+    with speaking(at.session_state["lang"]):
+        return at.segmented_control(key="draw_source").set_value("Upload a photo").run()
+
+
 def upload_a_seven(at: AppTest) -> AppTest:
-    at.segmented_control(key="draw_source").set_value("Upload a photo").run()
+    choose_upload(at)
     at.file_uploader(key="draw_upload").set_value(("seven.png", png_of_a_seven(True), "image/png")).run()
     assert not at.exception
     return at
@@ -96,3 +103,37 @@ def test_an_mse_network_shows_sigmoid_outputs_not_probabilities():
     assert not at.warning  # sigmoid outputs are not probabilities: no "Not sure" from them
     assert any(m.delta.startswith("largest output") for m in at.metric if m.label == "Prediction")
     assert not any("Temperature scaling" in md.value for md in at.markdown)
+
+
+# ?lang=zh as a link gives it, and the session's language set too: only the first AppTest of a process runs the
+# page inside app.py's frame (ui.bootstrap.require_app_frame), where the link's lang= is read
+CHINESE = {"query": {"lang": "zh"}, "state": {"lang": "zh"}}
+
+
+def english_on(at: AppTest) -> list[str]:
+    from tests.i18n_text import english_left, page_texts
+    return sorted({run for text in page_texts(at) for run in english_left(text)})
+
+
+def test_in_chinese_a_read_digit_its_figures_and_the_layer_list_have_no_english_left():
+    at = upload_a_seven(open_page("pages/draw.py", **CHINESE))
+    assert next(m.value for m in at.metric if m.label == "预测") == "7"
+    assert english_on(at) == []
+    notes = " ".join(md.value for md in at.markdown)
+    assert "32 x (5·5·1 + 1) = **832**" in notes and "个参数" in notes  # the numbers survive the translation
+    assert any("默认模型" in c.value for c in at.caption)
+
+
+def test_in_chinese_an_undecided_network_says_not_sure_in_chinese():
+    at = upload_a_seven(open_page("pages/draw.py", query=CHINESE["query"],
+                                  state={**CHINESE["state"], "active_model": (untrained("ce"), "test model")}))
+    assert next(m.value for m in at.metric if m.label == "预测") == "0 或 1？"  # short: it is shown 6rem high
+    assert any(w.value.startswith("没把握：0 还是 1？") and "70%" in w.value for w in at.warning)
+    assert english_on(at) == []
+
+
+def test_in_chinese_an_unreadable_upload_is_reported_in_chinese():
+    at = choose_upload(open_page("pages/draw.py", **CHINESE))
+    at.file_uploader(key="draw_upload").set_value(("notes.png", b"this is text, not a picture", "image/png")).run()
+    assert not at.exception
+    assert [e.value for e in at.error if e.value.startswith("无法读取 notes\\.png：")]

@@ -7,6 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from ui.i18n import N_, _
 from ui.theme import style
 
 CHOSEN, OTHER = "#3b5bdb", "#adb5bd"
@@ -25,22 +26,30 @@ def probability_bars(probs: np.ndarray, output: str = "softmax", temperature: fl
         x=[str(d) for d in range(len(probs))], y=probs,
         marker_color=[CHOSEN if d in chosen else OTHER for d in range(len(probs))],
         text=[f"{p:.0%}" if p >= 0.005 else "" for p in probs], textposition="outside",
-        hovertemplate="digit %{x}: %{y:.1%}<extra></extra>"))
+        hovertemplate=_("digit %{x}: %{y:.1%}") + "<extra></extra>"))
     if output == "softmax":
-        scaled = "z<sup>L</sup>" if temperature == 1.0 else f"z<sup>L</sup> / T), T = {temperature:.2f}"
-        title = (f"How sure is the network? a<sup>L</sup> = softmax({scaled}" + (")" if temperature == 1.0 else "")
-                 + "<br><sup>probabilities: the ten bars add up to 100 %</sup>")
-        axis = "probability"
+        # three short lines, not one long one: a phone's chart is 358 px wide
+        formula = ("a<sup>L</sup> = softmax(z<sup>L</sup>)" if temperature == 1.0 else
+                   f"a<sup>L</sup> = softmax(z<sup>L</sup> / T), T = {temperature:.2f}")
+        title = (_("How sure is the network?") + "<br>" + formula + "<br><sup>"
+                 + _("probabilities: the ten bars add up to 100 %") + "</sup>")
+        axis = _("probability")
     else:
-        title = ("The ten outputs a<sup>L</sup> = σ(z<sup>L</sup>)<br><sup>sigmoid outputs of an mse network: "
-                 "each 0-1 on its own, they need not add up to 1</sup>")
-        axis = "output a<sup>L</sup><sub>j</sub>"
+        title = (_("The ten outputs a<sup>L</sup> = σ(z<sup>L</sup>)") + "<br><sup>"
+                 + _("sigmoid outputs of an mse network: each 0-1 on its own, they need not add up to 1") + "</sup>")
+        axis = _("output a<sup>L</sup><sub>j</sub>")
     fig.update_layout(title=title)
-    fig.update_xaxes(title_text="digit", type="category")
+    fig.update_xaxes(title_text=_("digit"), type="category")
     fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text=axis)
-    fig = style(fig, height=350)
-    fig.update_layout(margin=dict(t=80))
+    fig = style(fig, height=380)
+    fig.update_layout(margin=dict(t=110))
     return fig
+
+
+# engine.predict.architecture's pooling rows by the spec's pool name (max, avg, l2)
+POOLING = {"max": N_("max pooling 2x2: each map halves to {h}x{w}; no parameters"),
+           "avg": N_("avg pooling 2x2: each map halves to {h}x{w}; no parameters"),
+           "l2": N_("l2 pooling 2x2: each map halves to {h}x{w}; no parameters")}
 
 
 def architecture_text(rows: list[dict]) -> str:
@@ -49,35 +58,35 @@ def architecture_text(rows: list[dict]) -> str:
     for row in rows:
         kind = row["kind"]
         if kind == "conv":
-            k, n_in, n_out = row["kernel"], row["in"], row["out"]
-            lines.append(f"convolution {n_in}→{n_out}: {n_out} filters of {k}x{k}x{n_in} weights and a bias each "
-                         f"= {n_out} x ({k}·{k}·{n_in} + 1) = **{row['params']:,}** parameters; output "
-                         f"{n_out} maps of {row['size'][0]}x{row['size'][1]}, then ReLU")
+            lines.append(_("convolution {n_in}→{n_out}: {n_out} filters of {k}x{k}x{n_in} weights and a bias each "
+                           "= {n_out} x ({k}·{k}·{n_in} + 1) = **{params:,}** parameters; output {n_out} maps of "
+                           "{h}x{w}, then ReLU").format(k=row["kernel"], n_in=row["in"], n_out=row["out"],
+                                                        params=row["params"], h=row["size"][0], w=row["size"][1]))
         elif kind == "pool":
-            lines.append(f"{row['name']} pooling 2x2: each map halves to {row['size'][0]}x{row['size'][1]}; "
-                         f"no parameters")
+            pooling = POOLING[row["name"]]
+            lines.append(_(pooling).format(h=row["size"][0], w=row["size"][1]))
         elif kind == "flatten":
-            lines.append(f"flatten: the maps laid end to end as one vector of **{row['units']:,}** numbers, "
-                         f"the $a^0$ of the dense layers")
+            lines.append(_("flatten: the maps laid end to end as one vector of **{units:,}** numbers, the $a^0$ of "
+                           "the dense layers").format(units=row["units"]))
         else:
-            n_in, n_out = row["in"], row["out"]
-            lines.append(f"dense {n_in:,}→{n_out}: $W^l$ is {n_out}x{n_in:,} and $b^l$ has {n_out} "
-                         f"entries = {n_out} x ({n_in:,} + 1) = **{row['params']:,}** parameters, then "
-                         f"{row['activation']}")
+            lines.append(_("dense {n_in:,}→{n_out}: $W^l$ is {n_out}x{n_in:,} and $b^l$ has {n_out} entries = "
+                           "{n_out} x ({n_in:,} + 1) = **{params:,}** parameters, then {activation}").format(
+                n_in=row["in"], n_out=row["out"], params=row["params"], activation=row["activation"]))
     total = sum(row.get("params", 0) for row in rows)
-    return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, start=1)) + f"\n\nIn all **{total:,}** parameters."
+    return ("\n".join(f"{i}. {line}" for i, line in enumerate(lines, start=1)) + "\n\n"
+            + _("In all **{total:,}** parameters.").format(total=total))
 
 
 def input_image(pixels: np.ndarray) -> go.Figure:
     """The 28x28 input exactly as the network receives it (x = $a^0$, 784 numbers)."""
     fig = go.Figure(go.Heatmap(z=pixels, colorscale="Gray", zmin=0, zmax=1, showscale=False,
-                               hovertemplate="row %{y}, column %{x}: %{z:.2f}<extra></extra>"))
-    fig.update_layout(title="What the network sees: 28x28")
+                               hovertemplate=_("row %{y}, column %{x}: %{z:.2f}") + "<extra></extra>"))
+    fig.update_layout(title=_("What the network sees") + "<br><sup>28x28</sup>")  # fits a third of 1280 px
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed",
                      scaleanchor="x", constrain="domain")
-    fig = style(fig, height=330)
-    fig.update_layout(margin=dict(l=10, r=10, t=60, b=10))
+    fig = style(fig, height=356)
+    fig.update_layout(margin=dict(l=10, r=10, t=86, b=10))  # two title lines
     return fig
 
 
@@ -90,6 +99,8 @@ def _grid(n: int) -> tuple[int, int]:
 def layer_activations(values: np.ndarray, title: str, labels: list[str] | None = None) -> go.Figure:
     """One layer's a^l as a grid of cells, unit 1 top left, always in the same place; strongest marked.
 
+    `title` may have a second, smaller line ("...<br><sup>...</sup>").
+
     `labels` names each cell (the output layer's digits); otherwise cells are numbered units.
     """
     n = len(values)
@@ -101,7 +112,7 @@ def layer_activations(values: np.ndarray, title: str, labels: list[str] | None =
     fig = go.Figure(go.Heatmap(z=grid, customdata=units, colorscale="Viridis", zmin=0,
                                zmax=max(float(np.nanmax(values)), 1e-6), xgap=2, ygap=2,
                                colorbar=dict(title="a", thickness=14, nticks=4 if rows > 1 else 3),
-                               hovertemplate="unit %{customdata}: a = %{z:.3f}<extra></extra>"))
+                               hovertemplate=_("unit %{customdata}: a = %{z:.3f}") + "<extra></extra>"))
     top = np.argsort(values)[::-1][:min(1 if labels else STRONGEST, n)]
     top = top[values[top] > 0.05 * values.max()] if values.max() > 0 else top[:0]  # only units that fired
     names = labels or [str(u + 1) for u in range(n)]
@@ -116,7 +127,9 @@ def layer_activations(values: np.ndarray, title: str, labels: list[str] | None =
     fig.update_layout(title=title)
     fig.update_xaxes(visible=False, range=[-0.5, cols - 0.5])
     fig.update_yaxes(visible=False, autorange="reversed")
-    return style(fig, height=max(210, 100 + 42 * rows))
+    fig = style(fig, height=max(236, 126 + 42 * rows))
+    fig.update_layout(margin=dict(t=86))
+    return fig
 
 
 def feature_maps(maps: np.ndarray, title: str, show: int = 16, cols: int = 8) -> go.Figure:
@@ -128,7 +141,7 @@ def feature_maps(maps: np.ndarray, title: str, show: int = 16, cols: int = 8) ->
     channels = min(show, len(maps))
     cols = min(channels, cols)
     rows = math.ceil(channels / cols)
-    _, h, w = maps.shape
+    h, w = maps.shape[1:]
     gap_x, gap_y = max(1, w // 7), max(2, round(h * 0.35))  # blank columns between tiles, room for labels above
     step_x, step_y = w + gap_x, h + gap_y
     sheet = np.full((rows * step_y, cols * step_x - gap_x), np.nan, dtype=np.float32)
@@ -143,7 +156,8 @@ def feature_maps(maps: np.ndarray, title: str, show: int = 16, cols: int = 8) ->
     zmax = max(float(maps[:channels].max()), 1e-6)  # one colour scale for all tiles: strengths compare
     fig = go.Figure(go.Heatmap(z=sheet, customdata=filters, colorscale="Viridis", zmin=0, zmax=zmax,
                                colorbar=dict(title="a", thickness=14, nticks=4),
-                               hovertemplate="filter %{customdata}: %{z:.2f}<extra></extra>", hoverongaps=False))
+                               hovertemplate=_("filter %{customdata}: %{z:.2f}") + "<extra></extra>",
+                               hoverongaps=False))
     # filter numbers as one text trace above the tiles (32 layout annotations cost ~60 ms to style)
     fig.add_trace(go.Scatter(x=np.array(lefts) + (w - 1) / 2, y=np.array(tops) - 0.5,
                              text=[str(c + 1) for c in range(channels)], mode="text", textposition="top center",
@@ -152,8 +166,8 @@ def feature_maps(maps: np.ndarray, title: str, show: int = 16, cols: int = 8) ->
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
     pixel = 780 / sheet.shape[1]  # screen px per map pixel: the plot area is ~780 px wide beside the colour bar
-    fig = style(fig, height=int(90 + pixel * sheet.shape[0]))
-    fig.update_layout(margin=dict(l=20, r=20, t=60, b=10))
+    fig = style(fig, height=int(116 + pixel * sheet.shape[0]))
+    fig.update_layout(margin=dict(l=20, r=20, t=86, b=10))
     return fig
 
 

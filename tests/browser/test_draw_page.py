@@ -143,3 +143,26 @@ def test_the_root_address_opens_a_working_canvas(page, server_url):
     assert wait_until(lambda: prediction(page) == "7", 20), f"drew a 7, read {prediction(page)}"
     clear(page)
     assert_no_exception(page)
+
+
+def test_a_chinese_browser_gets_the_page_in_chinese_and_a_drawn_digit_is_still_read(browser, server_url):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")  # no ?lang= in the URL
+    page = context.new_page()
+    try:
+        page.goto(f"{server_url}/draw")
+        wait_for_app(page)
+        page.wait_for_selector("canvas.upper-canvas", timeout=30_000)
+        assert page.locator('[data-testid="stMain"] h1').inner_text().strip() == "手写一个数字"
+        answer = page.locator('[data-testid="stMetric"]').filter(has_text="预测").first
+        assert answer.locator('[data-testid="stMetricValue"]').inner_text().strip() == "—"
+        draw(page, DIGITS[2][2])
+        assert wait_until(lambda: answer.locator('[data-testid="stMetricValue"]').inner_text().strip() == "7", 30,
+                          0.05), "drew a 7 in the Chinese page, it was not read as 7"
+        assert "把握" in answer.inner_text()
+        page.get_by_text("网络看到的输入", exact=True).first.wait_for(timeout=10_000)
+        screenshot(page, "draw_seven_zh")
+        page.get_by_role("button", name="清除").click()
+        assert wait_until(lambda: answer.locator('[data-testid="stMetricValue"]').inner_text().strip() == "—", 20)
+        assert_no_exception(page)
+    finally:
+        context.close()
