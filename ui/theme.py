@@ -10,7 +10,7 @@ LAYER_COLORS = ["#3b5bdb", "#e8590c", "#2b8a3e", "#c2255c", "#7048e8", "#1098ad"
                 "#862e9c", "#495057"]
 MAX_LOG_TICKS = 7  # more labels than this crowd a 340-pixel axis on a projector
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-MODEBAR_STRIP = 32  # px from a figure's top edge that Plotly's toolbar (modebar) covers when the pointer is over it
+MODEBAR_STRIP = 34  # px from a figure's top edge that Plotly's toolbar (modebar) covers when the pointer is over it
 TOP_MARGIN = MODEBAR_STRIP + 40  # the toolbar's strip, then a one-line title
 
 
