@@ -43,7 +43,7 @@ def compute(model, x_all, y_all, trainer, init_seed: int, grid: int, span: float
 st.title(_("Loss surface"))
 # On a projector (1280x720) the picture comes first: settings on the left, the contour map on the right; the
 # explanation follows below both.
-left, right = st.columns([2, 3], gap="medium")
+left, right = st.columns([1, 1], gap="medium")  # wide enough for the model switch and the toggle
 
 # --- which model ---------------------------------------------------------------------------------
 with left:

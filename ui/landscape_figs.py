@@ -21,9 +21,9 @@ def _shown(loss: np.ndarray, log_colour: bool) -> np.ndarray:
 def _colourbar(loss: np.ndarray, log_colour: bool) -> dict:
     """With log colours the bar still reads in loss values (0.1, 0.2, 0.5), placed at their log₁₀."""
     if not log_colour:
-        return dict(title=_("loss C"))
+        return dict(title=dict(text=_("loss C"), side="right"))  # along the bar: the map keeps its width
     ticks = log_axis(loss.ravel())
-    return dict(title=_("loss C (log colour)"), tickvals=np.log10(ticks.get("tickvals", [])).tolist(),
+    return dict(title=dict(text=_("loss C (log colour)"), side="right"), tickvals=np.log10(ticks.get("tickvals", [])).tolist(),
                 ticktext=ticks.get("ticktext", []))
 
 
