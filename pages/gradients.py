@@ -11,6 +11,8 @@ from engine.spec import ACTIVATION_NAMES, DATASET_NAMES, NetworkSpec, TrainSpec
 from ui.bootstrap import require_app_frame
 from ui.gradient_figs import CONFIG_COLORS, Series, activation_violins, chain_figure, delta_profile, grad_norms, \
     saturation_bars
+from ui.i18n import N_, _, language
+from ui.plain_text import plain
 
 require_app_frame()
 
@@ -22,13 +24,13 @@ LOSS_SHORT = {name: loss.short for name, loss in LOSSES.items()}
 LOSS_LABELS = {name: loss.label for name, loss in LOSSES.items()}
 LEARNING_RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 # red where the signal is lost or blows up, orange where it fades or every unit is a copy, green when it flows
-SHOW_VERDICT = {"vanishing": st.warning, "exploding": st.error, "healthy": st.success, "symmetric": st.warning,
-                "dead": st.error}
+SHOW_VERDICT = {"vanishing": "warning", "exploding": "error", "healthy": "success", "symmetric": "warning",
+                "dead": "error"}  # the alert's name, for st or a column
 COLORS = dict(zip(("A", "B"), CONFIG_COLORS))
 
 
-@st.cache_data(max_entries=64, show_spinner="Computing δ in every layer ...")
-def at_init(network: NetworkSpec, batch: TrainSpec):
+@st.cache_data(max_entries=64, show_spinner=False)
+def at_init(network: NetworkSpec, batch: TrainSpec, lang: str):  # noqa: ARG001 (lang: the verdict's language)
     """The profile of a fresh network on the fixed batch (deterministic and read-only: shared by every user)."""
     return profile_at_init(network, batch.dataset, batch.batch_size, batch.seed)
 
@@ -42,36 +44,40 @@ def cli_command(network: NetworkSpec, batch: TrainSpec) -> str:
 @st.fragment
 def after_training(networks: dict[str, NetworkSpec], fixed_batch: TrainSpec, labels: dict, profiles: dict) -> None:
     """Train each configuration in place for k steps and redraw its profile next to the one at init."""
-    st.subheader("After k training steps")
-    st.markdown(f"Gradient descent on mini-batches of {TRAIN_BATCH}, from the same initial weights; the profile "
-                "is measured again on the same fixed batch.")
+    st.subheader(_("After k training steps"))
+    st.markdown(_("Gradient descent on mini-batches of {batch}, from the same initial weights; the profile "
+                  "is measured again on the same fixed batch.").format(batch=TRAIN_BATCH))
     cols = st.columns([3, 1, 2])
-    steps = cols[0].slider("Training steps k", 0, 500, 0, step=10, key="grad_steps")
-    optimizer = cols[1].segmented_control("Optimizer", ("sgd", "adam"), default="sgd", key="grad_optimizer") \
+    steps = cols[0].slider(_("Training steps k"), 0, 500, 0, step=10, key="grad_steps")
+    optimizer = cols[1].segmented_control(_("Optimizer"), ("sgd", "adam"), default="sgd", key="grad_optimizer") \
         or "sgd"
-    lr = cols[2].select_slider("Learning rate η", LEARNING_RATES, value=0.03, key="grad_lr",
-                               help="Too large an η can kill ReLUs (z ≤ 0 everywhere): the profile collapses.")
+    lr = cols[2].select_slider(_("Learning rate η"), LEARNING_RATES, value=0.03, key="grad_lr",
+                               help=_("Too large an η can kill ReLUs (z ≤ 0 everywhere): the profile collapses."))
     trainers = st.session_state.setdefault("grad_trainers", {})
     keep = {}
     lines = []
     for name, network in networks.items():
-        key = (network, fixed_batch, optimizer, lr)
+        key = (network, fixed_batch, optimizer, lr, language())  # its verdicts are in the session's language
         trainer = trainers.get(key)
         if trainer is None:
             trainer = ProfileTrainer(network, fixed_batch.dataset, batch_size=fixed_batch.batch_size,
                                      seed=fixed_batch.seed, optimizer=optimizer, lr=lr)
         keep[key] = trainer
-        with st.spinner(f"Training {labels[name]} for {steps} steps ..."):
+        with st.spinner(_("Training {label} for {steps} steps ...").format(label=labels[name], steps=steps)):
             trained = trainer.advance_to(steps)
         if trained.message:
-            st.warning(f"{labels[name]}: {trained.message}")
+            st.warning(f"{labels[name]}: {plain(trained.message)}")
         v = trained.profile.verdict
-        SHOW_VERDICT[v.kind](f"**{labels[name]} after {trained.steps} steps — {v.headline}** "
-                             f"Loss on the batch: {profiles[name].loss:.3f} at init → {trained.profile.loss:.3f}.")
-        lines.append(Series(f"{labels[name]}, at init", profiles[name].rows, COLORS[name], dash="dot"))
-        lines.append(Series(f"{labels[name]}, after {trained.steps} steps", trained.profile.rows, COLORS[name]))
+        getattr(st, SHOW_VERDICT[v.kind])(_("**{label} after {steps} steps — {headline}** Loss on the batch: {before:.3f} at "
+                               "init → {after:.3f}.").format(label=labels[name], steps=trained.steps,
+                                                             headline=v.headline, before=profiles[name].loss,
+                                                             after=trained.profile.loss))
+        lines.append(Series(_("{label}, at init").format(label=labels[name]), profiles[name].rows, COLORS[name],
+                            dash="dot"))
+        lines.append(Series(_("{label}, after {steps} steps").format(label=labels[name], steps=trained.steps),
+                            trained.profile.rows, COLORS[name]))
     st.session_state.grad_trainers = keep  # only the current configurations: bounded memory per session
-    figure = delta_profile(lines, f"at init (dotted) and after {steps} steps")
+    figure = delta_profile(lines, steps=steps)
     st.plotly_chart(figure, width="stretch", theme=None, key="grad_fig_trained")
 
 
@@ -83,46 +89,47 @@ def _chain_preset(w: float, activation: str) -> None:
 @st.fragment
 def scalar_chain_panel(depth: int, real, real_label: str) -> None:  # depth: the real network's
     """One neuron per layer, one weight w: the product of the factors w·σ'(z) over depth."""
-    st.subheader("The scalar chain: one neuron per layer")
-    st.markdown(
+    st.subheader(_("The scalar chain: one neuron per layer"))
+    st.markdown(_(
         "Take a chain with one neuron per layer and the same weight $w$ everywhere. BP2 becomes a product of "
-        "numbers:")
-    st.latex(r"\delta^1 = \delta^{\text{top}} \prod_{l} w\,\sigma'(z^l), \qquad "
-             r"\sigma'(z) \le \tfrac14 \text{ for the sigmoid}")
+        "numbers:"))
+    st.latex(r"\delta^1 = \delta^{\text{top}} \prod_{l} w\,\sigma'(z^l), \qquad \sigma'(z) \le \tfrac14 \text{ "
+             + _("for the sigmoid") + "}")
     down, up = scalar_chain(30, 0.2, "linear").gain[0], scalar_chain(30, 5.0, "linear").gain[0]
-    st.markdown(
+    st.markdown(_(
         "*Dive into Deep Learning* (Zhang et al., *Numerical stability and initialization*) multiplies 30 "
-        f"weights of $0.2$ or of $5$ with **no activation** ($\\sigma' = 1$): $0.2^{{30}} \\approx {_tex(down)}$ "
-        f"and $5^{{30}} \\approx {_tex(up)}$. An activation only adds factors $\\sigma'(z)$: with the sigmoid at "
+        "weights of $0.2$ or of $5$ with **no activation** ($\\sigma' = 1$): $0.2^{{30}} \\approx {down}$ "
+        "and $5^{{30}} \\approx {up}$. An activation only adds factors $\\sigma'(z)$: with the sigmoid at "
         "its best point $z = 0$ ($\\sigma' = \\frac14$), $w = 0.8$ gives the same factor $0.2$ and $w = 20$ "
-        "gives $5$.")
+        "gives $5$.").format(down=_tex(down), up=_tex(up)))
     presets = st.columns(3)
-    presets[0].button("D2L: w = 0.2, no activation", on_click=_chain_preset, args=(0.2, "linear"),
+    presets[0].button(_("D2L: w = 0.2, no activation"), on_click=_chain_preset, args=(0.2, "linear"),
                       key="grad_chain_d2l_down")
-    presets[1].button("D2L: w = 5, no activation", on_click=_chain_preset, args=(5.0, "linear"),
+    presets[1].button(_("D2L: w = 5, no activation"), on_click=_chain_preset, args=(5.0, "linear"),
                       key="grad_chain_d2l_up")
-    presets[2].button("Sigmoid: w = 0.8 (factor ¼·0.8 = 0.2)", on_click=_chain_preset, args=(0.8, "sigmoid"),
+    presets[2].button(_("Sigmoid: w = 0.8 (factor ¼·0.8 = 0.2)"), on_click=_chain_preset, args=(0.8, "sigmoid"),
                       key="grad_chain_sigmoid")
     for key, value in (("grad_chain_w", 0.8), ("grad_chain_depth", 30), ("grad_chain_act", "sigmoid"),
                        ("grad_chain_best", True)):
         st.session_state.setdefault(key, value)  # the widgets' defaults, which the buttons above may replace
     cols = st.columns([3, 2, 2, 2])
-    w = cols[0].slider("Weight w", 0.0, 25.0, step=0.1, key="grad_chain_w")
-    chain_depth = cols[1].slider("Layers in the chain", 1, 50, key="grad_chain_depth")
-    activation = cols[2].selectbox("Activation σ", ACTIVATION_NAMES, key="grad_chain_act")
-    best = cols[3].toggle("Best case: every z at σ's steepest point", key="grad_chain_best",
-                          help="Off: b = 0 and input x = 1, so z follows from the chain itself.")
+    w = cols[0].slider(_("Weight w"), 0.0, 25.0, step=0.1, key="grad_chain_w")
+    chain_depth = cols[1].slider(_("Layers in the chain"), 1, 50, key="grad_chain_depth")
+    activation = cols[2].selectbox(_("Activation σ"), ACTIVATION_NAMES, format_func=_, key="grad_chain_act")
+    best = cols[3].toggle(_("Best case: every z at σ's steepest point"), key="grad_chain_best",
+                          help=_("Off: b = 0 and input x = 1, so z follows from the chain itself."))
     chain = scalar_chain(chain_depth, float(w), activation, bias=None if best else 0.0, x=1.0)
     m = st.columns(3)
-    m[0].metric("Factor w·σ'(z) in the top layer", sci(float(chain.factors[-1])))
-    m[1].metric(f"Product over {chain_depth} layers", sci(float(chain.gain[0])))
-    m[2].metric(f"Real network A ({depth} hidden layers): mean |δ¹| / mean |δ| of layer {depth}",
+    m[0].metric(_("Factor w·σ'(z) in the top layer"), sci(float(chain.factors[-1])))
+    m[1].metric(_("Product over {n} layers").format(n=chain_depth), sci(float(chain.gain[0])))
+    m[2].metric(_("Real network A ({depth} hidden layers): mean |δ¹| / mean |δ| of layer {depth}").format(depth=depth),
                 sci(real.verdict.ratio))
     st.plotly_chart(chain_figure(chain.gain, float(w), activation, real.rows,
-                                 f"real network {real_label}: mean |δ<sup>l</sup>| / mean |δ<sup>{depth}</sup>|"),
+                                 _("real network {label}: mean |δ<sup>l</sup>| / mean |δ<sup>{depth}</sup>|").format(
+                                     label=real_label, depth=depth)),
                     width="stretch", theme=None, key="grad_fig_chain")
-    st.caption("The real network multiplies by matrices, not numbers, but the same product decides its fate: "
-               "a weight scale std·√n and σ' whose product stays near 1 keeps δ alive over many layers.")
+    st.caption(_("The real network multiplies by matrices, not numbers, but the same product decides its fate: "
+                 "a weight scale std·√n and σ' whose product stays near 1 keeps δ alive over many layers."))
 
 
 def _tex(value: float) -> str:
@@ -131,92 +138,100 @@ def _tex(value: float) -> str:
     return f"{mantissa} \\times 10^{{{int(exponent)}}}"
 
 
-st.title("Vanishing and exploding gradients")
-st.markdown(
-    "Backpropagation carries the error signal $\\delta^l = \\partial C / \\partial z^l$ from the output layer "
-    "down to layer 1 with **BP2**:")
-st.latex(r"\delta^l = \left((W^{l+1})^T \delta^{l+1}\right) \odot \sigma'(z^l)")
-st.markdown(
-    "Every layer multiplies $\\delta$ by roughly *(weight scale)* × $\\sigma'(z)$. Thirty factors of 0.2 give "
-    "$0.2^{30} \\approx 10^{-21}$: the first layers stop learning (**vanishing**). Thirty factors of 5 give "
-    "$5^{30} \\approx 9 \\times 10^{20}$ (**exploding**) — *Dive into Deep Learning*'s example, worked in the "
-    "scalar chain at the bottom of the page. Below is a real network at initialisation: choose an "
-    "activation and an initialisation and watch the profile.")
-
-# --- controls --------------------------------------------------------------------------------------
-with st.container(border=True):
-    row = st.columns([3, 2, 2, 2, 2, 1])
-    depth = row[0].slider("Hidden layers (depth)", 1, 50, 30, key="grad_depth")
-    width = row[1].select_slider("Units per hidden layer", WIDTHS, value=32, key="grad_width")
-    loss = row[2].selectbox("Loss", list(LOSS_LABELS), format_func=LOSS_SHORT.get,
-                            help="\n\n".join(LOSS_LABELS.values()), key="grad_loss")
-    dataset = row[3].selectbox("Data", DATASET_NAMES, key="grad_dataset")
-    batch = row[4].select_slider("Batch (samples)", BATCHES, value=256, key="grad_batch",
-                                 help="The fixed batch δ is averaged over.")
-    seed = int(row[5].number_input("Seed", 0, 9999, 0, key="grad_seed"))
-    a_col, b_col = st.columns(2)
-    with a_col:
-        st.markdown("**Configuration A**")
-        act_a = st.selectbox("Activation σ (A)", ACTIVATION_NAMES, index=0, key="grad_act_a")
-        init_a = st.selectbox("Initialisation (A)", INIT_ORDER, index=2, format_func=INIT_LABELS.get,
-                              key="grad_init_a")
-    with b_col:
-        compare = st.toggle("Compare with configuration B (same seed, same data)", value=True, key="grad_compare")
-        act_b = st.selectbox("Activation σ (B)", ACTIVATION_NAMES, index=2, key="grad_act_b", disabled=not compare)
-        init_b = st.selectbox("Initialisation (B)", INIT_ORDER, index=4,
-                              format_func=INIT_LABELS.get, key="grad_init_b", disabled=not compare)
-if dataset == "regression":
-    st.caption("The regression data has one linear output and always uses the quadratic loss.")
+st.title(_("Vanishing and exploding gradients"))
+# On a projector (1280x720) the verdict and the δ profile come first, next to the controls; the why follows below.
+verdict_row = st.container()
+controls, pictures = st.columns([2, 3], gap="medium")
+with controls, st.container(border=True):
+    depth = st.slider(_("Hidden layers (depth)"), 1, 50, 30, key="grad_depth")
+    width = st.select_slider(_("Units per hidden layer"), WIDTHS, value=32, key="grad_width")
+    st.markdown(_("**Configuration A**"))
+    act_a = st.selectbox(_("Activation σ (A)"), ACTIVATION_NAMES, index=0, format_func=_, key="grad_act_a")
+    init_a = st.selectbox(_("Initialisation (A)"), INIT_ORDER, index=2, format_func=lambda k: _(INIT_LABELS[k]),
+                          key="grad_init_a")
+    compare = st.toggle(_("Compare with configuration B (same seed, same data)"), value=True, key="grad_compare")
+    act_b = st.selectbox(_("Activation σ (B)"), ACTIVATION_NAMES, index=2, format_func=_, key="grad_act_b",
+                         disabled=not compare)
+    init_b = st.selectbox(_("Initialisation (B)"), INIT_ORDER, index=4, format_func=lambda k: _(INIT_LABELS[k]),
+                          key="grad_init_b", disabled=not compare)
+    row = st.columns(2)
+    loss = row[0].selectbox(_("Loss"), list(LOSS_LABELS), format_func=lambda k: _(LOSS_SHORT[k]),
+                            help="\n\n".join(_(label) for label in LOSS_LABELS.values()), key="grad_loss")
+    dataset = row[1].selectbox(_("Data"), DATASET_NAMES, format_func=_, key="grad_dataset")
+    row = st.columns([3, 2])
+    batch = row[0].select_slider(_("Batch (samples)"), BATCHES, value=256, key="grad_batch",
+                                 help=_("The fixed batch δ is averaged over."))
+    seed = int(row[1].number_input(_("Seed"), 0, 9999, 0, key="grad_seed"))
+    if dataset == "regression":
+        st.caption(_("The regression data has one linear output and always uses the quadratic loss."))
 
 configs = {"A": (act_a, init_a)} | ({"B": (act_b, init_b)} if compare else {})
-labels = {name: f"{name}: {act} + {INIT_SHORT[init]}" for name, (act, init) in configs.items()}
+labels = {name: f"{name}: {act} + {_(INIT_SHORT[init])}" for name, (act, init) in configs.items()}
 try:  # one NetworkSpec per configuration, and the fixed batch δ is measured on, each built once and passed whole
     networks = {name: NetworkSpec(hidden=(width,) * depth, activations=act, init=init, loss=loss)
                 for name, (act, init) in configs.items()}
     fixed_batch = TrainSpec(dataset=dataset, batch_size=batch, seed=seed)
-    profiles = {name: at_init(network, fixed_batch) for name, network in networks.items()}
+    with st.spinner(_("Computing δ in every layer ...")):
+        profiles = {name: at_init(network, fixed_batch, language()) for name, network in networks.items()}
 except ValueError as exc:  # SpecError, DatasetError: a message a student can act on
-    st.error(f"These settings do not work: {exc}")
+    verdict_row.error(_("These settings do not work: {error}").format(error=plain(exc)))
     st.stop()
 
-# --- the verdict -----------------------------------------------------------------------------------
-st.subheader("Verdict")
+# --- the verdict and the per-layer profiles, above the fold ------------------------------------------
+for column, (name, profile) in zip(verdict_row.columns(len(profiles)), profiles.items()):
+    v = profile.verdict
+    getattr(column, SHOW_VERDICT[v.kind])(f"**{labels[name]} — {v.headline}**")
+series = [Series(labels[n], p.rows, COLORS[n]) for n, p in profiles.items()]
+with pictures:
+    st.plotly_chart(delta_profile(series, height=380), width="stretch", theme=None, key="grad_fig_delta")
+    st.plotly_chart(grad_norms(series), width="stretch", theme=None, key="grad_fig_norms")
+    if any(r["delta_mean_abs"] == 0 for p in profiles.values() for r in p.rows):
+        st.caption(_("Points where δ is exactly 0 cannot be drawn on a log axis and are left out."))
+
+# --- why -------------------------------------------------------------------------------------------
+st.subheader(_("Why δ vanishes or explodes"))
+st.markdown(_(
+    "Backpropagation carries the error signal $\\delta^l = \\partial C / \\partial z^l$ from the output layer "
+    "down to layer 1 with **BP2**:"))
+st.latex(r"\delta^l = \left((W^{l+1})^T \delta^{l+1}\right) \odot \sigma'(z^l)")
+st.markdown(_(
+    "Every layer multiplies $\\delta$ by roughly *(weight scale)* × $\\sigma'(z)$. Thirty factors of 0.2 give "
+    "$0.2^{30} \\approx 10^{-21}$: the first layers stop learning (**vanishing**). Thirty factors of 5 give "
+    "$5^{30} \\approx 9 \\times 10^{20}$ (**exploding**) — *Dive into Deep Learning*'s example, worked in the "
+    "scalar chain at the bottom of the page. Above is a real network at initialisation: choose an "
+    "activation and an initialisation and watch the profile."))
 for name, profile in profiles.items():
     v = profile.verdict
-    SHOW_VERDICT[v.kind](f"**{labels[name]} — {v.headline}**\n\n{v.reason}")
-st.caption(f"Verdict rule: mean |δ¹| below {VANISHING_BELOW:g}× the last hidden layer's is vanishing, above "
-           f"{EXPLODING_ABOVE:g}× is exploding, anything between is healthy. At 100× layer 1 learns a hundred "
-           "times slower (or faster) than the top hidden layer with the same learning rate. Zero init is "
-           "**symmetric** (every unit of a layer stays a copy of the others), and a layer of ReLUs that are all "
-           "**dead** stops the signal whatever the ratio.")
+    st.markdown(f"**{labels[name]}:** {v.reason}")
+st.caption(_("Verdict rule: mean |δ¹| below {low:g}× the last hidden layer's is vanishing, above {high:g}× is "
+             "exploding, anything between is healthy. At 100× layer 1 learns a hundred times slower (or faster) "
+             "than the top hidden layer with the same learning rate. Zero init is **symmetric** (every unit of a "
+             "layer stays a copy of the others), and a layer of ReLUs that are all **dead** stops the signal "
+             "whatever the ratio.").format(low=VANISHING_BELOW, high=EXPLODING_ABOVE))
 
-# --- per-layer profiles ----------------------------------------------------------------------------
-series = [Series(labels[n], p.rows, COLORS[n]) for n, p in profiles.items()]
-left, right = st.columns(2)
-left.plotly_chart(delta_profile(series), width="stretch", theme=None, key="grad_fig_delta")
-right.plotly_chart(grad_norms(series), width="stretch", theme=None, key="grad_fig_norms")
-if any(r["delta_mean_abs"] == 0 for p in profiles.values() for r in p.rows):
-    st.caption("Points where δ is exactly 0 cannot be drawn on a log axis and are left out.")
-
-st.subheader("Activations per layer")
-st.markdown("Each violin shows the values $a^l$ of one hidden layer on the batch. Sigmoid and tanh units near "
-            "their bounds (dotted lines) are **saturated**: $\\sigma'(z) \\approx 0$ there, and BP2 passes almost "
-            "nothing back. Activations squeezed to one value carry no information forward.")
+st.subheader(_("Activations per layer"))
+st.markdown(_("Each violin shows the values $a^l$ of one hidden layer on the batch. Sigmoid and tanh units near "
+              "their bounds (dotted lines) are **saturated**: $\\sigma'(z) \\approx 0$ there, and BP2 passes almost "
+              "nothing back. Activations squeezed to one value carry no information forward."))
 columns = st.columns(len(profiles))
 for column, (name, profile) in zip(columns, profiles.items()):
     figure = activation_violins(profile.samples, labels[name], COLORS[name])
     column.plotly_chart(figure, width="stretch", theme=None, key=f"grad_fig_violin_{name}")
-kinds = ["dead" if ACTIVATIONS[configs[n][0]].dies else "saturated" if ACTIVATIONS[configs[n][0]].saturates
-         else "never saturates or dies" for n in profiles]
+kinds = [_("dead") if ACTIVATIONS[configs[n][0]].dies else _("saturated") if ACTIVATIONS[configs[n][0]].saturates
+         else _("never saturates or dies") for n in profiles]
 st.plotly_chart(saturation_bars(series, kinds), width="stretch", theme=None, key="grad_fig_saturation")
-st.caption("Saturated: a within 0.02 of σ's bounds (share of all values); sigmoid and tanh saturate. Dead ReLU: "
-           "z ≤ 0 for every sample of the batch, so the unit never passes an error back. Leaky ReLU and linear "
-           "units neither saturate nor die: leaky ReLU still passes 0.01·δ back for z ≤ 0.")
+st.caption(_("Saturated: a within 0.02 of σ's bounds (share of all values); sigmoid and tanh saturate. Dead ReLU: "
+             "z ≤ 0 for every sample of the batch, so the unit never passes an error back. Leaky ReLU and linear "
+             "units neither saturate nor die: leaky ReLU still passes 0.01·δ back for z ≤ 0."))
 
-with st.expander("The numbers per layer, and the same from the command line"):
+COLUMN_NAMES = {"layer": N_("layer"), "delta_mean_abs": N_("mean |δ|"), "grad_norm": N_("‖∂C/∂W‖"),
+                "act_mean": N_("mean a"), "act_std": N_("std of a"), "saturated_frac": N_("saturated share"),
+                "dead_frac": N_("dead share")}
+with st.expander(_("The numbers per layer, and the same from the command line")):
     for name, profile in profiles.items():
         st.markdown(f"**{labels[name]}**")
-        st.dataframe(profile.rows, hide_index=True, key=f"grad_table_{name}")
+        st.dataframe(profile.rows, hide_index=True, key=f"grad_table_{name}",
+                     column_config={field: _(title) for field, title in COLUMN_NAMES.items()})
         st.code(cli_command(networks[name], fixed_batch), language="bash")
 
 

@@ -3,6 +3,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from ui import bootstrap
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
@@ -12,6 +14,9 @@ def open_page(page: str, query: dict | None = None, state: dict | None = None, t
     at.run()  # lands on Draw, whose empty canvas clears any stored drawing
     for key, value in (state or {}).items():  # e.g. what drawing a digit on the Draw page leaves behind
         at.session_state[key] = value
+    # AppTest puts Streamlit's pages-folder flag back before every run: without the once-per-process rerun into
+    # app.py's frame, a page opened by a later test of the process would run bare (no ?lang=, no sidebar).
+    bootstrap._switched.clear()
     at.switch_page(page)
     if query:  # as a link delivers them: with the page, not through the root URL
         at.query_params.update(query)

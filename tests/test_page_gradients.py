@@ -126,3 +126,33 @@ def test_labels_come_from_the_engine_tables(at):
     assert at.selectbox(key="grad_init_a").format_func("normal") == INITS["normal"].label
     assert at.selectbox(key="grad_loss").format_func("mse") == LOSSES["mse"].short == "quadratic"
     assert "not PyTorch's MSELoss" in at.selectbox(key="grad_loss").help
+
+
+MARKDOWN_ERROR = "**x** [a](http://h)"
+
+
+def test_an_engine_error_is_shown_as_typed_not_as_markdown(monkeypatch):
+    import streamlit as st
+
+    import engine.gradients
+    from ui.plain_text import plain
+
+    def refuse(*args, **kwargs):
+        raise ValueError(MARKDOWN_ERROR)
+
+    monkeypatch.setattr(engine.gradients, "profile_at_init", refuse)
+    st.cache_data.clear()  # the profile at init is cached: make the page ask the engine again
+    at = open_page("pages/gradients.py", timeout=90)
+    errors = [e.value for e in at.error]
+    assert errors == [f"These settings do not work: {plain(MARKDOWN_ERROR)}"]
+    assert "**x**" not in errors[0] and "](http" not in errors[0]  # no bold, no link once rendered
+
+
+def test_a_chinese_session_sees_the_page_and_its_figures_in_chinese():
+    import json
+    at = open_page("pages/gradients.py", query={"lang": "zh"}, timeout=90)
+    assert at.title[0].value == "梯度消失与梯度爆炸"
+    delta = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("-grad_fig_delta")).proto.spec)
+    assert delta["layout"]["title"]["text"] == "每层的误差信号（初始化时）"
+    assert delta["layout"]["xaxis"]["title"]["text"] == "第 l 层（1 = 第一个隐藏层，31 = 输出层）"
+    assert at.toggle(key="grad_compare").label == "与配置 B 比较（相同的种子、相同的数据）"

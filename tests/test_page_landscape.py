@@ -80,3 +80,41 @@ def test_trained_model_path_and_missing_trainer(default_checkpoint):
     assert path.surface.loss.shape == (11, 11)
     assert path.pca.coords.shape == (len(trainer.snapshots), 2)
     assert any("explain" in c.value and "%" in c.value for c in at.caption)
+
+
+MARKDOWN_ERROR = "**x** [a](http://h)"
+
+
+def test_an_engine_error_is_shown_as_typed_not_as_markdown(default_checkpoint, monkeypatch):
+    import engine.landscape_view
+    from engine.landscape import LandscapeError
+    from ui.plain_text import plain
+
+    def refuse(*args, **kwargs):
+        raise LandscapeError(MARKDOWN_ERROR)
+
+    monkeypatch.setattr(engine.landscape_view, "loss_landscape", refuse)
+    at = _open()
+    _set_small(at)
+    at.button(key="land_compute").click()
+    at.run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert errors == [f"Could not compute the surface: {plain(MARKDOWN_ERROR)}"]
+    assert "**x**" not in errors[0] and "](http" not in errors[0]  # no bold, no link once rendered
+    assert "land_result" not in at.session_state  # nothing half-computed is kept
+
+
+def test_a_chinese_session_sees_the_page_and_its_figures_in_chinese(default_checkpoint):
+    import json
+    at = open_page("pages/landscape.py", query={"lang": "zh"})
+    assert at.title[0].value == "损失曲面"
+    assert any("按 **计算**" in i.value for i in at.info)
+    _set_small(at)
+    at.button(key="land_compute").click()
+    at.run()
+    assert not at.exception and not at.error
+    contour = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("-land_c")).proto.spec)
+    assert contour["layout"]["title"]["text"] == "等高线：网络周围的损失"
+    assert contour["layout"]["xaxis"]["title"]["text"] == "α（沿 d₁）"
+    assert [m.label for m in at.metric][0] == "中心处的损失"

@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from engine.activations import ACTIVATIONS
+from ui.i18n import _
 from ui.theme import log_axis, style
 
 CONFIG_COLORS = ["#3b5bdb", "#e8590c"]  # configuration A blue, B orange
@@ -25,7 +26,7 @@ class Series:
 
 
 def _layer_axis(fig: go.Figure, n_layers: int) -> None:
-    fig.update_xaxes(title_text=f"layer l   (1 = first hidden layer, {n_layers} = output layer)",
+    fig.update_xaxes(title_text=_("layer l   (1 = first hidden layer, {n} = output layer)").format(n=n_layers),
                      rangemode="tozero" if n_layers < 3 else "normal", dtick=1 if n_layers <= 20 else 5)
 
 
@@ -46,22 +47,26 @@ def per_layer_log(series: list[Series], field: str, title: str, y_title: str, he
         fig.add_trace(go.Scatter(
             x=layers, y=_positive(values), name=s.label, mode="lines+markers",
             line=dict(color=s.color, width=3, dash=s.dash), marker=dict(size=7),
-            customdata=values, hovertemplate=f"{s.label}<br>layer %{{x}}: %{{customdata:.3g}}<extra></extra>"))
+            customdata=values, hovertemplate=s.label + "<br>" + _("layer %{x}: %{customdata:.3g}") + "<extra></extra>"))
     fig.update_yaxes(**log_axis(everything, title_text=y_title))
     _layer_axis(fig, n_layers)
     fig.update_layout(title=title)
     return style(fig, height=height, legend_below=True)
 
 
-def delta_profile(series: list[Series], subtitle: str = "at initialisation") -> go.Figure:
-    """Mean |δ^l| per layer: a falling line is a vanishing gradient, a rising one (towards layer 1) exploding."""
-    return per_layer_log(series, "delta_mean_abs", f"Error signal per layer, {subtitle}",
-                         "mean |δ<sup>l</sup>|  (log scale)")
+def delta_profile(series: list[Series], steps: int | None = None, height: int = 420) -> go.Figure:
+    """Mean |δ^l| per layer: a falling line is a vanishing gradient, a rising one (towards layer 1) exploding.
+
+    At initialisation, or (steps given) at init dotted and after that many training steps.
+    """
+    title = (_("Error signal per layer, at initialisation") if steps is None
+             else _("Error signal per layer, at init (dotted) and after {steps} steps").format(steps=steps))
+    return per_layer_log(series, "delta_mean_abs", title, _("mean |δ<sup>l</sup>|  (log scale)"), height=height)
 
 
 def grad_norms(series: list[Series]) -> go.Figure:
     """‖∂C/∂W^l‖ per layer: how hard gradient descent pushes each layer's weights."""
-    return per_layer_log(series, "grad_norm", "Weight gradient per layer", "‖∂C/∂W<sup>l</sup>‖  (log scale)")
+    return per_layer_log(series, "grad_norm", _("Weight gradient per layer"), _("‖∂C/∂W<sup>l</sup>‖  (log scale)"))
 
 
 def activation_violins(samples: list, title: str, color: str, height: int = 420) -> go.Figure:
@@ -69,17 +74,17 @@ def activation_violins(samples: list, title: str, color: str, height: int = 420)
     fig = go.Figure()
     for s in samples:
         fig.add_trace(go.Violin(
-            x=np.full(len(s.values), s.layer), y=s.values, name=f"layer {s.layer}", showlegend=False,
+            x=np.full(len(s.values), s.layer), y=s.values, name=_("layer {l}").format(l=s.layer), showlegend=False,
             line=dict(color=color, width=1.5), fillcolor=color, opacity=0.55, points=False, spanmode="hard",
             width=0.9, scalemode="width", meanline_visible=True, hoverinfo="skip"))
     names = {s.activation for s in samples}
     bounds = ACTIVATIONS[next(iter(names))].bounds if len(names) == 1 else None
     for level in bounds or ():
         fig.add_hline(y=level, line=dict(color="#868e96", width=1.5, dash="dot"),
-                      annotation_text=f"saturates at {level:g}", annotation_position="top left")
+                      annotation_text=_("saturates at {level:g}").format(level=level), annotation_position="top left")
     n = len(samples)
-    fig.update_xaxes(title_text="hidden layer l", dtick=1 if n <= 20 else 5, range=[0.4, n + 0.6])
-    fig.update_yaxes(title_text="activation a<sup>l</sup>", zeroline=True, zerolinecolor="#adb5bd")
+    fig.update_xaxes(title_text=_("hidden layer l"), dtick=1 if n <= 20 else 5, range=[0.4, n + 0.6])
+    fig.update_yaxes(title_text=_("activation a<sup>l</sup>"), zeroline=True, zerolinecolor="#adb5bd")
     fig.update_layout(title=title, violingap=0.05)
     return style(fig, height=height)
 
@@ -92,11 +97,11 @@ def saturation_bars(series: list[Series], kinds: list[str]) -> go.Figure:
         fig.add_trace(go.Bar(
             x=[r["layer"] for r in hidden], y=[100 * (r["saturated_frac"] + r["dead_frac"]) for r in hidden],
             name=f"{s.label}: {kind}", marker_color=s.color,
-            hovertemplate=f"{s.label}<br>layer %{{x}}: %{{y:.0f}}% {kind}<extra></extra>"))
-    fig.update_yaxes(title_text="% of units", range=[0, 100], ticksuffix="%")
+            hovertemplate=s.label + "<br>" + _("layer %{x}: %{y:.0f}%") + " " + kind + "<extra></extra>"))
+    fig.update_yaxes(title_text=_("% of units"), range=[0, 100], ticksuffix="%")
     n = max((len(s.rows) - 1 for s in series), default=1)
-    fig.update_xaxes(title_text="hidden layer l", dtick=1 if n <= 20 else 5)
-    fig.update_layout(title="Saturated or dead units per layer (σ'(z) ≈ 0 there)", barmode="group")
+    fig.update_xaxes(title_text=_("hidden layer l"), dtick=1 if n <= 20 else 5)
+    fig.update_layout(title=_("Saturated or dead units per layer (σ'(z) ≈ 0 there)"), barmode="group")
     return style(fig, height=380, legend_below=True)
 
 
@@ -108,22 +113,23 @@ def chain_figure(gain: np.ndarray, w: float, activation: str, real: list | None 
     fig = go.Figure()
     fig.add_trace(go.Scatter(
         x=np.arange(1, depth + 1), y=_positive(np.abs(gain).tolist()), mode="lines+markers",
-        name=f"one neuron per layer, w = {w:g}, {activation}", line=dict(color=CHAIN_COLOR, width=3),
-        customdata=gain, hovertemplate="layer %{x}: Π w·σ'(z) = %{customdata:.3g}<extra></extra>"))
+        name=_("one neuron per layer, w = {w:g}, {activation}").format(w=w, activation=_(activation)),
+        line=dict(color=CHAIN_COLOR, width=3),
+        customdata=gain, hovertemplate=_("layer %{x}: Π w·σ'(z) = %{customdata:.3g}") + "<extra></extra>"))
     if real:
         top = real[-2 if len(real) > 1 else -1]["delta_mean_abs"]  # the last hidden layer, as the verdict's ratio
         shares = [r["delta_mean_abs"] / top if top > 0 else math.nan for r in real[:-1]]
         everything += shares
         fig.add_trace(go.Scatter(
             x=[r["layer"] for r in real[:-1]], y=_positive(shares), mode="lines+markers",
-            name=real_label or "real network: mean |δ<sup>l</sup>| / mean |δ| of the last hidden layer",
+            name=real_label or _("real network: mean |δ<sup>l</sup>| / mean |δ| of the last hidden layer"),
             line=dict(color=CONFIG_COLORS[0], width=3, dash="dash"),
-            customdata=shares, hovertemplate="layer %{x}: %{customdata:.3g}<extra></extra>"))
+            customdata=shares, hovertemplate=_("layer %{x}: %{customdata:.3g}") + "<extra></extra>"))
     fig.add_hline(y=1, line=dict(color="#868e96", width=1.5, dash="dot"))
-    fig.update_yaxes(**log_axis(everything + [1.0], title_text="share of the top error reaching layer l"))
+    fig.update_yaxes(**log_axis(everything + [1.0], title_text=_("share of the top error reaching layer l")))
     n = max(depth, len(real) - 1 if real else 0)
-    fig.update_xaxes(title_text="layer l", dtick=1 if n <= 20 else 5)
-    fig.update_layout(title="How much of the error signal survives down to layer l")
+    fig.update_xaxes(title_text=_("layer l"), dtick=1 if n <= 20 else 5)
+    fig.update_layout(title=_("How much of the error signal survives down to layer l"))
     return style(fig, height=420, legend_below=True)
 
 

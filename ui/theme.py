@@ -10,14 +10,22 @@ LAYER_COLORS = ["#3b5bdb", "#e8590c", "#2b8a3e", "#c2255c", "#7048e8", "#1098ad"
                 "#862e9c", "#495057"]
 MAX_LOG_TICKS = 7  # more labels than this crowd a 340-pixel axis on a projector
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+MODEBAR_STRIP = 34  # px from a figure's top edge that Plotly's toolbar (modebar) covers when the pointer is over it
+TOP_MARGIN = MODEBAR_STRIP + 40  # the toolbar's strip, then a one-line title
 
 
 def style(fig: go.Figure, height: int = 360, legend_below: bool = False) -> go.Figure:
-    """Apply the app's projector-friendly defaults to a figure."""
+    """Apply the app's projector-friendly defaults to a figure.
+
+    The title hangs from the top edge below the strip Plotly's toolbar (the modebar) appears in on hover, so
+    the toolbar never covers it, however long the title or narrow the chart (a phone, a half-width column).
+    """
     fig.update_layout(
         template="plotly_white", height=height, font=dict(size=FONT_SIZE),
-        title_font=dict(size=FONT_SIZE + 3), margin=dict(l=60, r=20, t=60, b=50),
-        hoverlabel=dict(font_size=FONT_SIZE),
+        title=dict(font=dict(size=FONT_SIZE + 3), x=0, xref="paper", xanchor="left", y=1, yref="container",
+                   yanchor="top", pad=dict(t=MODEBAR_STRIP)),
+        margin=dict(l=60, r=20, t=TOP_MARGIN, b=50),
+        hoverlabel=dict(font_size=FONT_SIZE), modebar=dict(orientation="h", bgcolor="rgba(255,255,255,0.7)"),
     )
     if legend_below:
         fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0))

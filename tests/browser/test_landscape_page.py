@@ -37,3 +37,24 @@ def test_landscape_page_computes_and_draws(server_url, page):
     page.get_by_role("tab", name="Training path (PCA)").click()
     page.get_by_text("path was not recorded", exact=False).wait_for(timeout=10_000)
     assert_no_exception(page)
+
+
+def test_projector_shows_the_contour_map_without_scrolling(server_url, browser):
+    from tests.browser.test_gradients_page import FOLD, assert_toolbars_clear_of_titles
+    context = browser.new_context(viewport={"width": 1280, "height": FOLD})
+    page = context.new_page()
+    try:
+        page.goto(f"{server_url}/landscape?lang=zh")
+        wait_for_app(page)
+        page.get_by_role("button", name="计算").click()
+        contour = page.locator('[data-testid="stPlotlyChart"]').first
+        contour.locator(".gtitle").wait_for(timeout=120_000)
+        wait_for_app(page, timeout=120_000)
+        assert_no_exception(page)
+        assert contour.locator(".gtitle").text_content() == "等高线：网络周围的损失"
+        box = contour.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= FOLD, box
+        screenshot(page, "landscape_projector_zh")
+        assert_toolbars_clear_of_titles(page, [contour])
+    finally:
+        context.close()
