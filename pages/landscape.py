@@ -64,7 +64,8 @@ try:
         model, payload = default_model()
         x_all, y_all = _mnist_val()
         init_seed = int((payload.get("train") or {}).get("seed", 0))  # the line starts at the weights training did
-        model_label = _("default model (mnist5k)")
+        model_label = _("default model (trained on mnist5k + pendigits; the loss is measured on mnist5k's "
+                        "validation digits)")
 except CheckpointError as exc:
     right.error(_("The default model could not be loaded: {error}").format(error=plain(exc)))
     st.stop()

@@ -15,12 +15,13 @@ NAMES = {"sigmoid", "tanh", "relu", "leaky", "softmax", "adam", "sgd", "momentum
 LATEX = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|`[^`]*`|\\\(.*?\\\)", re.S)
 URL = re.compile(r"https?://\S+|\?[a-z_]+=\S*|[\w./-]+\.(py|pt|png|json|csv|md|gz)\b")
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
+STYLE = re.compile(r"<style\b.*?</style>", re.S | re.I)  # a page's CSS is not text anyone reads
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def english_left(text: str) -> list[str]:
     """Runs of two or more English words in text (formulas, code, links and names taken out)."""
-    text = URL.sub(" ", LATEX.sub(" ", text))
+    text = URL.sub(" ", LATEX.sub(" ", STYLE.sub(" ", text)))
     found, run = [], []
     for token in re.split(r"(\s+)", text):
         if not token.strip():
@@ -68,6 +69,8 @@ def page_texts(at) -> list[str]:
     """Every text an AppTest page shows a reader: markdown, captions, labels, options, help, alerts, figures."""
     out = []
     for node in _nodes(at._tree):
+        if getattr(node, "type", "") == "code":  # commands and code stay as they are
+            continue
         proto = getattr(node, "proto", None)
         for field in ("body", "label", "help", "placeholder", "value", "caption"):
             value = getattr(node, field, None)
