@@ -92,6 +92,21 @@ def test_k_fold_runs_from_the_page_with_each_fold_mean_and_std():
     assert any("Each fold trained on 40 samples" in c.value for c in at.caption)  # 60 moons in 3 folds
     fig = next(c for c in at.get("plotly_chart") if "kfold_fig" in c.proto.id)
     assert all(f"fold {i}" in fig.proto.spec for i in (1, 2, 3))
+    at.button(key="kfold_run").click().run()  # the same settings again: the kept run, no replayed progress bar
+    assert not at.exception and next(m for m in at.metric if m.label == "Folds").value == "3"
+
+
+def test_finished_runs_are_kept_by_their_settings_and_the_oldest_forgotten():
+    from ui.capacity_panel import FinishedRuns
+
+    runs, calls = FinishedRuns(2), []
+
+    def run(value):
+        return lambda: calls.append(value) or value
+
+    assert runs.get_or_run("a", run(1)) == 1 and runs.get_or_run("a", run(9)) == 1 and calls == [1]
+    runs.get_or_run("b", run(2)), runs.get_or_run("a", run(9)), runs.get_or_run("c", run(3))  # b is the oldest
+    assert runs.get_or_run("a", run(9)) == 1 and runs.get_or_run("b", run(4)) == 4 and calls == [1, 2, 3, 4]
 
 
 def test_an_empty_width_list_gets_one_clear_message():

@@ -2,6 +2,10 @@
 cross-validation, each run on demand with a progress bar and kept until the settings change."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from typing import Callable, Hashable, TypeVar
+
 import streamlit as st
 
 from engine import capacity, kfold
@@ -12,17 +16,50 @@ from ui.i18n import _
 
 WIDTH_CHOICES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 K_CHOICES = (3, 5, 10)
+KEPT_RUNS = 32
+T = TypeVar("T")
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+class FinishedRuns:
+    """The server's finished sweeps and K-fold runs by their settings, the oldest forgotten first (thread-safe).
+
+    Not st.cache_data: that records the progress bar's updates made inside the run and replays them on a cache
+    hit, against a bar of an earlier script run, which fails (a second click with the same settings crashed).
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self._lock = threading.Lock()
+        self._done: OrderedDict[Hashable, object] = OrderedDict()
+
+    def get_or_run(self, key: Hashable, run: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._done:
+                self._done.move_to_end(key)
+                return self._done[key]
+        value = run()  # outside the lock: other sessions' look-ups do not wait for this run
+        with self._lock:
+            self._done[key] = value
+            self._done.move_to_end(key)
+            while len(self._done) > self.size:
+                self._done.popitem(last=False)
+        return value
+
+
+@st.cache_resource(show_spinner=False)
+def finished_runs() -> FinishedRuns:
+    return FinishedRuns(KEPT_RUNS)
+
+
 def cached_sweep(network: NetworkSpec, training: TrainSpec, widths: tuple[int, ...], _progress=None):
     """One sweep per settings, shared by every session (the same settings always give the same runs)."""
-    return capacity.sweep(network, training, widths=widths, progress=_progress)
+    return finished_runs().get_or_run(("sweep", network, training, widths), lambda: capacity.sweep(
+        network, training, widths=widths, progress=_progress))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
 def cached_cross_validation(network: NetworkSpec, training: TrainSpec, k: int, _progress=None):
-    return kfold.cross_validate(network, training, k=k, progress=_progress)
+    return finished_runs().get_or_run(("kfold", network, training, k), lambda: kfold.cross_validate(
+        network, training, k=k, progress=_progress))
 
 
 def _run_with_slot(text: str, run):
