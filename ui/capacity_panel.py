@@ -12,7 +12,7 @@ from engine import capacity, kfold
 from engine.spec import NetworkSpec, TrainSpec
 from ui import capacity_figs as figs
 from ui.classroom import busy_message, session_token, training_slots
-from ui.i18n import _
+from ui.i18n import _, language
 
 WIDTH_CHOICES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 K_CHOICES = (3, 5, 10)
@@ -89,7 +89,8 @@ def _sweep(network: NetworkSpec, training: TrainSpec) -> None:
                   "same epochs on the same data. Too narrow and both errors stay high (**underfitting**); too wide "
                   "for the data and the training error keeps falling while the validation error climbs again "
                   "(**overfitting**): the validation curve turns into a U, and its bottom is the capacity to pick."))
-    widths = st.multiselect(_("Hidden widths"), WIDTH_CHOICES, default=list(WIDTH_CHOICES), key="capacity_widths")
+    widths = st.multiselect(_("Hidden widths"), WIDTH_CHOICES, default=list(WIDTH_CHOICES), key="capacity_widths",
+                            placeholder=_("Choose options"), select_all=language() == "en")  # Streamlit's are English
     if st.button(_("Run the sweep"), key="capacity_run", icon=":material/stacked_line_chart:",
                  help=_("Trains one network per width with the settings in the sidebar")):
         if not widths:

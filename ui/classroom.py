@@ -141,8 +141,10 @@ def lesson_link_builder(settings: dict[str, str]) -> None:
     with st.expander(_("Classroom link: share these settings with the class")):
         names = list(LESSON_CONTROLS)
         label = lambda name: _(LESSON_CONTROLS[name])  # noqa: E731  (keys in the URL, labels translated)
-        lock = st.multiselect(_("Lock (shown, cannot be changed)"), names, format_func=label, key="train_link_lock")
-        hide = st.multiselect(_("Hide"), names, format_func=label, key="train_link_hide")
+        # Streamlit's own "Choose options" and "Select all" are English: our placeholder, and no Select all in Chinese
+        words = dict(format_func=label, placeholder=_("Choose options"), select_all=language() == "en")
+        lock = st.multiselect(_("Lock (shown, cannot be changed)"), names, key="train_link_lock", **words)
+        hide = st.multiselect(_("Hide"), names, key="train_link_hide", **words)
         query = {**settings, "lang": language()}  # the link opens in the class's language
         if lock:
             query["lock"] = ",".join(lock)
