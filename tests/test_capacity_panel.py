@@ -92,6 +92,21 @@ def test_k_fold_runs_from_the_page_with_each_fold_mean_and_std():
     assert any("Each fold trained on 40 samples" in c.value for c in at.caption)  # 60 moons in 3 folds
     fig = next(c for c in at.get("plotly_chart") if "kfold_fig" in c.proto.id)
     assert all(f"fold {i}" in fig.proto.spec for i in (1, 2, 3))
+    at.button(key="kfold_run").click().run()  # the same settings again: the kept run, no replayed progress bar
+    assert not at.exception and next(m for m in at.metric if m.label == "Folds").value == "3"
+
+
+def test_finished_runs_are_kept_by_their_settings_and_the_oldest_forgotten():
+    from ui.capacity_panel import FinishedRuns
+
+    runs, calls = FinishedRuns(2), []
+
+    def run(value):
+        return lambda: calls.append(value) or value
+
+    assert runs.get_or_run("a", run(1)) == 1 and runs.get_or_run("a", run(9)) == 1 and calls == [1]
+    runs.get_or_run("b", run(2)), runs.get_or_run("a", run(9)), runs.get_or_run("c", run(3))  # b is the oldest
+    assert runs.get_or_run("a", run(9)) == 1 and runs.get_or_run("b", run(4)) == 4 and calls == [1, 2, 3, 4]
 
 
 def test_an_empty_width_list_gets_one_clear_message():
@@ -130,3 +145,70 @@ def test_on_the_regression_set_folds_and_widths_are_judged_by_the_loss():
     assert result.mean == pytest.approx(losses.mean())
     widths = sweep(SMALL, training, widths=(4,))
     assert widths.metric == "loss" and widths.val_error[0] > 0
+
+
+# --- the section in 简体中文 -----------------------------------------------------------------------
+def test_the_figures_speak_the_sessions_language_and_stay_english_otherwise():
+    from tests.i18n_text import chinese_in, english_left, figure_texts
+    from ui.capacity_figs import capacity_curve, kfold_scores
+    from ui.i18n import speaking
+
+    def draw():
+        return (capacity_curve((1, 8, 64), (0.4, 0.1, 0.0), (0.4, 0.15, 0.3), "error rate", 8),
+                kfold_scores([1, 2, 3], [0.8, 0.9, 0.85], 0.85, 0.04, "validation accuracy"))
+
+    curve, folds = draw()
+    assert curve.layout.xaxis.title.text == "hidden width (units per hidden layer, log scale)"
+    assert curve.layout.title.text == "Capacity: training and validation error against width"
+    assert list(folds.data[0].x) == ["fold 1", "fold 2", "fold 3"]
+    with speaking("zh"):
+        curve, folds = draw()
+    assert chinese_in(curve.layout.xaxis.title.text) and chinese_in(curve.layout.title.text)
+    assert all(chinese_in(label) for label in folds.data[0].x) and chinese_in(folds.layout.title.text)
+    texts = figure_texts(curve.to_json()) + figure_texts(folds.to_json())
+    assert texts and [run for t in texts for run in english_left(t)] == []
+
+
+def test_a_chinese_session_sees_the_section_its_runs_and_the_classroom_link_in_chinese():
+    from tests.i18n_text import chinese_in, english_left, figure_texts
+    from ui.i18n import _, speaking
+
+    at = open_page("pages/train.py", {**LINK, "lang": "zh"}, state={"lang": "zh"}, timeout=240)
+    at.multiselect(key="capacity_widths").set_value([1, 4]).run()
+    at.button(key="capacity_run").click().run()
+    at.selectbox(key="kfold_k").set_value(3).run()
+    at.button(key="kfold_run").click().run()
+    assert not at.exception and not at.error
+    with speaking("zh"):
+        heading, axis = _("Capacity and validation"), _("hidden width (units per hidden layer, log scale)")
+        folds = _("Each fold trained on {n_train:,} samples and was validated on about {n_val:,}; the page's own "
+                  "validation split is not used here.").format(n_train=40, n_val=20)
+        link = _("Students who open the link get this network and these settings; locked controls are "
+                 "greyed out, hidden ones are not shown. Each student still trains their own copy.")
+        lowest = _("Lowest validation {metric} at width {best} ({low:.3g}). {story}").split("{")[0]
+        labels = [_("Mean {metric}").format(metric=_("validation accuracy")), _("Standard deviation"), _("Folds")]
+    assert chinese_in(heading) and any(h.value == heading for h in at.subheader)
+    charts = [next(c for c in at.get("plotly_chart") if key in c.proto.id) for key in ("capacity_fig", "kfold_fig")]
+    assert json.loads(charts[0].proto.spec)["layout"]["xaxis"]["title"]["text"] == axis and chinese_in(axis)
+    captions = [c.value for c in at.caption]
+    sweep = next(c for c in captions if c.startswith(lowest) and "{" not in c)
+    assert folds in captions and link in captions
+    lock = at.multiselect(key="train_link_lock")
+    assert lock.options and all(chinese_in(label) for label in lock.options)
+    texts = [t for chart in charts for t in figure_texts(chart.proto.spec)] + [sweep, folds, link]
+    assert set(labels) <= {m.label for m in at.metric}
+    texts += labels + list(lock.options) + [lock.label, at.selectbox(key="kfold_k").label]
+    texts += [at.multiselect(key="capacity_widths").label] + [at.button(key=k).label for k in ("capacity_run",
+                                                                                                "kfold_run")]
+    assert [run for t in texts for run in english_left(t)] == []
+
+
+def test_the_busy_message_speaks_the_sessions_language():
+    from tests.i18n_text import chinese_in, english_left
+    from ui.classroom import busy_message
+    from ui.i18n import speaking
+
+    assert busy_message().startswith("The server is busy: 0 students are training right now (the limit is ")
+    with speaking("zh"):
+        message = busy_message()
+    assert chinese_in(message) and english_left(message) == []

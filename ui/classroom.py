@@ -15,23 +15,23 @@ from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from serve.network import PUBLIC_URL_VARIABLE, is_loopback, network_address, public_url, student_url
-from ui.i18n import language
+from ui.i18n import N_, _, language
 
 DEFAULT_MAX_TRAINING = 8  # two cores: beyond this every run crawls, so newcomers wait a moment instead
 STALE_SECONDS = 15.0  # a slot whose session stopped ticking (tab closed) is freed after this
-LESSON_CONTROLS = {  # URL name -> label, for lock= and hide=
-    "data": "Dataset and training-set size",
-    "layers": "Hidden layers",
-    "init": "Initialisation",
-    "loss": "Loss",
-    "dropout": "Dropout",
-    "opt": "Optimizer and momentum",
-    "lr": "Learning rate",
-    "bs": "Batch size",
-    "ep": "Epochs",
-    "wd": "Weight decay",
-    "seed": "Seed",
-    "preset": "Preset",
+LESSON_CONTROLS = {  # URL name -> label (marked; shown as _(label)), for lock= and hide=
+    "data": N_("Dataset and training-set size"),
+    "layers": N_("Hidden layers"),
+    "init": N_("Initialisation"),
+    "loss": N_("Loss"),
+    "dropout": N_("Dropout"),
+    "opt": N_("Optimizer and momentum"),
+    "lr": N_("Learning rate"),
+    "bs": N_("Batch size"),
+    "ep": N_("Epochs"),
+    "wd": N_("Weight decay"),
+    "seed": N_("Seed"),
+    "preset": N_("Preset"),
 }
 
 
@@ -94,8 +94,8 @@ def session_token() -> str:
 
 def busy_message() -> str:
     slots = training_slots()
-    return (f"The server is busy: {slots.busy()} students are training right now (the limit is "
-            f"{slots.capacity}). Try again in a moment, or press Step to train one mini-batch at a time.")
+    return _("The server is busy: {busy} students are training right now (the limit is {limit}). Try again in a "
+             "moment, or press Step to train one mini-batch at a time.").format(busy=slots.busy(), limit=slots.capacity)
 
 
 def lesson_rules() -> tuple[set[str], set[str]]:
@@ -138,11 +138,13 @@ def link_for_students(page_url: str) -> str:
 
 def lesson_link_builder(settings: dict[str, str]) -> None:
     """For the teacher: a link that opens these settings with chosen controls locked or hidden, and its QR code."""
-    with st.expander("Classroom link: share these settings with the class"):
+    with st.expander(_("Classroom link: share these settings with the class")):
         names = list(LESSON_CONTROLS)
-        label = LESSON_CONTROLS.get
-        lock = st.multiselect("Lock (shown, cannot be changed)", names, format_func=label, key="train_link_lock")
-        hide = st.multiselect("Hide", names, format_func=label, key="train_link_hide")
+        label = lambda name: _(LESSON_CONTROLS[name])  # noqa: E731  (keys in the URL, labels translated)
+        # Streamlit's own "Choose options" and "Select all" are English: our placeholder, and no Select all in Chinese
+        words = dict(format_func=label, placeholder=_("Choose options"), select_all=language() == "en")
+        lock = st.multiselect(_("Lock (shown, cannot be changed)"), names, key="train_link_lock", **words)
+        hide = st.multiselect(_("Hide"), names, key="train_link_hide", **words)
         query = {**settings, "lang": language()}  # the link opens in the class's language
         if lock:
             query["lock"] = ",".join(lock)
@@ -152,11 +154,11 @@ def lesson_link_builder(settings: dict[str, str]) -> None:
         link = link_for_students(f"{base}?{urlencode(query, safe=',')}")
         text, picture = st.columns([3, 2])
         text.code(link, language=None, wrap_lines=True)
-        text.caption("Students who open the link get this network and these settings; locked controls are "
-                     "greyed out, hidden ones are not shown. Each student still trains their own copy.")
+        text.caption(_("Students who open the link get this network and these settings; locked controls are "
+                       "greyed out, hidden ones are not shown. Each student still trains their own copy."))
         host = urlsplit(link).hostname
         if host is None or is_loopback(host):
-            text.warning(f"Only this computer can open this address: it has no network address that students "
-                         f"could reach. Connect it to the class's network, or set {PUBLIC_URL_VARIABLE} to the "
-                         f"address students use.", icon=":material/wifi_off:")
-        picture.image(qr_png(link), caption="Scan to open the link", width=260)
+            text.warning(_("Only this computer can open this address: it has no network address that students "
+                           "could reach. Connect it to the class's network, or set {variable} to the address "
+                           "students use.").format(variable=PUBLIC_URL_VARIABLE), icon=":material/wifi_off:")
+        picture.image(qr_png(link), caption=_("Scan to open the link"), width=260)

@@ -104,7 +104,7 @@ def test_eight_students_train_at_once_without_leaking_settings(browser, classroo
 PUBLIC = "http://192.168.77.10:8080"  # what a teacher would set; nothing is sent to it
 
 
-def classroom_link(page, url: str) -> tuple[str, str]:
+def classroom_link(page, url: str, title: str = "Classroom link") -> tuple[str, str]:
     """Open the Train page, unfold the Classroom link panel: (the link shown, the text its QR code decodes to)."""
     import io
 
@@ -113,7 +113,7 @@ def classroom_link(page, url: str) -> tuple[str, str]:
 
     page.goto(url, timeout=120_000)
     wait_for_app(page, timeout=120_000)
-    panel = page.locator('[data-testid="stExpander"]').filter(has_text="Classroom link")
+    panel = page.locator('[data-testid="stExpander"]').filter(has_text=title)
     panel.locator("summary").click(timeout=120_000)
     code = panel.locator('[data-testid="stCode"]')
     code.wait_for(timeout=20_000)
@@ -156,3 +156,21 @@ def test_the_link_uses_the_network_address_not_localhost(page, server_url):
         assert link.startswith(f"http://localhost:{port}/train?")
         assert page.get_by_text("Only this computer can open this address").count() == 1
     screenshot(page, "classroom_link_network_address")
+
+
+def test_the_link_panel_speaks_chinese_and_its_link_opens_in_chinese(page, server_url):
+    link, decoded = classroom_link(page, f"{server_url}/train?layers=16,16&lang=zh", title="课堂链接")
+    assert decoded == link and "lang=zh" in link, link
+    panel = page.locator('[data-testid="stExpander"]').filter(has_text="课堂链接")
+    assert panel.get_by_text("扫码打开链接").count() == 1
+    lock = panel.locator('[data-testid="stMultiSelect"]').filter(has_text="锁定")
+    html = lock.inner_html()
+    assert "请选择" in html and "Choose options" not in html  # our placeholder, not Streamlit's English one
+    lock.locator("input").first.click()
+    options = page.get_by_role("option")
+    options.first.wait_for(timeout=20_000)
+    shown = options.all_inner_texts()
+    assert "数据集与训练集大小" in shown and "学习率" in shown, shown
+    assert not any("Select all" in text for text in shown), shown  # Streamlit's English bulk action is left out
+    screenshot(page, "classroom_link_zh")
+    page.keyboard.press("Escape")
