@@ -3,6 +3,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from ui import bootstrap
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
@@ -15,6 +17,8 @@ def open_page(page: str, query: dict | None = None, state: dict | None = None, t
     at.switch_page(page)
     if query:  # as a link delivers them: with the page, not through the root URL
         at.query_params.update(query)
+    if query and "lang" in query:  # app.py reads ?lang=: let the page run in its frame, as for a first visitor
+        bootstrap._switched.clear()  # (AppTest puts back the pages/ folder mode, so later AppTests run bare)
     at.run()
     assert not at.exception, at.exception
     return at
