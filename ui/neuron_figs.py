@@ -142,6 +142,7 @@ def boundaries_figure(left, right, titles: tuple[str, str]) -> go.Figure:
                                      hoverinfo="skip"), 1, col)
         fig.update_xaxes(range=[b.x1[0], b.x1[-1]], title_text="x₁", row=1, col=col)
         fig.update_yaxes(range=[b.x2[0], b.x2[-1]], title_text="x₂", row=1, col=col)
+    fig.update_layout(showlegend=False)  # the boundary lines' "trace 1", "trace 3" sat on the colour bar's title
     return style(fig, height=440)
 
 
