@@ -55,15 +55,16 @@ def why_not_usable(spec) -> str | None:
 
 st.title(_("Backpropagation, step by step"))
 st.markdown(_("The four equations that compute every gradient of a network in one backward pass, worked on one "
-            "digit. Notation: $z^l = W^l a^{l-1} + b^l$, $a^l = \\sigma(z^l)$, the error of layer $l$ is "
-            "$\\delta^l = \\partial C / \\partial z^l$, and $\\odot$ is the **Hadamard product**, element by "
-            "element: $(u \\odot v)_j = u_j v_j$."))
+              "digit. Notation: $z^l = W^l a^{l-1} + b^l$, $a^l = \\sigma(z^l)$, the error of layer $l$ is "
+              "$\\delta^l = \\partial C / \\partial z^l$, and $\\odot$ is the **Hadamard product**, element by "
+              "element: $(u \\odot v)_j = u_j v_j$."))
 st.latex(r"\begin{aligned} &\textbf{BP1}\quad \delta^L = \Big(\frac{\partial a^L}{\partial z^L}\Big)^T \nabla_a C"
          r" && \qquad \textbf{BP2}\quad \delta^l = \big((W^{l+1})^T \delta^{l+1}\big) \odot \sigma'(z^l) \\[4pt] "
          r"&\textbf{BP3}\quad \frac{\partial C}{\partial b^l} = \delta^l && \qquad "
          r"\textbf{BP4}\quad \frac{\partial C}{\partial W^l} = \delta^l (a^{l-1})^T \end{aligned}")
-st.caption(_("When the output activation acts on each unit alone (sigmoid), ∂a/∂z is diagonal and BP1 is the "
-           "element-wise ∇ₐC ⊙ σ'(z^L); softmax is not element-wise, and with cross-entropy BP1 gives a^L − y."))
+st.caption(_("When the output activation acts on each unit alone (sigmoid), ∂a/∂z is diagonal and BP1 is "
+             "the element-wise ∇ₐC ⊙ σ'(z^L); softmax is not element-wise, and with cross-entropy BP1 gives "
+             "a^L − y."))
 
 # --- the network and the digit ------------------------------------------------------------------
 model, model_label = digit_model_or_notice()
@@ -143,17 +144,17 @@ st.header(_("2. Backprop: the chain rule"))
 output_name = worked.layer_names[-1]
 st.plotly_chart(figs.computational_graph(output_name), key="bp_fig_graph", theme=None)
 st.markdown(_("A network is a chain of simple functions, so $C$ depends on $z^l$ only through $z^{l+1}$, and the chain "
-            "rule multiplies **local derivatives** along the graph. Each is a Jacobian matrix: "
-            "$\\partial z^{l+1}/\\partial a^l = W^{l+1}$, and since $a^l_j = \\sigma(z^l_j)$ depends on "
-            "$z^l_j$ alone, $\\partial a^l/\\partial z^l = \\mathrm{diag}(\\sigma'(z^l))$. Backprop walks the "
-            "graph from $C$ back to $x$ and multiplies by each Jacobian, transposed, once."))
+              "rule multiplies **local derivatives** along the graph. Each is a Jacobian matrix: "
+              "$\\partial z^{l+1}/\\partial a^l = W^{l+1}$, and since $a^l_j = \\sigma(z^l_j)$ depends on "
+              "$z^l_j$ alone, $\\partial a^l/\\partial z^l = \\mathrm{diag}(\\sigma'(z^l))$. Backprop walks the "
+              "graph from $C$ back to $x$ and multiplies by each Jacobian, transposed, once."))
 st.latex(r"\begin{aligned} \frac{\partial z^{l+1}}{\partial z^l} &= \frac{\partial z^{l+1}}{\partial a^l}\,"
          r"\frac{\partial a^l}{\partial z^l} = W^{l+1}\,\mathrm{diag}\big(\sigma'(z^l)\big) \\[4pt] "
          r"\delta^l = \Big(\frac{\partial z^{l+1}}{\partial z^l}\Big)^T \delta^{l+1}"
          r" &= \mathrm{diag}\big(\sigma'(z^l)\big)\,(W^{l+1})^T \delta^{l+1}"
          r" = \big((W^{l+1})^T \delta^{l+1}\big) \odot \sigma'(z^l) \end{aligned}")
 st.caption(_("Multiplying by a diagonal matrix multiplies element by element: that is where BP2's Hadamard product "
-           "comes from. Section 4 computes both sides on your digit."))
+             "comes from. Section 4 computes both sides on your digit."))
 
 # --- 3. BP1 -------------------------------------------------------------------------------------
 st.header(_("3. BP1: the error at the output"))
@@ -162,8 +163,8 @@ jac = output_jacobian(worked)
 if loss == "ce":
     t = target
     st.markdown(_("Softmax $a_j = e^{z_j} / \\sum_k e^{z_k}$ mixes the units: every $a_j$ depends on every $z_k$, so "
-                "there is no element-wise $\\sigma'$. Its Jacobian is a full matrix, and cross-entropy "
-                "$C = -\\sum_j y_j \\ln a_j$ has $\\nabla_a C = -y/a$, non-zero only at the target."))
+                  "there is no element-wise $\\sigma'$. Its Jacobian is a full matrix, and cross-entropy "
+                  "$C = -\\sum_j y_j \\ln a_j$ has $\\nabla_a C = -y/a$, non-zero only at the target."))
     st.latex(r"\begin{aligned} \frac{\partial a_j}{\partial z_k} &= a_j(1_{[j=k]} - a_k), \qquad "
              r"\frac{\partial a}{\partial z} = \mathrm{diag}(a) - a a^T \\[4pt] "
              r"\delta_k = \sum_j \frac{\partial a_j}{\partial z_k}\Big(-\frac{y_j}{a_j}\Big)"
@@ -174,22 +175,24 @@ if loss == "ce":
         t=t, a_t=worked.outs[-1][t], grad=jac.grad_a[t]))
 else:
     st.markdown(_("The sigmoid acts on each unit alone, so its Jacobian is diagonal and the product with "
-                "$\\nabla_a C = a^L - y$ (of $C = \\tfrac12\\|a^L - y\\|^2$) is element by element."))
+                  "$\\nabla_a C = a^L - y$ (of $C = \\tfrac12\\|a^L - y\\|^2$) is element by element."))
     st.latex(r"\delta^L = \Big(\frac{\partial a}{\partial z}\Big)^T \nabla_a C = \mathrm{diag}\big(\sigma'(z^L)\big)"
              r"(a^L - y) = (a^L - y) \odot \sigma'(z^L) \quad\text{" + _("(quadratic cost with sigmoid outputs)") + "}")
 jac_col, check_col = st.columns([3, 2])
 jac_col.plotly_chart(figs.output_jacobian(jac), key="bp_fig_jacobian", theme=None)
 short = "aᴸ − y" if loss == "ce" else "∇ₐC ⊙ σ′(zᴸ)"
-check_col.metric(_("max |(∂a/∂z)ᵀ∇ₐC − ({short})| on this digit").format(short=short), f"{jac.difference:.1e}")
+check_col.metric(_("max |(∂a/∂z)ᵀ∇ₐC − ({short})| on this digit").format(short=short),
+                 f"{jac.difference:.1e}")
 check_col.metric(_("largest off-diagonal |∂aⱼ/∂zₖ|"), f"{jac.off_diagonal:.3g}")
 check_col.caption(_("The full Jacobian product and the short formula agree to rounding (float64). Softmax's "
-                    "off-diagonal entries −aⱼaₖ are not 0 (they are small only when the network is confident): every "
-                    "output moves with every z, and an element-wise σ' would drop those terms.") if loss == "ce" else
+                    "off-diagonal entries −aⱼaₖ are not 0 (they are small only when the network is confident): "
+                    "every output moves with every z, and an element-wise σ' would drop those terms.")
+                  if loss == "ce" else
                   _("The full Jacobian product and the short formula agree to rounding (float64). The sigmoid's "
                     "Jacobian has nothing off the diagonal."))
 st.plotly_chart(figs.bp1(output.a, worked.y[:, 0], output.delta), key="bp_fig_bp1", theme=None)
 st.caption(_("Where the output is too high (above the target) δ is positive, where it is too low δ is negative: "
-           "the error says which way each output unit should move."))
+             "the error says which way each output unit should move."))
 
 # --- 4. BP2 -------------------------------------------------------------------------------------
 st.header(_("4. BP2: the error flows back, layer by layer"))
@@ -197,7 +200,7 @@ if n_layers == 1:
     st.info(_("This network has no hidden layers, so there is nothing to send back: BP1 gave δ for its only layer."))
 else:
     st.markdown(_("Each step sends the error back through the transposed weights, then multiplies it, unit by unit, "
-                "by $\\sigma'(z^l)$: a saturated unit ($\\sigma' \\approx 0$) passes almost nothing back."))
+                  "by $\\sigma'(z^l)$: a saturated unit ($\\sigma' \\approx 0$) passes almost nothing back."))
 for step, chain in zip(worked.steps[1:], chain_rule(worked)):
     l = step.layer
     st.latex(rf"\delta^{{{l}}} = \big((W^{{{l + 1}}})^T \delta^{{{l + 1}}}\big) \odot \sigma'(z^{{{l}}})")
@@ -209,13 +212,13 @@ for step, chain in zip(worked.steps[1:], chain_rule(worked)):
 # --- 4. BP3 and BP4 -----------------------------------------------------------------------------
 st.header(_("5. BP3 and BP4: the gradients"))
 st.markdown(_("$\\partial C/\\partial b^l = \\delta^l$ (BP3), and each weight's gradient is the error of the unit it "
-            "feeds times the activation it carries: $\\partial C/\\partial w^l_{jk} = \\delta^l_j a^{l-1}_k$ (BP4). "
-            "Red means $\\partial C/\\partial w > 0$: the descent step lowers that weight; blue raises it."))
+              "feeds times the activation it carries: $\\partial C/\\partial w^l_{jk} = \\delta^l_j a^{l-1}_k$ (BP4). "
+              "Red means $\\partial C/\\partial w > 0$: the descent step lowers that weight; blue raises it."))
 unit_names = figs.unit_labels(len(worked.steps[-1].delta), digits=n_layers == 1)
 st.plotly_chart(figs.input_weight_gradients(worked.top_grad_w, [unit_names[u] for u in worked.top_units],
                                             worked.top_delta), key="bp_fig_input_grads", theme=None)
 st.caption(_("The four units of layer 1 with the largest |δ|. Only the inked pixels' weights get a gradient: "
-           "$a^0_k = 0$ on the black background, so $\\delta^1_j a^0_k = 0$ there."))
+             "$a^0_k = 0$ on the black background, so $\\delta^1_j a^0_k = 0$ there."))
 for step in worked.steps[:-1][::-1]:  # layers 2..L
     l = step.layer
     st.plotly_chart(figs.outer_product(step.delta, worked.outs[l - 1], step.grad_w, l, digits=l == n_layers),
@@ -229,8 +232,8 @@ for col, key, label in zip(cols, ("delta", "grad_w", "grad_b"), ("δ", "∂C/∂
     col.metric(_("max |difference| in {quantity}, float64").format(quantity=label), f"{diffs['float64'][key]:.1e}",
                f"float32: {diffs['float32'][key]:.1e}", delta_color="off", delta_arrow="off")
 st.caption(_("The numpy code of BP1-BP4 (engine/backprop.py) and PyTorch's automatic differentiation, which knows "
-           "nothing of these equations, give the same numbers: in float64 they differ only in the last digits "
-           "(about 1e-16, rounding), in float32, the precision training uses, at about 1e-7."))
+             "nothing of these equations, give the same numbers: in float64 they differ only in the last digits "
+             "(about 1e-16, rounding), in float32, the precision training uses, at about 1e-7."))
 
 # --- 6. one step of gradient descent -----------------------------------------------------------------
 st.header(_("7. One step of gradient descent"))

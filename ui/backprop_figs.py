@@ -163,7 +163,8 @@ def eta_sweep(step: DescentStep) -> go.Figure:
     fig.update_yaxes(title_text=_("cost C"), range=[-0.04 * top, 1.1 * top], row=1, col=1)
     others = np.append(step.others_curve, step.others_before)
     low, high = np.log10(others.min()), np.log10(others.max())
-    fig.update_yaxes(**log_axis(others, title_text=_("cost C (log scale)"), range=[low - 0.1, high + 0.1]), row=1, col=2)
+    fig.update_yaxes(**log_axis(others, title_text=_("cost C (log scale)"), range=[low - 0.1, high + 0.1]),
+                     row=1, col=2)
     return style(fig, height=420, legend_below=True)
 
 
@@ -194,8 +195,9 @@ def computational_graph(output: str) -> go.Figure:
                                showarrow=False, font=dict(color=ORANGE, size=16))
     fig.add_annotation(x=xs[0] - 0.9, y=0.8, text=_("forward: local derivatives"), showarrow=False, xanchor="left",
                        font=dict(color=DARK, size=15), yanchor="bottom", yshift=40)
-    fig.add_annotation(x=xs[0] - 0.9, y=-1.55, text=_("backward: each message is the next one times a local "
-                       "derivative, transposed"), showarrow=False, xanchor="left", font=dict(color=ORANGE, size=15))
+    fig.add_annotation(x=xs[0] - 0.9, y=-1.55,
+                       text=_("backward: each message is the next one times a local derivative, transposed"),
+                       showarrow=False, xanchor="left", font=dict(color=ORANGE, size=15))
     fig.update_xaxes(visible=False, range=[xs[0] - 1.0, xs[-1] + 1.0])
     fig.update_yaxes(visible=False, range=[-1.8, 1.6])
     fig.update_layout(showlegend=False, title=_("The computational graph of a two-layer network"))
