@@ -9,7 +9,7 @@ from engine.data import load_dataset
 from ui import backprop_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.draw_figs import input_image
-from ui.i18n import N_, _
+from ui.i18n import N_, _, catalog, language
 from ui.state import digit_model_or_notice, shown_label
 
 require_app_frame()
@@ -70,12 +70,14 @@ st.caption(_("When the output activation acts on each unit alone (sigmoid), ∂a
 model, model_label = digit_model_or_notice()
 reason = why_not_usable(model.spec)
 active = ACTIVE.format(label=model_label, network=model.spec.describe())  # the option's value, English as a key
+active_label = shown_label(model_label)
+words = catalog(language())  # the radios' format_funcs keep this run's language (AppTest calls them after the run)
 
 
 def network_name(option: str) -> str:
     if option == SMALL:
-        return _(SMALL)
-    return _(ACTIVE).format(label=shown_label(model_label), network=model.spec.describe())
+        return words.get(SMALL, SMALL)
+    return words.get(ACTIVE, ACTIVE).format(label=active_label, network=model.spec.describe())
 
 
 choices = ([active] if reason is None else []) + [SMALL]
@@ -84,10 +86,11 @@ left, right = st.columns(2, gap="large")
 with left:
     choice = st.radio(_("Network"), choices, key="bp_network", format_func=network_name)
     if reason is not None:
-        st.caption(_(FALLBACK[reason]).format(label=shown_label(model_label), inputs=model.spec.input_size))
+        st.caption(_(FALLBACK[reason]).format(label=active_label, inputs=model.spec.input_size))
 with right:
     sources = ([DRAWING] if "draw_pixels" in st.session_state else []) + [VALIDATION]
-    source = st.radio(_("Digit"), sources, key="bp_source", horizontal=True, format_func=_)
+    source = st.radio(_("Digit"), sources, key="bp_source", horizontal=True,
+                      format_func=lambda option: words.get(option, option))
     if source == DRAWING:
         pixels = digit_image(st.session_state.draw_pixels)
         index, digit_id, default_target = None, "drawing", int(st.session_state.get("draw_label") or 0)

@@ -1,12 +1,13 @@
 """Neuron: what one neuron computes and how it learns, the first chapter of every textbook, to play with."""
 import time
+from typing import Callable
 
 import streamlit as st
 
 from engine import neuron
 from ui import neuron_figs as figs
 from ui.bootstrap import require_app_frame
-from ui.i18n import N_, _
+from ui.i18n import N_, _, catalog, language
 
 require_app_frame()
 
@@ -49,6 +50,12 @@ def one_neuron(cost: str, start: str):
 @st.cache_data(show_spinner=False)
 def trained_boundary(activations: tuple[str, ...], seed: int = 0):
     return neuron.boundary(activations, seed)
+
+
+def labels(table: dict) -> Callable[[object], str]:
+    """A choice's format_func: its label from table in this run's language (AppTest calls it again after the run)."""
+    words = catalog(language())
+    return lambda key: words.get(table[key], table[key])
 
 
 def set_weights(w1: float, w2: float, b: float) -> None:
@@ -97,7 +104,7 @@ st.caption(_("A neuron computes its weighted input z = w·a + b and its activati
 # ---- 1. Activation functions ------------------------------------------------------------------------------
 st.subheader(_("Activation functions and their slopes σ'"))
 name = st.segmented_control(_("Activation function σ"), list(ACTIVATIONS),
-                            format_func=lambda k: _(ACTIVATIONS[k]), key="neuron_activation",
+                            format_func=labels(ACTIVATIONS), key="neuron_activation",
                             default="sigmoid") or "sigmoid"
 left, right = st.columns([1, 3])
 with left:
@@ -116,7 +123,7 @@ st.markdown(_("Nielsen's chapter 3: one sigmoid neuron, input x = 1, target y = 
               "η = {eta}. Press **Play** and watch both costs fall, epoch by epoch.").format(eta=neuron.ETA))
 playing = st.session_state.neuron_playing
 buttons = st.columns([4, 1, 1, 1], vertical_alignment="bottom")
-start = buttons[0].radio(_("Starting point"), list(STARTS), format_func=lambda k: _(STARTS[k]),
+start = buttons[0].radio(_("Starting point"), list(STARTS), format_func=labels(STARTS),
                          key="neuron_start", horizontal=True)
 quadratic, cross_entropy = one_neuron("quadratic", start), one_neuron("cross_entropy", start)
 buttons[1].button(_("Play"), key="neuron_play", type="primary", on_click=play, disabled=playing,
@@ -232,7 +239,7 @@ st.markdown(_("On {n} random inputs the network, run layer by layer, and the sin
 st.markdown(_("So with identity activations a network can only draw a straight decision boundary. Below, the same "
               "2-16-16-2 network trained on the *moons* data with the engine's trainer: all layers identity on the "
               "left; one layer switched to ReLU on the right."))
-relu_layer = st.radio(_("Switch to ReLU"), list(LAYER_CHOICES), format_func=lambda k: _(LAYER_CHOICES[k]),
+relu_layer = st.radio(_("Switch to ReLU"), list(LAYER_CHOICES), format_func=labels(LAYER_CHOICES),
                       key="neuron_relu_layer", horizontal=True)
 linear = ("linear", "linear")
 switched = tuple("relu" if i == relu_layer else "linear" for i in range(len(linear)))
