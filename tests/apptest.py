@@ -20,6 +20,8 @@ def open_page(page: str, query: dict | None = None, state: dict | None = None, t
     at.switch_page(page)
     if query:  # as a link delivers them: with the page, not through the root URL
         at.query_params.update(query)
+    bootstrap._switched.clear()  # the page runs in app.py's frame (sidebar, ?lang=) like a first visitor's: AppTest
+    # puts back the pages/ folder mode before every run, so without this only a process's first AppTest got the frame
     at.run()
     assert not at.exception, at.exception
     return at

@@ -73,6 +73,8 @@ def page_texts(at) -> list[str]:
             continue
         proto = getattr(node, "proto", None)
         for field in ("body", "label", "help", "placeholder", "value", "caption"):
+            if field == "value" and getattr(node, "options", None):
+                continue  # a choice's value is a key (kept in English); the reader sees its option, below
             value = getattr(node, field, None)
             if isinstance(value, str):
                 out.append(value)

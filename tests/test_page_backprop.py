@@ -9,6 +9,7 @@ from engine.data import load_dataset
 from engine.model import build_model
 from engine.spec import NetworkSpec
 from tests.apptest import open_page
+from tests.i18n_text import figure_texts
 
 
 def open_backprop(state: dict | None = None) -> AppTest:
@@ -125,3 +126,19 @@ def test_sigmoid_outputs_with_the_quadratic_cost_show_the_element_wise_bp1():
     assert float(metric(at, "max |(∂a/∂z)ᵀ∇ₐC − (∇ₐC ⊙ σ′(zᴸ))| on this digit").value) < 1e-12
     assert float(metric(at, "largest off-diagonal |∂aⱼ/∂zₖ|").value) == 0
     assert any("\\odot \\sigma'(z^L)" in latex.value and "quadratic" in latex.value for latex in at.latex)
+
+
+def test_a_chinese_session_reads_the_lesson_in_chinese_with_the_same_numbers():
+    at = open_page("pages/backprop.py", query={"lang": "zh"}, timeout=180)
+    assert at.title[0].value == "一步一步看反向传播"
+    network = at.radio(key="bp_network")
+    assert network.options == ["3Blue1Brown 的 784-16-16-10 sigmoid 网络"]
+    assert network.value == "3Blue1Brown's 784-16-16-10 sigmoid network"  # the choice's key stays English
+    assert any("以卷积层开头" in c.value for c in at.caption)
+    assert any("**哈达玛积**" in m.value for m in at.markdown)
+    figures = [" ".join(figure_texts(chart.proto.spec)) for chart in at.get("plotly_chart")]
+    assert any("输出层上的 BP1，逐个数字" in f for f in figures)
+    assert any("两层网络的计算图" in f for f in figures)
+    before = metric(at, "此数字上的 C（之前）")
+    english = open_backprop()
+    assert before.value == metric(english, "C on this digit, before").value

@@ -3,6 +3,8 @@ import pytest
 
 from engine import neuron
 from tests.apptest import open_page
+from tests.i18n_text import figure_texts
+from ui.i18n import speaking
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +119,18 @@ def test_switching_the_relu_layer_retrains_and_keeps_a_curved_boundary(at):
     at.radio(key="neuron_relu_layer").set_value(1).run()
     assert not at.exception
     assert any("Hidden layer 2 ReLU" in str(c.proto) for c in at.get("plotly_chart"))
+
+
+def test_a_chinese_session_reads_the_page_and_its_figures_in_chinese():
+    at = open_page("pages/neuron.py", query={"lang": "zh"}, timeout=120)
+    assert at.title[0].value == "单个神经元"
+    assert "单个神经元的学习：为什么交叉熵学得更快" in [h.value for h in at.subheader]
+    assert any("神经元**饱和**了" in i.value for i in at.info)  # sigmoid at z = 0: the saturation lesson
+    assert metrics(at) == {"a = σ(z)": "0.5000", "σ'(z)": "0.2500"}  # numbers and symbols as in English
+    figures = [" ".join(figure_texts(chart.proto.spec)) for chart in at.get("plotly_chart")]
+    assert any("二次代价函数 ½(a − y)²" in f and "交叉熵代价函数" in f for f in figures)  # the costs' panels
+    assert "这个感知器计算的是 AND：四行全部一致。" in [s.value for s in at.success]
+    with speaking("zh"):  # AppTest formats the radios' options outside the session when it runs again
+        at.segmented_control(key="neuron_gate").set_value("XOR").run()
+    assert any("任何直线都不可能四行全对" in e.value for e in at.error)
+    assert "签（XOR） |" in markdown_containing(at, "| x₁ | x₂ | z = w·x + b |")

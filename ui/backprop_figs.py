@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from engine.backprop_lesson import DescentStep, OutputJacobian
+from ui.i18n import _
 from ui.theme import log_axis, style
 
 BLUE, ORANGE, GREEN, GREY, DARK = "#3b5bdb", "#e8590c", "#2b8a3e", "#868e96", "#343a40"
@@ -38,7 +39,7 @@ def forward_layer(z: np.ndarray, a: np.ndarray, l: int, activation: str, digits:
         f"a<sup>{l}</sup> = {activation}(z<sup>{l}</sup>)"))
     _bars(fig, xs, z, GREY, f"z{l}", col=1)
     _bars(fig, xs, a, BLUE, f"a{l}", col=2)
-    fig.update_xaxes(title_text="digit" if digits else f"unit j of layer {l}", **axis)
+    fig.update_xaxes(title_text=_("digit") if digits else _("unit j of layer {l}").format(l=l), **axis)
     fig.update_layout(showlegend=False)
     return style(fig, height=300)
 
@@ -47,12 +48,12 @@ def bp1(a: np.ndarray, y: np.ndarray, delta: np.ndarray) -> go.Figure:
     """The output layer: a^L, the target y and δ^L side by side for the ten digits."""
     digits = unit_labels(len(a), digits=True)
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=digits, y=a, name="a<sup>L</sup> (the network's output)", marker_color=BLUE))
-    fig.add_trace(go.Bar(x=digits, y=y, name="y (the target)", marker_color=GREEN))
-    fig.add_trace(go.Bar(x=digits, y=delta, name="δ<sup>L</sup> (the error)", marker_color=ORANGE))
-    fig.update_layout(barmode="group", title="BP1 at the output layer, digit by digit")
-    fig.update_xaxes(title_text="digit", type="category")
-    fig.update_yaxes(title_text="value")
+    fig.add_trace(go.Bar(x=digits, y=a, name=_("a<sup>L</sup> (the network's output)"), marker_color=BLUE))
+    fig.add_trace(go.Bar(x=digits, y=y, name=_("y (the target)"), marker_color=GREEN))
+    fig.add_trace(go.Bar(x=digits, y=delta, name=_("δ<sup>L</sup> (the error)"), marker_color=ORANGE))
+    fig.update_layout(barmode="group", title=_("BP1 at the output layer, digit by digit"))
+    fig.update_xaxes(title_text=_("digit"), type="category")
+    fig.update_yaxes(title_text=_("value"))
     return style(fig, height=360, legend_below=True)
 
 
@@ -60,15 +61,16 @@ def hadamard(back: np.ndarray, sigma_prime: np.ndarray, delta: np.ndarray, l: in
     """BP2 for layer l, unit by unit: (W^(l+1))^T δ^(l+1)  ⊙  σ'(z^l)  =  δ^l, three aligned rows."""
     xs, axis = _units_axis(len(delta), digits=False)
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.11, subplot_titles=(
-        f"(W<sup>{l + 1}</sup>)<sup>T</sup> δ<sup>{l + 1}</sup>: the error sent back to layer {l}",
-        f"⊙  σ'(z<sup>{l}</sup>): how much each unit lets through",
-        f"=  δ<sup>{l}</sup>: the error of layer {l}"))
-    _bars(fig, xs, back, GREY, "sent back", row=1)
+        _("(W<sup>{next}</sup>)<sup>T</sup> δ<sup>{next}</sup>: the error sent back to layer {l}").format(
+            l=l, next=l + 1),
+        _("⊙  σ'(z<sup>{l}</sup>): how much each unit lets through").format(l=l),
+        _("=  δ<sup>{l}</sup>: the error of layer {l}").format(l=l)))
+    _bars(fig, xs, back, GREY, _("sent back"), row=1)
     _bars(fig, xs, sigma_prime, GREEN, "σ'(z)", row=2)
     _bars(fig, xs, delta, ORANGE, "δ", row=3)
     fig.update_xaxes(**axis)
-    fig.update_xaxes(title_text=f"unit j of layer {l}", row=3, col=1)
-    fig.update_layout(showlegend=False, title=f"BP2 for layer {l}: multiply the rows element by element")
+    fig.update_xaxes(title_text=_("unit j of layer {l}").format(l=l), row=3, col=1)
+    fig.update_layout(showlegend=False, title=_("BP2 for layer {l}: multiply the rows element by element").format(l=l))
     fig = style(fig, height=580)
     fig.update_layout(margin=dict(t=95))
     return fig
@@ -95,7 +97,7 @@ def outer_product(delta: np.ndarray, a_prev: np.ndarray, grad_w: np.ndarray, l: 
     fig.add_trace(go.Heatmap(x=["δ"], y=row_labels, z=delta[rows][:, None], showscale=False, **scale,
                              hovertemplate=f"δ<sup>{l}</sup>" + "<sub>%{y}</sub> = %{z:.3g}<extra></extra>"),
                   row=2, col=1)
-    fig.add_trace(go.Heatmap(x=col_labels, y=row_labels, z=grad_w[np.ix_(rows, cols)], colorbar=dict(title="value"),
+    fig.add_trace(go.Heatmap(x=col_labels, y=row_labels, z=grad_w[np.ix_(rows, cols)], colorbar=dict(title=_("value")),
                              **scale, hovertemplate="∂C/∂w<sub>%{y},%{x}</sub> = %{z:.3g}<extra></extra>"),
                   row=2, col=2)
     for r, c in ((1, 2), (2, 1), (2, 2)):
@@ -111,28 +113,29 @@ def outer_product(delta: np.ndarray, a_prev: np.ndarray, grad_w: np.ndarray, l: 
     fig.add_annotation(text=f"a<sup>{l - 1}</sup>", x=0.0, y=1.0, xref="paper", yref="paper", xanchor="left",
                        yanchor="top", showarrow=False)
     fig.update_xaxes(title_text=f"δ<sup>{l}</sup>", row=2, col=1)
-    fig.update_xaxes(title_text=f"input k: unit of layer {l - 1}" + (" (strongest shown)" if len(cols) < len(a_prev)
-                                                                     else ""), row=2, col=2)
-    fig.update_yaxes(title_text="digit" if digits else f"unit j of layer {l}", row=2, col=1)
-    fig.update_layout(title=f"∂C/∂W<sup>{l}</sup> = δ<sup>{l}</sup> (a<sup>{l - 1}</sup>)<sup>T</sup>: "
-                            f"row j is δ<sub>j</sub> times the row a<sup>{l - 1}</sup> on top")
+    inputs = (_("input k: unit of layer {prev} (strongest shown)") if len(cols) < len(a_prev)
+              else _("input k: unit of layer {prev}"))
+    fig.update_xaxes(title_text=inputs.format(prev=l - 1), row=2, col=2)
+    fig.update_yaxes(title_text=_("digit") if digits else _("unit j of layer {l}").format(l=l), row=2, col=1)
+    fig.update_layout(title=_("∂C/∂W<sup>{l}</sup> = δ<sup>{l}</sup> (a<sup>{prev}</sup>)<sup>T</sup>: row j is "
+                              "δ<sub>j</sub> times the row a<sup>{prev}</sup> on top").format(l=l, prev=l - 1))
     return style(fig, height=120 + min(max(26 * len(rows), 200), 620))
 
 
 def input_weight_gradients(rows: np.ndarray, units: list[int], deltas: np.ndarray) -> go.Figure:
     """The first layer's ∂C/∂W rows as 28x28 images: which pixels' weights each unit's gradient moves."""
     fig = make_subplots(rows=1, cols=len(units), horizontal_spacing=0.03,
-                        subplot_titles=[f"unit {u}<br>δ = {d:.2g}" for u, d in zip(units, deltas)])
+                        subplot_titles=[_("unit {u}<br>δ = {d:.2g}").format(u=u, d=d) for u, d in zip(units, deltas)])
     bound = max(float(np.abs(rows).max()), 1e-12)
     for i, row in enumerate(rows):
         fig.add_trace(go.Heatmap(z=row.reshape(28, 28), colorscale="RdBu_r", zmid=0, zmin=-bound, zmax=bound,
                                  showscale=i == len(units) - 1, colorbar=dict(title="∂C/∂w"),
-                                 hovertemplate="pixel (%{y}, %{x}): %{z:.3g}<extra></extra>"), 1, i + 1)
+                                 hovertemplate=_("pixel (%{y}, %{x}): %{z:.3g}") + "<extra></extra>"), 1, i + 1)
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
     for i in range(2, len(units) + 1):  # every panel square, not just the first
         fig.update_yaxes(scaleanchor=f"x{i}", row=1, col=i)
-    fig.update_layout(title="∂C/∂W<sup>1</sup>: each unit's 784 weight gradients as a 28x28 image")
+    fig.update_layout(title=_("∂C/∂W<sup>1</sup>: each unit's 784 weight gradients as a 28x28 image"))
     fig = style(fig, height=360)
     fig.update_layout(margin=dict(t=110))  # room for the two-line panel titles under the figure title
     return fig
@@ -141,26 +144,27 @@ def input_weight_gradients(rows: np.ndarray, units: list[int], deltas: np.ndarra
 def eta_sweep(step: DescentStep) -> go.Figure:
     """C after one step w ← w − η∂C/∂w over a range of η: on this digit (left) and on other digits (right)."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=(
-        "C on this digit", f"mean C on {step.n_others} other digits"))
+        _("C on this digit"), _("mean C on {n} other digits").format(n=step.n_others)))
     panels = ((1, step.this_curve, step.this_before, step.this_after),
               (2, step.others_curve, step.others_before, step.others_after))
     for col, costs, start, end in panels:
         fig.add_trace(go.Scatter(x=step.sweep, y=costs, mode="lines", line=dict(color=BLUE, width=3),
-                                 showlegend=col == 1, name="C after one step",
+                                 showlegend=col == 1, name=_("C after one step"),
                                  hovertemplate="η = %{x:.3g}: C = %{y:.4g}<extra></extra>"), row=1, col=col)
         fig.add_trace(go.Scatter(x=step.sweep[[0, -1]], y=[start, start], mode="lines", showlegend=col == 1,
-                                 line=dict(color=DARK, dash="dash", width=2), name="C before the step",
+                                 line=dict(color=DARK, dash="dash", width=2), name=_("C before the step"),
                                  hoverinfo="skip"), row=1, col=col)
         fig.add_trace(go.Scatter(x=[step.eta], y=[end], mode="markers",
-                                 marker=dict(color=ORANGE, size=16, symbol="diamond"), name="your η",
-                                 showlegend=col == 1, hovertemplate="your η: C = %{y:.4g}<extra></extra>"),
+                                 marker=dict(color=ORANGE, size=16, symbol="diamond"), name=_("your η"),
+                                 showlegend=col == 1, hovertemplate=_("your η: C = %{y:.4g}") + "<extra></extra>"),
                       row=1, col=col)
-        fig.update_xaxes(**log_axis(step.sweep, title_text="learning rate η"), row=1, col=col)
+        fig.update_xaxes(**log_axis(step.sweep, title_text=_("learning rate η")), row=1, col=col)
     top = max(float(np.max(step.this_curve)), step.this_before)
-    fig.update_yaxes(title_text="cost C", range=[-0.04 * top, 1.1 * top], row=1, col=1)
+    fig.update_yaxes(title_text=_("cost C"), range=[-0.04 * top, 1.1 * top], row=1, col=1)
     others = np.append(step.others_curve, step.others_before)
     low, high = np.log10(others.min()), np.log10(others.max())
-    fig.update_yaxes(**log_axis(others, title_text="cost C (log scale)", range=[low - 0.1, high + 0.1]), row=1, col=2)
+    fig.update_yaxes(**log_axis(others, title_text=_("cost C (log scale)"), range=[low - 0.1, high + 0.1]),
+                     row=1, col=2)
     return style(fig, height=420, legend_below=True)
 
 
@@ -189,13 +193,14 @@ def computational_graph(output: str) -> go.Figure:
                                showarrow=True, arrowhead=2, arrowsize=1.3, arrowwidth=2.5, arrowcolor=ORANGE, text="")
             fig.add_annotation(x=(xs[i] + xs[i + 1]) / 2, y=-0.8 if i % 2 == 1 else -1.25, text=back,
                                showarrow=False, font=dict(color=ORANGE, size=16))
-    fig.add_annotation(x=xs[0] - 0.9, y=0.8, text="forward: local derivatives", showarrow=False, xanchor="left",
+    fig.add_annotation(x=xs[0] - 0.9, y=0.8, text=_("forward: local derivatives"), showarrow=False, xanchor="left",
                        font=dict(color=DARK, size=15), yanchor="bottom", yshift=40)
-    fig.add_annotation(x=xs[0] - 0.9, y=-1.55, text="backward: each message is the next one times a local "
-                       "derivative, transposed", showarrow=False, xanchor="left", font=dict(color=ORANGE, size=15))
+    fig.add_annotation(x=xs[0] - 0.9, y=-1.55,
+                       text=_("backward: each message is the next one times a local derivative, transposed"),
+                       showarrow=False, xanchor="left", font=dict(color=ORANGE, size=15))
     fig.update_xaxes(visible=False, range=[xs[0] - 1.0, xs[-1] + 1.0])
     fig.update_yaxes(visible=False, range=[-1.8, 1.6])
-    fig.update_layout(showlegend=False, title="The computational graph of a two-layer network")
+    fig.update_layout(showlegend=False, title=_("The computational graph of a two-layer network"))
     return style(fig, height=380)
 
 
@@ -206,8 +211,8 @@ def output_jacobian(out: OutputJacobian) -> go.Figure:
     fig = go.Figure(go.Heatmap(x=digits, y=digits, z=out.jacobian, colorscale="RdBu_r", zmid=0, zmin=-bound,
                                zmax=bound, colorbar=dict(title="∂a/∂z"),
                                hovertemplate="∂a<sub>%{y}</sub>/∂z<sub>%{x}</sub> = %{z:.3g}<extra></extra>"))
-    fig.update_xaxes(title_text="z<sub>k</sub> of digit k", type="category", constrain="domain")
-    fig.update_yaxes(title_text="a<sub>j</sub> of digit j", type="category", autorange="reversed", scaleanchor="x",
+    fig.update_xaxes(title_text=_("z<sub>k</sub> of digit k"), type="category", constrain="domain")
+    fig.update_yaxes(title_text=_("a<sub>j</sub> of digit j"), type="category", autorange="reversed", scaleanchor="x",
                      constrain="domain")
     what = "diag(a) − a aᵀ (softmax)" if out.loss == "ce" else "diag σ'(z) (sigmoid)"
     fig.update_layout(title=f"∂a<sup>L</sup>/∂z<sup>L</sup> = {what}")

@@ -5,6 +5,7 @@ import numpy as np
 import plotly.graph_objects as go  # pandas is imported before plotly once per process: ui.bootstrap
 from plotly.subplots import make_subplots
 
+from ui.i18n import N_, _
 from ui.theme import style
 
 CURVE_COLOR = "#3b5bdb"
@@ -17,17 +18,17 @@ CLASS_COLORS = ("#1c7ed6", "#e8590c")  # class 0, class 1
 RIGHT, WRONG = "#2b8a3e", "#e03131"
 
 ACTIVATION_LABELS = {"sigmoid": "sigmoid σ(z) = 1/(1 + e⁻ᶻ)", "tanh": "tanh(z)", "relu": "ReLU max(0, z)",
-                     "leaky_relu": "leaky ReLU max(0.01z, z)", "step": "step: 1 if z > 0, else 0",
-                     "linear": "identity a = z"}
-COST_LABELS = {"quadratic": "Quadratic cost ½(a − y)²", "cross_entropy": "Cross-entropy cost"}
-LOSS_LABELS = {"l1": "L1 |a − y|", "quadratic": "quadratic ½(a − y)²",
-               "cross_entropy": "cross-entropy −[y ln a + (1 − y) ln(1 − a)]"}
+                     "leaky_relu": "leaky ReLU max(0.01z, z)", "step": N_("step: 1 if z > 0, else 0"),
+                     "linear": N_("identity a = z")}
+COST_LABELS = {"quadratic": N_("Quadratic cost ½(a − y)²"), "cross_entropy": N_("Cross-entropy cost")}
+LOSS_LABELS = {"l1": "L1 |a − y|", "quadratic": N_("quadratic ½(a − y)²"),
+               "cross_entropy": N_("cross-entropy −[y ln a + (1 − y) ln(1 − a)]")}
 
 
 def activation_figure(curve, z: float, a: float, da: float) -> go.Figure:
     """σ(z) beside σ'(z), saturated regions shaded orange, ReLU's dead side grey, a marker at the slider's z."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
-                        subplot_titles=(f"a = σ(z), {ACTIVATION_LABELS[curve.name]}", "its slope σ'(z)"))
+                        subplot_titles=("a = σ(z), " + _(ACTIVATION_LABELS[curve.name]), _("its slope σ'(z)")))
     fig.add_trace(go.Scatter(x=curve.z, y=curve.a, name="σ(z)", line=dict(color=CURVE_COLOR, width=4)), 1, 1)
     fig.add_trace(go.Scatter(x=curve.z, y=curve.da, name="σ'(z)", line=dict(color=CURVE_COLOR, width=4)), 1, 2)
     for low, high in curve.saturated:
@@ -36,10 +37,10 @@ def activation_figure(curve, z: float, a: float, da: float) -> go.Figure:
         fig.add_vrect(x0=low, x1=high, fillcolor=DEAD_COLOR, opacity=0.3, line_width=0, row=1, col="all")
     if curve.saturated:
         fig.add_annotation(x=curve.saturated[0][0] + 0.2, y=1.0, xref="x2", yref="y2 domain", xanchor="left",
-                           text="saturated", showarrow=False, font=dict(color=SATURATED_COLOR, size=17))
+                           text=_("saturated"), showarrow=False, font=dict(color=SATURATED_COLOR, size=17))
     if curve.dead:
         fig.add_annotation(x=curve.dead[0][0] + 0.2, y=1.0, xref="x2", yref="y2 domain", xanchor="left",
-                           text="dead side: σ' = 0", showarrow=False, font=dict(color="#495057", size=17))
+                           text=_("dead side: σ' = 0"), showarrow=False, font=dict(color="#495057", size=17))
     for col, value in ((1, a), (2, da)):
         fig.add_trace(go.Scatter(x=[z], y=[value], mode="markers", showlegend=False, hoverinfo="x+y",
                                  marker=dict(color=MARKER_COLOR, size=16, line=dict(color="white", width=2))),
@@ -55,16 +56,16 @@ def activation_figure(curve, z: float, a: float, da: float) -> go.Figure:
 def neuron_costs_figure(quadratic, cross_entropy, epoch: int) -> go.Figure:
     """Each cost over the epochs up to `epoch`, side by side, each on its own scale (as in Nielsen's plots)."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
-                        subplot_titles=[COST_LABELS[h.cost] for h in (quadratic, cross_entropy)])
+                        subplot_titles=[_(COST_LABELS[h.cost]) for h in (quadratic, cross_entropy)])
     epochs = np.arange(len(quadratic.cost_value))
     for col, history in ((1, quadratic), (2, cross_entropy)):
         color = COST_COLORS[history.cost]
         fig.add_trace(go.Scatter(x=epochs[:epoch + 1], y=history.cost_value[:epoch + 1], showlegend=False,
-                                 line=dict(color=color, width=4), hovertemplate="epoch %{x}: C = %{y:.4f}"), 1, col)
+                                 line=dict(color=color, width=4), hovertemplate=_("epoch %{x}: C = %{y:.4f}")), 1, col)
         fig.add_trace(go.Scatter(x=[epoch], y=[history.cost_value[epoch]], mode="markers", showlegend=False,
                                  marker=dict(color=color, size=14), hoverinfo="skip"), 1, col)
-        fig.update_yaxes(range=[0, 1.08 * float(history.cost_value.max())], title_text="cost C", row=1, col=col)
-    fig.update_xaxes(title_text="epoch", range=[0, epochs[-1]])
+        fig.update_yaxes(range=[0, 1.08 * float(history.cost_value.max())], title_text=_("cost C"), row=1, col=col)
+    fig.update_xaxes(title_text=_("epoch"), range=[0, epochs[-1]])
     return style(fig, height=360)
 
 
@@ -82,7 +83,7 @@ def _points(fig: go.Figure, inputs: np.ndarray, targets, outputs) -> None:
         text=[f"{t}" for t in targets], textposition="top right", textfont=dict(size=18),
         marker=dict(size=26, color=[c if t else "white" for c, t in zip(colors, targets)],
                     line=dict(color=colors, width=4)),
-        hovertemplate="x = (%{x}, %{y}), target %{text}<extra></extra>"))
+        hovertemplate=_("x = (%{x}, %{y}), target %{text}") + "<extra></extra>"))
 
 
 def _region(fig: go.Figure, polygon, color: str) -> None:
@@ -114,7 +115,7 @@ def xor_figure(network, inputs: np.ndarray, targets) -> go.Figure:
     """The 2-2-1 network's two lines (OR and NAND); it outputs 1 in the band between them."""
     fig = go.Figure()
     _region(fig, network.region, CLASS_COLORS[1])
-    for unit, color, name in zip(network.hidden, ("#7048e8", "#1098ad"), ("OR unit", "NAND unit")):
+    for unit, color, name in zip(network.hidden, ("#7048e8", "#1098ad"), (_("OR unit"), _("NAND unit"))):
         _line(fig, unit.line, color, name)
     _points(fig, inputs, targets, network.outputs)
     _square_axes(fig)
@@ -130,7 +131,7 @@ def boundaries_figure(left, right, titles: tuple[str, str]) -> go.Figure:
                                  colorscale=[[0, "#d0ebff"], [0.5, "#ffffff"], [1, "#ffe8cc"]],
                                  contours=dict(start=0.5, end=0.5, size=1, coloring="fill"),
                                  line=dict(width=0), hoverinfo="skip",
-                                 colorbar=dict(title="a for class 1", len=0.9)), 1, col)
+                                 colorbar=dict(title=_("a for class 1"), len=0.9)), 1, col)
         fig.add_trace(go.Contour(x=b.x1, y=b.x2, z=b.prob, showscale=False, hoverinfo="skip",
                                  contours=dict(start=0.5, end=0.5, size=1, coloring="none"),
                                  line=dict(width=4, color="#212529")), 1, col)
@@ -141,6 +142,7 @@ def boundaries_figure(left, right, titles: tuple[str, str]) -> go.Figure:
                                      hoverinfo="skip"), 1, col)
         fig.update_xaxes(range=[b.x1[0], b.x1[-1]], title_text="x₁", row=1, col=col)
         fig.update_yaxes(range=[b.x2[0], b.x2[-1]], title_text="x₂", row=1, col=col)
+    fig.update_layout(showlegend=False)  # the boundary lines' "trace 1", "trace 3" sat on the colour bar's title
     return style(fig, height=440)
 
 
@@ -148,16 +150,16 @@ def loss_figure(curves, kl: np.ndarray) -> go.Figure:
     """Each loss C(a) beside its slope ∂C/∂a for one target y; KL dotted over the cross-entropy."""
     y = curves[0].y
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
-                        subplot_titles=(f"Cost C(a) for the target y = {y:g}", "Its slope ∂C/∂a"))
+                        subplot_titles=(_("Cost C(a) for the target y = {y:g}").format(y=y), _("Its slope ∂C/∂a")))
     for curve in curves:
         color = LOSS_COLORS[curve.name]
-        fig.add_trace(go.Scatter(x=curve.a, y=curve.cost, name=LOSS_LABELS[curve.name], legendgroup=curve.name,
+        fig.add_trace(go.Scatter(x=curve.a, y=curve.cost, name=_(LOSS_LABELS[curve.name]), legendgroup=curve.name,
                                  line=dict(color=color, width=4)), 1, 1)
-        fig.add_trace(go.Scatter(x=curve.a, y=curve.dc_da, name=LOSS_LABELS[curve.name], legendgroup=curve.name,
+        fig.add_trace(go.Scatter(x=curve.a, y=curve.dc_da, name=_(LOSS_LABELS[curve.name]), legendgroup=curve.name,
                                  showlegend=False, line=dict(color=color, width=4)), 1, 2)
-    fig.add_trace(go.Scatter(x=curves[0].a, y=kl, name="KL(y ‖ a) = cross-entropy − H(y)",
+    fig.add_trace(go.Scatter(x=curves[0].a, y=kl, name=_("KL(y ‖ a) = cross-entropy − H(y)"),
                              line=dict(color="#212529", width=3, dash="dot")), 1, 1)
-    fig.update_xaxes(title_text="output a", range=[0, 1])
+    fig.update_xaxes(title_text=_("output a"), range=[0, 1])
     fig.update_yaxes(range=[0, 4], title_text="C", row=1, col=1)
     fig.update_yaxes(range=[-6, 6], title_text="∂C/∂a", row=1, col=2)
     return style(fig, height=440, legend_below=True)
