@@ -155,8 +155,9 @@ def test_on_a_1280x720_projector_the_loss_and_delta_charts_show_without_scrollin
         charts = page.locator('[data-testid="stPlotlyChart"]')
         for title in ("Loss C", "Error signal δ"):
             chart = charts.filter(has_text=title).first
-            chart.wait_for(timeout=30_000)
-            heading = chart.locator("text").filter(has_text=title).first.bounding_box()
+            text = chart.locator("text").filter(has_text=title).first
+            text.wait_for(timeout=60_000)  # Plotly has drawn the title (a loaded server can take a while)
+            heading = text.bounding_box()
             box = chart.bounding_box()
             assert heading is not None and box is not None, f"{title}: not drawn"
             assert 0 <= heading["y"] and heading["y"] + heading["height"] <= 720, (title, heading)
