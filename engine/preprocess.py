@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from .text import N_, _
 
@@ -21,6 +21,8 @@ NOISE_FLOOR = 0.25  # ink below this share of the robust max is paper grain, sha
 MIN_INK_PIXELS = 12  # fewer inked pixels than this is a speck, not a digit
 MIN_INK_SHARE = 0.0005  # ... or than this share of the image (a dot on a large photo)
 MIN_EXTENT = 0.03  # ink spanning less than this share of the shorter image side is a dot
+LIGHT_SIDE = 96  # the light falling on paper is estimated on a copy of the photo this small ...
+LIGHT_WINDOW = 1 / 6  # ... as the 90th percentile over a window this share of its side: wider than a stroke
 TRIM = 0.001  # share of ink mass ignored at each edge of the bounding box (a few stray noise pixels)
 MAX_IMAGE_BYTES = 20_000_000  # the uploader's limit: phone photos are 3-12 MB
 MAX_PIXELS = 50_000_000  # below Pillow's bomb warning (89 M pixels); a 48-megapixel phone photo fits
@@ -102,13 +104,36 @@ def _border(lum: np.ndarray) -> np.ndarray:
     return np.concatenate([lum[:k].ravel(), lum[-k:].ravel(), lum[k:-k, :k].ravel(), lum[k:-k, -k:].ravel()])
 
 
-def _ink(lum: np.ndarray) -> tuple[np.ndarray, bool]:
-    """(H, W) brightness -> (ink above the background level, inverted?)."""
+def _paper(lum: np.ndarray) -> np.ndarray:
+    """How bright the paper is under each pixel of a photo: the light, with the dark strokes taken out.
+
+    A phone photo's light is uneven (a lamp on one side, the phone's shadow), so one paper level for the whole
+    page reads its darker side as ink. Strokes are thin and the light changes slowly: on a small copy, the 90th
+    percentile over a window wider than any stroke is the paper; scaled back up, it is smooth.
+    """
+    h, w = lum.shape
+    scale = min(1.0, LIGHT_SIDE / max(h, w))
+    small = Image.fromarray(np.ascontiguousarray(lum, dtype=np.float32)).resize(
+        (max(1, round(w * scale)), max(1, round(h * scale))), Image.BILINEAR)
+    size = max(3, round(LIGHT_WINDOW * min(small.size)) | 1)  # odd
+    paper = small.filter(ImageFilter.RankFilter(size, int(0.9 * size * size)))
+    return np.asarray(paper.resize((w, h), Image.BILINEAR), dtype=np.float32)
+
+
+def _ink(lum: np.ndarray) -> tuple[np.ndarray, bool, np.ndarray | None]:
+    """(H, W) brightness -> (ink above the background level, inverted?, gain for uneven light or None).
+
+    Light strokes on a dark canvas are measured against one background level; dark ink on light paper (a
+    photo) against the paper's brightness where the ink lies, so uneven light is not mistaken for a stroke.
+    The gain evens out the strokes afterwards: the same pen is half as dark, in absolute terms, where half
+    the light falls.
+    """
     background = float(np.median(_border(lum)))
     inverted = background > 0.5  # bright border: dark ink on light paper
     if inverted:
-        return np.maximum(np.float32(background) - lum, 0.0), True  # ink = (1 - lum) - (1 - background)
-    return np.maximum(lum - np.float32(background), 0.0), False
+        paper = _paper(lum)
+        return np.maximum(paper - lum, 0.0), True, np.float32(paper.max()) / np.maximum(paper, np.float32(0.05))
+    return np.maximum(lum - np.float32(background), 0.0), False, None
 
 
 def _robust_max(ink: np.ndarray, k: int) -> float:
@@ -159,7 +184,7 @@ def _centre_by_mass(piece: np.ndarray) -> np.ndarray:
 def prepare(image: np.ndarray) -> Prepared:
     """Gray, RGB or RGBA (uint8 or float) -> a centred 28x28 input, or status "blank" when nothing is drawn."""
     lum = _luminance(_as_float(image))
-    ink, inverted = _ink(lum)
+    ink, inverted, gain = _ink(lum)
     n = ink.size
     k = max(MIN_INK_PIXELS, math.ceil(MIN_INK_SHARE * n))
     peak = _robust_max(ink, k)
@@ -167,6 +192,9 @@ def prepare(image: np.ndarray) -> Prepared:
     if peak < BLANK_CONTRAST:  # empty canvas, faint noise, or a speck of a few pixels
         return blank
     ink[ink < NOISE_FLOOR * peak] = 0.0
+    if gain is not None:  # paper and noise are gone: give a stroke the same strength in dim and bright light
+        ink *= gain
+        peak = max(_robust_max(ink, k), 1e-6)
     np.minimum(ink * np.float32(1.0 / peak), 1.0, out=ink)  # stretch: the robust max becomes 1
     top, bottom = _span(ink.sum(axis=1))
     left, right = _span(ink.sum(axis=0))

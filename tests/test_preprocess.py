@@ -209,6 +209,26 @@ def test_blank_inputs_are_reported_not_guessed(image):
     assert p.status == "blank" and p.pixels is None
 
 
+def strong_light(strokes, seed: int, light: np.ndarray) -> np.ndarray:
+    """A photo of paper lit by a lamp on one side: `light` scales the brightness, (H, W)."""
+    paper = canvas(strokes, back=(236, 232, 224, 255), ink=(35, 40, 60, 255), mode="RGB").astype(float)
+    noisy = paper * light[:, :, None] + np.random.default_rng(seed).normal(0.0, 6.0, paper.shape)
+    return np.clip(noisy, 0, 255).astype(np.uint8)
+
+
+SIDE_LAMP = np.tile(np.linspace(0.45, 1.0, 280), (280, 1))  # the left edge gets under half the light
+VIGNETTE = 1.0 - 0.5 * (np.hypot(*np.meshgrid(np.linspace(-1, 1, 280), np.linspace(-1, 1, 280))) / 1.42) ** 2
+
+
+@pytest.mark.parametrize("light", [SIDE_LAMP, VIGNETTE, SIDE_LAMP.T], ids=["side-lamp", "vignette", "lamp-above"])
+def test_blank_paper_under_strong_uneven_light_is_blank_and_a_digit_on_it_is_read(light):
+    assert prepare(strong_light([], 5, light)).status == "blank"
+    p = prepare(strong_light(seven(), 5, light))
+    check_output(p)
+    reference = prepare(canvas(seven())).pixels
+    assert np.corrcoef(p.pixels.ravel(), reference.ravel())[0, 1] > 0.9
+
+
 @pytest.mark.parametrize("bad", [np.zeros((280, 280, 5)), np.zeros(10), np.zeros((0, 5)),
                                  np.full((8, 8), np.nan), np.array([["a"]])],
                          ids=["5-channels", "1-d", "empty", "nan", "strings"])
