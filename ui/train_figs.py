@@ -121,6 +121,7 @@ def saturation_bars(fractions: np.ndarray, names: list[str], activations: list[s
     The output layer's share is drawn but not judged: a softmax or sigmoid output near 0 or 1 is a confident
     answer, which is what training is for.
     """
+    names = [n.replace(" (", "<br>(") for n in names]  # "output<br>(l=3)": narrow bars, and 输出层 is wide
     labels = [f"{n}<br>{a}" for n, a in zip(names, activations)]
     colors = [SATURATED] * (len(labels) - 1) + [OUTPUT_GREY]
     labels[-1] = f"{names[-1]}<br>{activations[-1]}<br>" + _("(confident)")
