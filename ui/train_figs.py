@@ -17,6 +17,17 @@ def layer_name(l: int, n_layers: int) -> str:
     return _("output (l={l})").format(l=l) if l == n_layers else _("layer {l}").format(l=l)
 
 
+def powers_of_ten(axis: dict, most: int = 6) -> dict:
+    """A log axis from log_axis with powers of ten only when it has more than `most` ticks (a short chart)."""
+    ticks = list(zip(axis.get("tickvals", []), axis.get("ticktext", [])))
+    if len(ticks) <= most:
+        return axis
+    kept = [(value, text) for value, text in ticks if abs(np.log10(value) - round(np.log10(value))) < 1e-9]
+    if len(kept) < 2:
+        return axis
+    return {**axis, "tickvals": [value for value, text in kept], "ticktext": [text for value, text in kept]}
+
+
 def smooth(values: np.ndarray, window: int = 10) -> np.ndarray:
     """Trailing moving average, so a noisy per-batch curve reads as a trend."""
     if len(values) < 2:
@@ -50,7 +61,7 @@ def loss_accuracy(history: dict, epochs: list[dict], regression: bool) -> go.Fig
         fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
         fig.update_xaxes(title_text=_("step"), row=1, col=2)
     losses = np.concatenate([history["loss"], [e["train_loss"] for e in epochs], [e["val_loss"] for e in epochs]])
-    fig.update_yaxes(row=1, col=1, **log_axis(losses))
+    fig.update_yaxes(row=1, col=1, **powers_of_ten(log_axis(losses)))
     fig.update_xaxes(title_text=_("step"), row=1, col=1)
     fig = style(fig, height=LOSS_HEIGHT, legend_below=True)
     # three legend entries a row: two rows in the page's 60% column, clear of the step axis's title
@@ -68,15 +79,12 @@ def delta_heatmap(history: dict) -> go.Figure:
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-3.0, 0.0)
     if hi - lo < 1:
         lo, hi = lo - 0.5, hi + 0.5
-    bar = log_axis(delta.ravel())  # the colour bar reads like every log axis: 0.01, 0.02, 0.05 at their log10
-    ticks = [(float(np.log10(value)), text) for value, text in zip(bar.get("tickvals", []), bar.get("ticktext", []))]
-    if len(ticks) > 6:  # a short bar beside the loss chart: powers of ten only
-        ticks = [(power, text) for power, text in ticks if abs(power - round(power)) < 1e-9] or ticks
+    bar = powers_of_ten(log_axis(delta.ravel()))  # the colour bar reads like every log axis, at their log10
     fig = go.Figure(go.Heatmap(
         x=history["step"], y=[layer_name(l, n_layers) for l in range(1, n_layers + 1)], z=logd,
         zmin=lo, zmax=hi, colorscale="Viridis",
         colorbar=dict(title=dict(text=_("mean |δ|"), side="right"), thickness=12,
-                      tickvals=[power for power, text in ticks], ticktext=[text for power, text in ticks]),
+                      tickvals=np.log10(bar.get("tickvals", [])), ticktext=bar.get("ticktext", [])),
         hovertemplate=_("step %{x}<br>%{y}<br>log10 mean |δ| = %{z:.2f}") + "<extra></extra>"))
     # two title lines: the page shows this chart beside the loss chart, in 40% of the width
     fig.update_layout(title=_("Error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup><br>in every layer (log colour)"))
