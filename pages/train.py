@@ -17,6 +17,7 @@ from ui.bootstrap import require_app_frame
 from ui.capacity_panel import capacity_section
 from ui.classroom import busy_message, lesson_link_builder, session_token, training_slots
 from ui.compute import INTERACTIVE, training_budget
+from ui.i18n import N_, _, language
 from ui.plain_text import plain
 from ui.state import set_active_model
 from ui.train_controls import controls, init_state, remember_settings
@@ -29,16 +30,16 @@ CHUNK_SECONDS = 0.02  # a slice trains in chunks this long; a click is answered 
 MAX_SLICE_SECONDS = 1.0  # wall-clock cap on a slice, so the readouts still move on a crowded server
 CHART_SECONDS = 1.0  # the charts are rebuilt this often (they cost more than the training)
 MAX_CHART_SECONDS = 1.8  # ... and at least this often however many train: a student sees their run move
-VIEWS = ["δ per layer", "Gradients", "Activations", "Weights", "Predictions"]
+VIEWS = [N_("δ per layer"), N_("Gradients"), N_("Activations"), N_("Weights"), N_("Predictions")]  # keys: shown with _()
 
 
 def build_trainer(network, training) -> Trainer | None:
     """A new Trainer for these settings, or None with the reason shown."""
     try:
-        with st.spinner("Loading the data and building the network..."):
+        with st.spinner(_("Loading the data and building the network...")):
             return Trainer(network, training)
     except (SpecError, DatasetError, IdxError, ValueError) as exc:
-        st.error(f"Cannot build this network: {plain(exc)}")
+        st.error(_("Cannot build this network: {reason}").format(reason=plain(exc)))
         return None
 
 
@@ -72,8 +73,9 @@ def on_reset() -> None:
 def use_trained_model() -> None:
     """A copy of the network as it is now becomes the Draw and Backprop pages' model (before the sidebar draws)."""
     trainer = st.session_state.train_trainer
-    set_active_model(copy.deepcopy(trainer.model), f"trained on the Train page ({trainer.step_count} steps)")
-    st.toast("The Draw and Backprop pages now use this model.")
+    set_active_model(copy.deepcopy(trainer.model),
+                     _("trained on the Train page ({steps} steps)").format(steps=trainer.step_count))
+    st.toast(_("The Draw and Backprop pages now use this model."))
 
 
 def on_step() -> None:
@@ -81,7 +83,11 @@ def on_step() -> None:
     st.session_state.train_step_once = True
 
 
-LIVE_NAMES = {"lr": "η", "momentum": "momentum μ", "batch_size": "the batch size", "weight_decay": "weight decay"}
+# what the info box says when one of them changes during a run: one clause each, joined into one sentence
+LIVE_CHANGES = {"lr": N_("η is now {value:g}"), "momentum": N_("momentum μ is now {value:g}"),
+                "batch_size": N_("the batch size is now {value:g}"), "weight_decay": N_("weight decay is now {value:g}")}
+LIVE_NAMES = {"lr": "η", "momentum": N_("momentum μ"), "batch_size": N_("batch size"),
+              "weight_decay": N_("weight decay")}  # the loss chart's markers
 
 
 def live_change(trainer: Trainer, network, training) -> bool:
@@ -94,24 +100,36 @@ def live_change(trainer: Trainer, network, training) -> bool:
 
 
 def retune(trainer: Trainer, network, training) -> None:
-    """Apply the new values to the run, say so, and remember the step for a marker on the loss chart."""
+    """Apply the new values to the run and remember (first step, new values) for the info box and the loss chart.
+
+    The words are made when shown, so a change of language rewords the earlier retunes too.
+    """
     changed = trainer.retune(training)
     st.session_state.train_built_from = (network, training)
     if not changed or trainer.step_count == 0:
         return  # nothing has been trained yet: the run simply starts with these values
-    values = ", ".join(f"{LIVE_NAMES[name]} is now {getattr(training, name):g}" for name in changed)
-    if values[0].isascii():
-        values = values[0].upper() + values[1:]
     first = trainer.step_count + 1  # the first step taken with the new values
-    text = f"{values} from step {first:,}."
-    label = ", ".join(f"{LIVE_NAMES[name].removeprefix('the ')} {getattr(training, name):g}" for name in changed)
-    st.session_state.setdefault("train_retunes", []).append((first, text, label))
+    values = tuple((name, getattr(training, name)) for name in changed)
+    st.session_state.setdefault("train_retunes", []).append((first, values))
+
+
+def retune_text(first: int, values: tuple) -> str:
+    """The info box's sentence, e.g. "η is now 0.5 from step 2.", in the session's language."""
+    changes = _(", ").join(_(LIVE_CHANGES[name]).format(value=value) for name, value in values)
+    if changes[0].isascii():
+        changes = changes[0].upper() + changes[1:]
+    return _("{changes} from step {step:,}.").format(changes=changes, step=first)
+
+
+def retune_label(values: tuple) -> str:
+    """The loss chart marker's label, e.g. "η 0.5"."""
+    return _(", ").join(f"{_(LIVE_NAMES[name])} {value:g}" for name, value in values)
 
 
 def mark_retunes(fig):
     """A dashed line on the loss chart at every step where η, momentum, batch size or weight decay changed."""
-    for step, _, label in st.session_state.get("train_retunes", []):
-        fig.add_vline(x=step, line=dict(color="#888", width=1, dash="dash"), annotation_text=label,
+    for step, values in st.session_state.get("train_retunes", []):
+        fig.add_vline(x=step, line=dict(color="#888", width=1, dash="dash"), annotation_text=retune_label(values),
                       annotation_position="top right", annotation_font_size=11, row=1, col=1)
     return fig
 
@@ -120,24 +138,25 @@ def show_readouts(trainer: Trainer) -> None:
     """Step, Epoch, Train loss, Val accuracy, Val loss."""
     now = readouts(trainer)
     cols = st.columns(5)
-    cols[0].metric("Step", f"{now.step:,}")
-    cols[1].metric("Epoch", f"{now.epoch:.1f} / {now.epochs}")
-    cols[2].metric("Train loss", format_loss(now.train_loss),
-                   help="Mean mini-batch loss over the last 20 steps")
+    cols[0].metric(_("Step"), f"{now.step:,}")
+    cols[1].metric(_("Epoch"), f"{now.epoch:.1f} / {now.epochs}")
+    cols[2].metric(_("Train loss"), format_loss(now.train_loss),
+                   help=_("Mean mini-batch loss over the last 20 steps"))
     if trainer.network.regression:
-        cols[3].metric("Val accuracy", "n/a", help="Regression has no accuracy: watch the validation loss")
+        cols[3].metric(_("Val accuracy"), _("n/a"), help=_("Regression has no accuracy: watch the validation loss"))
     else:
-        cols[3].metric("Val accuracy", "—" if now.val_acc is None else f"{now.val_acc:.1%}",
-                       help="Measured at the end of every epoch on the validation set")
-    cols[4].metric("Val loss", format_loss(now.val_loss))
+        cols[3].metric(_("Val accuracy"), "—" if now.val_acc is None else f"{now.val_acc:.1%}",
+                       help=_("Measured at the end of every epoch on the validation set"))
+    cols[4].metric(_("Val loss"), format_loss(now.val_loss))
 
 
 def status_banner(trainer: Trainer) -> None:
     if trainer.status == "diverged":
-        st.error(f"**Training stopped.** {trainer.message} Then press Reset: the charts keep this run's history "
-                 "until you do.", icon=":material/error:")
+        st.error(_("**Training stopped.** {advice} Then press Reset: the charts keep this run's history until you "
+                   "do.").format(advice=trainer.message), icon=":material/error:")
     elif trainer.status == "done":
-        st.success(f"Done: {trainer.message}. Press Reset to train again, or raise the epochs and Start.",
+        st.success(_("Done: {summary}. Press Reset to train again, or raise the epochs and Start.").format(
+                   summary=trainer.message),
                    icon=":material/check_circle:")
 
 
@@ -151,36 +170,37 @@ def predictions_view(trainer: Trainer) -> None:
     elif isinstance(shown, Gallery):
         st.plotly_chart(figs.digit_gallery(shown), key="train_fig_gallery", theme=None)
     else:
-        st.info("No picture for this dataset.")
+        st.info(_("No picture for this dataset."))
 
 
 def detail_view(trainer: Trainer, history: dict, view: str) -> None:
     n_layers = len(trainer.network.widths)
     names = [figs.layer_name(l, n_layers) for l in range(1, n_layers + 1)]
     if view == "δ per layer":
-        st.plotly_chart(figs.per_layer_lines(history, "delta_mean_abs", "Mean |δ<sup>l</sup>| per layer",
-                                             "mean |δ|"), key="train_fig_delta_lines", theme=None)
-        st.caption("Vanishing gradients: the first layers' lines sink far below the output's. Exploding: "
-                   "they climb above it. BP2, δ<sup>l</sup> = ((W<sup>l+1</sup>)<sup>T</sup>δ<sup>l+1</sup>) ⊙ "
-                   "σ'(z<sup>l</sup>), multiplies by a weight and a slope at every layer.", unsafe_allow_html=True)
+        st.plotly_chart(figs.per_layer_lines(history, "delta_mean_abs", _("Mean |δ<sup>l</sup>| per layer"),
+                                             _("mean |δ|")), key="train_fig_delta_lines", theme=None)
+        st.caption(_("Vanishing gradients: the first layers' lines sink far below the output's. Exploding: "
+                     "they climb above it. BP2, δ<sup>l</sup> = ((W<sup>l+1</sup>)<sup>T</sup>δ<sup>l+1</sup>) ⊙ "
+                     "σ'(z<sup>l</sup>), multiplies by a weight and a slope at every layer."), unsafe_allow_html=True)
     elif view == "Gradients":
         left, right = st.columns(2)
-        left.plotly_chart(figs.per_layer_lines(history, "grad_norm", "‖∂C/∂W<sup>l</sup>‖ per layer",
-                                               "gradient norm"), key="train_fig_grad", theme=None)
-        right.plotly_chart(figs.per_layer_lines(history, "update_ratio", "Update / weight ratio ‖ΔW‖/‖W‖",
-                                                "ratio"), key="train_fig_ratio", theme=None)
-        st.caption("A healthy update/weight ratio is around 10⁻³: much smaller and the layer is not learning, "
-                   f"much larger and the steps are too big. ‖ΔW‖ is measured every {RATIO_EVERY}th step (it moves "
-                   "slowly), hence the steps in the line; everything else is measured every step.")
+        left.plotly_chart(figs.per_layer_lines(history, "grad_norm", _("‖∂C/∂W<sup>l</sup>‖ per layer"),
+                                               _("gradient norm")), key="train_fig_grad", theme=None)
+        right.plotly_chart(figs.per_layer_lines(history, "update_ratio", _("Update / weight ratio ‖ΔW‖/‖W‖"),
+                                                _("ratio")), key="train_fig_ratio", theme=None)
+        st.caption(_("A healthy update/weight ratio is around 10⁻³: much smaller and the layer is not learning, "
+                     "much larger and the steps are too big. ‖ΔW‖ is measured every {every}th step (it moves "
+                     "slowly), hence the steps in the line; everything else is measured every step.").format(
+                         every=RATIO_EVERY))
     elif view == "Activations":
         left, right = st.columns([2, 1])
-        left.plotly_chart(figs.distributions(activation_values(trainer), "Activations a<sup>l</sup> "
-                                             "(256 validation samples)", "a", names), key="train_fig_acts", theme=None)
+        left.plotly_chart(figs.distributions(activation_values(trainer), _("Activations a<sup>l</sup> "
+                                             "(256 validation samples)"), "a", names), key="train_fig_acts", theme=None)
         activations = list(trainer.network.activations) + [trainer.network.output_activation]
         right.plotly_chart(figs.saturation_bars(latest_saturation(history, n_layers), names, activations),
                            key="train_fig_sat", theme=None)
     elif view == "Weights":
-        st.plotly_chart(figs.distributions(weight_values(trainer), "Weights W<sup>l</sup>", "w", names),
+        st.plotly_chart(figs.distributions(weight_values(trainer), _("Weights W<sup>l</sup>"), "w", names),
                         key="train_fig_weights", theme=None)
     else:
         predictions_view(trainer)
@@ -242,7 +262,7 @@ def live_charts() -> None:
                       key="train_fig_loss", theme=None)
     delta.plotly_chart(figs.delta_heatmap(history), key="train_fig_delta", theme=None)
     st.session_state.setdefault("train_view", VIEWS[0])  # not default=: the view may come back from remember_settings
-    view = st.segmented_control("Show", VIEWS, key="train_view")
+    view = st.segmented_control(_("Show"), VIEWS, key="train_view", format_func=_)
     remember_settings()  # a view picked in this fragment's own run is kept too
     detail_view(trainer, history, view or VIEWS[0])
 
@@ -252,10 +272,11 @@ def load_upload(uploaded) -> None:
     try:
         model, payload = from_bytes(uploaded.getvalue(), max_bytes=20_000_000)
     except CheckpointError as exc:
-        st.error(f"Could not load {plain(uploaded.name)}: {plain(exc)}")
+        st.error(_("Could not load {file}: {reason}").format(file=plain(uploaded.name), reason=plain(exc)))
     else:
-        set_active_model(model, f"uploaded {uploaded.name}")
-        st.success(f"Loaded {plain(uploaded.name)}: {model.spec.describe()}. The Draw and Backprop pages now use it.")
+        set_active_model(model, _("uploaded {file}").format(file=uploaded.name))
+        st.success(_("Loaded {file}: {network}. The Draw and Backprop pages now use it.").format(
+            file=plain(uploaded.name), network=model.spec.describe()))
 
 
 # --- the settings ----------------------------------------------------------------------------------
@@ -264,10 +285,10 @@ link_problem = init_state()
 
 # less empty margin around the page: on a 1280x720 projector the buttons, readouts, loss and δ charts fit one screen
 st.html("<style>[data-testid='stMainBlockContainer'] {padding: 2.5rem 2rem 6rem}</style>")
-st.title("Train a network and watch it learn")
-st.caption("Pick a preset or your own network in the sidebar, press **Start**, and watch the loss fall, "
-           "the accuracy rise and the error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup> flow back through every "
-           "layer.", unsafe_allow_html=True)
+st.title(_("Train a network and watch it learn"))
+st.caption(_("Pick a preset or your own network in the sidebar, press **Start**, and watch the loss fall, "
+             "the accuracy rise and the error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup> flow back through every "
+             "layer."), unsafe_allow_html=True)
 if link_problem:
     st.warning(plain(link_problem))
 
@@ -288,20 +309,20 @@ if settings_changed and trainer.step_count == 0:
 running = st.session_state.train_running
 
 buttons = st.columns([1, 1, 1, 1, 3])
-buttons[0].button("Start", key="train_start", type="primary", on_click=on_start, disabled=running,
+buttons[0].button(_("Start"), key="train_start", type="primary", on_click=on_start, disabled=running,
                   icon=":material/play_arrow:", width="stretch")
-buttons[1].button("Pause", key="train_pause", on_click=stop, disabled=not running,
+buttons[1].button(_("Pause"), key="train_pause", on_click=stop, disabled=not running,
                   icon=":material/pause:", width="stretch")
-buttons[2].button("Step", key="train_step", on_click=on_step, disabled=running,
-                  help="Train on one mini-batch", icon=":material/skip_next:", width="stretch")
-buttons[3].button("Reset", key="train_reset", on_click=on_reset, icon=":material/restart_alt:",
-                  width="stretch", help="A new network with the current settings; the old run is dropped")
+buttons[2].button(_("Step"), key="train_step", on_click=on_step, disabled=running,
+                  help=_("Train on one mini-batch"), icon=":material/skip_next:", width="stretch")
+buttons[3].button(_("Reset"), key="train_reset", on_click=on_reset, icon=":material/restart_alt:",
+                  width="stretch", help=_("A new network with the current settings; the old run is dropped"))
 if st.session_state.pop("train_busy", False):
     st.warning(busy_message(), icon=":material/hourglass_top:")
 if settings_changed and trainer is not None:
-    buttons[4].info("Settings changed: press **Reset** to train a new network with them.", icon=":material/info:")
+    buttons[4].info(_("Settings changed: press **Reset** to train a new network with them."), icon=":material/info:")
 elif st.session_state.get("train_retunes") and trainer is not None:
-    buttons[4].info(st.session_state.train_retunes[-1][1], icon=":material/tune:")
+    buttons[4].info(retune_text(*st.session_state.train_retunes[-1]), icon=":material/tune:")
 
 if running or st.session_state.pop("train_step_once", False):
     trainer = trainer_for_settings(network, training)
@@ -314,9 +335,10 @@ if trainer is None:
 
 # --- the live panel --------------------------------------------------------------------------------
 # small, one line: the readouts and charts move up into a projector's first screen
-st.markdown(f":small[**{trainer.network.describe()}** on **{plain(trainer.data.name)}** — "
-            f"{plain(trainer.data.description)} ({len(trainer.x_train):,} training, {len(trainer.x_val):,} "
-            "validation samples)]")
+st.markdown(":small[" + _("**{network}** on **{dataset}** — {description} ({train:,} training, {val:,} validation "
+                          "samples)").format(network=trainer.network.describe(), dataset=plain(trainer.data.name),
+                                             description=plain(_(trainer.data.description)),
+                                             train=len(trainer.x_train), val=len(trainer.x_val)) + "]")
 # with a classroom training at once, redraw less often so the two cores go to training, not charts
 tick = tick_seconds(training_slots().busy())
 st.fragment(live_readouts, run_every=tick if running else None)()
@@ -324,20 +346,27 @@ st.fragment(live_charts, run_every=min(MAX_CHART_SECONDS, max(CHART_SECONDS, tic
 
 # --- keep what you trained -------------------------------------------------------------------------
 st.divider()
-st.subheader("Keep what you trained")
+st.subheader(_("Keep what you trained"))
 left, middle, right = st.columns(3)
-left.button("Use this model on the Draw page", key="train_use_model", icon=":material/draw:",
+left.button(_("Use this model on the Draw page"), key="train_use_model", icon=":material/draw:",
             on_click=use_trained_model, disabled=trainer.data.image_shape != (28, 28) or trainer.step_count == 0,
-            help="Only networks trained on 28x28 digits can read drawings")
+            help=_("Only networks trained on 28x28 digits can read drawings"))
 last_epoch = trainer.history.epochs[-1] if trainer.history.epochs else None
-middle.download_button("Download the model (.pt)", key="train_download_model", file_name="model.pt",
+middle.download_button(_("Download the model (.pt)"), key="train_download_model", file_name="model.pt",
                        data=lambda: to_bytes(trainer.model, train=trainer.training.to_dict(), metrics=last_epoch),
                        mime="application/octet-stream", icon=":material/download:")
-right.download_button("Download the history (.csv)", key="train_download_csv", file_name="history.csv",
+right.download_button(_("Download the history (.csv)"), key="train_download_csv", file_name="history.csv",
                       data=lambda: trainer.history.to_csv(), mime="text/csv", icon=":material/table:")
 lesson_link_builder(to_params(network, training))
-uploaded = st.file_uploader("Load a model saved from this app", type=["pt"], key="train_upload",
-                            help="Checkpoints are validated and never run code")
+uploaded = st.file_uploader(_("Load a model saved from this app"), type=["pt"], key="train_upload",
+                            help=_("Checkpoints are validated and never run code"))
+if language() != "en":  # Streamlit writes the uploader's button and limit in English: say them in the session's
+    limit = _("{size}MB per file • PT").format(size=st.get_option("server.maxUploadSize"))
+    button, box = _("Upload"), ".st-key-train_upload [data-testid='stFileUploaderDropzone']"
+    st.html(f"<style>{box} button p, {box} [data-testid='stFileUploaderDropzoneInstructions'] span {{font-size: 0}}"
+            f"{box} button p::after {{content: '{button}'; font-size: 0.875rem}}"
+            f"{box} [data-testid='stFileUploaderDropzoneInstructions'] span::after {{content: '{limit}'; "
+            "font-size: 0.875rem}</style>")
 if uploaded is not None and st.session_state.get("train_uploaded_id") != uploaded.file_id:
     st.session_state.train_uploaded_id = uploaded.file_id  # load each upload once, not on every rerun
     load_upload(uploaded)

@@ -262,3 +262,39 @@ def test_using_the_trained_model_on_draw_and_coming_back_changes_no_setting():
     assert at.number_input(key="train_epochs").value == 20 and at.select_slider(key="train_lr").value == 0.03
     assert at.session_state["train_trainer"] is trainer and metric(at, "Step") == "1"
     assert str(at.query_params["ep"]) == "20"
+
+
+def switch_language(at: AppTest, lang: str) -> None:
+    """What the sidebar's switch does (ui.i18n._switched). AppTest reruns a page after a click without app.py's
+    frame (see ui.bootstrap.require_app_frame), so the sidebar switch is not in its tree then."""
+    at.session_state["lang"], at.session_state["lang_chosen"] = lang, True
+    at.query_params["lang"] = lang
+    at.run()
+    assert not at.exception, at.exception
+
+
+def test_a_chinese_session_sees_the_page_in_chinese_and_switching_language_keeps_the_run():
+    # ?lang=zh, and the language in the session as app.py leaves it: AppTest runs the page without app.py's
+    # frame once another test in this process has opened it (ui.bootstrap.require_app_frame)
+    at = open_page("pages/train.py", {"lang": "zh"}, state={"lang": "zh", "lang_chosen": True})
+    assert at.button(key="train_start").label == "开始"
+    assert {m.label for m in at.metric} == {"步数", "轮数", "训练损失", "验证准确率", "验证损失"}
+    loss_chart = next(c for c in at.get("plotly_chart") if "损失 C" in c.proto.spec)  # the loss chart's title
+    assert "Loss C" not in loss_chart.proto.spec
+    at.button(key="train_step").click().run()
+    at.select_slider(key="train_lr").set_value(0.01).run()
+    assert any("从第 2 步起，η 改为 0.01。" in i.value for i in at.info)  # a retune, said in one Chinese sentence
+    at.button(key="train_start").click().run()
+    trainer, steps = at.session_state["train_trainer"], at.session_state["train_trainer"].step_count
+    assert at.session_state["train_running"] and steps > 1
+    switch_language(at, "en")  # during the run
+    assert at.session_state["train_trainer"] is trainer and at.session_state["train_running"]
+    assert trainer.step_count >= steps and metric(at, "Step") == f"{trainer.step_count:,}"  # it trained on
+    assert at.button(key="train_start").label == "Start"
+    assert any("η is now 0.01 from step 2." in i.value for i in at.info)  # the earlier retune, reworded
+    at.button(key="train_pause").click().run()
+    steps = trainer.step_count
+    switch_language(at, "zh")  # paused: the same run and step count, back in Chinese
+    assert at.session_state["train_trainer"] is trainer and trainer.step_count == steps
+    assert metric(at, "步数") == f"{steps:,}" and at.button(key="train_start").label == "开始"
+    assert any("损失 C" in c.proto.spec and "小批量损失" in c.proto.spec for c in at.get("plotly_chart"))

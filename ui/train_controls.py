@@ -13,15 +13,15 @@ from engine.spec import (LIMITS, URL_KEYS, OPTIMIZER_NAMES, NetworkSpec, SpecErr
                          from_params, to_params)
 from engine.optimizers import OPTIMIZER_LABELS, WEIGHT_DECAY_HELP
 from ui.classroom import lesson_params, lesson_rules, session_token, training_slots
-from ui.i18n import url_params
+from ui.i18n import N_, _, url_params
 
 MAX_LAYERS_IN_UI = LIMITS["depth"][1]  # every depth the engine trains, e.g. a 20-layer sigmoid lesson
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0]
 BATCH_SIZES = [1, 2, 5, 10, 16, 20, 32, 64, 128, 256, 512, 1024]
 FULL_BATCH = 1_000_000  # larger than any training set: one step per epoch
 WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1]
-DATASET_LABELS = {name: f"{name}: {description}" for name, (_, description) in DATASETS.items()}
-DATASET_LABELS["idx"] = "idx: full MNIST from IDX files in a folder"
+DATASET_LABELS = {name: description for name, (load, description) in DATASETS.items()}  # shown "name: description"
+DATASET_LABELS["idx"] = N_("full MNIST from IDX files in a folder")
 TWO_D = {"moons", "circles", "xor", "spiral", "regression"}
 SAVED = "train_saved_settings"  # a copy of the widgets' values in plain session state (see remember_settings)
 KEPT = {"train_preset", "train_dataset", "train_idx_folder", "train_use_subset", "train_train_size",
@@ -101,13 +101,15 @@ def init_state() -> str | None:
             network, training = from_params(params, preset.network, preset.training)
         except SpecError as exc:
             apply(preset.network, preset.training)
-            return f"This link's settings could not be used ({exc}); showing the default settings instead."
+            return _("This link's settings could not be used ({reason}); showing the default settings "
+                     "instead.").format(reason=exc)
         training, fewer = _fit_train_size(training)
         apply(network, training)
         st.session_state.train_preset = None
         changes += fewer
         if changes:
-            return "This link's settings were changed to fit the page: " + "; ".join(changes) + "."
+            return _("This link's settings were changed to fit the page: {changes}.").format(
+                changes=_("; ").join(changes))
         return None
     apply(preset.network, preset.training)
     return None
@@ -124,25 +126,26 @@ def _fit_train_size(training: TrainSpec) -> tuple[TrainSpec, list[str]]:
         return training, []  # the page says what is wrong when it builds the trainer
     if training.train_size <= available:
         return training, []
-    note = (f"n={training.train_size} is more than the {available} training samples of {training.dataset}: "
-            f"using {available}")
+    note = _("n={n} is more than the {available} training samples of {dataset}: using {available}").format(
+        n=training.train_size, available=available, dataset=training.dataset)
     return dataclasses.replace(training, train_size=available), [note]
 
 
 def _layers(locked: bool) -> tuple[list[int], list[str]]:
     """Depth, then one width and one activation per hidden layer."""
-    depth = st.number_input("Hidden layers", 0, MAX_LAYERS_IN_UI, key="train_depth", disabled=locked,
-                            help="0 = no hidden layer: softmax regression (one linear layer, softmax over the "
-                                 "classes, cross-entropy) on the classification sets, linear regression on the "
-                                 "regression set; more layers = deeper network")
+    depth = st.number_input(_("Hidden layers"), 0, MAX_LAYERS_IN_UI, key="train_depth", disabled=locked,
+                            help=_("0 = no hidden layer: softmax regression (one linear layer, softmax over the "
+                                   "classes, cross-entropy) on the classification sets, linear regression on the "
+                                   "regression set; more layers = deeper network"))
     widths, acts = [], []
     for i in range(depth):
         st.session_state.setdefault(f"train_width_{i}", st.session_state.get(f"train_width_{i - 1}", 32))
         st.session_state.setdefault(f"train_act_{i}", st.session_state.get(f"train_act_{i - 1}", "relu"))
         left, right = st.columns([1, 1.3])
-        widths.append(left.number_input(f"Layer {i + 1} width", *LIMITS["width"], key=f"train_width_{i}",
-                                        disabled=locked))
-        acts.append(right.selectbox(f"Layer {i + 1} σ", list(ACTIVATIONS), key=f"train_act_{i}", disabled=locked))
+        widths.append(left.number_input(_("Layer {l} width").format(l=i + 1), *LIMITS["width"],
+                                        key=f"train_width_{i}", disabled=locked))
+        acts.append(right.selectbox(_("Layer {l} σ").format(l=i + 1), list(ACTIVATIONS), key=f"train_act_{i}",
+                                    disabled=locked, format_func=lambda n: _(ACTIVATIONS[n].label)))
     return widths, acts
 
 
@@ -161,82 +164,84 @@ class _Lesson:
 
 def _data_section(lesson: "_Lesson", state) -> tuple[str, int | None, float | None]:
     """The Data expander: (dataset name or idx:FOLDER, "" if the folder is missing; training-set size; noise)."""
-    with st.expander("Data", expanded=True):
+    with st.expander(_("Data"), expanded=True):
         if "data" in lesson.hidden:
             dataset, subset = state.train_dataset, state.train_use_subset
             folder = state.get("train_idx_folder", "")
         else:
             off = "data" in lesson.locked
-            dataset = st.selectbox("Dataset", list(DATASET_LABELS), key="train_dataset", disabled=off,
-                                   format_func=DATASET_LABELS.get)
-            folder = (st.text_input("IDX folder", key="train_idx_folder", disabled=off,
-                                    placeholder="/path/to/mnist (train-images-idx3-ubyte(.gz), ...)")
+            dataset = st.selectbox(_("Dataset"), list(DATASET_LABELS), key="train_dataset", disabled=off,
+                                   format_func=lambda n: f"{n}: {_(DATASET_LABELS[n])}")
+            folder = (st.text_input(_("IDX folder"), key="train_idx_folder", disabled=off,
+                                    placeholder=_("/path/to/mnist (train-images-idx3-ubyte(.gz), ...)"))
                       if dataset == "idx" else "")
-            subset = st.toggle("Use only part of the training set", key="train_use_subset", disabled=off,
-                               help="A small training set shows overfitting")
+            subset = st.toggle(_("Use only part of the training set"), key="train_use_subset", disabled=off,
+                               help=_("A small training set shows overfitting"))
             if subset:
-                st.number_input("Training samples", *LIMITS["train_size"], key="train_train_size", disabled=off)
+                st.number_input(_("Training samples"), *LIMITS["train_size"], key="train_train_size", disabled=off)
         if dataset == "idx":
             dataset = f"idx:{folder.strip()}" if folder.strip() else ""
         train_size = state.train_train_size if subset else None
         noise = None
-        if dataset in TWO_D and st.toggle("Set the noise", key="train_custom_noise"):
-            noise = st.slider("Noise", *LIMITS["noise"], key="train_noise", step=0.01)
+        if dataset in TWO_D and st.toggle(_("Set the noise"), key="train_custom_noise"):
+            noise = st.slider(_("Noise"), *LIMITS["noise"], key="train_noise", step=0.01)
     return dataset, train_size, noise
 
 
 def _network_section(lesson: "_Lesson", state, dataset: str) -> tuple[list, list, str, str, float]:
     """The Network expander: (widths, activations, init, loss, dropout)."""
-    with st.expander("Network", expanded=True):
+    with st.expander(_("Network"), expanded=True):
         if "layers" in lesson.hidden:
             widths = [state[f"train_width_{i}"] for i in range(state.train_depth)]
             acts = [state[f"train_act_{i}"] for i in range(state.train_depth)]
         else:
             widths, acts = _layers("layers" in lesson.locked)
         init = lesson.widget("init", lambda disabled: st.selectbox(
-            "Initialisation", list(INITS), key="train_init", disabled=disabled,
-            format_func=lambda n: INITS[n].label), "train_init")
+            _("Initialisation"), list(INITS), key="train_init", disabled=disabled,
+            format_func=lambda n: _(INITS[n].label)), "train_init")
         if dataset == "regression":  # one linear output: the quadratic cost is the only one that fits
-            st.selectbox("Loss", [REGRESSION_LOSS_LABEL], disabled=True, key="train_loss_regression")
+            st.selectbox(_("Loss"), [REGRESSION_LOSS_LABEL], disabled=True, key="train_loss_regression",
+                         format_func=_)
             if state.get("train_loss", "mse") != "mse":
-                st.warning("The regression set uses the quadratic cost ½(a − y)² on its linear output: "
-                           "cross-entropy needs classes, so the quadratic cost is what trains here.")
+                st.warning(_("The regression set uses the quadratic cost ½(a − y)² on its linear output: "
+                             "cross-entropy needs classes, so the quadratic cost is what trains here."))
             loss = "mse"
         else:
             loss = lesson.widget("loss", lambda disabled: st.selectbox(
-                "Loss", list(LOSS_LABELS), key="train_loss", disabled=disabled,
-                format_func=lambda n: LOSS_LABELS[n]), "train_loss")
+                _("Loss"), list(LOSS_LABELS), key="train_loss", disabled=disabled,
+                format_func=lambda n: _(LOSS_LABELS[n])), "train_loss")
         dropout = lesson.widget("dropout", lambda disabled: st.slider(
-            "Dropout", *LIMITS["dropout"], key="train_dropout", step=0.05, disabled=disabled), "train_dropout")
+            _("Dropout"), *LIMITS["dropout"], key="train_dropout", step=0.05, disabled=disabled), "train_dropout")
     return widths, acts, init, loss, dropout
 
 
 def _training_section(lesson: "_Lesson", state) -> tuple:
     """The Training expander: (optimizer, momentum, η, batch size or "full", epochs, weight decay, seed)."""
-    with st.expander("Training", expanded=True):
+    with st.expander(_("Training"), expanded=True):
         optimizer = lesson.widget("opt", lambda disabled: st.selectbox(
-            "Optimizer", OPTIMIZER_NAMES, key="train_optimizer", disabled=disabled,
-            format_func=lambda n: OPTIMIZER_LABELS[n]), "train_optimizer")
+            _("Optimizer"), OPTIMIZER_NAMES, key="train_optimizer", disabled=disabled,
+            format_func=lambda n: _(OPTIMIZER_LABELS[n])), "train_optimizer")
         momentum = state.train_momentum
         if optimizer == "momentum":
             momentum = lesson.widget("opt", lambda disabled: st.slider(
-                "Momentum μ", *LIMITS["momentum"], key="train_momentum", step=0.001, disabled=disabled),
+                _("Momentum μ"), *LIMITS["momentum"], key="train_momentum", step=0.001, disabled=disabled),
                 "train_momentum")
         lr = lesson.widget("lr", lambda disabled: st.select_slider(
-            "Learning rate η", _with(LEARNING_RATES, state.train_lr), key="train_lr", disabled=disabled,
+            _("Learning rate η"), _with(LEARNING_RATES, state.train_lr), key="train_lr", disabled=disabled,
             format_func=lambda v: f"{v:g}"), "train_lr")
         current = state.train_batch
         sizes = BATCH_SIZES if current == "full" else _with(BATCH_SIZES, current)
         batch = lesson.widget("bs", lambda disabled: st.select_slider(
-            "Batch size", sizes + ["full"], key="train_batch", disabled=disabled,
-            help="1 = stochastic gradient descent; full = batch GD"), "train_batch")
+            _("Batch size"), sizes + ["full"], key="train_batch", disabled=disabled,
+            format_func=lambda v: _("full") if v == "full" else str(v),
+            help=_("1 = stochastic gradient descent; full = batch GD")), "train_batch")
         epochs = lesson.widget("ep", lambda disabled: st.number_input(
-            "Epochs", *LIMITS["epochs"], key="train_epochs", disabled=disabled), "train_epochs")
+            _("Epochs"), *LIMITS["epochs"], key="train_epochs", disabled=disabled), "train_epochs")
         weight_decay = lesson.widget("wd", lambda disabled: st.select_slider(
-            "Weight decay λ", _with(WEIGHT_DECAYS, state.train_wd), key="train_wd", disabled=disabled,
-            format_func=lambda v: f"{v:g}", help=WEIGHT_DECAY_HELP), "train_wd")
+            _("Weight decay λ"), _with(WEIGHT_DECAYS, state.train_wd), key="train_wd", disabled=disabled,
+            format_func=lambda v: f"{v:g}", help=_(WEIGHT_DECAY_HELP)), "train_wd")
         seed = lesson.widget("seed", lambda disabled: st.number_input(
-            "Seed", *LIMITS["seed"], key="train_seed", disabled=disabled), "train_seed")
+            _("Seed"), *LIMITS["seed"], key="train_seed", disabled=disabled), "train_seed")
     return optimizer, momentum, lr, batch, epochs, weight_decay, seed
 
 
@@ -246,19 +251,20 @@ def controls() -> tuple[NetworkSpec | None, TrainSpec | None, str | None]:
     state = st.session_state
     with st.sidebar:
         lesson.widget("preset", lambda disabled: st.selectbox(
-            "Preset", list(PRESETS), key="train_preset", on_change=apply_preset, placeholder="custom settings",
-            disabled=disabled or bool(lesson.locked), help="Load a lesson's network and training in one click"),
+            _("Preset"), list(PRESETS), key="train_preset", on_change=apply_preset, format_func=_,
+            placeholder=_("custom settings"), disabled=disabled or bool(lesson.locked),
+            help=_("Load a lesson's network and training in one click")),
             "train_preset")
         if lesson.locked and "preset" not in lesson.hidden:
-            st.caption("Presets are off: this lesson link fixes some settings, and a preset would change them.")
+            st.caption(_("Presets are off: this lesson link fixes some settings, and a preset would change them."))
         if state.train_preset:
-            st.caption(PRESETS[state.train_preset].lesson)
+            st.caption(_(PRESETS[state.train_preset].lesson))
         dataset, train_size, noise = _data_section(lesson, state)
         widths, acts, init, loss, dropout = _network_section(lesson, state, dataset)
         optimizer, momentum, lr, batch, epochs, weight_decay, seed = _training_section(lesson, state)
     remember_settings()
     if not dataset:
-        return None, None, "Type the folder that holds the MNIST IDX files."
+        return None, None, _("Type the folder that holds the MNIST IDX files.")
     try:
         network = NetworkSpec(hidden=tuple(widths), activations=tuple(acts), init=init, loss=loss,
                               dropout=float(dropout))

@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from engine.train_view import Boundary, Gallery, RegressionFit
+from ui.i18n import _
 from ui.theme import FONT_SIZE, LAYER_COLORS, log_axis, style
 
 TRAIN, VAL = "#3b5bdb", "#e8590c"
@@ -13,7 +14,7 @@ LOSS_HEIGHT = 340  # the loss and δ charts side by side: with the buttons and r
 
 
 def layer_name(l: int, n_layers: int) -> str:
-    return f"output (l={l})" if l == n_layers else f"layer {l}"
+    return _("output (l={l})").format(l=l) if l == n_layers else _("layer {l}").format(l=l)
 
 
 def powers_of_ten(axis: dict, most: int = 6) -> dict:
@@ -39,29 +40,29 @@ def smooth(values: np.ndarray, window: int = 10) -> np.ndarray:
 def loss_accuracy(history: dict, epochs: list[dict], regression: bool) -> go.Figure:
     """Mini-batch loss per step, train and validation loss (and accuracy) per epoch."""
     fig = make_subplots(rows=1, cols=1 if regression else 2, horizontal_spacing=0.12,
-                        subplot_titles=("Loss C", None if regression else "Accuracy"))
+                        subplot_titles=(_("Loss C"), None if regression else _("Accuracy")))
     step = history["step"]
     if len(step):
-        fig.add_trace(go.Scatter(x=step, y=history["loss"], name="mini-batch loss", mode="lines",
+        fig.add_trace(go.Scatter(x=step, y=history["loss"], name=_("mini-batch loss"), mode="lines",
                                    line=dict(color=TRAIN, width=1), opacity=0.35), 1, 1)
     e_step = [e["step"] for e in epochs]
-    fig.add_trace(go.Scatter(x=e_step, y=[e["train_loss"] for e in epochs], name="train loss",
+    fig.add_trace(go.Scatter(x=e_step, y=[e["train_loss"] for e in epochs], name=_("train loss"),
                              mode="lines+markers", line=dict(color=TRAIN, width=3)), 1, 1)
-    fig.add_trace(go.Scatter(x=e_step, y=[e["val_loss"] for e in epochs], name="validation loss",
+    fig.add_trace(go.Scatter(x=e_step, y=[e["val_loss"] for e in epochs], name=_("validation loss"),
                              mode="lines+markers", line=dict(color=VAL, width=3)), 1, 1)
     if not regression:
         if len(step):
-            fig.add_trace(go.Scatter(x=step, y=smooth(history["batch_acc"]), name="mini-batch accuracy",
+            fig.add_trace(go.Scatter(x=step, y=smooth(history["batch_acc"]), name=_("mini-batch accuracy"),
                                        mode="lines", line=dict(color=TRAIN, width=1), opacity=0.35), 1, 2)
-        fig.add_trace(go.Scatter(x=e_step, y=[e["train_acc"] for e in epochs], name="train accuracy",
+        fig.add_trace(go.Scatter(x=e_step, y=[e["train_acc"] for e in epochs], name=_("train accuracy"),
                                  mode="lines+markers", line=dict(color=TRAIN, width=3, dash="dot")), 1, 2)
-        fig.add_trace(go.Scatter(x=e_step, y=[e["val_acc"] for e in epochs], name="validation accuracy",
+        fig.add_trace(go.Scatter(x=e_step, y=[e["val_acc"] for e in epochs], name=_("validation accuracy"),
                                  mode="lines+markers", line=dict(color=VAL, width=3, dash="dot")), 1, 2)
         fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
-        fig.update_xaxes(title_text="step", row=1, col=2)
+        fig.update_xaxes(title_text=_("step"), row=1, col=2)
     losses = np.concatenate([history["loss"], [e["train_loss"] for e in epochs], [e["val_loss"] for e in epochs]])
     fig.update_yaxes(row=1, col=1, **powers_of_ten(log_axis(losses)))
-    fig.update_xaxes(title_text="step", row=1, col=1)
+    fig.update_xaxes(title_text=_("step"), row=1, col=1)
     fig = style(fig, height=LOSS_HEIGHT, legend_below=True)
     # three legend entries a row: two rows in the page's 60% column, clear of the step axis's title
     fig.update_layout(legend=dict(y=-0.3, entrywidth=1 / 3, entrywidthmode="fraction", font_size=FONT_SIZE - 3,
@@ -82,12 +83,12 @@ def delta_heatmap(history: dict) -> go.Figure:
     fig = go.Figure(go.Heatmap(
         x=history["step"], y=[layer_name(l, n_layers) for l in range(1, n_layers + 1)], z=logd,
         zmin=lo, zmax=hi, colorscale="Viridis",
-        colorbar=dict(title=dict(text="mean |δ|", side="right"), thickness=12,
+        colorbar=dict(title=dict(text=_("mean |δ|"), side="right"), thickness=12,
                       tickvals=np.log10(bar.get("tickvals", [])), ticktext=bar.get("ticktext", [])),
-        hovertemplate="step %{x}<br>%{y}<br>log10 mean |δ| = %{z:.2f}<extra></extra>"))
+        hovertemplate=_("step %{x}<br>%{y}<br>log10 mean |δ| = %{z:.2f}") + "<extra></extra>"))
     # two title lines: the page shows this chart beside the loss chart, in 40% of the width
-    fig.update_layout(title="Error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup><br>in every layer (log colour)")
-    fig.update_xaxes(title_text="step", nticks=4)  # a narrow chart: a few upright step numbers
+    fig.update_layout(title=_("Error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup><br>in every layer (log colour)"))
+    fig.update_xaxes(title_text=_("step"), nticks=4)  # a narrow chart: a few upright step numbers
     fig.update_yaxes(title_text="", autorange="reversed")
     fig = style(fig, height=max(LOSS_HEIGHT, 130 + 20 * n_layers))  # as tall as the loss chart beside it, or taller
     fig.update_layout(margin=dict(t=80))
@@ -103,7 +104,7 @@ def per_layer_lines(history: dict, field: str, title: str, y_title: str, log: bo
         fig.add_trace(go.Scatter(x=history["step"], y=values[:, l], name=layer_name(l + 1, n_layers),
                                    mode="lines", line=dict(color=LAYER_COLORS[l % len(LAYER_COLORS)], width=2)))
     fig.update_layout(title=title)
-    fig.update_xaxes(title_text="step")
+    fig.update_xaxes(title_text=_("step"))
     fig.update_yaxes(**log_axis(values.ravel(), title_text=y_title) if log else dict(title_text=y_title))
     return style(fig, height=340)
 
@@ -128,15 +129,16 @@ def saturation_bars(fractions: np.ndarray, names: list[str], activations: list[s
     The output layer's share is drawn but not judged: a softmax or sigmoid output near 0 or 1 is a confident
     answer, which is what training is for.
     """
+    names = [n.replace(" (", "<br>(") for n in names]  # "output<br>(l=3)": narrow bars, and 输出层 is wide
     labels = [f"{n}<br>{a}" for n, a in zip(names, activations)]
     colors = [SATURATED] * (len(labels) - 1) + [OUTPUT_GREY]
-    labels[-1] = f"{names[-1]}<br>{activations[-1]}<br>(confident)"
+    labels[-1] = f"{names[-1]}<br>{activations[-1]}<br>" + _("(confident)")
     fig = go.Figure(go.Bar(x=labels, y=fractions, marker_color=colors, text=[f"{f:.0%}" for f in fractions],
                            textposition="outside", cliponaxis=False))
-    fig.update_layout(title="Saturated or dead hidden units<br><sup>sigmoid/tanh saturate, ReLU dies.<br>Grey: the "
-                            "output layer, not judged:<br>confident outputs are the goal</sup>",
+    fig.update_layout(title=_("Saturated or dead hidden units<br><sup>sigmoid/tanh saturate, ReLU dies.<br>Grey: the "
+                              "output layer, not judged:<br>confident outputs are the goal</sup>"),
                       uniformtext=dict(minsize=12, mode="show"))
-    fig.update_yaxes(range=[0, 1.15], tickformat=".0%", title_text="share of units")
+    fig.update_yaxes(range=[0, 1.15], tickformat=".0%", title_text=_("share of units"))
     fig.update_xaxes(tickangle=0)
     fig = style(fig, height=420)
     fig.update_layout(margin=dict(t=120))  # room for the three-line subtitle
@@ -147,14 +149,14 @@ def decision_boundary(boundary: Boundary) -> go.Figure:
     """2-D data: P(class 1) as a heatmap with the training points on top."""
     xx, yy, prob, points, labels = boundary.xx, boundary.yy, boundary.prob, boundary.points, boundary.labels
     fig = go.Figure(go.Heatmap(x=xx, y=yy, z=prob, zmin=0, zmax=1, colorscale="RdBu", reversescale=True,
-                               opacity=0.75, colorbar=dict(title="P(class 1)"), hoverinfo="skip"))
+                               opacity=0.75, colorbar=dict(title=_("P(class 1)")), hoverinfo="skip"))
     fig.add_trace(go.Contour(x=xx, y=yy, z=prob, contours=dict(start=0.5, end=0.5, coloring="none"),
                              line=dict(color="black", width=3), showscale=False, hoverinfo="skip", showlegend=False))
     for cls, color in ((0, "#1864ab"), (1, "#e8590c")):  # the colours of their regions: P(class 1) low blue, high red
         sel = labels == cls
-        fig.add_trace(go.Scatter(x=points[sel, 0], y=points[sel, 1], mode="markers", name=f"class {cls}",
+        fig.add_trace(go.Scatter(x=points[sel, 0], y=points[sel, 1], mode="markers", name=_("class {cls}").format(cls=cls),
                                    marker=dict(color=color, size=7, line=dict(color="white", width=1))))
-    fig.update_layout(title="Decision boundary (black line: P = 0.5)")
+    fig.update_layout(title=_("Decision boundary (black line: P = 0.5)"))
     fig.update_xaxes(title_text="x₁", range=[xx.min(), xx.max()], constrain="domain")
     fig.update_yaxes(title_text="x₂", range=[yy.min(), yy.max()], scaleanchor="x", constrain="domain")
     return style(fig, height=520, legend_below=True)
@@ -164,12 +166,12 @@ def regression_fit(shown: RegressionFit) -> go.Figure:
     """Regression: the data and the network's curve over it."""
     x, y, grid, fit = shown.x, shown.y, shown.grid, shown.fit
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=x[:, 0], y=y[:, 0], mode="markers", name="training data",
+    fig.add_trace(go.Scatter(x=x[:, 0], y=y[:, 0], mode="markers", name=_("training data"),
                                marker=dict(color="#868e96", size=7)))
-    fig.add_trace(go.Scatter(x=grid, y=grid ** 2, mode="lines", name="truth y = x²",
+    fig.add_trace(go.Scatter(x=grid, y=grid ** 2, mode="lines", name=_("truth y = x²"),
                              line=dict(color="#2b8a3e", width=2, dash="dash")))
-    fig.add_trace(go.Scatter(x=grid, y=fit, mode="lines", name="network", line=dict(color=TRAIN, width=4)))
-    fig.update_layout(title="Fitting y = x² + noise")
+    fig.add_trace(go.Scatter(x=grid, y=fit, mode="lines", name=_("network"), line=dict(color=TRAIN, width=4)))
+    fig.update_layout(title=_("Fitting y = x² + noise"))
     fig.update_xaxes(title_text="x")
     fig.update_yaxes(title_text="y")
     return style(fig, height=420, legend_below=True)
@@ -196,7 +198,7 @@ def digit_gallery(gallery: Gallery, columns: int = 12) -> go.Figure:
                                 showarrow=False, xanchor="right", yanchor="top",
                                 font=dict(size=15, color="#ff8787" if wrong else "#8ce99a")))
     fig = go.Figure(go.Image(z=rgb, hoverinfo="skip"))
-    fig.update_layout(annotations=annotations, title="Validation digits and the network's answer (red frame = wrong)")
+    fig.update_layout(annotations=annotations, title=_("Validation digits and the network's answer (red frame = wrong)"))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return style(fig, height=max(260, 80 + rows * 70))
