@@ -29,7 +29,7 @@ TRAIN_BUDGET = 0.2  # seconds of this thread's CPU time spent training per tick
 CHUNK_SECONDS = 0.02  # a slice trains in chunks this long; a click is answered between two chunks
 MAX_SLICE_SECONDS = 1.0  # wall-clock cap on a slice, so the readouts still move on a crowded server
 CHART_SECONDS = 1.0  # the charts are rebuilt this often (they cost more than the training)
-MAX_CHART_SECONDS = 1.8  # ... and at least this often however many train: a student sees their run move
+MAX_CHART_SECONDS = 2.0  # ... and at least this often however many train: a student sees their run move
 VIEWS = [N_("δ per layer"), N_("Gradients"), N_("Activations"), N_("Weights"), N_("Predictions")]  # keys: shown with _()
 
 
@@ -55,6 +55,7 @@ def on_start() -> None:
     """Start training if the server has a free slot (a classroom shares two cores)."""
     if training_slots().acquire(session_token()):
         st.session_state.train_running = True
+        st.session_state.pop("train_last_slice", None)  # the first slice trains one tick's worth
     else:
         st.session_state.train_busy = True
 
@@ -211,19 +212,30 @@ def tick_seconds(training_now: int) -> float:
     return TICK_SECONDS * max(1.0, training_now / 2)
 
 
+def chart_seconds(training_now: int) -> float:
+    """How often the charts are rebuilt: every second alone, less often (at most every 2 s) in a busy worker.
+
+    The charts cost the server and each student's browser far more than the training between them.
+    """
+    return min(MAX_CHART_SECONDS, CHART_SECONDS * max(1.0, training_now / 2))
+
+
 def train_slice(trainer: Trainer) -> None:
-    """Train for this session's CPU budget of the tick (ui.compute), in CHUNK_SECONDS pieces.
+    """Train for this session's CPU budget since its last slice (ui.compute), in CHUNK_SECONDS pieces.
 
     CPU time, not wall time: with a classroom on the server, the other sessions' threads take the GIL for
-    most of the wall clock, and a wall budget gave each student less the more students there were. The budget
-    is the page's TRAIN_BUDGET for a student alone, else an equal part of the worker's training share, so a
+    most of the wall clock, and a wall budget gave each student less the more students there were. The rate is
+    TRAIN_BUDGET per TICK_SECONDS for a student alone, else an equal part of the worker's training share, so a
     class leaves the core room for clicks and charts. Before each chunk, training waits while another session's
     click is being answered; after it a placeholder is touched: that is Streamlit's yield point, where this
     session's own Pause, Step or Reset stops the run at once instead of after the whole slice and the charts.
     """
     yield_point = st.empty()
     token, training_now = session_token(), training_slots().busy()
-    budget = training_budget(TRAIN_BUDGET, tick_seconds(training_now), training_now)
+    now = time.monotonic()
+    elapsed = now - st.session_state.get("train_last_slice", now - tick_seconds(training_now))
+    st.session_state.train_last_slice = now
+    budget = training_budget(TRAIN_BUDGET / TICK_SECONDS, elapsed, training_now)
     cpu_start, wall_start = time.thread_time(), time.perf_counter()
     while not trainer.finished:
         INTERACTIVE.wait_turn(token)
@@ -342,7 +354,7 @@ st.markdown(":small[" + _("**{network}** on **{dataset}** — {description} ({tr
 # with a classroom training at once, redraw less often so the two cores go to training, not charts
 tick = tick_seconds(training_slots().busy())
 st.fragment(live_readouts, run_every=tick if running else None)()
-st.fragment(live_charts, run_every=min(MAX_CHART_SECONDS, max(CHART_SECONDS, tick)) if running else None)()
+st.fragment(live_charts, run_every=chart_seconds(training_slots().busy()) if running else None)()
 
 # --- keep what you trained -------------------------------------------------------------------------
 st.divider()

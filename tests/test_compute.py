@@ -4,22 +4,28 @@ import time
 
 import pytest
 
-from ui.compute import (HOLD_SECONDS, TRAINING_SHARE, WORKERS_VARIABLE, Interactive, training_budget,
+from ui.compute import (HOLD_SECONDS, MAX_ELAPSED, TRAINING_SHARE, WORKERS_VARIABLE, Interactive, training_budget,
                         worker_cores)
 
 
-def test_one_student_alone_keeps_the_full_budget():
-    assert training_budget(0.2, 0.35, 1, cores=1.0) == 0.2
-    assert training_budget(0.2, 0.35, 0, cores=1.0) == 0.2
+def test_one_student_alone_keeps_the_full_rate():
+    assert training_budget(0.6, 0.35, 1, cores=1.0) == pytest.approx(0.21)
+    assert training_budget(0.6, 0.35, 0, cores=1.0) == pytest.approx(0.21)
 
 
 def test_a_class_shares_the_training_share_equally_and_never_exceeds_it():
     for n in (2, 4, 8, 30):
-        each = training_budget(0.2, 0.7, n, cores=0.5)
-        assert each <= 0.2
+        each = training_budget(0.6, 0.7, n, cores=0.5)
+        assert each <= 0.6 * 0.7
         assert n * each / 0.7 <= TRAINING_SHARE * 0.5 + 1e-9  # all of them: at most the share of the cores
-    assert training_budget(0.2, 0.7, 8, cores=0.5) == pytest.approx(TRAINING_SHARE * 0.5 * 0.7 / 8)
-    assert training_budget(0.2, 0.7, 2, cores=8.0) == 0.2  # a big machine: nobody is cut
+    assert training_budget(0.6, 0.7, 8, cores=0.5) == pytest.approx(TRAINING_SHARE * 0.5 * 0.7 / 8)
+    assert training_budget(0.6, 0.7, 2, cores=8.0) == pytest.approx(0.6 * 0.7)  # a big machine: nobody is cut
+
+
+def test_a_late_tick_is_made_up_but_a_long_absence_is_not():
+    assert training_budget(0.6, 1.4, 4, cores=1.0) == pytest.approx(2 * training_budget(0.6, 0.7, 4, cores=1.0))
+    assert training_budget(0.6, 600.0, 1, cores=1.0) == pytest.approx(0.6 * MAX_ELAPSED)
+    assert training_budget(0.6, -1.0, 1, cores=1.0) == 0.0
 
 
 def test_worker_cores_divides_the_affinity_between_the_workers(monkeypatch):

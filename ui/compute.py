@@ -23,6 +23,7 @@ from typing import Iterator
 from serve.config import WORKERS_VARIABLE  # set by `python -m serve` for each worker
 
 TRAINING_SHARE = 0.5  # of this worker's cores, for all its sessions' training together
+MAX_ELAPSED = 2.0  # seconds of training owed at most (a tab back from the background does not binge)
 MAX_WAIT = 0.5  # seconds a training chunk waits at most for other sessions' clicks
 HOLD_SECONDS = 3.0  # a page run that never says it ended (killed, interrupted) stops counting after this
 
@@ -40,16 +41,17 @@ def worker_cores() -> float:
     return max(0.25, cores / workers)
 
 
-def training_budget(alone: float, tick_seconds: float, training_now: int, cores: float | None = None) -> float:
-    """CPU seconds one session trains per tick: `alone` for a single student, else an equal part of the share.
+def training_budget(alone_rate: float, elapsed: float, training_now: int, cores: float | None = None) -> float:
+    """CPU seconds one session trains now, for the `elapsed` wall seconds since its last slice began.
 
-    With n sessions training, each gets TRAINING_SHARE x cores x tick / n, so the sum stays within the share
-    and every student gets the same, however the threads are scheduled.
+    A student alone trains at alone_rate (CPU seconds per second); with n sessions training, each at an equal
+    part of the share, TRAINING_SHARE x cores / n, so the sum stays within the share. Paid by elapsed time, not
+    per tick: when a crowded browser's timer fires late, the next slice makes up for it, and every student gets
+    the same rate however often their page ticks.
     """
     cores = worker_cores() if cores is None else cores
-    if training_now <= 1:
-        return alone
-    return min(alone, TRAINING_SHARE * cores * tick_seconds / training_now)
+    rate = alone_rate if training_now <= 1 else min(alone_rate, TRAINING_SHARE * cores / training_now)
+    return rate * min(max(elapsed, 0.0), MAX_ELAPSED)
 
 
 class Interactive:

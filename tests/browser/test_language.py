@@ -36,7 +36,7 @@ def test_a_chinese_browser_trains_in_chinese_and_english_keeps_the_run(browser, 
         assert first_step_count(page) == held  # paused
         screenshot(page, "train_zh")
 
-        sidebar.get_by_role("button", name="English").click()
+        sidebar.get_by_role("radio", name="English").click()
         page.get_by_role("button", name="Start").wait_for(timeout=60_000)
         wait_for_app(page)
         assert "lang=en" in page.url
