@@ -278,7 +278,7 @@ def test_a_chinese_session_sees_the_page_in_chinese_and_switching_language_keeps
     # frame once another test in this process has opened it (ui.bootstrap.require_app_frame)
     at = open_page("pages/train.py", {"lang": "zh"}, state={"lang": "zh", "lang_chosen": True})
     assert at.button(key="train_start").label == "开始"
-    assert {m.label for m in at.metric} == {"步数", "轮数", "训练损失", "验证准确率", "验证损失"}
+    assert {m.label for m in at.metric} == {"步数", "轮（epoch）", "训练损失", "验证准确率", "验证损失"}
     loss_chart = next(c for c in at.get("plotly_chart") if "损失 C" in c.proto.spec)  # the loss chart's title
     assert "Loss C" not in loss_chart.proto.spec
     at.button(key="train_step").click().run()
