@@ -17,7 +17,7 @@ from ui.bootstrap import require_app_frame
 from ui.capacity_panel import capacity_section
 from ui.classroom import busy_message, lesson_link_builder, session_token, training_slots
 from ui.compute import INTERACTIVE, training_budget
-from ui.i18n import N_, _, language
+from ui.i18n import N_, _, language, translator
 from ui.plain_text import plain
 from ui.state import set_active_model
 from ui.train_controls import controls, init_state, remember_settings
@@ -265,6 +265,7 @@ def live_readouts() -> None:
 
 def live_charts() -> None:
     """The loss and δ charts and the detail view: rebuilt every CHART_SECONDS, not every tick (they cost most)."""
+    _ = translator()  # choices' labels keep this run's language
     trainer = st.session_state.get("train_trainer")
     if trainer is None:
         return

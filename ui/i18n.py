@@ -11,7 +11,7 @@ import contextlib
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import streamlit as st
 from babel.messages.pofile import read_po
@@ -59,6 +59,13 @@ def _(message: str) -> str:
     if lang == DEFAULT:
         return message
     return catalog(lang).get(message, message)
+
+
+def translator() -> Callable[[str], str]:
+    """_ bound to this run's language, for a widget's format_func (AppTest calls it again after the run,
+    outside the session): `_ = translator()` at the top of a function that draws choices."""
+    words = catalog(language())
+    return lambda message: words.get(message, message)
 
 
 def N_(message: str) -> str:

@@ -13,7 +13,7 @@ from engine.spec import (LIMITS, URL_KEYS, OPTIMIZER_NAMES, NetworkSpec, SpecErr
                          from_params, to_params)
 from engine.optimizers import OPTIMIZER_LABELS, WEIGHT_DECAY_HELP
 from ui.classroom import lesson_params, lesson_rules, session_token, training_slots
-from ui.i18n import N_, _, url_params
+from ui.i18n import N_, _, translator, url_params
 
 MAX_LAYERS_IN_UI = LIMITS["depth"][1]  # every depth the engine trains, e.g. a 20-layer sigmoid lesson
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0]
@@ -133,6 +133,7 @@ def _fit_train_size(training: TrainSpec) -> tuple[TrainSpec, list[str]]:
 
 def _layers(locked: bool) -> tuple[list[int], list[str]]:
     """Depth, then one width and one activation per hidden layer."""
+    _ = translator()  # choices' labels keep this run's language
     depth = st.number_input(_("Hidden layers"), 0, MAX_LAYERS_IN_UI, key="train_depth", disabled=locked,
                             help=_("0 = no hidden layer: softmax regression (one linear layer, softmax over the "
                                    "classes, cross-entropy) on the classification sets, linear regression on the "
@@ -164,6 +165,7 @@ class _Lesson:
 
 def _data_section(lesson: "_Lesson", state) -> tuple[str, int | None, float | None]:
     """The Data expander: (dataset name or idx:FOLDER, "" if the folder is missing; training-set size; noise)."""
+    _ = translator()  # choices' labels keep this run's language
     with st.expander(_("Data"), expanded=True):
         if "data" in lesson.hidden:
             dataset, subset = state.train_dataset, state.train_use_subset
@@ -190,6 +192,7 @@ def _data_section(lesson: "_Lesson", state) -> tuple[str, int | None, float | No
 
 def _network_section(lesson: "_Lesson", state, dataset: str) -> tuple[list, list, str, str, float]:
     """The Network expander: (widths, activations, init, loss, dropout)."""
+    _ = translator()  # choices' labels keep this run's language
     with st.expander(_("Network"), expanded=True):
         if "layers" in lesson.hidden:
             widths = [state[f"train_width_{i}"] for i in range(state.train_depth)]
@@ -217,6 +220,7 @@ def _network_section(lesson: "_Lesson", state, dataset: str) -> tuple[list, list
 
 def _training_section(lesson: "_Lesson", state) -> tuple:
     """The Training expander: (optimizer, momentum, η, batch size or "full", epochs, weight decay, seed)."""
+    _ = translator()  # choices' labels keep this run's language
     with st.expander(_("Training"), expanded=True):
         optimizer = lesson.widget("opt", lambda disabled: st.selectbox(
             _("Optimizer"), OPTIMIZER_NAMES, key="train_optimizer", disabled=disabled,
@@ -247,6 +251,7 @@ def _training_section(lesson: "_Lesson", state) -> tuple:
 
 def controls() -> tuple[NetworkSpec | None, TrainSpec | None, str | None]:
     """Draw the settings in the sidebar; return the specs, or an error message a student can act on."""
+    _ = translator()  # choices' labels keep this run's language
     lesson = _Lesson()
     state = st.session_state
     with st.sidebar:
