@@ -117,6 +117,18 @@ else:
 worked = work_through(arrays, pixels, target)
 n_layers, loss = worked.n_layers, worked.loss
 
+FORWARD_WORDS = {  # loss -> what the output holds, and the cost it is judged by (whole sentences, for translation)
+    "ce": (N_("The input $a^0 = x$ is the 28x28 digit as 784 numbers between 0 and 1. Each layer computes "
+              "$z^l = W^l a^{{l-1}} + b^l$ and $a^l = \\sigma(z^l)$; the output $a^{{{n}}}$ holds the "
+              "ten digits' probabilities."),
+           N_("The network says **{predicted}**; the target is **{target}**; the cost is "
+              "$C = {cost:.4f}$ (cross-entropy).")),
+    "mse": (N_("The input $a^0 = x$ is the 28x28 digit as 784 numbers between 0 and 1. Each layer computes "
+               "$z^l = W^l a^{{l-1}} + b^l$ and $a^l = \\sigma(z^l)$; the output $a^{{{n}}}$ holds the "
+               "ten digits' scores."),
+            N_("The network says **{predicted}**; the target is **{target}**; the cost is "
+               "$C = {cost:.4f}$ (quadratic).")),
+}
 # --- 1. forward ---------------------------------------------------------------------------------
 st.header(_("1. Forward pass"))
 image_col, text_col = st.columns([1, 2])
@@ -124,20 +136,9 @@ picture = input_image(pixels)
 picture.update_layout(title=_("What the network sees: 28x28"))  # ui/draw_figs' words, in the session's language
 picture.update_traces(hovertemplate=_("row %{y}, column %{x}: %{z:.2f}") + "<extra></extra>")
 image_col.plotly_chart(picture, key="bp_fig_input", theme=None)
-if loss == "ce":
-    text_col.markdown(_("The input $a^0 = x$ is the 28x28 digit as 784 numbers between 0 and 1. Each layer computes "
-                        "$z^l = W^l a^{{l-1}} + b^l$ and $a^l = \\sigma(z^l)$; the output $a^{{{n}}}$ holds the "
-                        "ten digits' probabilities.").format(n=n_layers))
-    text_col.markdown(_("The network says **{predicted}**; the target is **{target}**; the cost is "
-                        "$C = {cost:.4f}$ (cross-entropy).").format(predicted=worked.predicted, target=target,
-                                                                  cost=worked.cost))
-else:
-    text_col.markdown(_("The input $a^0 = x$ is the 28x28 digit as 784 numbers between 0 and 1. Each layer computes "
-                        "$z^l = W^l a^{{l-1}} + b^l$ and $a^l = \\sigma(z^l)$; the output $a^{{{n}}}$ holds the "
-                        "ten digits' scores.").format(n=n_layers))
-    text_col.markdown(_("The network says **{predicted}**; the target is **{target}**; the cost is "
-                        "$C = {cost:.4f}$ (quadratic).").format(predicted=worked.predicted, target=target,
-                                                              cost=worked.cost))
+forward_text, result_text = FORWARD_WORDS["ce" if loss == "ce" else "mse"]
+text_col.markdown(_(forward_text).format(n=n_layers))
+text_col.markdown(_(result_text).format(predicted=worked.predicted, target=target, cost=worked.cost))
 for l in range(1, n_layers + 1):
     st.plotly_chart(figs.forward_layer(worked.zs[l - 1], worked.outs[l], l, worked.layer_names[l - 1],
                                        digits=l == n_layers), key=f"bp_fig_fwd_{l}", theme=None)
