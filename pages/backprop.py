@@ -9,7 +9,7 @@ from engine.data import load_dataset
 from ui import backprop_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.draw_figs import input_image
-from ui.i18n import N_, _, catalog, language
+from ui.i18n import N_, _, translator
 from ui.state import digit_model_or_notice, shown_label
 
 require_app_frame()
@@ -71,13 +71,13 @@ model, model_label = digit_model_or_notice()
 reason = why_not_usable(model.spec)
 active = ACTIVE.format(label=model_label, network=model.spec.describe())  # the option's value, English as a key
 active_label = shown_label(model_label)
-words = catalog(language())  # the radios' format_funcs keep this run's language (AppTest calls them after the run)
+translate = translator()  # the radios' format_funcs keep this run's language (AppTest calls them after the run)
 
 
 def network_name(option: str) -> str:
     if option == SMALL:
-        return words.get(SMALL, SMALL)
-    return words.get(ACTIVE, ACTIVE).format(label=active_label, network=model.spec.describe())
+        return translate(SMALL)
+    return translate(ACTIVE).format(label=active_label, network=model.spec.describe())
 
 
 choices = ([active] if reason is None else []) + [SMALL]
@@ -90,7 +90,7 @@ with left:
 with right:
     sources = ([DRAWING] if "draw_pixels" in st.session_state else []) + [VALIDATION]
     source = st.radio(_("Digit"), sources, key="bp_source", horizontal=True,
-                      format_func=lambda option: words.get(option, option))
+                      format_func=translate)
     if source == DRAWING:
         pixels = digit_image(st.session_state.draw_pixels)
         index, digit_id, default_target = None, "drawing", int(st.session_state.get("draw_label") or 0)

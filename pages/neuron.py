@@ -7,7 +7,7 @@ import streamlit as st
 from engine import neuron
 from ui import neuron_figs as figs
 from ui.bootstrap import require_app_frame
-from ui.i18n import N_, _, catalog, language
+from ui.i18n import N_, _, translator
 
 require_app_frame()
 
@@ -54,8 +54,8 @@ def trained_boundary(activations: tuple[str, ...], seed: int = 0):
 
 def labels(table: dict) -> Callable[[object], str]:
     """A choice's format_func: its label from table in this run's language (AppTest calls it again after the run)."""
-    words = catalog(language())
-    return lambda key: words.get(table[key], table[key])
+    translate = translator()
+    return lambda key: translate(table[key])
 
 
 def set_weights(w1: float, w2: float, b: float) -> None:

@@ -353,9 +353,9 @@ st.markdown(":small[" + _("**{network}** on **{dataset}** — {description} ({tr
                                              description=plain(_(trainer.data.description)),
                                              train=len(trainer.x_train), val=len(trainer.x_val)) + "]")
 # with a classroom training at once, redraw less often so the two cores go to training, not charts
-tick = tick_seconds(training_slots().busy())
-st.fragment(live_readouts, run_every=tick if running else None)()
-st.fragment(live_charts, run_every=chart_seconds(training_slots().busy()) if running else None)()
+training_now = training_slots().busy()
+st.fragment(live_readouts, run_every=tick_seconds(training_now) if running else None)()
+st.fragment(live_charts, run_every=chart_seconds(training_now) if running else None)()
 
 # --- keep what you trained -------------------------------------------------------------------------
 st.divider()

@@ -18,6 +18,7 @@ from babel.messages.pofile import read_po
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import engine.text
+from engine.text import N_  # noqa: F401  (one marker for the engine and the app: translate where it is shown)
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 LANGUAGES = {"en": "English", "zh": "简体中文"}
@@ -66,11 +67,6 @@ def translator() -> Callable[[str], str]:
     outside the session): `_ = translator()` at the top of a function that draws choices."""
     words = catalog(language())
     return lambda message: words.get(message, message)
-
-
-def N_(message: str) -> str:
-    """Mark a message for the catalog; translate it where it is shown."""
-    return message
 
 
 @contextlib.contextmanager
