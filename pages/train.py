@@ -17,7 +17,7 @@ from ui.bootstrap import require_app_frame
 from ui.capacity_panel import capacity_section
 from ui.classroom import busy_message, lesson_link_builder, session_token, training_slots
 from ui.compute import INTERACTIVE, training_budget
-from ui.i18n import N_, _, language, translator
+from ui.i18n import N_, _, translator, uploader_words
 from ui.plain_text import plain
 from ui.state import set_active_model
 from ui.train_controls import controls, init_state, remember_settings
@@ -373,13 +373,7 @@ right.download_button(_("Download the history (.csv)"), key="train_download_csv"
 lesson_link_builder(to_params(network, training))
 uploaded = st.file_uploader(_("Load a model saved from this app"), type=["pt"], key="train_upload",
                             help=_("Checkpoints are validated and never run code"))
-if language() != "en":  # Streamlit writes the uploader's button and limit in English: say them in the session's
-    limit = _("{size}MB per file • PT").format(size=st.get_option("server.maxUploadSize"))
-    button, box = _("Upload"), ".st-key-train_upload [data-testid='stFileUploaderDropzone']"
-    st.html(f"<style>{box} button p, {box} [data-testid='stFileUploaderDropzoneInstructions'] span {{font-size: 0}}"
-            f"{box} button p::after {{content: '{button}'; font-size: 0.875rem}}"
-            f"{box} [data-testid='stFileUploaderDropzoneInstructions'] span::after {{content: '{limit}'; "
-            "font-size: 0.875rem}</style>")
+uploader_words("train_upload", "PT")
 if uploaded is not None and st.session_state.get("train_uploaded_id") != uploaded.file_id:
     st.session_state.train_uploaded_id = uploaded.file_id  # load each upload once, not on every rerun
     load_upload(uploaded)

@@ -18,6 +18,15 @@ def test_every_marked_message_is_a_plain_string_babel_can_extract():
     assert catalog.non_literal_calls() == []
 
 
+def test_messages_babel_cannot_see_are_reported_and_translating_a_marked_value_is_not():
+    source = ('a = _(f"{n} layers")\n'  # an f-string message
+              'b = f"<b>{_(\'Upload\')}</b>"\n'  # a literal message inside an f-string
+              'c = N_(name)\n'  # a mark without its message
+              'd = _(LABELS[key])\n'  # a value marked with N_ where the table is written: fine
+              'e = f"{_(LABELS[key])}: {n}"\n')  # the same inside an f-string: fine
+    assert catalog.unextractable(source) == [1, 2, 3]
+
+
 def test_a_missing_translation_or_a_lost_placeholder_is_reported():
     book = catalog.load()
     messages = {"An English sentence nobody translated": ["x.py:1"]}

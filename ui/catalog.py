@@ -41,20 +41,30 @@ def extract() -> dict[str, list[str]]:
 
 
 def non_literal_calls() -> list[str]:
-    """Marked messages Babel cannot extract: `N_()` of anything but one string, `_()` of an f-string.
+    """Every place in the code where a marked message cannot be extracted (see `unextractable`)."""
+    return [f"{path.relative_to(ROOT)}:{line}" for path in _python_files()
+            for line in unextractable(path.read_text(encoding="utf-8"))]
+
+
+def _marker(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in MARKERS
+
+
+def unextractable(source: str) -> list[int]:
+    """Lines of marked messages Babel cannot extract: `N_()` of anything but one string, `_()` of an f-string,
+    and `_("a literal")` inside an f-string (Babel does not look there, so the message never reaches the catalog).
 
     `_(variable)` is allowed: it translates, where it is shown, a message marked with `N_()` elsewhere.
     """
-    bad = []
-    for path in _python_files():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in MARKERS):
-                continue
-            literal = len(node.args) == 1 and isinstance(node.args[0], ast.Constant) and isinstance(
-                node.args[0].value, str)
-            if (node.func.id == "N_" and not literal) or (node.args and isinstance(node.args[0], ast.JoinedStr)):
-                bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")
-    return bad
+    tree, lines = ast.parse(source), []
+    for node in filter(_marker, ast.walk(tree)):
+        literal = len(node.args) == 1 and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+        if (node.func.id == "N_" and not literal) or (node.args and isinstance(node.args[0], ast.JoinedStr)):
+            lines.append(node.lineno)
+    for joined in (n for n in ast.walk(tree) if isinstance(n, ast.JoinedStr)):
+        lines += [call.lineno for call in filter(_marker, ast.walk(joined))
+                  if call.args and isinstance(call.args[0], ast.Constant)]
+    return sorted(lines)
 
 
 def _python_files() -> list[Path]:
