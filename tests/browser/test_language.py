@@ -4,7 +4,7 @@ import re
 import pytest
 
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
-from tests.browser.test_train_page import number, wait_until
+from tests.browser.test_train_page import number, pause, wait_until
 
 pytestmark = pytest.mark.browser
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -28,9 +28,7 @@ def test_a_chinese_browser_trains_in_chinese_and_english_keeps_the_run(browser, 
         assert CJK.search(page.locator('[data-testid="stMetricLabel"]').first.inner_text())
         start.click()
         assert wait_until(lambda: first_step_count(page) > 30, 60)
-        page.locator(".st-key-train_pause button").click()
-        wait_for_app(page)
-        page.wait_for_timeout(1500)
+        pause(page)
         held = first_step_count(page)
         page.wait_for_timeout(1000)
         assert first_step_count(page) == held  # paused

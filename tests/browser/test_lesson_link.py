@@ -1,11 +1,10 @@
 """A lesson link in Chromium: its settings, locks and run survive a visit to another page by the sidebar."""
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
-from tests.browser.test_train_page import metric_value, number, wait_until
+from tests.browser.test_train_page import metric_value, number, pause, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -23,9 +22,7 @@ def test_a_lesson_link_survives_draw_and_back(page, server_url):
     wait_for_app(page)
     page.get_by_role("button", name="Start").click()
     assert wait_until(lambda: number(metric_value(page, "Step")) > 30, 60)
-    page.get_by_role("button", name="Pause").click()
-    wait_for_app(page)
-    time.sleep(1.5)  # a tick already in flight lands
+    pause(page)
     steps = metric_value(page, "Step")
     use = page.get_by_role("button", name="Use this model on the Draw page")
     use.click()

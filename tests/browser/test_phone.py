@@ -4,7 +4,7 @@ swallowed by Streamlit's fixed header."""
 import pytest
 
 from tests.browser.conftest import assert_no_exception, wait_for_app
-from tests.browser.test_draw_page import DIGITS, ink_on_canvas, prediction
+from tests.browser.test_draw_page import DIGITS, prediction
 from tests.browser.test_train_page import wait_until
 
 pytestmark = pytest.mark.browser

@@ -19,6 +19,15 @@ def number(text: str) -> float:
     return float(re.sub(r"[^0-9.]", "", text) or "nan")
 
 
+def pause(page) -> None:
+    """Press Pause and wait for its run to draw the page: Start is enabled again only then, so the Step shown is
+    the run's last (1.5 s after the click was not always enough on a busy machine)."""
+    page.locator(".st-key-train_pause button").click()
+    start = page.locator(".st-key-train_start button")
+    assert wait_until(start.is_enabled, 60)
+    wait_for_app(page)
+
+
 def wait_until(predicate, timeout: float, interval: float = 0.25):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -43,9 +52,7 @@ def test_start_trains_live_and_pause_holds(page, server_url):
     assert wait_until(lambda: number(metric_value(page, "Val accuracy")) > 85, 60)
     screenshot(page, "train_running")
 
-    page.get_by_role("button", name="Pause").click()
-    wait_for_app(page)
-    time.sleep(1.5)  # let a tick already in flight land
+    pause(page)
     held = metric_value(page, "Step")
     time.sleep(2.0)
     assert metric_value(page, "Step") == held
