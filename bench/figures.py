@@ -1,5 +1,6 @@
-"""The Train page's live charts, built as each chart refresh builds them, against the same charts with the
-template named on every figure (how ui.theme.style did it before): time per refresh and the ratio.
+"""The Train page's live charts, built as each chart refresh builds them (Plotly's dicts, theme.live_figure),
+against the same figures built through Plotly's checked objects (as they were built before): time per refresh
+and the ratio.
 
 A classroom's server builds these for every student every 1-2 s, so their cost decides how many students a
 core can keep up to date. Usage: python bench/figures.py [--repeats 30]
@@ -14,21 +15,26 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import plotly.graph_objects as go  # noqa: E402
 import plotly.io as pio  # noqa: E402
 
 from engine.presets import DEFAULT_PRESET, PRESETS  # noqa: E402
 from engine.train_view import thinned  # noqa: E402
 from engine.trainer import Trainer  # noqa: E402
-from ui import theme  # noqa: E402
 from ui import train_figs as figs  # noqa: E402
 
 
-def refresh(history: dict, epochs: list, named: bool) -> float:
-    """Seconds to build the loss and δ charts and serialise them as Streamlit does (to_dict, to_json)."""
+def refresh(history: dict, epochs: list, checked: bool) -> float:
+    """Seconds to build the loss, δ and δ-per-layer charts and serialise them as Streamlit does (to_dict, to_json).
+
+    checked: each figure is built again through Plotly's checked objects (go.Figure of the same dict), the
+    cost every property check added when these charts were built with make_subplots and update_layout.
+    """
     start = time.perf_counter()
-    for fig in (figs.loss_accuracy(history, epochs, False), figs.delta_heatmap(history)):
-        if named:
-            fig.update_layout(template=theme.TEMPLATE)  # the old style(): the template named on each figure
+    for fig in (figs.loss_accuracy(history, epochs, False), figs.delta_heatmap(history),
+                figs.per_layer_lines(history, "delta_mean_abs", "δ", "mean |δ|")):
+        if checked:
+            fig = go.Figure(fig.to_dict())
         pio.to_json(fig.to_dict(), validate=False)
     return time.perf_counter() - start
 
@@ -47,8 +53,8 @@ def main() -> None:
         now.append(refresh(history, epochs, False))
         before.append(refresh(history, epochs, True))
     a, b = statistics.median(now), statistics.median(before)
-    print(f"Train page chart refresh (loss + δ, {trainer.step_count} steps): {a * 1000:.1f} ms against "
-          f"{b * 1000:.1f} ms with the template named on each figure: {a / b:.2f}x")
+    print(f"Train page chart refresh (loss, δ, δ per layer; {trainer.step_count} steps): {a * 1000:.1f} ms against "
+          f"{b * 1000:.1f} ms built through Plotly's checked objects: {a / b:.2f}x")
 
 
 if __name__ == "__main__":

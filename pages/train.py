@@ -16,7 +16,7 @@ from ui import train_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.capacity_panel import capacity_section
 from ui.classroom import busy_message, lesson_link_builder, session_token, training_slots
-from ui.compute import INTERACTIVE, training_budget
+from ui.compute import INTERACTIVE, click_waiting, training_budget
 from ui.i18n import N_, _, translator, uploader_words
 from ui.plain_text import plain
 from ui.state import set_active_model
@@ -127,12 +127,9 @@ def retune_label(values: tuple) -> str:
     return _(", ").join(f"{_(LIVE_NAMES[name])} {value:g}" for name, value in values)
 
 
-def mark_retunes(fig):
-    """A dashed line on the loss chart at every step where η, momentum, batch size or weight decay changed."""
-    for step, values in st.session_state.get("train_retunes", []):
-        fig.add_vline(x=step, line=dict(color="#888", width=1, dash="dash"), annotation_text=retune_label(values),
-                      annotation_position="top right", annotation_font_size=11, row=1, col=1)
-    return fig
+def retune_marks() -> tuple[tuple[int, str], ...]:
+    """(first step, label) of every change of η, momentum, batch size or weight decay: the loss chart's markers."""
+    return tuple((step, retune_label(values)) for step, values in st.session_state.get("train_retunes", []))
 
 
 def show_readouts(trainer: Trainer) -> None:
@@ -227,8 +224,9 @@ def train_slice(trainer: Trainer) -> None:
     most of the wall clock, and a wall budget gave each student less the more students there were. The rate is
     TRAIN_BUDGET per TICK_SECONDS for a student alone, else an equal part of the worker's training share, so a
     class leaves the core room for clicks and charts. Before each chunk, training waits while another session's
-    click is being answered; after it a placeholder is touched: that is Streamlit's yield point, where this
-    session's own Pause, Step or Reset stops the run at once instead of after the whole slice and the charts.
+    click is being answered; after it, if this session's own Pause, Step or Reset is waiting (click_waiting), a
+    placeholder is touched: that is Streamlit's yield point, where the run stops at once instead of after the
+    whole slice and the charts.
     """
     yield_point = st.empty()
     token, training_now = session_token(), training_slots().busy()
@@ -240,7 +238,8 @@ def train_slice(trainer: Trainer) -> None:
     while not trainer.finished:
         INTERACTIVE.wait_turn(token)
         trainer.run_for(min(CHUNK_SECONDS, budget))
-        yield_point.empty()  # raises here, between two chunks, when a button was clicked
+        if click_waiting():
+            yield_point.empty()  # raises here, between two chunks, when a button was clicked
         if (time.thread_time() - cpu_start >= budget
                 or time.perf_counter() - wall_start >= MAX_SLICE_SECONDS):
             break
@@ -271,7 +270,7 @@ def live_charts() -> None:
         return
     history = thinned(trainer.history.as_dict())
     loss, delta = st.columns([1.6, 1])  # side by side: both on a 1280x720 projector's first screen, with the buttons
-    loss.plotly_chart(mark_retunes(figs.loss_accuracy(history, trainer.history.epochs, trainer.network.regression)),
+    loss.plotly_chart(figs.loss_accuracy(history, trainer.history.epochs, trainer.network.regression, retune_marks()),
                       key="train_fig_loss", theme=None)
     delta.plotly_chart(figs.delta_heatmap(history), key="train_fig_delta", theme=None)
     st.session_state.setdefault("train_view", VIEWS[0])  # not default=: the view may come back from remember_settings

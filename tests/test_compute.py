@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from ui.compute import (HOLD_SECONDS, MAX_ELAPSED, TRAINING_SHARE, WORKERS_VARIABLE, Interactive, training_budget,
-                        worker_cores)
+from ui.compute import (HOLD_SECONDS, MAX_ELAPSED, TRAINING_SHARE, WORKERS_VARIABLE, Interactive, click_waiting,
+                        training_budget, worker_cores)
 
 
 def test_one_student_alone_keeps_the_full_rate():
@@ -69,3 +69,30 @@ def test_a_page_run_that_never_ends_stops_holding_the_others_back(monkeypatch):
     assert registry.others("trainer")
     clock[0] += HOLD_SECONDS + 0.1
     assert not registry.others("trainer")
+
+
+def test_click_waiting_reads_streamlits_pending_request_and_ignores_timed_ticks(monkeypatch):
+    """A training slice asks Streamlit to stop it only when a click waits, not at every chunk."""
+    from types import SimpleNamespace
+
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData, ScriptRequests
+
+    import ui.compute
+
+    requests = ScriptRequests()
+    monkeypatch.setattr(ui.compute, "get_script_run_ctx", lambda: SimpleNamespace(script_requests=requests))
+    assert not click_waiting()  # training, nothing asked
+    requests.request_rerun(RerunData(fragment_id_queue=["readouts"], is_auto_rerun=True))
+    assert not click_waiting()  # a fragment's timer: Streamlit queues it behind the run
+    requests.request_rerun(RerunData())  # a click: a full run
+    assert click_waiting()
+    requests = ScriptRequests()
+    requests.request_stop()  # the tab closed
+    assert click_waiting()
+
+
+def test_click_waiting_without_a_session_leaves_the_decision_to_streamlit(monkeypatch):
+    import ui.compute
+
+    monkeypatch.setattr(ui.compute, "get_script_run_ctx", lambda: None)
+    assert click_waiting()  # the caller's element call then stops the run if Streamlit wants to

@@ -1,4 +1,5 @@
 """What the app sets up for the whole server process, done explicitly rather than on import."""
+import gc
 import threading
 
 import pandas  # noqa: F401  (before plotly: Plotly reads pandas if present, and a first import racing
@@ -16,6 +17,9 @@ def configure_process() -> None:
     # Every browser session runs in its own thread, and torch gives each thread its own pool of workers.
     if torch.get_num_threads() != 1:
         torch.set_num_threads(1)
+        # The libraries' objects imported by now live as long as the process: Python's collector need not walk
+        # them again at every full collection (a worker's sessions make many; see runner.postScriptGC).
+        gc.freeze()
 
 
 _switched = threading.Event()  # set once this process has handed Streamlit over to app.py's navigation

@@ -20,6 +20,8 @@ import threading
 import time
 from typing import Iterator
 
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
 from serve.config import WORKERS_VARIABLE  # set by `python -m serve` for each worker
 
 TRAINING_SHARE = 0.5  # of this worker's cores, for all its sessions' training together
@@ -84,6 +86,26 @@ class Interactive:
         while self.others(token) and time.monotonic() - start < max_wait:
             time.sleep(0.005)
         return time.monotonic() - start
+
+
+def click_waiting() -> bool:
+    """True when this session has a click (or a page change) waiting that would stop the run in progress.
+
+    Streamlit stops a run for a click only at its next element call, which also sends that element to the
+    browser; a training slice that made one every chunk (50 a second) to be stoppable sent the browser 50
+    messages a second. This reads Streamlit's pending request instead (private: on a Streamlit without it,
+    True, so the caller's element call still decides, as before). A fragment's timed tick does not count:
+    Streamlit queues it behind the run in progress.
+    """
+    requests = getattr(get_script_run_ctx(), "script_requests", None)
+    state = getattr(requests, "_state", None)
+    if state is None:
+        return True
+    if state.name == "CONTINUE":
+        return False
+    rerun = getattr(requests, "_rerun_data", None)
+    timed_only = rerun is not None and bool(rerun.fragment_id_queue) and not rerun.is_fragment_scoped_rerun
+    return state.name == "STOP" or not timed_only
 
 
 INTERACTIVE = Interactive()  # the worker's one registry (module state: one per process, like the GIL)

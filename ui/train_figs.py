@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from engine.train_view import Boundary, Gallery, RegressionFit
 from ui.i18n import _
-from ui.theme import FONT_SIZE, LAYER_COLORS, log_axis, style
+from ui.theme import FONT_SIZE, LAYER_COLORS, live_figure, log_axis, merged, style
+from ui.theme import layout as theme_layout
 
 TRAIN, VAL = "#3b5bdb", "#e8590c"
 LOSS_HEIGHT = 340  # the loss and δ charts side by side: with the buttons and readouts, one 1280x720 screen
@@ -37,37 +37,60 @@ def smooth(values: np.ndarray, window: int = 10) -> np.ndarray:
     return np.convolve(padded, kernel, mode="valid")
 
 
-def loss_accuracy(history: dict, epochs: list[dict], regression: bool) -> go.Figure:
-    """Mini-batch loss per step, train and validation loss (and accuracy) per epoch."""
-    fig = make_subplots(rows=1, cols=1 if regression else 2, horizontal_spacing=0.12,
-                        subplot_titles=(_("Loss C"), None if regression else _("Accuracy")))
-    step = history["step"]
-    if len(step):
-        fig.add_trace(go.Scatter(x=step, y=history["loss"], name=_("mini-batch loss"), mode="lines",
-                                   line=dict(color=TRAIN, width=1), opacity=0.35), 1, 1)
-    e_step = [e["step"] for e in epochs]
-    fig.add_trace(go.Scatter(x=e_step, y=[e["train_loss"] for e in epochs], name=_("train loss"),
-                             mode="lines+markers", line=dict(color=TRAIN, width=3)), 1, 1)
-    fig.add_trace(go.Scatter(x=e_step, y=[e["val_loss"] for e in epochs], name=_("validation loss"),
-                             mode="lines+markers", line=dict(color=VAL, width=3)), 1, 1)
+def side_by_side(titles: list[str], spacing: float = 0.12) -> dict:
+    """The layout of 1 x len(titles) charts side by side, as make_subplots makes it: axes' domains, titles above."""
+    n = len(titles)
+    width = (1 - spacing * (n - 1)) / n
+    layout = {"annotations": []}
+    for i, title in enumerate(titles):
+        left = i * (width + spacing)
+        suffix = "" if i == 0 else str(i + 1)
+        layout[f"xaxis{suffix}"] = dict(anchor=f"y{suffix}", domain=[left, left + width])
+        layout[f"yaxis{suffix}"] = dict(anchor=f"x{suffix}", domain=[0.0, 1.0])
+        layout["annotations"].append(dict(text=title, x=left + width / 2, xref="paper", xanchor="center", y=1.0,
+                                          yref="paper", yanchor="bottom", showarrow=False,
+                                          font=dict(size=FONT_SIZE + 1)))
+    return layout
+
+
+def curve(x, y, name: str, color: str, chart: int = 1, per_epoch: bool = True, dash: str | None = None) -> dict:
+    """One line of the loss chart: per epoch thick with markers, per step thin and faint."""
+    axes = "" if chart == 1 else str(chart)
+    return dict(type="scatter", x=x, y=y, name=name, xaxis=f"x{axes}", yaxis=f"y{axes}",
+                mode="lines+markers" if per_epoch else "lines", opacity=1 if per_epoch else 0.35,
+                line=dict(color=color, width=3 if per_epoch else 1, dash=dash))
+
+
+def loss_accuracy(history: dict, epochs: list[dict], regression: bool,
+                  marks: tuple[tuple[int, str], ...] = ()) -> go.Figure:
+    """Mini-batch loss per step, train and validation loss (and accuracy) per epoch.
+
+    marks: (step, label) of the steps where η, momentum, batch size or weight decay changed, drawn as dashed
+    lines. Redrawn every 1-2 s for every student: built from Plotly's dicts (theme.live_figure).
+    """
+    step, e_step = history["step"], [e["step"] for e in epochs]
+    data = [curve(step, history["loss"], _("mini-batch loss"), TRAIN, per_epoch=False)] if len(step) else []
+    data += [curve(e_step, [e["train_loss"] for e in epochs], _("train loss"), TRAIN),
+             curve(e_step, [e["val_loss"] for e in epochs], _("validation loss"), VAL)]
+    layout = side_by_side([_("Loss C")] if regression else [_("Loss C"), _("Accuracy")])
     if not regression:
         if len(step):
-            fig.add_trace(go.Scatter(x=step, y=smooth(history["batch_acc"]), name=_("mini-batch accuracy"),
-                                       mode="lines", line=dict(color=TRAIN, width=1), opacity=0.35), 1, 2)
-        fig.add_trace(go.Scatter(x=e_step, y=[e["train_acc"] for e in epochs], name=_("train accuracy"),
-                                 mode="lines+markers", line=dict(color=TRAIN, width=3, dash="dot")), 1, 2)
-        fig.add_trace(go.Scatter(x=e_step, y=[e["val_acc"] for e in epochs], name=_("validation accuracy"),
-                                 mode="lines+markers", line=dict(color=VAL, width=3, dash="dot")), 1, 2)
-        fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
-        fig.update_xaxes(title_text=_("step"), row=1, col=2)
+            data.append(curve(step, smooth(history["batch_acc"]), _("mini-batch accuracy"), TRAIN, 2, False))
+        data += [curve(e_step, [e["train_acc"] for e in epochs], _("train accuracy"), TRAIN, 2, dash="dot"),
+                 curve(e_step, [e["val_acc"] for e in epochs], _("validation accuracy"), VAL, 2, dash="dot")]
+        layout = merged(layout, {"xaxis2": dict(title=dict(text=_("step"))),
+                                 "yaxis2": dict(range=[0, 1.02], tickformat=".0%")})
     losses = np.concatenate([history["loss"], [e["train_loss"] for e in epochs], [e["val_loss"] for e in epochs]])
-    fig.update_yaxes(row=1, col=1, **powers_of_ten(log_axis(losses)))
-    fig.update_xaxes(title_text=_("step"), row=1, col=1)
-    fig = style(fig, height=LOSS_HEIGHT, legend_below=True)
+    layout = merged(layout, {"xaxis": dict(title=dict(text=_("step"))), "yaxis": powers_of_ten(log_axis(losses))})
+    for at, label in marks:
+        layout.setdefault("shapes", []).append(dict(type="line", x0=at, x1=at, xref="x", y0=0, y1=1,
+                                                    yref="y domain", line=dict(color="#888", width=1, dash="dash")))
+        layout["annotations"].append(dict(text=label, x=at, xref="x", xanchor="left", y=1, yref="y domain",
+                                          yanchor="top", showarrow=False, font=dict(size=11)))
     # three legend entries a row: two rows in the page's 60% column, clear of the step axis's title
-    fig.update_layout(legend=dict(y=-0.3, entrywidth=1 / 3, entrywidthmode="fraction", font_size=FONT_SIZE - 3,
-                                  itemwidth=30), margin=dict(b=90))
-    return fig
+    legend = dict(y=-0.3, entrywidth=1 / 3, entrywidthmode="fraction", font_size=FONT_SIZE - 3, itemwidth=30)
+    return live_figure(data, merged(theme_layout(LOSS_HEIGHT, legend_below=True), layout,
+                                    dict(legend=legend, margin=dict(b=90))))
 
 
 def delta_heatmap(history: dict) -> go.Figure:
@@ -80,33 +103,29 @@ def delta_heatmap(history: dict) -> go.Figure:
     if hi - lo < 1:
         lo, hi = lo - 0.5, hi + 0.5
     bar = powers_of_ten(log_axis(delta.ravel()))  # the colour bar reads like every log axis, at their log10
-    fig = go.Figure(go.Heatmap(
-        x=history["step"], y=[layer_name(l, n_layers) for l in range(1, n_layers + 1)], z=logd,
+    heatmap = dict(
+        type="heatmap", x=history["step"], y=[layer_name(l, n_layers) for l in range(1, n_layers + 1)], z=logd,
         zmin=lo, zmax=hi, colorscale="Viridis",
         colorbar=dict(title=dict(text=_("mean |δ|"), side="right"), thickness=12,
                       tickvals=np.log10(bar.get("tickvals", [])), ticktext=bar.get("ticktext", [])),
-        hovertemplate=_("step %{x}<br>%{y}<br>log10 mean |δ| = %{z:.2f}") + "<extra></extra>"))
-    # two title lines: the page shows this chart beside the loss chart, in 40% of the width
-    fig.update_layout(title=_("Error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup><br>in every layer (log colour)"))
-    fig.update_xaxes(title_text=_("step"), nticks=4)  # a narrow chart: a few upright step numbers
-    fig.update_yaxes(title_text="", autorange="reversed")
-    fig = style(fig, height=max(LOSS_HEIGHT, 130 + 20 * n_layers))  # as tall as the loss chart beside it, or taller
-    fig.update_layout(margin=dict(t=80))
-    return fig
+        hovertemplate=_("step %{x}<br>%{y}<br>log10 mean |δ| = %{z:.2f}") + "<extra></extra>")
+    height = max(LOSS_HEIGHT, 130 + 20 * n_layers)  # as tall as the loss chart beside it, or taller
+    return live_figure([heatmap], merged(theme_layout(height), dict(
+        # two title lines: the page shows this chart beside the loss chart, in 40% of the width
+        title=dict(text=_("Error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup><br>in every layer (log colour)")),
+        xaxis=dict(title=dict(text=_("step")), nticks=4),  # a narrow chart: a few upright step numbers
+        yaxis=dict(autorange="reversed"), margin=dict(t=80))))
 
 
 def per_layer_lines(history: dict, field: str, title: str, y_title: str, log: bool = True) -> go.Figure:
     """One line per layer over the steps (δ, gradient norm or update/weight ratio)."""
     values = history[field]
     n_layers = values.shape[1] if values.ndim == 2 else 0
-    fig = go.Figure()
-    for l in range(n_layers):
-        fig.add_trace(go.Scatter(x=history["step"], y=values[:, l], name=layer_name(l + 1, n_layers),
-                                   mode="lines", line=dict(color=LAYER_COLORS[l % len(LAYER_COLORS)], width=2)))
-    fig.update_layout(title=title)
-    fig.update_xaxes(title_text=_("step"))
-    fig.update_yaxes(**log_axis(values.ravel(), title_text=y_title) if log else dict(title_text=y_title))
-    return style(fig, height=340)
+    data = [dict(type="scatter", x=history["step"], y=values[:, l], name=layer_name(l + 1, n_layers), mode="lines",
+                 line=dict(color=LAYER_COLORS[l % len(LAYER_COLORS)], width=2)) for l in range(n_layers)]
+    y_axis = log_axis(values.ravel(), title=dict(text=y_title)) if log else dict(title=dict(text=y_title))
+    return live_figure(data, merged(theme_layout(340), dict(title=dict(text=title), xaxis=dict(
+        title=dict(text=_("step"))), yaxis=y_axis)))
 
 
 def distributions(samples: list[np.ndarray], title: str, x_title: str, names: list[str]) -> go.Figure:
