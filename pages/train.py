@@ -16,7 +16,7 @@ from ui import train_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.capacity_panel import capacity_section
 from ui.classroom import busy_message, lesson_link_builder, session_token, training_slots
-from ui.compute import INTERACTIVE, click_waiting, training_budget
+from ui.compute import INTERACTIVE, click_waiting, training_debt
 from ui.i18n import N_, _, translator, uploader_words
 from ui.plain_text import plain
 from ui.state import set_active_model
@@ -29,7 +29,7 @@ TRAIN_BUDGET = 0.2  # seconds of this thread's CPU time spent training per tick
 CHUNK_SECONDS = 0.02  # a slice trains in chunks this long; a click is answered between two chunks
 MAX_SLICE_SECONDS = 1.0  # wall-clock cap on a slice, so the readouts still move on a crowded server
 CHART_SECONDS = 1.0  # the charts are rebuilt this often (they cost more than the training)
-MAX_CHART_SECONDS = 2.0  # ... and at least this often however many train: a student sees their run move
+CLASS_TICK_SECONDS, CLASS_CHART_SECONDS = 1.0, 1.5  # ... and when other sessions train on this worker too
 VIEWS = [N_("δ per layer"), N_("Gradients"), N_("Activations"), N_("Weights"), N_("Predictions")]  # keys: shown with _()
 
 
@@ -56,6 +56,7 @@ def on_start() -> None:
     if training_slots().acquire(session_token()):
         st.session_state.train_running = True
         st.session_state.pop("train_last_slice", None)  # the first slice trains one tick's worth
+        st.session_state.pop("train_owed", None)  # and nothing owed from before the Pause
     else:
         st.session_state.train_busy = True
 
@@ -205,16 +206,17 @@ def detail_view(trainer: Trainer, history: dict, view: str) -> None:
 
 
 def tick_seconds(training_now: int) -> float:
-    """How often the readouts redraw: twice a second, less often when many sessions train on this worker."""
-    return TICK_SECONDS * max(1.0, training_now / 2)
+    """How often the readouts redraw: about three times a second alone, once a second in a class."""
+    return TICK_SECONDS if training_now <= 1 else CLASS_TICK_SECONDS
 
 
 def chart_seconds(training_now: int) -> float:
-    """How often the charts are rebuilt: every second alone, less often (at most every 2 s) in a busy worker.
+    """How often the charts are rebuilt: every second alone, every CLASS_CHART_SECONDS in a class.
 
-    The charts cost the server and each student's browser far more than the training between them.
+    A redraw costs each student's browser far more than the server (Plotly lays out every axis again), and in
+    a classroom bench eight browsers share one core.
     """
-    return min(MAX_CHART_SECONDS, CHART_SECONDS * max(1.0, training_now / 2))
+    return CHART_SECONDS if training_now <= 1 else CLASS_CHART_SECONDS
 
 
 def train_slice(trainer: Trainer) -> None:
@@ -233,11 +235,14 @@ def train_slice(trainer: Trainer) -> None:
     now = time.monotonic()
     elapsed = now - st.session_state.get("train_last_slice", now - tick_seconds(training_now))
     st.session_state.train_last_slice = now
-    budget = training_budget(TRAIN_BUDGET / TICK_SECONDS, elapsed, training_now)
+    budget = training_debt(st.session_state.get("train_owed", 0.0), TRAIN_BUDGET / TICK_SECONDS, elapsed,
+                           training_now)
+    st.session_state.train_owed = budget  # until trained: a click that stops the slice keeps the debt
     cpu_start, wall_start = time.thread_time(), time.perf_counter()
     while not trainer.finished:
         INTERACTIVE.wait_turn(token)
         trainer.run_for(min(CHUNK_SECONDS, budget))
+        st.session_state.train_owed = budget - (time.thread_time() - cpu_start)
         if click_waiting():
             yield_point.empty()  # raises here, between two chunks, when a button was clicked
         if (time.thread_time() - cpu_start >= budget

@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from ui.compute import (HOLD_SECONDS, MAX_ELAPSED, TRAINING_SHARE, WORKERS_VARIABLE, Interactive, click_waiting,
-                        training_budget, worker_cores)
+from ui.compute import (HOLD_SECONDS, MAX_ELAPSED, MAX_OWED, TRAINING_SHARE, WORKERS_VARIABLE, Interactive, click_waiting,
+                        training_budget, training_debt, worker_cores)
 
 
 def test_one_student_alone_keeps_the_full_rate():
@@ -26,6 +26,14 @@ def test_a_late_tick_is_made_up_but_a_long_absence_is_not():
     assert training_budget(0.6, 1.4, 4, cores=1.0) == pytest.approx(2 * training_budget(0.6, 0.7, 4, cores=1.0))
     assert training_budget(0.6, 600.0, 1, cores=1.0) == pytest.approx(0.6 * MAX_ELAPSED)
     assert training_budget(0.6, -1.0, 1, cores=1.0) == 0.0
+
+
+def test_what_a_cut_slice_could_not_train_is_owed_to_the_next_but_never_more_than_max_owed():
+    each = training_budget(0.6, 6.0, 4, cores=0.5)  # a crowded browser's tick came 6 s late
+    assert training_debt(0.0, 0.6, 6.0, 4, cores=0.5) == pytest.approx(each)
+    assert training_debt(0.1, 0.6, 6.0, 4, cores=0.5) == pytest.approx(each + 0.1)  # the last slice was cut short
+    assert training_debt(5.0, 0.6, 1.0, 1, cores=1.0) == MAX_OWED  # a tab back from the background: no binge
+    assert training_debt(-0.02, 0.6, 0.35, 1, cores=1.0) == pytest.approx(0.21)  # a chunk's overshoot is forgiven
 
 
 def test_worker_cores_divides_the_affinity_between_the_workers(monkeypatch):

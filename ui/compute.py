@@ -25,7 +25,8 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from serve.config import WORKERS_VARIABLE  # set by `python -m serve` for each worker
 
 TRAINING_SHARE = 0.5  # of this worker's cores, for all its sessions' training together
-MAX_ELAPSED = 2.0  # seconds of training owed at most (a tab back from the background does not binge)
+MAX_ELAPSED = 8.0  # wall seconds a slice is paid for at most: a crowded browser's late tick is made up
+MAX_OWED = 1.0  # CPU seconds of training a session may be owed (a tab back from the background does not binge)
 MAX_WAIT = 0.5  # seconds a training chunk waits at most for other sessions' clicks
 HOLD_SECONDS = 3.0  # a page run that never says it ended (killed, interrupted) stops counting after this
 
@@ -54,6 +55,17 @@ def training_budget(alone_rate: float, elapsed: float, training_now: int, cores:
     cores = worker_cores() if cores is None else cores
     rate = alone_rate if training_now <= 1 else min(alone_rate, TRAINING_SHARE * cores / training_now)
     return rate * min(max(elapsed, 0.0), MAX_ELAPSED)
+
+
+def training_debt(owed: float, alone_rate: float, elapsed: float, training_now: int,
+                  cores: float | None = None) -> float:
+    """CPU seconds one session should train now: what it was owed, plus its budget for the time since its last
+    slice (training_budget), at most MAX_OWED.
+
+    A slice is cut short when its wall time runs out on a crowded core; what it could not train is owed to the
+    next one, so a class's students train at their rate however late their browsers' ticks come.
+    """
+    return min(MAX_OWED, max(owed, 0.0) + training_budget(alone_rate, elapsed, training_now, cores))
 
 
 class Interactive:
