@@ -51,6 +51,9 @@ def trainer_for_settings(network, training) -> Trainer | None:
     return st.session_state.get("train_trainer")
 
 
+# The buttons live in the live panel's fragment, so a click there reruns only the panel. Pause needs no more:
+# the run stops and the readouts show it at once, however busy the page's browser is. Start, Step and Reset
+# change the whole page (its timers, its charts), so their panel run asks for a full run (train_whole_page).
 def on_start() -> None:
     """Start training if the server has a free slot (a classroom shares two cores)."""
     if training_slots().acquire(session_token()):
@@ -59,6 +62,7 @@ def on_start() -> None:
         st.session_state.pop("train_owed", None)  # and nothing owed from before the Pause
     else:
         st.session_state.train_busy = True
+    st.session_state.train_whole_page = True
 
 
 def stop() -> None:
@@ -66,10 +70,17 @@ def stop() -> None:
     training_slots().release(session_token())
 
 
+def on_pause() -> None:
+    """Stop now; the panel's next timed tick runs the whole page once, which stops the timers."""
+    stop()
+    st.session_state.train_just_paused = True
+
+
 def on_reset() -> None:
     stop()
     st.session_state.train_trainer = None
     st.session_state.train_retunes = []
+    st.session_state.train_whole_page = True
 
 
 def use_trained_model() -> None:
@@ -83,6 +94,7 @@ def use_trained_model() -> None:
 def on_step() -> None:
     stop()
     st.session_state.train_step_once = True
+    st.session_state.train_whole_page = True
 
 
 # what the info box says when one of them changes during a run: one clause each, joined into one sentence
@@ -250,12 +262,40 @@ def train_slice(trainer: Trainer) -> None:
             break
 
 
-def live_readouts() -> None:
-    """Advance the trainer by one slice, then the banner and readouts: cheap, so they update every tick."""
+def buttons_row(running: bool, note: tuple[str, str] | None) -> None:
+    """Start, Pause, Step, Reset, and beside them why the settings or the run changed (note: text, icon)."""
+    buttons = st.columns([1, 1, 1, 1, 3])
+    buttons[0].button(_("Start"), key="train_start", type="primary", on_click=on_start, disabled=running,
+                      icon=":material/play_arrow:", width="stretch")
+    buttons[1].button(_("Pause"), key="train_pause", on_click=on_pause, disabled=not running,
+                      icon=":material/pause:", width="stretch")
+    buttons[2].button(_("Step"), key="train_step", on_click=on_step, disabled=running,
+                      help=_("Train on one mini-batch"), icon=":material/skip_next:", width="stretch")
+    buttons[3].button(_("Reset"), key="train_reset", on_click=on_reset, icon=":material/restart_alt:",
+                      width="stretch", help=_("A new network with the current settings; the old run is dropped"))
+    if note:
+        text, icon = note
+        buttons[4].info(text, icon=icon)
+    if st.session_state.pop("train_busy", False):
+        st.warning(busy_message(), icon=":material/hourglass_top:")
+
+
+def live_panel(note: tuple[str, str] | None) -> None:
+    """The buttons, then one slice of training, the banner and the readouts: every tick while training.
+
+    A click on a button reruns only this panel (a fragment). Pause is done there; Start, Step and Reset, and the
+    first tick after a Pause, run the whole page (train_whole_page, train_ticking).
+    """
+    if st.session_state.pop("train_whole_page", False):
+        st.rerun()
+    running = st.session_state.train_running
+    if not running and st.session_state.get("train_ticking") and not st.session_state.pop("train_just_paused", False):
+        st.rerun()  # the tick after a Pause: the whole page, without the timers
     trainer = st.session_state.get("train_trainer")
+    buttons_row(running, note)
     if trainer is None:
         return
-    if st.session_state.train_running:
+    if running:
         if not training_slots().acquire(session_token()):  # the slot expired while this tab slept
             st.session_state.train_running, st.session_state.train_busy = False, True
             st.rerun()
@@ -324,22 +364,12 @@ if settings_changed and trainer.step_count == 0:
     stop()
     st.session_state.train_trainer = trainer = None  # nothing to lose: follow the new settings
 running = st.session_state.train_running
-
-buttons = st.columns([1, 1, 1, 1, 3])
-buttons[0].button(_("Start"), key="train_start", type="primary", on_click=on_start, disabled=running,
-                  icon=":material/play_arrow:", width="stretch")
-buttons[1].button(_("Pause"), key="train_pause", on_click=stop, disabled=not running,
-                  icon=":material/pause:", width="stretch")
-buttons[2].button(_("Step"), key="train_step", on_click=on_step, disabled=running,
-                  help=_("Train on one mini-batch"), icon=":material/skip_next:", width="stretch")
-buttons[3].button(_("Reset"), key="train_reset", on_click=on_reset, icon=":material/restart_alt:",
-                  width="stretch", help=_("A new network with the current settings; the old run is dropped"))
-if st.session_state.pop("train_busy", False):
-    st.warning(busy_message(), icon=":material/hourglass_top:")
 if settings_changed and trainer is not None:
-    buttons[4].info(_("Settings changed: press **Reset** to train a new network with them."), icon=":material/info:")
+    note = (_("Settings changed: press **Reset** to train a new network with them."), ":material/info:")
 elif st.session_state.get("train_retunes") and trainer is not None:
-    buttons[4].info(retune_text(*st.session_state.train_retunes[-1]), icon=":material/tune:")
+    note = (retune_text(*st.session_state.train_retunes[-1]), ":material/tune:")
+else:
+    note = None
 
 if running or st.session_state.pop("train_step_once", False):
     trainer = trainer_for_settings(network, training)
@@ -347,7 +377,8 @@ if running or st.session_state.pop("train_step_once", False):
         trainer.step(1)
 if trainer is None:
     trainer = trainer_for_settings(network, training)
-if trainer is None:
+if trainer is None:  # its data could not be loaded (the message is above): the buttons, to try again
+    buttons_row(False, note)
     st.stop()
 
 # --- the live panel --------------------------------------------------------------------------------
@@ -356,9 +387,13 @@ st.markdown(":small[" + _("**{network}** on **{dataset}** — {description} ({tr
                           "samples)").format(network=trainer.network.describe(), dataset=plain(trainer.data.name),
                                              description=plain(_(trainer.data.description)),
                                              train=len(trainer.x_train), val=len(trainer.x_val)) + "]")
+# this whole run draws the page: what the buttons' panel runs asked of it is done, and the timers are as set here
+st.session_state.pop("train_whole_page", None)
+st.session_state.pop("train_just_paused", None)
+st.session_state.train_ticking = running
 # with a classroom training at once, redraw less often so the two cores go to training, not charts
 training_now = training_slots().busy()
-st.fragment(live_readouts, run_every=tick_seconds(training_now) if running else None)()
+st.fragment(live_panel, run_every=tick_seconds(training_now) if running else None)(note)
 st.fragment(live_charts, run_every=chart_seconds(training_now) if running else None)()
 
 # --- keep what you trained -------------------------------------------------------------------------
