@@ -11,6 +11,7 @@ from ui.bootstrap import require_app_frame
 from ui.i18n import N_, _, uploader_words
 from ui.plain_text import plain
 from ui.state import DEFAULT_LABEL, default_model, digit_model_or_notice, shown_label
+from ui.uploads import messages_about, refusal_note
 
 require_app_frame()
 
@@ -73,6 +74,7 @@ with left:
         upload = st.file_uploader(_("A photo or scan of one handwritten digit (dark ink on light paper works)"),
                                   type=["png", "jpg", "jpeg", "gif", "bmp", "webp"], key="draw_upload")
         uploader_words("draw_upload", "PNG, JPG, GIF, BMP, WEBP")  # as Streamlit lists them
+        refusal_note("draw_upload", "PNG, JPG, GIF, BMP, WEBP")
         if upload is not None:
             try:
                 prediction = predict_bytes(model, upload.getvalue(), MAX_IMAGE_BYTES, temperature)
@@ -98,7 +100,7 @@ remember(prediction)
 
 with right:
     if problem:
-        st.error(problem)
+        messages_about("draw_upload").error(problem)
     # "Not sure" below UNSURE_BELOW: on the default model's validation digits, calibrated answers under
     # that top probability are right far less often than the ones above it (engine/calibration.py, README)
     unsure = (prediction.runner_up() is not None and softmax_out and prediction.confidence < UNSURE_BELOW)

@@ -21,6 +21,7 @@ from ui.i18n import N_, _, translator, uploader_words
 from ui.plain_text import plain
 from ui.state import set_active_model
 from ui.train_controls import controls, init_state, remember_settings
+from ui.uploads import messages_about, refusal_note
 
 require_app_frame()
 
@@ -413,8 +414,10 @@ lesson_link_builder(to_params(network, training))
 uploaded = st.file_uploader(_("Load a model saved from this app"), type=["pt"], key="train_upload",
                             help=_("Checkpoints are validated and never run code"))
 uploader_words("train_upload", "PT")
+refusal_note("train_upload", "PT")
 if uploaded is not None and st.session_state.get("train_uploaded_id") != uploaded.file_id:
     st.session_state.train_uploaded_id = uploaded.file_id  # load each upload once, not on every rerun
-    load_upload(uploaded)
+    with messages_about("train_upload"):
+        load_upload(uploaded)
 remember_settings()  # the link builder's choices too
 capacity_section(network, training)  # underfitting, overfitting and K-fold cross-validation (ui/capacity_panel.py)

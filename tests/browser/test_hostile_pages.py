@@ -54,3 +54,37 @@ def test_a_closed_tab_gives_its_training_slot_to_the_next_student_at_once(browse
         second.close()
     finally:
         stop_server(proc)
+
+
+def upload(page, key: str, name: str, data: bytes) -> None:
+    page.locator(f".st-key-{key} input[type=file]").set_input_files(
+        files=[{"name": name, "mimeType": "application/octet-stream", "buffer": data}])
+
+
+@pytest.mark.parametrize("path, key, broken, refused", [
+    ("/train", "train_upload", "broken.pt", "huge.pt"),
+    ("/draw", "draw_upload", "broken.png", "huge.png"),
+])
+def test_a_file_the_browser_refuses_hides_what_was_said_about_the_one_before(page, server_url, path, key, broken,
+                                                                          refused):
+    """Streamlit refuses a file over the upload limit in the browser: no run follows. The page must not go on
+    showing the earlier file's error as if it were about the new one; it says that this one was not sent."""
+    page.goto(server_url + path)
+    wait_for_app(page)
+    if key == "draw_upload":
+        page.get_by_role("radio", name="Upload a photo").click()
+        wait_for_app(page)
+    note = page.locator(f".st-key-{key}_refused")
+    upload(page, key, broken, b"not what it claims to be")
+    earlier = page.locator(f".st-key-{key}_messages [data-testid='stAlert']").filter(has_text=broken)
+    earlier.wait_for(timeout=30_000)
+    assert not note.is_visible()  # nothing refused yet
+
+    upload(page, key, refused, b"0" * 21_000_000)  # over the 20 MB limit of .streamlit/config.toml
+    note.get_by_text("Your browser did not send that file").wait_for(timeout=30_000)
+    assert not earlier.is_visible()
+    screenshot(page, f"refused_{key}")
+    page.get_by_role("button", name=f"Remove {refused}").click()  # back to the earlier file alone
+    earlier.wait_for(timeout=30_000)
+    assert not note.is_visible()
+    assert_no_exception(page)
