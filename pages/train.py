@@ -257,7 +257,8 @@ def train_slice(trainer: Trainer) -> None:
         trainer.run_for(min(CHUNK_SECONDS, budget))
         st.session_state.train_owed = budget - (time.thread_time() - cpu_start)
         if click_waiting():
-            yield_point.empty()  # raises here, between two chunks, when a button was clicked
+            yield_point.empty()  # raises here, between two chunks, when a button outside this panel was clicked
+            break  # a button of this panel: Streamlit runs the panel again for it once this run ends
         if (time.thread_time() - cpu_start >= budget
                 or time.perf_counter() - wall_start >= MAX_SLICE_SECONDS):
             break

@@ -92,7 +92,10 @@ def test_click_waiting_reads_streamlits_pending_request_and_ignores_timed_ticks(
     assert not click_waiting()  # training, nothing asked
     requests.request_rerun(RerunData(fragment_id_queue=["readouts"], is_auto_rerun=True))
     assert not click_waiting()  # a fragment's timer: Streamlit queues it behind the run
-    requests.request_rerun(RerunData())  # a click: a full run
+    requests.request_rerun(RerunData(fragment_id_queue=["readouts"]))  # Pause, a button inside the fragment
+    assert click_waiting()
+    requests = ScriptRequests()
+    requests.request_rerun(RerunData())  # a click elsewhere: a full run
     assert click_waiting()
     requests = ScriptRequests()
     requests.request_stop()  # the tab closed

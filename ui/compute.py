@@ -107,7 +107,8 @@ def click_waiting() -> bool:
     browser; a training slice that made one every chunk (50 a second) to be stoppable sent the browser 50
     messages a second. This reads Streamlit's pending request instead (private: on a Streamlit without it,
     True, so the caller's element call still decides, as before). A fragment's timed tick does not count:
-    Streamlit queues it behind the run in progress.
+    Streamlit queues it behind the run in progress. A click on a widget inside a fragment does: Streamlit
+    queues it too, so the caller ends its run early for it.
     """
     requests = getattr(get_script_run_ctx(), "script_requests", None)
     state = getattr(requests, "_state", None)
@@ -116,8 +117,7 @@ def click_waiting() -> bool:
     if state.name == "CONTINUE":
         return False
     rerun = getattr(requests, "_rerun_data", None)
-    timed_only = rerun is not None and bool(rerun.fragment_id_queue) and not rerun.is_fragment_scoped_rerun
-    return state.name == "STOP" or not timed_only
+    return state.name == "STOP" or rerun is None or not rerun.is_auto_rerun
 
 
 INTERACTIVE = Interactive()  # the worker's one registry (module state: one per process, like the GIL)
