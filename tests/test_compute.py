@@ -83,6 +83,7 @@ def test_click_waiting_reads_streamlits_pending_request_and_ignores_timed_ticks(
     """A training slice asks Streamlit to stop it only when a click waits, not at every chunk."""
     from types import SimpleNamespace
 
+    from streamlit.proto.WidgetStates_pb2 import WidgetStates
     from streamlit.runtime.scriptrunner_utils.script_requests import RerunData, ScriptRequests
 
     import ui.compute
@@ -95,7 +96,14 @@ def test_click_waiting_reads_streamlits_pending_request_and_ignores_timed_ticks(
     requests.request_rerun(RerunData(fragment_id_queue=["readouts"]))  # Pause, a button inside the fragment
     assert click_waiting()
     requests = ScriptRequests()
+    pause = WidgetStates()
+    pause.widgets.add(id="train_pause", trigger_value=True)
+    requests.request_rerun(RerunData(fragment_id_queue=["readouts"], widget_states=pause))
+    requests.request_rerun(RerunData(fragment_id_queue=["readouts"], is_auto_rerun=True))  # a tick right after
+    assert click_waiting()  # one request now, marked as the tick's, with Pause still pressed in it
+    requests = ScriptRequests()
     requests.request_rerun(RerunData())  # a click elsewhere: a full run
+    requests.request_rerun(RerunData(fragment_id_queue=["readouts"], is_auto_rerun=True))
     assert click_waiting()
     requests = ScriptRequests()
     requests.request_stop()  # the tab closed

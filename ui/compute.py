@@ -117,7 +117,11 @@ def click_waiting() -> bool:
     if state.name == "CONTINUE":
         return False
     rerun = getattr(requests, "_rerun_data", None)
-    return state.name == "STOP" or rerun is None or not rerun.is_auto_rerun
+    if state.name == "STOP" or rerun is None or not rerun.fragment_id_queue or not rerun.is_auto_rerun:
+        return True  # the tab closed, a full run, or a click in a fragment
+    # a timer's tick that came after a click is one request with the click's button still pressed in it
+    widgets = rerun.widget_states.widgets if rerun.widget_states is not None else []
+    return any(w.WhichOneof("value") == "trigger_value" and w.trigger_value for w in widgets)
 
 
 INTERACTIVE = Interactive()  # the worker's one registry (module state: one per process, like the GIL)
