@@ -10,10 +10,6 @@ it shows and every redraw of its loss chart, so the figures are what a student s
   steps/s per student       Step counter change over the window / window length
   chart refresh interval    the longest gap between two redraws of a student's loss chart
   Pause latency             click -> the last change of that student's Step counter
-  Pause answered            the click's message leaving the browser -> the server's answer (the page's Start
-                            button enabled again) arriving, read from Chromium's network events (taken as the
-                            frames pass, not when the busy renderer gets to them): the server's part. The rest
-                            of "Pause took" is the page's own renderer: sending the click, then drawing the answer
   memory                    resident memory of the serve process tree (workers + HAProxy)
   CPU                       each side's CPU seconds / wall seconds over the window (1.0 = one core busy)
 
@@ -23,7 +19,6 @@ Needs HAProxy and Chromium (see README); takes about 2-3 minutes.
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import shutil
 import signal
@@ -35,7 +30,6 @@ import time
 from pathlib import Path
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout, sync_playwright
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -164,57 +158,12 @@ READY = """() => [...document.querySelectorAll('button')].some(b => b.innerText.
   && !document.querySelector('[data-testid="stStatusWidget"]')"""  # the Train page has run: its Start button
 
 
-class Answers:
-    """When the server's messages saying "Start is enabled again" reach a page, from Chromium's network events.
-
-    The network events carry the browser's own timestamps, taken as each websocket frame arrives, so they do not
-    wait for the page's busy renderer. Each frame is one of Streamlit's ForwardMsg messages.
-    """
-
-    def __init__(self, page):
-        self.offset = None  # wall time minus the events' monotonic clock, from the websocket's handshake
-        self.start_enabled: list[float] = []  # epoch ms
-        self.sent: list[float] = []  # epoch ms of every message the page sent (clicks, timed ticks)
-        cdp = page.context.new_cdp_session(page)
-        cdp.on("Network.webSocketWillSendHandshakeRequest", self.handshake)
-        cdp.on("Network.webSocketFrameReceived", self.frame)
-        cdp.on("Network.webSocketFrameSent", self.frame_sent)
-        cdp.send("Network.enable")
-
-    def handshake(self, event: dict) -> None:
-        self.offset = event["wallTime"] - event["timestamp"]
-
-    def frame(self, event: dict) -> None:
-        if self.offset is None or event["response"]["opcode"] != 2:  # binary frames only
-            return
-        message = ForwardMsg()
-        try:
-            message.ParseFromString(base64.b64decode(event["response"]["payloadData"]))
-        except Exception:  # noqa: BLE001  (not one ForwardMsg: not ours to read)
-            return
-        element = message.delta.new_element
-        if element.WhichOneof("type") == "button" and element.button.label.endswith("Start") \
-                and not element.button.disabled:
-            self.start_enabled.append((event["timestamp"] + self.offset) * 1000)
-
-    def frame_sent(self, event: dict) -> None:
-        if self.offset is not None:
-            self.sent.append((event["timestamp"] + self.offset) * 1000)
-
-    def after(self, clicked: float) -> float | None:
-        """Seconds from the click's message leaving the page to the first "Start enabled" after it, or None."""
-        sent = [at for at in self.sent if at >= clicked]
-        later = [at for at in self.start_enabled if sent and at >= min(sent)]
-        return (min(later) - min(sent)) / 1000 if later else None
-
-
 def open_students(browser, url: str, n: int, timeout: float = 240.0) -> list:
     """n students on the Train page, each in its own browser context (its own cookies, so its own session)."""
     print(f"opening {n} student page(s) ...", file=sys.stderr, flush=True)
     pages = []
     for _ in range(n):
         page = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
-        page.answers = Answers(page)
         page.goto(url + PAGE, wait_until="commit", timeout=timeout * 1000)  # the page itself is awaited below
         pages.append(page)
     deadline = time.monotonic() + timeout
@@ -249,8 +198,7 @@ def train_together(pages: list, seconds: float) -> dict:
             last, quiet_since = now, time.monotonic()
         time.sleep(0.3)
     records = [page.evaluate("() => window.__classroom") for page in pages]
-    answered = [page.answers.after(at) for page, at in zip(pages, pauses)]
-    return {"starts": starts, "t0": t0, "t1": t1, "pauses": pauses, "records": records, "answered": answered}
+    return {"starts": starts, "t0": t0, "t1": t1, "pauses": pauses, "records": records}
 
 
 def pause_latency(record: dict, clicked: float) -> float:
@@ -317,20 +265,14 @@ def report(args, run: dict, baseline: float, memory: float, server_cpu: float, b
     latencies = [pause_latency(r, at) for r, at in zip(run["records"], run["pauses"])]
     total = sum(rates)
     print(f"\n{args.students} students together, {args.seconds:.0f} s window:")
-    answered = run["answered"]
-    for i, (r, g, lat, ans) in enumerate(zip(rates, gaps, latencies, answered), 1):
-        print(f"  student {i}: {r:6.1f} steps/s   longest chart gap {g:5.2f} s   Pause took {lat:5.2f} s"
-              f" (answered in {'?' if ans is None else f'{ans:.2f}'} s)")
+    for i, (r, g, lat) in enumerate(zip(rates, gaps, latencies), 1):
+        print(f"  student {i}: {r:6.1f} steps/s   longest chart gap {g:5.2f} s   Pause took {lat:5.2f} s")
     print(f"  total {total:.1f} steps/s = {total / baseline:.2f}x one student alone ({baseline:.1f} steps/s)")
     print(f"  server memory (workers + HAProxy + serve, RSS): {memory:.0f} MB")
     print(f"  load average during the run: {os.getloadavg()[0]:.1f} (other work on the machine slows both sides)")
     print(f"  CPU over the window (1.00 = one core): server {server_cpu:.2f}, browsers {browser_cpu:.2f}"
           + ("  <- the browsers' core is saturated: chart gaps and Pause times include their own rendering delay"
              if browser_cpu > 0.9 else ""))
-    known = [a for a in answered if a is not None]
-    if known:
-        print(f"  Pause answered (click sent -> the server's reply back, on the network): median "
-              f"{statistics.median(known):.2f} s, slowest {max(known):.2f} s")
     if exceptions:
         print(f"  {exceptions} pages show an exception")
     slowest, fastest = min(rates), max(rates)
