@@ -8,7 +8,8 @@ import re
 # people, books' and tools' names, units.
 NAMES = {"sigmoid", "tanh", "relu", "leaky", "softmax", "adam", "sgd", "momentum", "mnist", "mnist5k", "idx",
          "xavier", "he", "glorot", "kaiming", "nielsen", "3blue1brown", "wakui", "pendigits", "uci", "moons",
-         "circles", "xor", "and", "or", "nand", "epoch", "epochs", "dropout", "png", "jpeg", "pt", "json",
+         "circles", "xor", "and", "or", "nand", "epoch", "epochs", "dropout", "png", "jpeg", "jpg", "gif", "bmp",
+         "webp", "pt", "json",
          "csv", "url", "qr", "cpu", "ms", "mb", "kb", "s", "pca", "ece", "l2", "bp1", "bp2", "bp3", "bp4",
          "mse", "ce", "plotly", "streamlit", "haproxy", "python", "sklearn", "scikit", "learn", "gb",
          "sign", "gd", "mlp", "lr", "ok", "vs", "max", "min", "log", "exp", "ln", "argmax", "std", "auto"}

@@ -7,10 +7,16 @@ about the earlier file are hidden and one sentence in the session's language say
 """
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from ui.i18n import _
+
+
+ALERT_STYLE = ("background: rgba(255, 43, 43, 0.09); color: rgb(125, 53, 59); padding: 1rem; "
+               "border-radius: 0.5rem; line-height: 1.6")  # the colours of Streamlit's st.error in the light theme
 
 
 def refusal_note(key: str, types: str) -> None:
@@ -19,10 +25,11 @@ def refusal_note(key: str, types: str) -> None:
     st.html(f"<style>.st-key-{key}_refused {{display: none}}"
             f"[data-testid='stMain']:has({refused}) .st-key-{key}_messages {{display: none}}"
             f"[data-testid='stMain']:has({refused}) .st-key-{key}_refused {{display: flex}}</style>")
-    with st.container(key=f"{key}_refused"):
-        st.error(_("Your browser did not send that file: it is larger than {limit} MB or not a {types} file. Nothing "
-                   "was loaded and nothing changed. Remove it (×) and choose another.").format(
-                       limit=st.get_option("server.maxUploadSize"), types=types), icon=":material/block:")
+    sentence = _("Your browser did not send that file: it is larger than {limit} MB or not a {types} file. Nothing "
+                 "was loaded and nothing changed. Remove it (×) and choose another.").format(
+                     limit=st.get_option("server.maxUploadSize"), types=types)
+    with st.container(key=f"{key}_refused"):  # drawn like st.error, but not one until the browser refuses a file
+        st.html(f'<div role="alert" style="{ALERT_STYLE}">{html.escape(sentence)}</div>')
 
 
 def messages_about(key: str) -> DeltaGenerator:

@@ -83,6 +83,7 @@ def test_a_file_the_browser_refuses_hides_what_was_said_about_the_one_before(pag
     upload(page, key, refused, b"0" * 21_000_000)  # over the 20 MB limit of .streamlit/config.toml
     note.get_by_text("Your browser did not send that file").wait_for(timeout=30_000)
     assert not earlier.is_visible()
+    note.scroll_into_view_if_needed()
     screenshot(page, f"refused_{key}")
     page.get_by_role("button", name=f"Remove {refused}").click()  # back to the earlier file alone
     earlier.wait_for(timeout=30_000)
