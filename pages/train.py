@@ -250,18 +250,19 @@ def train_slice(trainer: Trainer) -> None:
     st.session_state.train_last_slice = now
     budget = training_debt(st.session_state.get("train_owed", 0.0), TRAIN_BUDGET / TICK_SECONDS, elapsed,
                            training_now)
-    st.session_state.train_owed = budget  # until trained: a click that stops the slice keeps the debt
     cpu_start, wall_start = time.thread_time(), time.perf_counter()
-    while not trainer.finished:
-        INTERACTIVE.wait_turn(token)
-        trainer.run_for(min(CHUNK_SECONDS, budget))
+    try:
+        while not trainer.finished:
+            INTERACTIVE.wait_turn(token)
+            trainer.run_for(min(CHUNK_SECONDS, budget))
+            if click_waiting():
+                yield_point.empty()  # raises here, between two chunks, when a button outside this panel was clicked
+                break  # a button of this panel: Streamlit runs the panel again for it once this run ends
+            if (time.thread_time() - cpu_start >= budget
+                    or time.perf_counter() - wall_start >= MAX_SLICE_SECONDS):
+                break
+    finally:  # also when a click stops the run: what was not trained is owed to the next slice
         st.session_state.train_owed = budget - (time.thread_time() - cpu_start)
-        if click_waiting():
-            yield_point.empty()  # raises here, between two chunks, when a button outside this panel was clicked
-            break  # a button of this panel: Streamlit runs the panel again for it once this run ends
-        if (time.thread_time() - cpu_start >= budget
-                or time.perf_counter() - wall_start >= MAX_SLICE_SECONDS):
-            break
 
 
 def buttons_row(running: bool, note: tuple[str, str] | None) -> None:
@@ -357,7 +358,7 @@ if problem:
     st.error(plain(problem))
     st.stop()
 
-# --- the buttons -----------------------------------------------------------------------------------
+# --- the run, and the note beside the buttons ------------------------------------------------------
 trainer = st.session_state.get("train_trainer")
 if trainer is not None and live_change(trainer, network, training):
     retune(trainer, network, training)
