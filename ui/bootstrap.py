@@ -12,14 +12,20 @@ from ui.i18n import install_translator
 
 
 def configure_process() -> None:
-    """One torch thread per session thread, and the engine's messages in each session's language."""
+    """One torch thread per session thread, the engine's messages in each session's language, and the objects
+    of the libraries out of Python's collector (once per process)."""
     install_translator()
     # Every browser session runs in its own thread, and torch gives each thread its own pool of workers.
     if torch.get_num_threads() != 1:
         torch.set_num_threads(1)
+    if not _frozen.is_set():
+        _frozen.set()
         # The libraries' objects imported by now live as long as the process: Python's collector need not walk
         # them again at every full collection (a worker's sessions make many; see runner.postScriptGC).
         gc.freeze()
+
+
+_frozen = threading.Event()  # set once this process has frozen its start-up objects out of the collector
 
 
 _switched = threading.Event()  # set once this process has handed Streamlit over to app.py's navigation
