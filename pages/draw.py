@@ -8,10 +8,10 @@ from engine.predict import BLANK, architecture, predict_bytes, predict_image
 from engine.preprocess import MAX_IMAGE_BYTES, ImageError
 from ui import draw_figs as figs
 from ui.bootstrap import require_app_frame
-from ui.i18n import N_, _, uploader_words
+from ui.i18n import N_, _
 from ui.plain_text import plain
 from ui.state import DEFAULT_LABEL, default_model, digit_model_or_notice, shown_label
-from ui.uploads import messages_about, refusal_note
+from ui.uploads import messages_about, uploader_notes
 
 require_app_frame()
 
@@ -73,8 +73,7 @@ with left:
     if source == "Upload a photo":
         upload = st.file_uploader(_("A photo or scan of one handwritten digit (dark ink on light paper works)"),
                                   type=["png", "jpg", "jpeg", "gif", "bmp", "webp"], key="draw_upload")
-        uploader_words("draw_upload", "PNG, JPG, GIF, BMP, WEBP")  # as Streamlit lists them
-        refusal_note("draw_upload", "PNG, JPG, GIF, BMP, WEBP")
+        uploader_notes("draw_upload", "PNG, JPG, GIF, BMP, WEBP")  # as Streamlit lists them
         if upload is not None:
             try:
                 prediction = predict_bytes(model, upload.getvalue(), MAX_IMAGE_BYTES, temperature)

@@ -17,11 +17,11 @@ from ui.bootstrap import require_app_frame
 from ui.capacity_panel import capacity_section
 from ui.classroom import busy_message, lesson_link_builder, session_token, training_slots
 from ui.compute import INTERACTIVE, click_waiting, training_debt
-from ui.i18n import N_, _, translator, uploader_words
+from ui.i18n import N_, _, translator
 from ui.plain_text import plain
 from ui.state import set_active_model
 from ui.train_controls import controls, init_state, remember_settings
-from ui.uploads import messages_about, refusal_note
+from ui.uploads import messages_about, uploader_notes
 
 require_app_frame()
 
@@ -415,8 +415,7 @@ right.download_button(_("Download the history (.csv)"), key="train_download_csv"
 lesson_link_builder(to_params(network, training))
 uploaded = st.file_uploader(_("Load a model saved from this app"), type=["pt"], key="train_upload",
                             help=_("Checkpoints are validated and never run code"))
-uploader_words("train_upload", "PT")
-refusal_note("train_upload", "PT")
+uploader_notes("train_upload", "PT")
 if uploaded is not None and st.session_state.get("train_uploaded_id") != uploaded.file_id:
     st.session_state.train_uploaded_id = uploaded.file_id  # load each upload once, not on every rerun
     with messages_about("train_upload"):

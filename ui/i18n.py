@@ -116,20 +116,3 @@ def language_switch() -> None:
     st.session_state["lang_switch"] = language()
     st.segmented_control(_("Language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang_switch",
                          on_change=_switched, label_visibility="collapsed")
-
-
-def uploader_words(key: str, types: str) -> None:
-    """Streamlit writes a file uploader's button and size limit in English: in another language, say them in it.
-
-    CSS swaps the text of the uploader with this widget key (Streamlit offers no label for them); `types` is
-    the list the limit names, e.g. "PT" or "PNG, JPG".
-    """
-    if language() == DEFAULT:
-        return
-    limit = _("{size}MB per file • {types}").format(size=st.get_option("server.maxUploadSize"), types=types)
-    button = _("Upload")
-    box = f".st-key-{key} [data-testid='stFileUploaderDropzone']"
-    st.html(f"<style>{box} button p, {box} [data-testid='stFileUploaderDropzoneInstructions'] span {{font-size: 0}}"
-            f"{box} button p::after {{content: '{button}'; font-size: 0.875rem}}"
-            f"{box} [data-testid='stFileUploaderDropzoneInstructions'] span::after {{content: '{limit}'; "
-            "font-size: 0.875rem}</style>")
