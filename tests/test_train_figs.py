@@ -8,6 +8,7 @@ import pytest
 from plotly.subplots import make_subplots
 
 from ui import train_figs as figs
+from ui.theme import FONT_SIZE
 
 
 def history(steps: int = 50, layers: int = 3, regression: bool = False) -> dict:
@@ -49,6 +50,9 @@ def test_the_loss_chart_has_both_panels_and_marks_each_retune():
     assert shape["x0"] == shape["x1"] == 20 and shape["line"]["dash"] == "dash"
     assert any(a["text"] == "η 0.5" and a["x"] == 20 for a in layout["annotations"])
     assert layout["template"]["layout"]["plot_bgcolor"] == "white"  # the app's white template
+    # Plotly's nesting, not its Python shortcuts (font_size=): unchecked, plotly.js would ignore those
+    assert layout["legend"]["font"]["size"] == FONT_SIZE - 3 and layout["hoverlabel"]["font"]["size"] == FONT_SIZE
+    assert "font_size" not in json.dumps(fig)
 
 
 def test_a_regression_loss_chart_has_one_panel_and_sends_its_nan_accuracy_as_json():
@@ -58,6 +62,7 @@ def test_a_regression_loss_chart_has_one_panel_and_sends_its_nan_accuracy_as_jso
 
 def test_the_delta_heatmap_names_every_layer_on_a_log_colour_bar():
     fig = sent(figs.delta_heatmap(history(layers=4)))
+    assert "font_size" not in json.dumps(fig)
     [heatmap] = fig["data"]
     assert heatmap["y"] == ["layer 1", "layer 2", "layer 3", "output (l=4)"]
     assert heatmap["colorbar"]["ticktext"] and fig["layout"]["yaxis"]["autorange"] == "reversed"
@@ -65,5 +70,6 @@ def test_the_delta_heatmap_names_every_layer_on_a_log_colour_bar():
 
 def test_per_layer_lines_draw_one_line_a_layer_on_a_log_axis():
     fig = sent(figs.per_layer_lines(history(layers=3), "delta_mean_abs", "δ", "mean |δ|"))
+    assert "font_size" not in json.dumps(fig)
     assert len(fig["data"]) == 3 and fig["layout"]["yaxis"]["type"] == "log"
     assert fig["layout"]["yaxis"]["title"]["text"] == "mean |δ|"

@@ -19,6 +19,9 @@ TOP_MARGIN = MODEBAR_STRIP + 40  # the toolbar's strip, then a one-line title
 def layout(height: int = 360, legend_below: bool = False) -> dict:
     """The app's projector-friendly layout, as Plotly's layout dict (style() applies it to a figure).
 
+    Plotly's own nesting only (font=dict(size=...)), never the Python objects' shortcuts (font_size=...):
+    live_figure() hands the dict to the browser unchecked, and plotly.js ignores keys it does not know.
+
     The title hangs from the top edge below the strip Plotly's toolbar (the modebar) appears in on hover, so
     the toolbar never covers it, however long the title or narrow the chart (a phone, a half-width column).
     """
@@ -27,7 +30,7 @@ def layout(height: int = 360, legend_below: bool = False) -> dict:
         title=dict(font=dict(size=FONT_SIZE + 3), x=0, xref="paper", xanchor="left", y=1, yref="container",
                    yanchor="top", pad=dict(t=MODEBAR_STRIP)),
         margin=dict(l=60, r=20, t=TOP_MARGIN, b=50),
-        hoverlabel=dict(font_size=FONT_SIZE), modebar=dict(orientation="h", bgcolor="rgba(255,255,255,0.7)"),
+        hoverlabel=dict(font=dict(size=FONT_SIZE)), modebar=dict(orientation="h", bgcolor="rgba(255,255,255,0.7)"),
     )
     if legend_below:
         settings["legend"] = dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0)

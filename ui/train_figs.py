@@ -88,7 +88,8 @@ def loss_accuracy(history: dict, epochs: list[dict], regression: bool,
         layout["annotations"].append(dict(text=label, x=at, xref="x", xanchor="left", y=1, yref="y domain",
                                           yanchor="top", showarrow=False, font=dict(size=11)))
     # three legend entries a row: two rows in the page's 60% column, clear of the step axis's title
-    legend = dict(y=-0.3, entrywidth=1 / 3, entrywidthmode="fraction", font_size=FONT_SIZE - 3, itemwidth=30)
+    legend = dict(y=-0.3, entrywidth=1 / 3, entrywidthmode="fraction", font=dict(size=FONT_SIZE - 3),
+                  itemwidth=30)
     return live_figure(data, merged(theme_layout(LOSS_HEIGHT, legend_below=True), layout,
                                     dict(legend=legend, margin=dict(b=90))))
 
