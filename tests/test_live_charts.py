@@ -1,0 +1,150 @@
+"""The Train page's live charts as SVG (ui.live_charts): well-formed, escaped, the same ticks, names and colours as
+the Plotly charts they stand in for, lines broken where a value cannot be drawn, and the δ heatmap's pixels."""
+import base64
+import io
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ui import live_charts as live
+from ui.i18n import speaking
+from ui.theme import LAYER_COLORS, log_axis
+from ui.train_figs import TRAIN, VAL, powers_of_ten
+
+SVG = "{http://www.w3.org/2000/svg}"
+EPOCHS = [{"step": 25, "train_loss": 0.3, "val_loss": 0.35, "train_acc": 0.9, "val_acc": 0.88},
+          {"step": 50, "train_loss": 0.1, "val_loss": 0.2, "train_acc": 0.97, "val_acc": 0.94}]
+
+
+def history(steps: int = 50, layers: int = 3, regression: bool = False) -> dict:
+    rng = np.random.default_rng(0)
+    delta = rng.uniform(1e-4, 1e-1, (steps, layers))
+    return {"step": np.arange(1, steps + 1), "loss": np.exp(-np.linspace(0, 3, steps)) + 0.01,
+            "batch_acc": np.full(steps, np.nan) if regression else rng.uniform(0.5, 1, steps),
+            "delta_mean_abs": delta, "grad_norm": delta * 10}
+
+
+def parsed(markup: str) -> ET.Element:
+    root = ET.fromstring(markup)  # raises on anything that is not well-formed XML
+    assert root.tag == f"{SVG}svg" and root.get("class") == "live-chart"
+    return root
+
+
+def texts(root: ET.Element) -> list[str]:
+    return ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+
+
+def lines(root: ET.Element, color: str | None = None) -> list[ET.Element]:
+    return [p for p in root.iter(f"{SVG}polyline") if color is None or p.get("stroke") == color]
+
+
+def test_the_loss_chart_has_both_panels_every_legend_entry_and_the_loss_axis_ticks_of_the_plotly_chart():
+    h = history()
+    root = parsed(live.loss_accuracy(h, EPOCHS, False))
+    shown = texts(root)
+    assert root.get("data-chart") == "loss"
+    for name in ("Loss C", "Accuracy", "mini-batch loss", "train loss", "validation loss", "mini-batch accuracy",
+                 "train accuracy", "validation accuracy", "0%", "100%"):
+        assert name in shown, name
+    losses = np.concatenate([h["loss"], [0.3, 0.1], [0.35, 0.2]])
+    axis = powers_of_ten(log_axis(losses))  # the Plotly chart's log ticks, those within the data's range
+    inside = {text for value, text in zip(axis["tickvals"], axis["ticktext"]) if losses.min() <= value <= losses.max()}
+    assert len(inside) >= 3 and inside <= set(shown)
+    assert len(lines(root, TRAIN)) == 4 and len(lines(root, VAL)) == 2  # per step and per epoch, both panels
+    assert len(root.findall(f".//{SVG}circle")) == 4 * len(EPOCHS)  # a marker at every epoch of 4 lines
+
+
+def test_a_regression_run_draws_only_the_loss_panel():
+    root = parsed(live.loss_accuracy(history(regression=True), EPOCHS, True))
+    shown = texts(root)
+    assert "Loss C" in shown and "Accuracy" not in shown and "validation accuracy" not in shown
+    assert len(lines(root)) == 3
+
+
+def test_a_retune_marker_is_a_dashed_line_at_its_step_with_its_label():
+    root = parsed(live.loss_accuracy(history(), EPOCHS, False, marks=((20, "η 0.5"),)))
+    assert "η 0.5" in texts(root)
+    dashed = [l for l in root.iter(f"{SVG}line") if l.get("stroke-dasharray") == "5 3"]
+    assert len(dashed) == 1
+    left_edge = [l for l in root.iter(f"{SVG}line") if l.get("stroke") == live.AXIS_LINE][0]
+    x0, x1 = float(left_edge.get("x1")), float(left_edge.get("x2"))  # the loss panel's step axis: 0 to 50
+    assert float(dashed[0].get("x1")) == pytest.approx(x0 + 20 / 50 * (x1 - x0), abs=0.1)
+
+
+def test_values_that_cannot_be_drawn_break_the_line_instead_of_breaking_the_chart():
+    h = history()
+    h["loss"][20], h["loss"][35] = np.nan, np.inf  # a diverging run's last steps
+    markup = live.loss_accuracy(h, EPOCHS, False)
+    root = parsed(markup)
+    per_step = [p for p in lines(root, TRAIN) if p.get("stroke-width") == "1"]
+    assert len(per_step) == 3 + 1  # the loss line in three pieces, and the accuracy line whole
+    assert "nan" not in markup.lower() and "inf" not in markup.lower()
+
+
+@pytest.mark.parametrize("chart", ["loss", "delta", "lines"])
+def test_an_empty_run_draws_empty_axes(chart):
+    h = {key: value[:0] for key, value in history().items()}
+    markup = {"loss": lambda: live.loss_accuracy(h, [], False), "delta": lambda: live.delta_heatmap(h),
+              "lines": lambda: live.per_layer_lines(h, "grad_norm", "t", "y")}[chart]()
+    parsed(markup)
+
+
+def heatmap_pixels(root: ET.Element) -> np.ndarray:
+    image = root.find(f".//{SVG}image")
+    data = re.match(r"data:image/png;base64,(.*)", image.get("href")).group(1)
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
+
+
+def test_the_delta_heatmap_has_a_row_a_layer_on_viridis_with_the_log_colour_bar_of_the_plotly_chart():
+    h = history(steps=40, layers=4)
+    h["delta_mean_abs"][7, 2] = 1.0  # the largest value: Viridis's yellow
+    h["delta_mean_abs"][30, 0] = 1e-6  # the smallest: its dark purple
+    root = parsed(live.delta_heatmap(h))
+    pixels = heatmap_pixels(root)
+    assert pixels.shape == (4, 40, 3)  # layers down, steps across
+    assert tuple(pixels[2, 7]) == (253, 231, 37) and tuple(pixels[0, 30]) == (68, 1, 84)
+    shown = texts(root)
+    assert ["layer 1", "layer 2", "layer 3", "output (l=4)"] == [t for t in shown if t.startswith(("layer", "out"))]
+    assert set(powers_of_ten(log_axis(h["delta_mean_abs"].ravel()))["ticktext"]) <= set(shown)
+    assert "Error signal δl = ∂C/∂zl" in shown  # the title's first line, its superscripts raised
+    assert root.find(f".//{SVG}tspan").get("baseline-shift") == "super"
+
+
+def test_per_layer_lines_draw_one_line_a_layer_in_the_layer_colours_with_a_legend():
+    root = parsed(live.per_layer_lines(history(layers=3), "grad_norm", "‖∂C/∂W<sup>l</sup>‖ per layer", "norm"))
+    assert [p.get("stroke") for p in lines(root)] == LAYER_COLORS[:3]
+    assert {"layer 1", "layer 2", "output (l=3)", "norm", "step"} <= set(texts(root))
+    assert root.get("data-chart") == "grad_norm"
+
+
+def test_text_is_escaped_and_only_superscripts_are_kept():
+    root = parsed(live.per_layer_lines(history(), "grad_norm", "a <script>x</script> & δ<sup>l</sup>", "y"))
+    assert "a <script>x</script> & δl" in texts(root)
+    assert root.find(f".//{SVG}script") is None
+    assert "<script>" not in root.get("aria-label")
+
+
+def test_the_charts_speak_the_sessions_language():
+    with speaking("zh"):
+        root = parsed(live.loss_accuracy(history(), EPOCHS, False))
+        delta = parsed(live.delta_heatmap(history()))
+    assert {"损失 C", "小批量损失"} <= set(texts(root)) and "Loss C" not in texts(root)
+    assert not any(t.startswith("layer") for t in texts(delta))
+
+
+@pytest.mark.parametrize("low, high, most", [(0, 3886, 5), (0, 3886, 3), (0, 1, 5), (0, 13, 5), (0, 2e6, 4),
+                                             (5, 6, 5)])
+def test_nice_ticks_are_round_evenly_spaced_within_range_and_few(low, high, most):
+    ticks = live.nice_ticks(low, high, most)
+    assert 2 <= len(ticks) <= most and low <= ticks[0] and ticks[-1] <= high
+    gaps = np.diff(ticks)
+    assert np.allclose(gaps, gaps[0])
+    mantissa = gaps[0] / 10 ** np.floor(np.log10(gaps[0]))
+    assert round(mantissa, 6) in (1, 2, 5)
+
+
+def test_step_labels_read_like_plotlys():
+    assert [live.step_label(v) for v in (0, 800, 1500, 12_000, 2_000_000)] == ["0", "800", "1500", "12k", "2M"]

@@ -1,0 +1,309 @@
+"""The Train page's charts while a run trains, drawn as SVG: light for every student's browser.
+
+A run redraws its loss, δ and per-layer charts every second or two. As Plotly charts, each redraw had the
+browser lay out every axis, tick label and legend again: most of a student's renderer time (bench/browser_cost.py),
+and a classroom's browsers on one core fell seconds behind. An SVG picture of the same chart is drawn by the
+browser in a fraction of that. The page shows these while training and the interactive Plotly charts of
+ui/train_figs.py (hover, zoom) once paused: the same titles, colours, log ticks and legends, so the switch
+reads as the same chart.
+
+Each function returns one <svg> element (class "live-chart", data-chart naming it) for st.markdown with
+unsafe_allow_html. Its width follows its column; its text is the page's font, sized for a 1280-pixel projector.
+Texts are escaped; the titles' <sup> and <br> (Plotly's markup, shared with the Plotly charts' messages) become
+SVG superscripts and lines. Values that cannot be drawn (NaN, inf, and zeros on a log axis) break a line.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from plotly.colors import sequential
+
+from ui.i18n import _
+from ui.theme import FONT_SIZE, LAYER_COLORS, log_axis
+from ui.train_figs import LOSS_HEIGHT, TRAIN, VAL, layer_name, powers_of_ten, smooth
+
+INK, GRID, AXIS_LINE, MARK = "#2a3f5f", "#ebf0f8", "#c8d4e3", "#888"  # plotly_white's colours
+TICK_SIZE, TITLE_SIZE = FONT_SIZE - 1, FONT_SIZE + 1
+LOSS_WIDTH, DELTA_WIDTH, FULL_WIDTH = 560, 350, 920  # the columns' widths in pixels on a 1280x720 projector
+VIRIDIS = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in sequential.Viridis], dtype=float)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A plot area in the picture (left, top, right, bottom in pixels) and the data ranges it shows."""
+    left: float
+    top: float
+    right: float
+    bottom: float
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]  # log10 of the values on a log axis
+    y_log: bool = False
+
+    def x(self, values) -> np.ndarray:
+        lo, hi = self.x_range
+        return self.left + (np.asarray(values, dtype=float) - lo) / (hi - lo) * (self.right - self.left)
+
+    def y(self, values) -> np.ndarray:
+        values = np.asarray(values, dtype=float)
+        if self.y_log:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values = np.where(values > 0, np.log10(np.where(values > 0, values, 1.0)), np.nan)
+        lo, hi = self.y_range
+        return self.bottom - (values - lo) / (hi - lo) * (self.bottom - self.top)
+
+
+def rich(text: str) -> str:
+    """A message's text for an SVG <text>: escaped, with <sup>...</sup> raised (Plotly's markup in titles)."""
+    parts = re.split(r"<sup>(.*?)</sup>", text)
+    out = []
+    for i, part in enumerate(parts):
+        part = html.escape(part, quote=False)
+        out.append(f'<tspan baseline-shift="super" font-size="70%">{part}</tspan>' if i % 2 else part)
+    return "".join(out)
+
+
+def label(x: float, y: float, text: str, size: int = TICK_SIZE, anchor: str = "middle", **attributes) -> str:
+    """One line of text; extra attributes as keyword arguments (font_weight becomes font-weight)."""
+    extra = "".join(f' {key.replace("_", "-")}="{value}"' for key, value in attributes.items())
+    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{INK}"{extra}>'
+            f"{rich(text)}</text>")
+
+
+def title_lines(x: float, y: float, title: str, size: int = TITLE_SIZE, anchor: str = "start") -> str:
+    """A title that may hold <br>: one <text> a line, the first line's baseline at y."""
+    return "".join(label(x, y + i * size * 1.25, line, size, anchor) for i, line in enumerate(title.split("<br>")))
+
+
+def nice_ticks(lo: float, hi: float, most: int = 5) -> list[float]:
+    """Round values (1, 2 or 5 times a power of ten apart) from lo to hi, at most `most` of them."""
+    if not hi > lo:
+        return [lo]
+    power = 10.0 ** math.floor(math.log10((hi - lo) / most))
+    for step in (m * power for m in (1, 2, 5, 10, 20)):
+        first = math.ceil(lo / step - 1e-9) * step
+        ticks = [round(first + i * step, 10) for i in range(int((hi - first) / step + 1e-9) + 1)]
+        if len(ticks) <= most:
+            return ticks
+    return ticks
+
+
+def step_label(value: float) -> str:
+    """A step number as Plotly writes it: 800, 1500, 12k, 2M."""
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:g}M"
+    return f"{value / 1000:g}k" if value >= 10_000 else f"{value:g}"
+
+
+def polyline(frame: Frame, x, y, color: str, width: float = 2, opacity: float = 1.0, dash: str | None = None,
+             markers: bool = False) -> str:
+    """A line through the points (x, y), broken where a value cannot be drawn; dots at the points if markers."""
+    px, py = frame.x(x), frame.y(y)
+    ok = np.isfinite(px) & np.isfinite(py)
+    style = f'fill="none" stroke="{color}" stroke-width="{width}" stroke-linejoin="round"'
+    if opacity < 1:
+        style += f' stroke-opacity="{opacity}"'
+    if dash:
+        style += f' stroke-dasharray="{dash}"'
+    runs, start = [], None
+    for i, good in enumerate(list(ok) + [False]):
+        if good and start is None:
+            start = i
+        elif not good and start is not None:
+            runs.append((start, i))
+            start = None
+    out = [f'<polyline {style} points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px[s:e], py[s:e]))}"/>'
+           for s, e in runs if e - s > 1]
+    out += [f'<circle cx="{px[s]:.1f}" cy="{py[s]:.1f}" r="{width}" fill="{color}"/>'
+            for s, e in runs if e - s == 1 and not markers]  # a lone point still shows
+    if markers:
+        out += [f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3.5" fill="{color}"/>' for a, b in zip(px[ok], py[ok])]
+    return "".join(out)
+
+
+def axes(frame: Frame, x_title: str, y_ticks: list[tuple[float, str]], y_title: str | None = None) -> str:
+    """Grid lines, tick labels and the axis titles of a plot area; y_ticks are (value, text) pairs."""
+    out = []
+    for value in nice_ticks(*frame.x_range):
+        x = float(frame.x([value])[0])
+        out.append(f'<line x1="{x:.1f}" y1="{frame.top}" x2="{x:.1f}" y2="{frame.bottom}" stroke="{GRID}"/>')
+        out.append(label(x, frame.bottom + TICK_SIZE + 4, step_label(value)))
+    for value, text in y_ticks:
+        y = float(frame.y([value])[0])
+        if math.isfinite(y) and frame.top - 1 <= y <= frame.bottom + 1:
+            out.append(f'<line x1="{frame.left}" y1="{y:.1f}" x2="{frame.right}" y2="{y:.1f}" stroke="{GRID}"/>')
+            out.append(label(frame.left - 5, y + TICK_SIZE * 0.35, text, anchor="end"))
+    out.append(f'<line x1="{frame.left}" y1="{frame.bottom}" x2="{frame.right}" y2="{frame.bottom}" '
+               f'stroke="{AXIS_LINE}"/>')
+    out.append(label((frame.left + frame.right) / 2, frame.bottom + 2 * TICK_SIZE + 10, x_title, FONT_SIZE))
+    if y_title:
+        middle = (frame.top + frame.bottom) / 2
+        out.append(label(14, middle, y_title, FONT_SIZE, transform=f"rotate(-90 14 {middle:.1f})"))
+    return "".join(out)
+
+
+def log_frame(values, box: tuple[float, float, float, float], x_range) -> tuple[Frame, list[tuple[float, str]]]:
+    """A plot area with a log y axis over the values' positive finite range, and its ticks (theme.log_axis's)."""
+    values = np.asarray(values, dtype=float).ravel()
+    good = values[np.isfinite(values) & (values > 0)]
+    lo, hi = (float(good.min()), float(good.max())) if good.size else (0.1, 1.0)
+    lo, hi = (lo / 2, hi * 2) if hi / lo < 1.01 else (lo, hi)  # a flat line still gets an axis
+    pad = 0.04 * (math.log10(hi) - math.log10(lo))
+    axis = powers_of_ten(log_axis(good))
+    ticks = list(zip(axis.get("tickvals", []), axis.get("ticktext", [])))
+    frame = Frame(*box, x_range=x_range, y_range=(math.log10(lo) - pad, math.log10(hi) + pad), y_log=True)
+    return frame, ticks
+
+
+def x_range(*steps) -> tuple[float, float]:
+    """The steps' range, widened by one on each side when a run has a single step."""
+    values = np.concatenate([np.asarray(s, dtype=float).ravel() for s in steps])
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return 0.0, 1.0
+    lo, hi = min(0.0, float(values.min())), float(values.max())  # from step 0, as the Plotly charts
+    return (lo - 1, hi + 1) if hi <= lo else (lo, hi)
+
+
+def legend(items: list[tuple[str, str, str | None, float]], left: float, top: float, width: float,
+           columns: int) -> str:
+    """Legend entries (name, colour, dash, line width) in rows of `columns`, from (left, top)."""
+    out, column_width = [], width / columns
+    for i, (name, color, dash, line_width) in enumerate(items):
+        row, column = divmod(i, columns)
+        x, y = left + column * column_width, top + row * (TICK_SIZE + 8)
+        dashes = f' stroke-dasharray="{dash}"' if dash else ""
+        opacity = ' stroke-opacity="0.35"' if line_width < 2 else ""
+        out.append(f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{x + 26:.1f}" y2="{y:.1f}" stroke="{color}" '
+                   f'stroke-width="{max(line_width, 1.5)}"{dashes}{opacity}/>')
+        out.append(label(x + 32, y + TICK_SIZE * 0.35, name, anchor="start"))
+    return "".join(out)
+
+
+def svg(name: str, width: int, height: int, title: str, body: str) -> str:
+    """The <svg> element: as wide as its column, as tall as that makes it (at most 1.4x its drawn size)."""
+    plain_title = html.escape(re.sub(r"<[^>]+>", "", title))
+    return (f'<svg class="live-chart" data-chart="{name}" role="img" aria-label="{plain_title}" '
+            f'viewBox="0 0 {width} {height}" width="100%" xmlns="http://www.w3.org/2000/svg" '
+            f'style="max-height:{int(height * 1.4)}px;font-family:inherit;overflow:visible">{body}</svg>')
+
+
+def loss_accuracy(history: dict, epochs: list[dict], regression: bool,
+                  marks: tuple[tuple[int, str], ...] = ()) -> str:
+    """Loss per step and per epoch (log axis) and, for a classifier, accuracy beside it: train_figs.loss_accuracy."""
+    step, e_step = np.asarray(history["step"]), [e["step"] for e in epochs]
+    train_loss, val_loss = [e["train_loss"] for e in epochs], [e["val_loss"] for e in epochs]
+    panels = 1 if regression else 2
+    top, bottom = 38, LOSS_HEIGHT - 104  # the panels' titles above; ticks, "step" and two legend rows below
+    gap, left, right = 52, 50, LOSS_WIDTH - 8
+    width = (right - left - gap * (panels - 1)) / panels
+    steps = x_range(step, e_step)
+    loss, ticks = log_frame(np.concatenate([history["loss"], train_loss, val_loss]),
+                            (left, top, left + width, bottom), steps)
+    body = [label(left + width / 2, top - 12, _("Loss C"), TITLE_SIZE), axes(loss, _("step"), ticks)]
+    body.append(polyline(loss, step, history["loss"], TRAIN, 1, 0.35))
+    body.append(polyline(loss, e_step, train_loss, TRAIN, 3, markers=True))
+    body.append(polyline(loss, e_step, val_loss, VAL, 3, markers=True))
+    for at, text in marks:
+        x = float(loss.x([at])[0])
+        body.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" stroke="{MARK}" '
+                    f'stroke-dasharray="5 3"/>')
+        body.append(label(x + 3, top + 12, text, 12, anchor="start"))
+    items = [(_("mini-batch loss"), TRAIN, None, 1), (_("train loss"), TRAIN, None, 3),
+             (_("validation loss"), VAL, None, 3)]
+    if not regression:
+        accuracy = Frame(left + width + gap, top, right, bottom, steps, (0.0, 1.02))
+        body.append(label(accuracy.left + width / 2, top - 12, _("Accuracy"), TITLE_SIZE))
+        body.append(axes(accuracy, _("step"), [(v, f"{v:.0%}") for v in (0, 0.25, 0.5, 0.75, 1)]))
+        body.append(polyline(accuracy, step, smooth(np.asarray(history["batch_acc"], dtype=float)), TRAIN, 1, 0.35))
+        body.append(polyline(accuracy, e_step, [e["train_acc"] for e in epochs], TRAIN, 3, dash="2 4",
+                             markers=True))
+        body.append(polyline(accuracy, e_step, [e["val_acc"] for e in epochs], VAL, 3, dash="2 4", markers=True))
+        items += [(_("mini-batch accuracy"), TRAIN, None, 1), (_("train accuracy"), TRAIN, "2 4", 3),
+                  (_("validation accuracy"), VAL, "2 4", 3)]
+    body.append(legend(items, 8, bottom + 2 * TICK_SIZE + 38, LOSS_WIDTH - 16, 3))
+    return svg("loss", LOSS_WIDTH, LOSS_HEIGHT, _("Loss C"), "".join(body))
+
+
+def viridis(fraction: np.ndarray) -> np.ndarray:
+    """RGB (uint8) of Plotly's Viridis at fractions 0..1; NaN grey."""
+    positions = np.linspace(0, 1, len(VIRIDIS))
+    f = np.clip(np.nan_to_num(fraction, nan=0.0), 0, 1)
+    rgb = np.stack([np.interp(f, positions, VIRIDIS[:, c]) for c in range(3)], axis=-1)
+    rgb[np.isnan(fraction)] = (200, 200, 200)
+    return rgb.round().astype(np.uint8)
+
+
+def png_uri(rgb: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb, "RGB").save(buffer, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def delta_heatmap(history: dict) -> str:
+    """Layers x steps of mean |δ^l| on a log colour scale, with its colour bar: train_figs.delta_heatmap."""
+    delta = np.asarray(history["delta_mean_abs"], dtype=float)
+    n_layers = delta.shape[1] if delta.ndim == 2 else 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logd = np.log10(np.clip(delta, 1e-30, None)).T if len(delta) else np.zeros((n_layers, 0))
+    finite = logd[np.isfinite(logd)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-3.0, 0.0)
+    if hi - lo < 1:
+        lo, hi = lo - 0.5, hi + 0.5
+    height = max(LOSS_HEIGHT, 130 + 20 * n_layers)
+    title = _("Error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup><br>in every layer (log colour)")
+    names = [layer_name(l, n_layers) for l in range(1, n_layers + 1)]
+    left = 10 + max([len(n) for n in names] + [4]) * TICK_SIZE * 0.52
+    top, bottom, right = 66, height - 50, DELTA_WIDTH - 82
+    frame = Frame(left, top, right, bottom, x_range(history["step"]), (0.0, 1.0))
+    body = [title_lines(4, 20, title)]
+    if n_layers and logd.shape[1]:
+        picture = viridis(np.where(np.isfinite(logd), (logd - lo) / (hi - lo), np.nan))
+        body.append(f'<image href="{png_uri(picture)}" x="{left:.1f}" y="{top}" width="{right - left:.1f}" '
+                    f'height="{bottom - top}" preserveAspectRatio="none" style="image-rendering:pixelated"/>')
+    row = (bottom - top) / max(n_layers, 1)
+    body += [label(left - 5, top + (i + 0.5) * row + TICK_SIZE * 0.35, name, anchor="end")
+             for i, name in enumerate(names)]
+    for value in nice_ticks(*frame.x_range, most=3):
+        x = float(frame.x([value])[0])
+        body.append(label(x, bottom + TICK_SIZE + 4, step_label(value)))
+    body.append(label((left + right) / 2, bottom + 2 * TICK_SIZE + 10, _("step"), FONT_SIZE))
+    bar_left = right + 14  # the colour bar: Viridis bottom to top, ticks like every log axis
+    stops = "".join(f'<stop offset="{i / (len(VIRIDIS) - 1):.3f}" stop-color="{c}"/>'
+                    for i, c in enumerate(sequential.Viridis))
+    body.append(f'<defs><linearGradient id="viridis-up" x1="0" y1="1" x2="0" y2="0">{stops}</linearGradient></defs>'
+                f'<rect x="{bar_left}" y="{top}" width="12" height="{bottom - top}" fill="url(#viridis-up)"/>')
+    bar = powers_of_ten(log_axis(delta.ravel()))
+    for value, text in zip(bar.get("tickvals", []), bar.get("ticktext", [])):
+        fraction = (math.log10(value) - lo) / (hi - lo)
+        if 0 <= fraction <= 1:
+            body.append(label(bar_left + 16, bottom - fraction * (bottom - top) + TICK_SIZE * 0.35, text,
+                              anchor="start"))
+    middle = (top + bottom) / 2
+    body.append(label(DELTA_WIDTH - 6, middle, _("mean |δ|"), FONT_SIZE,
+                      transform=f"rotate(-90 {DELTA_WIDTH - 6} {middle:.1f})"))
+    return svg("delta", DELTA_WIDTH, height, title.replace("<br>", " "), "".join(body))
+
+
+def per_layer_lines(history: dict, field: str, title: str, y_title: str, width: int = FULL_WIDTH) -> str:
+    """One line per layer over the steps on a log axis (δ, gradient norm or update/weight ratio), legend beside.
+
+    width: the column's width on a projector (the page's, or half of it for two charts side by side).
+    """
+    values = np.asarray(history[field], dtype=float)
+    n_layers = values.shape[1] if values.ndim == 2 else 0
+    names = [layer_name(l, n_layers) for l in range(1, n_layers + 1)]
+    legend_width = 30 + max([len(n) for n in names] + [4]) * TICK_SIZE * 0.55
+    frame, ticks = log_frame(values, (86, 56, width - legend_width - 16, 340 - 56), x_range(history["step"]))
+    body = [title_lines(4, 22, title), axes(frame, _("step"), ticks, y_title)]
+    colors = [LAYER_COLORS[l % len(LAYER_COLORS)] for l in range(n_layers)]
+    body += [polyline(frame, history["step"], values[:, l], colors[l]) for l in range(n_layers)]
+    body.append(legend([(name, color, None, 2) for name, color in zip(names, colors)],
+                       width - legend_width, 66, legend_width, 1))
+    return svg(field, width, 340, title.replace("<br>", " "), "".join(body))
