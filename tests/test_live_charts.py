@@ -28,13 +28,24 @@ def history(steps: int = 50, layers: int = 3, regression: bool = False) -> dict:
 
 
 def parsed(markup: str) -> ET.Element:
+    """One picture (svg.live-chart), or a row of them with an HTML legend (div.live-charts)."""
     root = ET.fromstring(markup)  # raises on anything that is not well-formed XML
-    assert root.tag == f"{SVG}svg" and root.get("class") == "live-chart"
+    if root.tag == "div":
+        assert root.get("class") == "live-charts" and "flex-wrap:wrap" in root.get("style")
+        pictures = [cell[0] for cell in root if cell.get("class") != "live-legend"]
+    else:
+        pictures = [root]
+    assert pictures and all(p.tag == f"{SVG}svg" and p.get("class") == "live-chart" for p in pictures)
     return root
 
 
 def texts(root: ET.Element) -> list[str]:
-    return ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+    """The pictures' texts and the legend's entries."""
+    return ["".join(t.itertext()) for t in [*root.iter(f"{SVG}text"), *root.iter("span")]]
+
+
+def charts(root: ET.Element) -> list[str]:
+    return [p.get("data-chart") for p in root.iter(f"{SVG}svg") if p.get("class") == "live-chart"]
 
 
 def lines(root: ET.Element, color: str | None = None) -> list[ET.Element]:
@@ -45,7 +56,7 @@ def test_the_loss_chart_has_both_panels_every_legend_entry_and_the_loss_axis_tic
     h = history()
     root = parsed(live.loss_accuracy(h, EPOCHS, False))
     shown = texts(root)
-    assert root.get("data-chart") == "loss"
+    assert charts(root) == ["loss", "accuracy"]  # two pictures side by side, or one above the other on a phone
     for name in ("Loss C", "Accuracy", "mini-batch loss", "train loss", "validation loss", "mini-batch accuracy",
                  "train accuracy", "validation accuracy", "0%", "100%"):
         assert name in shown, name
@@ -61,6 +72,7 @@ def test_a_regression_run_draws_only_the_loss_panel():
     root = parsed(live.loss_accuracy(history(regression=True), EPOCHS, True))
     shown = texts(root)
     assert "Loss C" in shown and "Accuracy" not in shown and "validation accuracy" not in shown
+    assert charts(root) == ["loss"]
     assert len(lines(root)) == 3
 
 

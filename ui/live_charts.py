@@ -32,6 +32,7 @@ from ui.train_figs import LOSS_HEIGHT, TRAIN, VAL, layer_name, powers_of_ten, sm
 INK, GRID, AXIS_LINE, MARK = "#2a3f5f", "#ebf0f8", "#c8d4e3", "#888"  # plotly_white's colours
 TICK_SIZE, TITLE_SIZE = FONT_SIZE - 1, FONT_SIZE + 1
 LOSS_WIDTH, DELTA_WIDTH, FULL_WIDTH = 560, 350, 920  # the columns' widths in pixels on a 1280x720 projector
+PANEL_HEIGHT = LOSS_HEIGHT - 50  # the loss and accuracy panels: with their legend below, as tall as the δ chart
 VIRIDIS = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in sequential.Viridis], dtype=float)
 
 
@@ -194,19 +195,35 @@ def svg(name: str, width: int, height: int, title: str, body: str) -> str:
             f'style="max-height:{int(height * 1.4)}px;font-family:inherit;overflow:visible">{body}</svg>')
 
 
+def html_legend(items: list[tuple[str, str, str | None, float]]) -> str:
+    """Legend entries (name, colour, dash, line width) as HTML: as many a row as fit, in the page's font size."""
+    entries = []
+    for name, color, dash, line_width in items:
+        dashes = f' stroke-dasharray="{dash}"' if dash else ""
+        opacity = ' stroke-opacity="0.35"' if line_width < 2 else ""
+        swatch = (f'<svg width="26" height="10" xmlns="http://www.w3.org/2000/svg"><line x1="0" y1="5" x2="26" y2="5" '
+                  f'stroke="{color}" stroke-width="{max(line_width, 1.5)}"{dashes}{opacity}/></svg>')
+        entries.append(f'<span style="display:flex;align-items:center;gap:6px;white-space:nowrap">{swatch}'
+                       f"{html.escape(name, quote=False)}</span>")
+    return (f'<div class="live-legend" style="flex:1 1 100%;display:grid;gap:0 12px;padding-left:8px;color:{INK};'
+            f'font-size:{TICK_SIZE - 1}px;grid-template-columns:repeat(auto-fill,minmax(11.5em,1fr))">'
+            f'{"".join(entries)}</div>')
+
+
 def loss_accuracy(history: dict, epochs: list[dict], regression: bool,
                   marks: tuple[tuple[int, str], ...] = ()) -> str:
-    """Loss per step and per epoch (log axis) and, for a classifier, accuracy beside it: train_figs.loss_accuracy."""
+    """Loss per step and per epoch (log axis) and, for a classifier, accuracy beside it: train_figs.loss_accuracy.
+
+    Each panel is its own picture in a row that wraps: side by side in the page's column on a projector, one
+    above the other, each as wide as the screen, on a phone. The legend is HTML below them.
+    """
     step, e_step = np.asarray(history["step"]), [e["step"] for e in epochs]
     train_loss, val_loss = [e["train_loss"] for e in epochs], [e["val_loss"] for e in epochs]
-    panels = 1 if regression else 2
-    top, bottom = 38, LOSS_HEIGHT - 104  # the panels' titles above; ticks, "step" and two legend rows below
-    gap, left, right = 52, 50, LOSS_WIDTH - 8
-    width = (right - left - gap * (panels - 1)) / panels
+    width = LOSS_WIDTH if regression else LOSS_WIDTH // 2
+    top, bottom, left, right = 38, PANEL_HEIGHT - 48, 50, width - 10  # the title above; ticks and "step" below
     steps = x_range(step, e_step)
-    loss, ticks = log_frame(np.concatenate([history["loss"], train_loss, val_loss]),
-                            (left, top, left + width, bottom), steps)
-    body = [label(left + width / 2, top - 12, _("Loss C"), TITLE_SIZE), axes(loss, _("step"), ticks)]
+    loss, ticks = log_frame(np.concatenate([history["loss"], train_loss, val_loss]), (left, top, right, bottom), steps)
+    body = [label((left + right) / 2, top - 12, _("Loss C"), TITLE_SIZE), axes(loss, _("step"), ticks)]
     body.append(polyline(loss, step, history["loss"], TRAIN, 1, 0.35))
     body.append(polyline(loss, e_step, train_loss, TRAIN, 3, markers=True))
     body.append(polyline(loss, e_step, val_loss, VAL, 3, markers=True))
@@ -215,20 +232,21 @@ def loss_accuracy(history: dict, epochs: list[dict], regression: bool,
         body.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" stroke="{MARK}" '
                     f'stroke-dasharray="5 3"/>')
         body.append(label(x + 3, top + 12, text, 12, anchor="start"))
+    panels = [svg("loss", width, PANEL_HEIGHT, _("Loss C"), "".join(body))]
     items = [(_("mini-batch loss"), TRAIN, None, 1), (_("train loss"), TRAIN, None, 3),
              (_("validation loss"), VAL, None, 3)]
     if not regression:
-        accuracy = Frame(left + width + gap, top, right, bottom, steps, (0.0, 1.02))
-        body.append(label(accuracy.left + width / 2, top - 12, _("Accuracy"), TITLE_SIZE))
-        body.append(axes(accuracy, _("step"), [(v, f"{v:.0%}") for v in (0, 0.25, 0.5, 0.75, 1)]))
-        body.append(polyline(accuracy, step, smooth(np.asarray(history["batch_acc"], dtype=float)), TRAIN, 1, 0.35))
-        body.append(polyline(accuracy, e_step, [e["train_acc"] for e in epochs], TRAIN, 3, dash="2 4",
-                             markers=True))
-        body.append(polyline(accuracy, e_step, [e["val_acc"] for e in epochs], VAL, 3, dash="2 4", markers=True))
+        accuracy = Frame(left, top, right, bottom, steps, (0.0, 1.02))
+        body = [label((left + right) / 2, top - 12, _("Accuracy"), TITLE_SIZE),
+                axes(accuracy, _("step"), [(v, f"{v:.0%}") for v in (0, 0.25, 0.5, 0.75, 1)]),
+                polyline(accuracy, step, smooth(np.asarray(history["batch_acc"], dtype=float)), TRAIN, 1, 0.35),
+                polyline(accuracy, e_step, [e["train_acc"] for e in epochs], TRAIN, 3, dash="2 4", markers=True),
+                polyline(accuracy, e_step, [e["val_acc"] for e in epochs], VAL, 3, dash="2 4", markers=True)]
+        panels.append(svg("accuracy", width, PANEL_HEIGHT, _("Accuracy"), "".join(body)))
         items += [(_("mini-batch accuracy"), TRAIN, None, 1), (_("train accuracy"), TRAIN, "2 4", 3),
                   (_("validation accuracy"), VAL, "2 4", 3)]
-    body.append(legend(items, 8, bottom + 2 * TICK_SIZE + 38, LOSS_WIDTH - 16, 3))
-    return svg("loss", LOSS_WIDTH, LOSS_HEIGHT, _("Loss C"), "".join(body))
+    cells = "".join(f'<div style="flex:1 1 250px">{panel}</div>' for panel in panels)
+    return f'<div class="live-charts" style="display:flex;flex-wrap:wrap">{cells}{html_legend(items)}</div>'
 
 
 def viridis(fraction: np.ndarray) -> np.ndarray:
