@@ -56,12 +56,12 @@ RECORDER = """() => {
         break;
       }
     }
-    const line = document.querySelector('[data-testid="stPlotlyChart"] path.js-line');  // the loss chart's first line
-    const d = line ? line.getAttribute('d') : null;
+    const line = document.querySelector('svg.live-chart[data-chart="loss"] polyline');  // the loss chart's first line
+    const d = line ? line.getAttribute('points') : null;
     if (d && d !== lastLine) { lastLine = d; rec.charts.push(now); }
   };
   new MutationObserver(read).observe(document.body,
-    {subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['d']});
+    {subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['points']});
   read();
 }"""
 

@@ -12,6 +12,7 @@ from engine.train_view import (Boundary, Gallery, RegressionFit, activation_valu
                                readouts, thinned, weight_values)
 from engine.trainer import RATIO_EVERY, RETUNABLE, Trainer
 from engine.verdicts import format_loss
+from ui import live_charts as live
 from ui import train_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.capacity_panel import capacity_section
@@ -25,12 +26,11 @@ from ui.uploads import messages_about, uploader_notes
 
 require_app_frame()
 
-TICK_SECONDS = 0.35  # the readouts redraw this often while training (target: twice a second)
+TICK_SECONDS = 0.35  # the readouts and charts redraw this often while training (target: twice a second)
 TRAIN_BUDGET = 0.2  # seconds of this thread's CPU time spent training per tick
 CHUNK_SECONDS = 0.02  # a slice trains in chunks this long; a click is answered between two chunks
 MAX_SLICE_SECONDS = 1.0  # wall-clock cap on a slice, so the readouts still move on a crowded server
-CHART_SECONDS = 1.0  # the charts are rebuilt this often (they cost more than the training)
-CLASS_TICK_SECONDS, CLASS_CHART_SECONDS = 1.0, 1.5  # ... and when other sessions train on this worker too
+CLASS_TICK_SECONDS = 1.5  # ... and when other sessions train on this worker too (target: charts every 2 s)
 VIEWS = [N_("δ per layer"), N_("Gradients"), N_("Activations"), N_("Weights"), N_("Predictions")]  # keys: shown with _()
 
 
@@ -54,7 +54,8 @@ def trainer_for_settings(network, training) -> Trainer | None:
 
 # The buttons live in the live panel's fragment, so a click there reruns only the panel. Pause needs no more:
 # the run stops and the readouts show it at once, however busy the page's browser is. Start, Step and Reset
-# change the whole page (its timers, its charts), so their panel run asks for a full run (train_whole_page).
+# change the whole page (the panel's timer, what is below it), so their panel run asks for a full run
+# (train_whole_page).
 def on_start() -> None:
     """Start training if the server has a free slot (a classroom shares two cores)."""
     if training_slots().acquire(session_token()):
@@ -72,7 +73,7 @@ def stop() -> None:
 
 
 def on_pause() -> None:
-    """Stop now; the panel's next timed tick runs the whole page once, which stops the timers."""
+    """Stop now; the panel's next timed tick runs the whole page once, which stops the timer."""
     stop()
     st.session_state.train_just_paused = True
 
@@ -185,21 +186,37 @@ def predictions_view(trainer: Trainer) -> None:
         st.info(_("No picture for this dataset."))
 
 
-def detail_view(trainer: Trainer, history: dict, view: str) -> None:
+LINES_KEYS = {"delta_mean_abs": "train_fig_delta_lines", "grad_norm": "train_fig_grad",
+              "update_ratio": "train_fig_ratio"}  # the Plotly charts' keys
+
+
+def lines_chart(place, history: dict, field: str, title: str, y_title: str, live_view: bool,
+                half: bool = False) -> None:
+    """One line per layer: a light picture while training (ui.live_charts), else Plotly's chart to hover over.
+
+    half: the chart is in one of two columns (the picture's text is sized for its width).
+    """
+    if live_view:
+        width = live.FULL_WIDTH // 2 if half else live.FULL_WIDTH
+        place.markdown(live.per_layer_lines(history, field, title, y_title, width), unsafe_allow_html=True)
+    else:
+        place.plotly_chart(figs.per_layer_lines(history, field, title, y_title), key=LINES_KEYS[field], theme=None)
+
+
+def detail_view(trainer: Trainer, history: dict, view: str, live_view: bool = False) -> None:
     n_layers = len(trainer.network.widths)
     names = [figs.layer_name(l, n_layers) for l in range(1, n_layers + 1)]
     if view == "δ per layer":
-        st.plotly_chart(figs.per_layer_lines(history, "delta_mean_abs", _("Mean |δ<sup>l</sup>| per layer"),
-                                             _("mean |δ|")), key="train_fig_delta_lines", theme=None)
+        lines_chart(st, history, "delta_mean_abs", _("Mean |δ<sup>l</sup>| per layer"), _("mean |δ|"), live_view)
         st.caption(_("Vanishing gradients: the first layers' lines sink far below the output's. Exploding: "
                      "they climb above it. BP2, δ<sup>l</sup> = ((W<sup>l+1</sup>)<sup>T</sup>δ<sup>l+1</sup>) ⊙ "
                      "σ'(z<sup>l</sup>), multiplies by a weight and a slope at every layer."), unsafe_allow_html=True)
     elif view == "Gradients":
         left, right = st.columns(2)
-        left.plotly_chart(figs.per_layer_lines(history, "grad_norm", _("‖∂C/∂W<sup>l</sup>‖ per layer"),
-                                               _("gradient norm")), key="train_fig_grad", theme=None)
-        right.plotly_chart(figs.per_layer_lines(history, "update_ratio", _("Update / weight ratio ‖ΔW‖/‖W‖"),
-                                                _("ratio")), key="train_fig_ratio", theme=None)
+        lines_chart(left, history, "grad_norm", _("‖∂C/∂W<sup>l</sup>‖ per layer"), _("gradient norm"), live_view,
+                    half=True)
+        lines_chart(right, history, "update_ratio", _("Update / weight ratio ‖ΔW‖/‖W‖"), _("ratio"), live_view,
+                    half=True)
         st.caption(_("A healthy update/weight ratio is around 10⁻³: much smaller and the layer is not learning, "
                      "much larger and the steps are too big. ‖ΔW‖ is measured every {every}th step (it moves "
                      "slowly), hence the steps in the line; everything else is measured every step.").format(
@@ -219,17 +236,12 @@ def detail_view(trainer: Trainer, history: dict, view: str) -> None:
 
 
 def tick_seconds(training_now: int) -> float:
-    """How often the readouts redraw: about three times a second alone, once a second in a class."""
-    return TICK_SECONDS if training_now <= 1 else CLASS_TICK_SECONDS
+    """How often the live panel redraws: about three times a second alone, every CLASS_TICK_SECONDS in a class.
 
-
-def chart_seconds(training_now: int) -> float:
-    """How often the charts are rebuilt: every second alone, every CLASS_CHART_SECONDS in a class.
-
-    A redraw costs each student's browser far more than the server (Plotly lays out every axis again), and in
-    a classroom bench eight browsers share one core.
+    Each redraw costs every student's browser a render of the page's whole tree (React, bench/browser_cost.py),
+    and in a classroom bench eight browsers share one core: a class redraws less often.
     """
-    return CHART_SECONDS if training_now <= 1 else CLASS_CHART_SECONDS
+    return TICK_SECONDS if training_now <= 1 else CLASS_TICK_SECONDS
 
 
 def train_slice(trainer: Trainer) -> None:
@@ -284,20 +296,26 @@ def buttons_row(running: bool, note: tuple[str, str] | None) -> None:
 
 
 def live_panel(note: tuple[str, str] | None) -> None:
-    """The buttons, then one slice of training, the banner and the readouts: every tick while training.
+    """The buttons, the banner, the readouts and the charts, and one slice of training: every tick while training.
 
     A click on a button reruns only this panel (a fragment). Pause is done there; Start, Step and Reset, and the
     first tick after a Pause, run the whole page (train_whole_page, train_ticking).
+
+    The charts are drawn before the slice, from the history so far: Streamlit sends them at once, so they reach
+    the browser a steady tick apart however long the slice takes (up to MAX_SLICE_SECONDS on a busy server).
+    The banner and readouts, above them, are drawn after it.
     """
     if st.session_state.pop("train_whole_page", False):
         st.rerun()
     running = st.session_state.train_running
     if not running and st.session_state.get("train_ticking") and not st.session_state.pop("train_just_paused", False):
-        st.rerun()  # the tick after a Pause: the whole page, without the timers
+        st.rerun()  # the tick after a Pause: the whole page, without the timer
     trainer = st.session_state.get("train_trainer")
     buttons_row(running, note)
     if trainer is None:
         return
+    readouts = st.container()
+    live_charts(trainer)
     if running:
         if not training_slots().acquire(session_token()):  # the slot expired while this tab slept
             st.session_state.train_running, st.session_state.train_busy = False, True
@@ -306,25 +324,32 @@ def live_panel(note: tuple[str, str] | None) -> None:
         if trainer.finished:
             stop()
             st.rerun()  # the whole page, so the buttons show the run has stopped
-    status_banner(trainer)
-    show_readouts(trainer)
+    with readouts:
+        status_banner(trainer)
+        show_readouts(trainer)
 
 
-def live_charts() -> None:
-    """The loss and δ charts and the detail view: rebuilt every CHART_SECONDS, not every tick (they cost most)."""
+def live_charts(trainer: Trainer) -> None:
+    """The loss and δ charts and the detail view, in the live panel: one redraw of the page a tick, not two."""
     _ = translator()  # choices' labels keep this run's language
-    trainer = st.session_state.get("train_trainer")
-    if trainer is None:
-        return
     history = thinned(trainer.history.as_dict())
+    # while training, light pictures of the charts (a classroom's browsers redraw them every 1-2 s); paused,
+    # Plotly's charts, to hover over and zoom into
+    live_view = st.session_state.train_running
     loss, delta = st.columns([1.6, 1])  # side by side: both on a 1280x720 projector's first screen, with the buttons
-    loss.plotly_chart(figs.loss_accuracy(history, trainer.history.epochs, trainer.network.regression, retune_marks()),
-                      key="train_fig_loss", theme=None)
-    delta.plotly_chart(figs.delta_heatmap(history), key="train_fig_delta", theme=None)
+    if live_view:
+        loss.markdown(live.loss_accuracy(history, trainer.history.epochs, trainer.network.regression, retune_marks()),
+                      unsafe_allow_html=True)
+        delta.markdown(live.delta_heatmap(history), unsafe_allow_html=True)
+        st.caption(_("Live view: pause to hover over the charts for their values and to zoom in."))
+    else:
+        loss.plotly_chart(figs.loss_accuracy(history, trainer.history.epochs, trainer.network.regression,
+                                             retune_marks()), key="train_fig_loss", theme=None)
+        delta.plotly_chart(figs.delta_heatmap(history), key="train_fig_delta", theme=None)
     st.session_state.setdefault("train_view", VIEWS[0])  # not default=: the view may come back from remember_settings
     view = st.segmented_control(_("Show"), VIEWS, key="train_view", format_func=_)
     remember_settings()  # a view picked in this fragment's own run is kept too
-    detail_view(trainer, history, view or VIEWS[0])
+    detail_view(trainer, history, view or VIEWS[0], live_view)
 
 
 def load_upload(uploaded) -> None:
@@ -343,8 +368,11 @@ def load_upload(uploaded) -> None:
 st.session_state.setdefault("train_running", False)
 link_problem = init_state()
 
-# less empty margin around the page: on a 1280x720 projector the buttons, readouts, loss and δ charts fit one screen
-st.html("<style>[data-testid='stMainBlockContainer'] {padding: 2.5rem 2rem 6rem}</style>")
+# less empty margin around the page: on a 1280x720 projector the buttons, readouts, loss and δ charts fit one screen.
+# No fading: Streamlit fades what a run is about to redraw, and the live panel redraws every tick; that fade
+# animated all the time, a third of the page's cost to its browser (bench/browser_cost.py).
+st.html("<style>[data-testid='stMainBlockContainer'] {padding: 2.5rem 2rem 6rem} "
+        "[data-testid='stElementContainer'] {transition: none !important; opacity: 1 !important}</style>")
 st.title(_("Train a network and watch it learn"))
 st.caption(_("Pick a preset or your own network in the sidebar, press **Start**, and watch the loss fall, "
              "the accuracy rise and the error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup> flow back through every "
@@ -390,14 +418,13 @@ st.markdown(":small[" + _("**{network}** on **{dataset}** — {description} ({tr
                           "samples)").format(network=trainer.network.describe(), dataset=plain(trainer.data.name),
                                              description=plain(_(trainer.data.description)),
                                              train=len(trainer.x_train), val=len(trainer.x_val)) + "]")
-# this whole run draws the page: what the buttons' panel runs asked of it is done, and the timers are as set here
+# this whole run draws the page: what the buttons' panel runs asked of it is done, and the timer is as set here
 st.session_state.pop("train_whole_page", None)
 st.session_state.pop("train_just_paused", None)
 st.session_state.train_ticking = running
-# with a classroom training at once, redraw less often so the two cores go to training, not charts
+# with a classroom training at once, redraw less often: the server's cores go to training, the browsers' to the others
 training_now = training_slots().busy()
 st.fragment(live_panel, run_every=tick_seconds(training_now) if running else None)(note)
-st.fragment(live_charts, run_every=chart_seconds(training_now) if running else None)()
 
 # --- keep what you trained -------------------------------------------------------------------------
 st.divider()

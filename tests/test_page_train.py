@@ -1,4 +1,6 @@
 """Train page logic with AppTest: presets, Step, Start, validation messages, divergence, URL settings."""
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -298,3 +300,17 @@ def test_a_chinese_session_sees_the_page_in_chinese_and_switching_language_keeps
     assert at.session_state["train_trainer"] is trainer and trainer.step_count == steps
     assert metric(at, "步数") == f"{steps:,}" and at.button(key="train_start").label == "开始"
     assert any("损失 C" in c.proto.spec and "小批量损失" in c.proto.spec for c in at.get("plotly_chart"))
+
+
+def test_while_training_the_charts_are_light_pictures_and_once_paused_plotly_charts_to_explore():
+    at = open_train()
+    at.button(key="train_start").click().run()
+    assert not at.exception and at.session_state["train_running"]
+    pictures = [m.value for m in at.markdown if 'class="live-chart"' in m.value]
+    assert [re.search(r'data-chart="(\w+)"', p).group(1) for p in pictures] == ["loss", "delta", "delta_mean_abs"]
+    assert not at.get("plotly_chart")  # nothing for the browser to lay out again every tick
+    assert any("pause to hover" in c.value for c in at.caption)
+    at.button(key="train_pause").click().run()
+    assert not any('class="live-chart"' in m.value for m in at.markdown)
+    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    assert len(specs) == 3 and "Loss C" in specs[0] and "Error signal" in specs[1]
