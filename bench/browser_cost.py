@@ -1,11 +1,11 @@
 """What one student's Train page costs its own browser while training: alone, and in a class.
 
-The classroom bench (bench/classroom.py) runs eight Chromium students on one core, and their renderers saturate
-it: its chart gaps and Pause times are then mostly the browsers waiting for that core. This bench measures
-the cost behind that: the CPU time each page's renderer process uses per second of training (Chromium's own
+The classroom bench (bench/classroom.py) runs eight Chromium students on one core: once their renderers
+saturate it, its chart gaps and Pause times are mostly the browsers waiting for that core. This bench measures
+what decides that: the CPU time each page's renderer process uses per second of training (Chromium's own
 count, SystemInfo.getProcessInfo of the DevTools protocol), and that of the browser's shared processes (browser,
 GPU, network: software compositing without a GPU), for one student alone and for --students students sharing
-one Streamlit worker (the cadence of a class: readouts every second, charts every 1.5 s). Their ratio is
+one Streamlit worker (the cadence of a class: the live panel, readouts and charts, every 1.5 s). Their ratio is
 printed, and how many such students one core can keep up with.
 
 The server (one Streamlit worker) runs on core 0 and the browsers on core 1, as in bench/classroom.py.
@@ -97,9 +97,9 @@ def main() -> None:
     each = statistics.median(together)
     per_student = each + shared / len(together)
     print("CPU per second of training (1.00 = a whole core), the browsers on their own core:")
-    print(f"  one student alone (readouts 3 times a second, charts every second): renderer {alone:.2f}, "
+    print(f"  one student alone (the live panel three times a second): renderer {alone:.2f}, "
           f"browser's shared processes {alone_shared:.2f}")
-    print(f"  {len(together)} students on one worker (readouts every second, charts every 1.5 s): renderer "
+    print(f"  {len(together)} students on one worker (the live panel every 1.5 s): renderer "
           f"{each:.2f} each (median; {min(together):.2f}-{max(together):.2f}), shared processes {shared:.2f} "
           f"in all: {each / alone:.2f}x alone per renderer")
     print(f"  one core keeps up with about {1 / per_student:.1f} such students' pages; eight need "
