@@ -1,11 +1,11 @@
 """The Draw page on a phone (390 x 844, touch) in Chromium: a digit drawn with a finger is read, the answer is on
 screen together with the canvas while drawing, and a stroke that starts at the canvas's very top edge is not
-swallowed by Streamlit's fixed header."""
+swallowed by Streamlit's fixed header. And the Train page's live charts fit a phone's width."""
 import pytest
 
 from tests.browser.conftest import assert_no_exception, wait_for_app
 from tests.browser.test_draw_page import DIGITS, prediction
-from tests.browser.test_train_page import wait_until
+from tests.browser.test_train_page import metric_value, number, pause, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -92,4 +92,23 @@ def test_a_stroke_at_the_top_edge_of_the_canvas_is_not_swallowed_by_the_header(p
     assert wait_until(lambda: ink_in_top_rows(page, 10) > 100, 5, 0.05), "the stroke at the top edge left no ink"
     assert wait_until(lambda: prediction(page) == "7", 30, 0.05), \
         f"a bar over a 1 should read as a 7 once it reaches the network; read {prediction(page)}"
+    assert_no_exception(page)
+
+
+def test_while_training_on_a_phone_the_loss_and_accuracy_charts_stack_screen_wide(phone, server_url):
+    """The live loss chart's two pictures wrap: one above the other, each nearly the screen's width, their text
+    as large as on a projector (on one 560-wide picture it had shrunk to 9 px)."""
+    page, _ = phone
+    page.goto(f"{server_url}/train?ep=200")
+    wait_for_app(page)
+    page.locator(".st-key-train_start button").click()
+    assert wait_until(lambda: number(metric_value(page, "Step")) > 20, 60)
+    loss, accuracy = (page.locator(f'svg.live-chart[data-chart="{name}"]') for name in ("loss", "accuracy"))
+    accuracy.wait_for(timeout=60_000)
+    top, below = loss.bounding_box(), accuracy.bounding_box()
+    assert top["width"] >= 300 and below["width"] >= 300, (top, below)
+    assert below["y"] >= top["y"] + top["height"] - 1  # stacked, not side by side
+    tick = loss.locator("text").filter(has_text="step").first.bounding_box()
+    assert tick["height"] >= 14  # "step" under the axis reads at a phone's text size
+    pause(page)
     assert_no_exception(page)
