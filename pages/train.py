@@ -16,7 +16,8 @@ from ui import live_charts as live
 from ui import train_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.capacity_panel import capacity_section
-from ui.classroom import busy_message, lesson_link_builder, session_token, training_slots
+from ui.classroom import (CLOSED_TAB_SECONDS, busy_message, lesson_link_builder, session_token, training_slots,
+                          watch_this_tab)
 from ui.compute import INTERACTIVE, click_waiting, training_debt
 from ui.i18n import N_, _, translator
 from ui.plain_text import plain
@@ -49,7 +50,17 @@ def trainer_for_settings(network, training) -> Trainer | None:
     if st.session_state.get("train_trainer") is None and network is not None:
         st.session_state.train_trainer = build_trainer(network, training)
         st.session_state.train_built_from = (network, training)  # the settings as the widgets gave them
+        watch_this_tab(free_run)
     return st.session_state.get("train_trainer")
+
+
+def free_run(state) -> None:
+    """What a tab gives back CLOSED_TAB_SECONDS after it was closed (ui.classroom.ClosedTabs): its run. Its settings
+    stay, and if it comes back (a phone that lost its Wi-Fi) the page says what happened."""
+    state["train_trainer"] = None
+    state["train_running"] = False
+    state["train_retunes"] = []
+    state["train_freed"] = True
 
 
 # The buttons live in the live panel's fragment, so a click there reruns only the panel. Pause needs no more:
@@ -213,8 +224,8 @@ def detail_view(trainer: Trainer, history: dict, view: str, live_view: bool = Fa
                      "σ'(z<sup>l</sup>), multiplies by a weight and a slope at every layer."), unsafe_allow_html=True)
     elif view == "Gradients":
         left, right = st.columns(2)
-        lines_chart(left, history, "grad_norm", _("‖∂C/∂W<sup>l</sup>‖ per layer"), _("gradient norm"), live_view,
-                    half=True)
+        lines_chart(left, history, "grad_norm", _("‖∂C/∂W<sup>l</sup>‖ per layer"), _("gradient norm"),
+                    live_view, half=True)
         lines_chart(right, history, "update_ratio", _("Update / weight ratio ‖ΔW‖/‖W‖"), _("ratio"), live_view,
                     half=True)
         st.caption(_("A healthy update/weight ratio is around 10⁻³: much smaller and the layer is not learning, "
@@ -379,6 +390,10 @@ st.caption(_("Pick a preset or your own network in the sidebar, press **Start**,
              "layer."), unsafe_allow_html=True)
 if link_problem:
     st.warning(plain(link_problem))
+if st.session_state.pop("train_freed", False):
+    st.info(_("This tab was away for more than {seconds:.0f} seconds, so the server gave its run back to the class. "
+              "Your settings are kept: press Start to train again.").format(seconds=CLOSED_TAB_SECONDS),
+            icon=":material/info:")
 
 network, training, problem = controls()
 if problem:

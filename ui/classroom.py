@@ -6,7 +6,8 @@ import os
 import threading
 import time
 import uuid
-from typing import Callable
+import weakref
+from typing import Any, Callable
 from urllib.parse import urlencode, urlsplit
 
 import segno
@@ -19,6 +20,8 @@ from ui.i18n import N_, _, language
 
 DEFAULT_MAX_TRAINING = 8  # two cores: beyond this every run crawls, so newcomers wait a moment instead
 STALE_SECONDS = 15.0  # a slot whose session stopped ticking (tab closed) is freed after this
+CLOSED_TAB_SECONDS = 20.0  # a closed tab's run is freed this long after its browser left (a phone back sooner keeps it)
+SWEEP_SECONDS = 5.0  # how often closed tabs are looked for
 LESSON_CONTROLS = {  # URL name -> label (marked; shown as _(label)), for lock= and hide=
     "data": N_("Dataset and training-set size"),
     "layers": N_("Hidden layers"),
@@ -82,6 +85,69 @@ def training_slots() -> TrainingSlots:
 def _session_connected(token: str) -> bool:
     """Whether the session with this id still has a browser tab; True outside a server (tests, bare mode)."""
     return not Runtime.exists() or Runtime.instance().is_active_session(token)
+
+
+class ClosedTabs:
+    """Frees the run of a tab whose browser has left, CLOSED_TAB_SECONDS after it left.
+
+    Streamlit keeps a closed tab's session for server.disconnectedSessionTTL (2 minutes), and drops it only at
+    the next session event, so a phone that lost its Wi-Fi can come back to it. A class opening and closing tabs
+    would hold every closed tab's trainer that long. A session that builds a run is watched here: its session
+    state (held weakly: once Streamlit drops the session, nothing is kept) and the function that frees its run.
+    """
+
+    def __init__(self, connected: Callable[[str], bool], grace: float = CLOSED_TAB_SECONDS,
+                 clock: Callable[[], float] = time.monotonic):
+        self._connected, self._grace, self._clock = connected, grace, clock
+        self._lock = threading.Lock()
+        self._watched: dict[str, tuple[weakref.ref, Callable[[Any], None], float | None]] = {}  # + when it left
+
+    def watch(self, token: str, state: Any, free: Callable[[Any], None]) -> None:
+        """Watch the session with this token; free(state) frees its run once its browser has been gone long enough."""
+        with self._lock:
+            self._watched[token] = (weakref.ref(state), free, None)
+
+    def watched(self) -> int:
+        with self._lock:
+            return len(self._watched)
+
+    def sweep(self) -> list[str]:
+        """Free the run of each watched session whose browser left `grace` seconds ago or more; their tokens."""
+        now, freed = self._clock(), []
+        with self._lock:
+            for token, (state, free, left) in list(self._watched.items()):
+                if state() is None:  # Streamlit dropped the session, and its run with it
+                    del self._watched[token]
+                elif self._connected(token):
+                    self._watched[token] = (state, free, None)  # back (or never gone)
+                elif left is None:
+                    self._watched[token] = (state, free, now)
+                elif now - left >= self._grace:
+                    free(state())
+                    del self._watched[token]
+                    freed.append(token)
+        return freed
+
+    def run(self, every: float = SWEEP_SECONDS) -> None:
+        """Sweep every `every` seconds, for ever (a daemon thread of the server)."""
+        while True:
+            time.sleep(every)
+            self.sweep()
+
+
+@st.cache_resource(show_spinner=False)
+def closed_tabs() -> ClosedTabs:
+    """The server's one watcher of closed tabs, sweeping in its own thread."""
+    tabs = ClosedTabs(connected=_session_connected)
+    threading.Thread(target=tabs.run, name="closed-tabs", daemon=True).start()
+    return tabs
+
+
+def watch_this_tab(free: Callable[[Any], None]) -> None:
+    """Free this session's run with free(session_state) once its tab has been closed for CLOSED_TAB_SECONDS."""
+    ctx = get_script_run_ctx()
+    if ctx is not None and Runtime.exists():  # a server's session (not AppTest's, which has no browser to leave)
+        closed_tabs().watch(session_token(), ctx.session_state, free)
 
 
 def session_token() -> str:

@@ -174,3 +174,51 @@ def test_the_link_panel_speaks_chinese_and_its_link_opens_in_chinese(page, serve
     assert not any("Select all" in text for text in shown), shown  # Streamlit's English bulk action is left out
     screenshot(page, "classroom_link_zh")
     page.keyboard.press("Escape")
+
+
+# Before the page loads: every websocket the app opens is kept in window.__sockets, and while window.__away is
+# set a new one goes to a closed port, as if the device had lost its network (the app keeps trying to reconnect).
+AWAY = """(() => {
+  const Real = window.WebSocket;
+  window.__sockets = []; window.__away = false;
+  window.WebSocket = function (url, protocols) {
+    const socket = new Real(window.__away ? url.replace(/:\\d+\\//, ':9/') : url, protocols);
+    window.__sockets.push(socket);
+    return socket;
+  };
+  window.WebSocket.prototype = Real.prototype;
+  Object.assign(window.WebSocket, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
+})()"""
+
+
+def away(page, seconds: float) -> None:
+    """The tab loses its connection to the server for `seconds`, then comes back to the same session."""
+    page.evaluate("() => { window.__away = true; window.__sockets.forEach(s => s.close()); }")
+    time.sleep(seconds)
+    page.evaluate("() => { window.__away = false; }")
+
+
+def test_a_tab_away_briefly_keeps_its_run_and_one_away_longer_gives_it_back(browser, server_url):
+    """ui.classroom.ClosedTabs: a run is freed CLOSED_TAB_SECONDS (20 s) after its browser left, not when
+    Streamlit drops the session (2 minutes); a phone back sooner trains on; one back later is told why."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.add_init_script(AWAY)
+        page.goto(f"{server_url}/train?ep=200&lr=0.01")
+        wait_for_app(page)
+        page.locator(".st-key-train_start button").click()
+        assert wait_until(lambda: number(metric_value(page, "Step")) > 20, 60)
+        away(page, 5)
+        before = number(metric_value(page, "Step"))
+        assert wait_until(lambda: number(metric_value(page, "Step")) > before + 20, 60)  # the same run, training
+        assert "was away" not in page.locator('[data-testid="stMain"]').inner_text()
+        away(page, 32)  # 20 s, then up to one 5 s sweep
+        note = page.locator('[data-testid="stAlert"]').filter(has_text="was away for more than 20 seconds")
+        assert wait_until(lambda: note.count() == 1, 60)
+        assert metric_value(page, "Step") == "0" and page.locator(".st-key-train_start button").is_enabled()
+        assert "0.01" in page.url  # the lesson's settings stay
+        assert_no_exception(page)
+        screenshot(page, "train_tab_back_after_its_run_was_freed")
+    finally:
+        context.close()
