@@ -7,8 +7,9 @@ browser in a fraction of that. The page shows these while training and the inter
 ui/train_figs.py (hover, zoom) once paused: the same titles, colours, log ticks and legends, so the switch
 reads as the same chart.
 
-Each function returns one <svg> element (class "live-chart", data-chart naming it) for st.markdown with
-unsafe_allow_html. Its width follows its column; its text is the page's font, sized for a 1280-pixel projector.
+Each function returns markup for st.markdown with unsafe_allow_html: one <svg> picture (class "live-chart",
+data-chart naming it), or for the loss chart a row of two with an HTML legend. A picture's width follows its
+column; its text is the page's font, sized for a 1280-pixel projector.
 Texts are escaped; the titles' <sup> and <br> (Plotly's markup, shared with the Plotly charts' messages) become
 SVG superscripts and lines. Values that cannot be drawn (NaN, inf, and zeros on a log axis) break a line.
 """
@@ -27,7 +28,7 @@ from plotly.colors import sequential
 
 from ui.i18n import _
 from ui.theme import FONT_SIZE, LAYER_COLORS, log_axis
-from ui.train_figs import LOSS_HEIGHT, TRAIN, VAL, layer_name, powers_of_ten, smooth
+from ui.train_figs import LOSS_HEIGHT, TRAIN, VAL, layer_name, log_delta, powers_of_ten, smooth
 
 INK, GRID, AXIS_LINE, MARK = "#2a3f5f", "#ebf0f8", "#c8d4e3", "#888"  # plotly_white's colours
 TICK_SIZE, TITLE_SIZE = FONT_SIZE - 1, FONT_SIZE + 1
@@ -163,7 +164,7 @@ def log_frame(values, box: tuple[float, float, float, float], x_range) -> tuple[
 
 
 def x_range(*steps) -> tuple[float, float]:
-    """The steps' range, widened by one on each side when a run has a single step."""
+    """The steps' range from step 0 (as the Plotly charts), or -1 to 1 when there is nothing to span."""
     values = np.concatenate([np.asarray(s, dtype=float).ravel() for s in steps])
     values = values[np.isfinite(values)]
     if not values.size:
@@ -172,18 +173,21 @@ def x_range(*steps) -> tuple[float, float]:
     return (lo - 1, hi + 1) if hi <= lo else (lo, hi)
 
 
-def legend(items: list[tuple[str, str, str | None, float]], left: float, top: float, width: float,
-           columns: int) -> str:
-    """Legend entries (name, colour, dash, line width) in rows of `columns`, from (left, top)."""
-    out, column_width = [], width / columns
+def swatch(color: str, dash: str | None, line_width: float) -> str:
+    """A legend entry's line: as its chart draws it (faint when thin), at least 1.5 wide."""
+    dashes = f' stroke-dasharray="{dash}"' if dash else ""
+    opacity = ' stroke-opacity="0.35"' if line_width < 2 else ""
+    return f'stroke="{color}" stroke-width="{max(line_width, 1.5)}"{dashes}{opacity}'
+
+
+def legend(items: list[tuple[str, str, str | None, float]], left: float, top: float) -> str:
+    """Legend entries (name, colour, dash, line width) one under the other, from (left, top), in the picture."""
+    out = []
     for i, (name, color, dash, line_width) in enumerate(items):
-        row, column = divmod(i, columns)
-        x, y = left + column * column_width, top + row * (TICK_SIZE + 8)
-        dashes = f' stroke-dasharray="{dash}"' if dash else ""
-        opacity = ' stroke-opacity="0.35"' if line_width < 2 else ""
-        out.append(f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{x + 26:.1f}" y2="{y:.1f}" stroke="{color}" '
-                   f'stroke-width="{max(line_width, 1.5)}"{dashes}{opacity}/>')
-        out.append(label(x + 32, y + TICK_SIZE * 0.35, name, anchor="start"))
+        y = top + i * (TICK_SIZE + 8)
+        out.append(f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{left + 26:.1f}" y2="{y:.1f}" '
+                   f'{swatch(color, dash, line_width)}/>')
+        out.append(label(left + 32, y + TICK_SIZE * 0.35, name, anchor="start"))
     return "".join(out)
 
 
@@ -199,11 +203,9 @@ def html_legend(items: list[tuple[str, str, str | None, float]]) -> str:
     """Legend entries (name, colour, dash, line width) as HTML: as many a row as fit, in the page's font size."""
     entries = []
     for name, color, dash, line_width in items:
-        dashes = f' stroke-dasharray="{dash}"' if dash else ""
-        opacity = ' stroke-opacity="0.35"' if line_width < 2 else ""
-        swatch = (f'<svg width="26" height="10" xmlns="http://www.w3.org/2000/svg"><line x1="0" y1="5" x2="26" y2="5" '
-                  f'stroke="{color}" stroke-width="{max(line_width, 1.5)}"{dashes}{opacity}/></svg>')
-        entries.append(f'<span style="display:flex;align-items:center;gap:6px;white-space:nowrap">{swatch}'
+        line = (f'<svg width="26" height="10" xmlns="http://www.w3.org/2000/svg"><line x1="0" y1="5" x2="26" y2="5" '
+                f'{swatch(color, dash, line_width)}/></svg>')
+        entries.append(f'<span style="display:flex;align-items:center;gap:6px;white-space:nowrap">{line}'
                        f"{html.escape(name, quote=False)}</span>")
     return (f'<div class="live-legend" style="flex:1 1 100%;display:grid;gap:0 12px;padding-left:8px;color:{INK};'
             f'font-size:{TICK_SIZE - 1}px;grid-template-columns:repeat(auto-fill,minmax(11.5em,1fr))">'
@@ -268,12 +270,7 @@ def delta_heatmap(history: dict) -> str:
     """Layers x steps of mean |δ^l| on a log colour scale, with its colour bar: train_figs.delta_heatmap."""
     delta = np.asarray(history["delta_mean_abs"], dtype=float)
     n_layers = delta.shape[1] if delta.ndim == 2 else 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logd = np.log10(np.clip(delta, 1e-30, None)).T if len(delta) else np.zeros((n_layers, 0))
-    finite = logd[np.isfinite(logd)]
-    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-3.0, 0.0)
-    if hi - lo < 1:
-        lo, hi = lo - 0.5, hi + 0.5
+    logd, lo, hi = log_delta(delta)
     height = max(LOSS_HEIGHT, 130 + 20 * n_layers)
     title = _("Error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup><br>in every layer (log colour)")
     names = [layer_name(l, n_layers) for l in range(1, n_layers + 1)]
@@ -322,6 +319,5 @@ def per_layer_lines(history: dict, field: str, title: str, y_title: str, width: 
     body = [title_lines(4, 22, title), axes(frame, _("step"), ticks, y_title)]
     colors = [LAYER_COLORS[l % len(LAYER_COLORS)] for l in range(n_layers)]
     body += [polyline(frame, history["step"], values[:, l], colors[l]) for l in range(n_layers)]
-    body.append(legend([(name, color, None, 2) for name, color in zip(names, colors)],
-                       width - legend_width, 66, legend_width, 1))
+    body.append(legend([(name, color, None, 2) for name, color in zip(names, colors)], width - legend_width, 66))
     return svg(field, width, 340, title.replace("<br>", " "), "".join(body))

@@ -94,15 +94,23 @@ def loss_accuracy(history: dict, epochs: list[dict], regression: bool,
                                     dict(legend=legend, margin=dict(b=90))))
 
 
-def delta_heatmap(history: dict) -> go.Figure:
-    """Layers x steps heatmap of mean |δ^l| on a log colour scale: vanishing fades, exploding flares."""
-    delta = history["delta_mean_abs"]  # (steps, L)
+def log_delta(delta: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """log10 of mean |δ^l| (steps x layers) as layers x steps, and its colour range: the finite values' span,
+    at least one decade wide. Shared by this heatmap and the picture a training run shows (ui.live_charts)."""
     n_layers = delta.shape[1] if delta.ndim == 2 else 0
     logd = np.log10(np.clip(delta, 1e-30, None)).T if len(delta) else np.zeros((n_layers, 0))
     finite = logd[np.isfinite(logd)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-3.0, 0.0)
     if hi - lo < 1:
         lo, hi = lo - 0.5, hi + 0.5
+    return logd, lo, hi
+
+
+def delta_heatmap(history: dict) -> go.Figure:
+    """Layers x steps heatmap of mean |δ^l| on a log colour scale: vanishing fades, exploding flares."""
+    delta = history["delta_mean_abs"]  # (steps, L)
+    n_layers = delta.shape[1] if delta.ndim == 2 else 0
+    logd, lo, hi = log_delta(delta)
     bar = powers_of_ten(log_axis(delta.ravel()))  # the colour bar reads like every log axis, at their log10
     heatmap = dict(
         type="heatmap", x=history["step"], y=[layer_name(l, n_layers) for l in range(1, n_layers + 1)], z=logd,
