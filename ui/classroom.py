@@ -116,14 +116,15 @@ class ClosedTabs:
         now, freed = self._clock(), []
         with self._lock:
             for token, (state, free, left) in list(self._watched.items()):
-                if state() is None:  # Streamlit dropped the session, and its run with it
+                held = state()
+                if held is None:  # Streamlit dropped the session, and its run with it
                     del self._watched[token]
                 elif self._connected(token):
                     self._watched[token] = (state, free, None)  # back (or never gone)
                 elif left is None:
                     self._watched[token] = (state, free, now)
                 elif now - left >= self._grace:
-                    free(state())
+                    free(held)
                     del self._watched[token]
                     freed.append(token)
         return freed
