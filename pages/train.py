@@ -214,7 +214,7 @@ def lines_chart(place, history: dict, field: str, title: str, y_title: str, live
         place.plotly_chart(figs.per_layer_lines(history, field, title, y_title), key=LINES_KEYS[field], theme=None)
 
 
-def detail_view(trainer: Trainer, history: dict, view: str, live_view: bool = False) -> None:
+def detail_view(trainer: Trainer, history: dict, view: str, live_view: bool) -> None:
     n_layers = len(trainer.network.widths)
     names = [figs.layer_name(l, n_layers) for l in range(1, n_layers + 1)]
     if view == "δ per layer":
