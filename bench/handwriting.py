@@ -15,10 +15,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from engine.calibration import (UNSURE_BELOW, accuracy_below, expected_calibration_error, logits,  # noqa: E402
+from engine.train.calibration import (UNSURE_BELOW, accuracy_below, expected_calibration_error, logits,  # noqa: E402
                                 reliability, softmax, temperature_of)
-from engine.checkpoint import load  # noqa: E402
-from engine.data import load_dataset  # noqa: E402
+from engine.nn.checkpoint import load  # noqa: E402
+from engine.data.datasets import load_dataset  # noqa: E402
 
 MODEL = Path(__file__).resolve().parent.parent / "assets" / "default.pt"
 SETS = ("mnist5k", "pendigits")

@@ -29,9 +29,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from engine.data import load_dataset  # noqa: E402
-from engine.presets import DEFAULT_PRESET, PRESETS  # noqa: E402
-from engine.trainer import Trainer, evaluate  # noqa: E402
+from engine.data.datasets import load_dataset  # noqa: E402
+from engine.views.presets import DEFAULT_PRESET, PRESETS  # noqa: E402
+from engine.train.trainer import Trainer, evaluate  # noqa: E402
 
 BATCH = 64
 CHECK_EVERY = 5  # mini-batches between validation checks

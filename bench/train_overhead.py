@@ -1,7 +1,7 @@
 """Cost of a fully instrumented Trainer step against a bare PyTorch loop on the same model and batch.
 
 The bare loop is the usual forward, loss.backward() (autograd) and optimizer step, with the engine's optimizer.
-The Trainer steps a fully connected network by BP1-BP4 written out (engine/explicit_step.py), which writes every
+The Trainer steps a fully connected network by BP1-BP4 written out (engine/nn/explicit_step.py), which writes every
 layer's a^l, z^L and δ^l straight into its record; that is what pays for the recording.
 Both run side by side in this process, interleaved in rounds, and the median per-round ratio is printed
 (absolute times on a shared 2-core machine are noisy; the ratio is what is stable). Target: <= 1.15x.
@@ -19,11 +19,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from engine.data import load_dataset  # noqa: E402
-from engine.model import build_model, loss_function  # noqa: E402
-from engine.spec import NetworkSpec, TrainSpec  # noqa: E402
-from engine.optimizers import Optimizer  # noqa: E402
-from engine.trainer import RATIO_EVERY, Trainer  # noqa: E402
+from engine.data.datasets import load_dataset  # noqa: E402
+from engine.nn.model import build_model, loss_function  # noqa: E402
+from engine.nn.spec import NetworkSpec, TrainSpec  # noqa: E402
+from engine.nn.optimizers import Optimizer  # noqa: E402
+from engine.train.trainer import RATIO_EVERY, Trainer  # noqa: E402
 
 
 def bare_loop(network: NetworkSpec, training: TrainSpec, x: torch.Tensor, y: torch.Tensor):

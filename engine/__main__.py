@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import spec as S
+from .nn import spec as S
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "assets" / "default.pt"
 PIXELS = 28 * 28  # what predict feeds the model
@@ -110,9 +110,9 @@ def _network(args, **extra) -> S.NetworkSpec:
 
 
 def cmd_train(args) -> tuple[dict, int]:
-    from .checkpoint import check_target, save
-    from .trainer import Trainer
-    from .verdicts import format_loss
+    from .nn.checkpoint import check_target, save
+    from .train.trainer import Trainer
+    from .views.verdicts import format_loss
 
     check_target(args.out)  # before training: a bad --out must not cost the run
     if args.kfold is not None and not 2 <= args.kfold <= 20:
@@ -155,8 +155,8 @@ def cmd_train(args) -> tuple[dict, int]:
 
 def _kfold(network, training, k: int, data, quiet: bool) -> dict:
     """The train JSON's K-fold fields: folds, kfold_mean, kfold_std."""
-    from .kfold import cross_validate
-    from .verdicts import format_loss
+    from .train.kfold import cross_validate
+    from .views.verdicts import format_loss
 
     def progress(done: int, total: int) -> None:
         if not quiet and done:
@@ -173,7 +173,7 @@ def _kfold(network, training, k: int, data, quiet: bool) -> dict:
 
 
 def _load_model(path):
-    from .checkpoint import load
+    from .nn.checkpoint import load
 
     path = Path(path) if path else DEFAULT_MODEL
     return load(path)[0]
@@ -183,10 +183,10 @@ def cmd_predict(args) -> tuple[list, int]:
     """Every file gets a row; if any could not be read: exit code 2 and one 'error:' line naming the first."""
     import torch
 
-    from .calibration import soften, temperature_of
-    from .checkpoint import load
-    from .model import predict_proba
-    from .preprocess import ImageError, prepare_file
+    from .train.calibration import soften, temperature_of
+    from .nn.checkpoint import load
+    from .nn.model import predict_proba
+    from .data.preprocess import ImageError, prepare_file
 
     model, payload = load(Path(args.model) if args.model else DEFAULT_MODEL)
     if model.spec.input_size != PIXELS:
@@ -222,7 +222,7 @@ def cmd_predict(args) -> tuple[list, int]:
 
 
 def cmd_gradients(args) -> tuple[dict, int]:
-    from .gradients import profile_at_init
+    from .views.gradients import profile_at_init
 
     if not 1 <= args.batch_size <= 100_000:
         raise UsageError(f"batch size must be 1-100000, got {args.batch_size}")
@@ -240,7 +240,7 @@ def cmd_gradients(args) -> tuple[dict, int]:
 
 
 def cmd_landscape(args) -> tuple[dict, int]:
-    from .landscape import surface_for_dataset
+    from .views.surface import surface_for_dataset
 
     if not 3 <= args.grid <= 201:
         raise UsageError(f"grid must be 3-201, got {args.grid}")
@@ -264,7 +264,7 @@ COMMANDS = {"train": cmd_train, "predict": cmd_predict, "gradients": cmd_gradien
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .checkpoint import CheckpointError
+    from .nn.checkpoint import CheckpointError
 
     try:
         args = build_parser().parse_args(argv)

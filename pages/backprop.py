@@ -2,10 +2,10 @@
 autograd, then one descent step."""
 import streamlit as st
 
-from engine.backprop_check import mlp_arrays, small_network
-from engine.backprop_lesson import (chain_rule, descent_step, digit_image, other_digits, output_jacobian,
+from engine.views.backprop_check import mlp_arrays, small_network
+from engine.views.backprop import (chain_rule, descent_step, digit_image, other_digits, output_jacobian,
                                     work_through)
-from engine.data import load_dataset
+from engine.data.datasets import load_dataset
 from ui import backprop_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.draw_figs import input_image
@@ -235,7 +235,7 @@ cols = st.columns(3)
 for col, key, label in zip(cols, ("delta", "grad_w", "grad_b"), ("δ", "∂C/∂W", "∂C/∂b")):
     col.metric(_("max |difference| in {quantity}, float64").format(quantity=label), f"{diffs['float64'][key]:.1e}",
                f"float32: {diffs['float32'][key]:.1e}", delta_color="off", delta_arrow="off")
-st.caption(_("The numpy code of BP1-BP4 (engine/backprop.py) and PyTorch's automatic differentiation, which knows "
+st.caption(_("The numpy code of BP1-BP4 (engine/nn/backprop.py) and PyTorch's automatic differentiation, which knows "
              "nothing of these equations, give the same numbers: in float64 they differ only in the last digits "
              "(about 1e-16, rounding), in float32, the precision training uses, at about 1e-7."))
 

@@ -2,10 +2,10 @@
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from engine.calibration import UNSURE_BELOW, temperature_of
-from engine.pendigits import PEN_DEFAULT, PEN_WIDTHS
-from engine.predict import BLANK, architecture, predict_bytes, predict_image
-from engine.preprocess import MAX_IMAGE_BYTES, ImageError
+from engine.train.calibration import UNSURE_BELOW, temperature_of
+from engine.data.pendigits import PEN_DEFAULT, PEN_WIDTHS
+from engine.views.draw import BLANK, architecture, predict_bytes, predict_image
+from engine.data.preprocess import MAX_IMAGE_BYTES, ImageError
 from ui import draw_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.i18n import N_, _
@@ -101,7 +101,7 @@ with right:
     if problem:
         messages_about("draw_upload").error(problem)
     # "Not sure" below UNSURE_BELOW: on the default model's validation digits, calibrated answers under
-    # that top probability are right far less often than the ones above it (engine/calibration.py, README)
+    # that top probability are right far less often than the ones above it (engine/train/calibration.py, README)
     unsure = (prediction.runner_up() is not None and softmax_out and prediction.confidence < UNSURE_BELOW)
     pair = (prediction.label, prediction.runner_up()) if unsure else None
     if prediction.status == "blank":

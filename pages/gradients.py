@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.gradients import EXPLODING_ABOVE, TRAIN_BATCH, VANISHING_BELOW, ProfileTrainer, profile_at_init, \
+from engine.views.gradients import EXPLODING_ABOVE, TRAIN_BATCH, VANISHING_BELOW, ProfileTrainer, profile_at_init, \
     scalar_chain, sci
-from engine.activations import ACTIVATIONS
-from engine.model import INIT_ORDER, INITS, LOSSES
-from engine.spec import ACTIVATION_NAMES, DATASET_NAMES, NetworkSpec, TrainSpec
+from engine.nn.activations import ACTIVATIONS
+from engine.nn.model import INIT_ORDER, INITS, LOSSES
+from engine.nn.spec import ACTIVATION_NAMES, DATASET_NAMES, NetworkSpec, TrainSpec
 from ui.bootstrap import require_app_frame
 from ui.gradient_figs import CONFIG_COLORS, Series, activation_violins, chain_figure, delta_profile, grad_norms, \
     saturation_bars

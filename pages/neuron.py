@@ -4,7 +4,7 @@ from typing import Callable
 
 import streamlit as st
 
-from engine import neuron
+from engine.views import neuron
 from ui import neuron_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.i18n import N_, _, translator

@@ -4,14 +4,14 @@ import time
 
 import streamlit as st
 
-from engine.checkpoint import CheckpointError, from_bytes, to_bytes
-from engine.data import DatasetError
-from engine.idx import IdxError
-from engine.spec import SpecError, to_params
-from engine.train_view import (Boundary, Gallery, RegressionFit, activation_values, latest_saturation, predictions,
+from engine.nn.checkpoint import CheckpointError, from_bytes, to_bytes
+from engine.data.datasets import DatasetError
+from engine.data.idx import IdxError
+from engine.nn.spec import SpecError, to_params
+from engine.views.train import (Boundary, Gallery, RegressionFit, activation_values, latest_saturation, predictions,
                                readouts, thinned, weight_values)
-from engine.trainer import RATIO_EVERY, RETUNABLE, Trainer
-from engine.verdicts import format_loss
+from engine.train.trainer import RATIO_EVERY, RETUNABLE, Trainer
+from engine.views.verdicts import format_loss
 from ui import live_charts as live
 from ui import train_figs as figs
 from ui.bootstrap import require_app_frame

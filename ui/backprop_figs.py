@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from engine.backprop_lesson import DescentStep, OutputJacobian
+from engine.views.backprop import DescentStep, OutputJacobian
 from ui.i18n import _
 from ui.theme import log_axis, style
 

@@ -11,7 +11,7 @@ from ui.i18n import N_, _
 from ui.theme import log_axis, style
 
 TRAIN, VAL, MEAN, BAND = "#3b5bdb", "#e8590c", "#343a40", "rgba(52, 58, 64, 0.12)"
-# The engine's metric names (engine/capacity.py, engine/kfold.py), marked here too so that the section's
+# The engine's metric names (engine/train/capacity.py, engine/train/kfold.py), marked here too so that the section's
 # catalog entries do not depend on the engine's: the same message, one translation.
 METRICS = (N_("error rate"), N_("loss"), N_("validation accuracy"), N_("validation loss"))
 

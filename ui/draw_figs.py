@@ -46,14 +46,14 @@ def probability_bars(probs: np.ndarray, output: str = "softmax", temperature: fl
     return fig
 
 
-# engine.predict.architecture's pooling rows by the spec's pool name (max, avg, l2)
+# engine.views.draw.architecture's pooling rows by the spec's pool name (max, avg, l2)
 POOLING = {"max": N_("max pooling 2x2: each map halves to {h}x{w}; no parameters"),
            "avg": N_("avg pooling 2x2: each map halves to {h}x{w}; no parameters"),
            "l2": N_("l2 pooling 2x2: each map halves to {h}x{w}; no parameters")}
 
 
 def architecture_text(rows: list[dict]) -> str:
-    """engine.predict.architecture as a numbered Markdown list a student can recount the parameters from."""
+    """engine.views.draw.architecture as a numbered Markdown list a student can recount the parameters from."""
     lines = []
     for row in rows:
         kind = row["kind"]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from engine.activations import ACTIVATIONS
+from engine.nn.activations import ACTIVATIONS
 from ui.i18n import _
 from ui.theme import log_axis, style
 

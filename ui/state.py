@@ -6,8 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from engine.checkpoint import CheckpointError, load
-from engine.model import Net, count_parameters
+from engine.nn.checkpoint import CheckpointError, load
+from engine.nn.model import Net, count_parameters
 from ui.i18n import _, language_switch
 from ui.plain_text import plain
 

@@ -6,12 +6,12 @@ import re
 
 import streamlit as st
 
-from engine.data import DATASETS, DatasetError, load_dataset
-from engine.model import ACTIVATIONS, INITS, LOSS_LABELS, REGRESSION_LOSS_LABEL
-from engine.presets import DEFAULT_PRESET, PRESETS
-from engine.spec import (LIMITS, URL_KEYS, OPTIMIZER_NAMES, NetworkSpec, SpecError, TrainSpec, clamp_params,
+from engine.data.datasets import DATASETS, DatasetError, load_dataset
+from engine.nn.model import ACTIVATIONS, INITS, LOSS_LABELS, REGRESSION_LOSS_LABEL
+from engine.views.presets import DEFAULT_PRESET, PRESETS
+from engine.nn.spec import (LIMITS, URL_KEYS, OPTIMIZER_NAMES, NetworkSpec, SpecError, TrainSpec, clamp_params,
                          from_params, to_params)
-from engine.optimizers import OPTIMIZER_LABELS, WEIGHT_DECAY_HELP
+from engine.nn.optimizers import OPTIMIZER_LABELS, WEIGHT_DECAY_HELP
 from ui.classroom import lesson_params, lesson_rules, session_token, training_slots
 from ui.i18n import N_, _, translator, url_params
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from engine.train_view import Boundary, Gallery, RegressionFit
+from engine.views.train import Boundary, Gallery, RegressionFit
 from ui.i18n import _
 from ui.theme import FONT_SIZE, LAYER_COLORS, live_figure, log_axis, merged, style
 from ui.theme import layout as theme_layout

@@ -14,7 +14,7 @@ import pytest
 from tests.browser.conftest import _missing, assert_no_exception, free_port, screenshot, start_server, stop_server, \
     wait_for_app
 from tests.browser.test_train_page import metric_value, number, wait_until
-from tests.test_serve import HAPROXY, Served, descendants
+from tests.serve.test_serve import HAPROXY, Served, descendants
 
 pytestmark = pytest.mark.browser
 

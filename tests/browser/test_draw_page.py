@@ -32,7 +32,7 @@ DIGITS = [
 
 
 # halfway between a 3 and an 8: the lower loop closes, the upper one opens on the left; the default model
-# gives each about 50 % (checked with engine.predict on the same strokes)
+# gives each about 50 % (checked with engine.views.draw on the same strokes)
 AMBIGUOUS = ("a 3 or an 8", [arc(155, 95, 55, 45, 180, 450) + arc(155, 205, 60, 55, 270, 600)])
 SLOW_SERVER = 60  # s: how long a label may take while the stroke is still on the canvas (a busy machine)
 

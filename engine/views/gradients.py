@@ -1,0 +1,191 @@
+"""Vanishing and exploding gradients: per-layer profiles at init and after training, a verdict, the scalar chain."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..nn.activations import ACTIVATIONS
+from ..data.datasets import Dataset, load_dataset
+from ..nn.model import Net, as_targets, build_model
+from ..nn.probes import layer_table, record
+from ..nn.spec import NetworkSpec, SpecError, TrainSpec, spec_for_dataset
+from ..text import _
+from ..train.trainer import Trainer
+from .verdicts import EXPLODING_ABOVE, VANISHING_BELOW, Verdict, diverged_profile_note, sci, verdict, weight_scale
+
+ACTIVATION_SAMPLES = 600  # values of a^l kept per layer for the distribution plot
+MAX_TRAIN_STEPS = 5000
+TRAIN_BATCH = 64  # mini-batch of the k training steps (the profile itself uses the fixed batch)
+
+
+@dataclass(frozen=True)
+class ActivationSample:
+    """Some values of a^l on the fixed batch, for a distribution plot."""
+
+    layer: int  # l, 1-based
+    activation: str  # σ of this layer
+    values: np.ndarray  # (k,) a subsample of the (B, n_l) entries of a^l
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A network's gradient picture on one fixed batch."""
+
+    network: NetworkSpec  # resized to the dataset's inputs and outputs
+    rows: list  # engine.nn.probes.layer_table rows (the gradients CLI's numbers), first hidden layer first
+    samples: list  # ActivationSample per hidden layer
+    verdict: Verdict
+    loss: float  # C on the fixed batch
+
+
+@dataclass(frozen=True)
+class Trained:
+    """The same network's profile after k training steps."""
+
+    profile: Profile
+    steps: int  # steps actually taken (fewer if training diverged)
+    status: str  # the Trainer's status: ready | running | done | diverged
+    lr: float  # the learning rate η it trained with (the divergence note names it)
+
+    @property
+    def message(self) -> str:
+        """Why training stopped early, or "": worded when read, in the reader's language."""
+        return diverged_profile_note(self.steps, self.lr) if self.status == "diverged" else ""
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A one-neuron-per-layer chain z^l = w a^(l-1) + b^l, a^l = σ(z^l), l = 1..depth."""
+
+    z: np.ndarray  # (depth,) pre-activations
+    sigma_prime: np.ndarray  # (depth,) σ'(z^l)
+    factors: np.ndarray  # (depth,) w·σ'(z^l)
+    gain: np.ndarray  # (depth,) Π_{j=l..depth} w·σ'(z^j): the share of the top error reaching δ^l
+
+
+# ---------------------------------------------------------------- the fixed batch and the profiles
+
+
+def fixed_batch(network: NetworkSpec, data: Dataset, batch_size: int, seed: int):
+    """(network resized to data, x (B, d), y): the same batch `python -m engine gradients` draws."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= 100_000:
+        raise SpecError(_("batch size must be 1-100000, got {value!r}").format(value=batch_size))
+    network = spec_for_dataset(network, data.n_inputs, data.n_outputs, data.task == "regression", data.image_shape)
+    order = np.random.default_rng(seed).permutation(len(data.x_train))[:batch_size]
+    x = torch.tensor(data.x_train[order], dtype=torch.float32)
+    y = as_targets(data.y_train[order], network.regression)
+    return network, x, y
+
+
+def activation_samples(model: Net, x: torch.Tensor, y: torch.Tensor, max_values: int = ACTIVATION_SAMPLES,
+                       seed: int = 0) -> list[ActivationSample]:
+    """A fixed random subsample of every hidden layer's a^l (engine.nn.probes.record on the batch)."""
+    return _samples(record(model, x, y)[1], max_values, seed)
+
+
+def _samples(records: list, max_values: int, seed: int) -> list[ActivationSample]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for r in records[:-1]:  # hidden layers only: the output layer is softmax / sigmoid / linear
+        flat = r.a.reshape(-1)
+        keep = rng.choice(flat.size, size=min(max_values, flat.size), replace=False)
+        out.append(ActivationSample(r.layer, r.activation, flat[np.sort(keep)].astype(np.float32)))
+    return out
+
+
+def _profile(model: Net, x: torch.Tensor, y: torch.Tensor, seed: int) -> Profile:
+    rows = layer_table(model, x, y)
+    loss, records = record(model, x, y)
+    samples = _samples(records, ACTIVATION_SAMPLES, seed)
+    return Profile(model.spec, rows, samples, verdict(rows, model.spec), loss)
+
+
+def profile_at_init(network: NetworkSpec, dataset: str = "mnist5k", batch_size: int = 256,
+                    seed: int = 0) -> Profile:
+    """A freshly initialised network on the fixed batch: the CLI's rows, activation samples and a verdict."""
+    data = load_dataset(dataset, seed=seed)
+    network, x, y = fixed_batch(network, data, batch_size, seed)
+    return _profile(build_model(network, seed), x, y, seed)
+
+
+class ProfileTrainer:
+    """One network trained in place, profiled on the fixed batch after any number of steps."""
+
+    def __init__(self, network: NetworkSpec, dataset: str = "mnist5k", *, batch_size: int = 256, seed: int = 0,
+                 optimizer: str = "sgd", lr: float = 0.03):
+        self.data = load_dataset(dataset, seed=seed)
+        self.x, self.y = fixed_batch(network, self.data, batch_size, seed)[1:]
+        self.network, self.seed = network, seed
+        # the Trainer builds its model with build_model(resized network, seed): the same initial weights
+        self.training = TrainSpec(dataset=dataset, optimizer=optimizer, lr=lr, batch_size=TRAIN_BATCH,
+                                  epochs=10_000, seed=seed)
+        self.trainer = self._fresh()
+        self._last: tuple[int, Trained] | None = None  # (steps asked, result): reused when nothing changed
+
+    def _fresh(self) -> Trainer:
+        return Trainer(self.network, self.training, self.data, record=False, snapshot_every=None)
+
+    def advance_to(self, steps: int) -> Trained:
+        """Train until `steps` steps are done (from the start again if already past them), then profile."""
+        if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= MAX_TRAIN_STEPS:
+            raise SpecError(_("training steps must be 0-{most}, got {value!r}").format(
+                most=MAX_TRAIN_STEPS, value=steps))
+        if self._last is not None and self._last[0] == steps:
+            return self._last[1]
+        if steps < self.trainer.step_count:
+            self.trainer = self._fresh()
+        self.trainer.step(steps - self.trainer.step_count)
+        taken = self.trainer.step_count
+        profile = _profile(self.trainer.model, self.x, self.y, self.seed)
+        self._last = (steps, Trained(profile, taken, self.trainer.status, self.training.lr))
+        return self._last[1]
+
+
+def profile_after_training(network: NetworkSpec, dataset: str = "mnist5k", steps: int = 100, *,
+                           batch_size: int = 256, seed: int = 0, optimizer: str = "sgd",
+                           lr: float = 0.03) -> Trained:
+    """Train k mini-batch steps (Trainer, same seed, same initial weights), then profile the same fixed batch."""
+    trainer = ProfileTrainer(network, dataset, batch_size=batch_size, seed=seed, optimizer=optimizer, lr=lr)
+    return trainer.advance_to(steps)
+
+
+# ---------------------------------------------------------------- the scalar chain
+
+
+def scalar_chain(depth: int, w: float, activation: str = "sigmoid", bias: float | None = None,
+                 x: float = 1.0) -> Chain:
+    """One neuron per layer, the same w everywhere: δ^1 = δ^top · Π w·σ'(z^l).
+
+    activation="linear" (σ' = 1) with w = 0.2 or 5 is Dive into Deep Learning's 0.2^30 / 5^30 example.
+
+    bias=None picks each b^l so that z^l sits where σ' is largest (0 for sigmoid/tanh, 1 for the ReLUs):
+    the best case, e.g. sigmoid with w = 0.8 gives exactly 0.8·¼ = 0.2 per layer.
+    """
+    if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 1000:
+        raise SpecError(_("depth must be 1-1000, got {value!r}").format(value=depth))
+    if activation not in ACTIVATIONS:
+        raise SpecError(_("{name} must be one of {choices}; got {value!r}").format(
+            name=_("activation"), choices=", ".join(ACTIVATIONS), value=activation))
+    for name, value in (("w", w), ("x", x)) + ((("bias", bias),) if bias is not None else ()):
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise SpecError(_("{name} must be a finite number, got {value!r}").format(name=name, value=value))
+    act = ACTIVATIONS[activation]
+    sigma, sigma_prime = act.numpy, act.numpy_prime
+    z = np.empty(depth)
+    a = float(x)
+    with np.errstate(over="ignore"):  # exp(-z) may overflow to inf for huge |z|: σ is then exactly 0 or 1
+        for l in range(depth):
+            z[l] = act.best_z if bias is None else w * a + bias
+            a = float(sigma(np.float64(z[l])))
+        s = sigma_prime(z)
+        factors = w * s
+        gain = np.cumprod(factors[::-1])[::-1]  # gain[l] = Π_{j ≥ l} factors[j]
+    return Chain(z, s, factors, gain)
+
+
+__all__ = ["Verdict", "ActivationSample", "Profile", "Trained", "Chain", "ProfileTrainer", "fixed_batch",
+           "activation_samples", "profile_at_init", "profile_after_training", "verdict", "sci", "weight_scale",
+           "scalar_chain", "VANISHING_BELOW", "EXPLODING_ABOVE", "TRAIN_BATCH"]

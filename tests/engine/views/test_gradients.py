@@ -1,0 +1,302 @@
+"""engine.views.gradients: profiles against autograd and the CLI, the textbook cases, the verdict, the scalar chain."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from engine.__main__ import main as cli
+from engine.data.datasets import load_dataset
+from engine.views.gradients import (EXPLODING_ABOVE, VANISHING_BELOW, ProfileTrainer, activation_samples, fixed_batch,
+                              profile_after_training, profile_at_init, scalar_chain, verdict)
+from engine.nn.model import build_model
+from engine.views.verdicts import KINDS, underflow_estimate
+from engine.nn.spec import NetworkSpec, SpecError
+
+# The theory cases use the CLI's defaults: mnist5k, width 32, a batch of 256, seed 0 (and two more seeds).
+WIDTH, BATCH = 32, 256
+TORCH_ACT = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
+             "leaky_relu": lambda z: F.leaky_relu(z, 0.01), "linear": lambda z: z}
+
+
+def net(activation: str, init: str, depth: int, width: int = WIDTH, loss: str = "ce") -> NetworkSpec:
+    return NetworkSpec(hidden=(width,) * depth, activations=activation, init=init, loss=loss)
+
+
+def deltas(profile) -> np.ndarray:
+    return np.array([r["delta_mean_abs"] for r in profile.rows])
+
+
+# ---------------------------------------------------------------- against autograd and the CLI
+
+
+@pytest.mark.parametrize("activation,init,loss", [("sigmoid", "normal", "ce"), ("tanh", "xavier", "mse"),
+                                                  ("relu", "he", "ce")])
+def test_profile_equals_autograd_delta_on_a_small_net(activation, init, loss):
+    profile = profile_at_init(net(activation, init, 3, width=6, loss=loss), "digits", batch_size=40, seed=2)
+    network, x, y = fixed_batch(net(activation, init, 3, width=6, loss=loss), load_dataset("digits", seed=2), 40, 2)
+    model = build_model(network, seed=2)
+    # independent pass: plain tensor maths with the model's weights, δ of each sample's own cost C_x
+    a, zs = x, []
+    for l, linear in enumerate(model.linears):
+        z = (a @ linear.weight.detach().T + linear.bias.detach()).requires_grad_(True)
+        zs.append(z)
+        a = TORCH_ACT[activation](z) if l < len(model.linears) - 1 else z
+    onehot = F.one_hot(y, zs[-1].shape[1]).float()
+    if loss == "ce":
+        per_sample = -(F.log_softmax(zs[-1], 1) * onehot).sum(1)
+    else:
+        per_sample = 0.5 * ((torch.sigmoid(zs[-1]) - onehot) ** 2).sum(1)
+    grads = torch.autograd.grad(per_sample.sum(), zs)
+    expected = np.array([g.abs().mean().item() for g in grads])
+    np.testing.assert_allclose(deltas(profile), expected, rtol=1e-5)
+    assert len(profile.rows) == 4 and profile.rows[0]["layer"] == 1
+    assert profile.loss == pytest.approx(per_sample.mean().item(), rel=1e-5)
+
+
+def test_page_rows_equal_the_cli(capsys):
+    spec = net("sigmoid", "normal", 5, width=16)
+    page = profile_at_init(spec, "digits", batch_size=100, seed=1)
+    page_rows = page.rows
+    code = cli(["gradients", "--dataset", "digits", "--layers", "16,16,16,16,16", "--activation", "sigmoid",
+                "--init", "normal", "--batch-size", "100", "--seed", "1", "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    cli_rows = out["layers"]
+    # the page and the CLI share one verdict function: the same kind, ratio and words
+    assert out["verdict"] == {"kind": page.verdict.kind, "ratio": pytest.approx(page.verdict.ratio),
+                              "text": page.verdict.text}
+    assert out["verdict"]["ratio"] == pytest.approx(page_rows[0]["delta_mean_abs"] / page_rows[-2]["delta_mean_abs"])
+    assert len(cli_rows) == len(page_rows)
+    for mine, theirs in zip(page_rows, cli_rows):
+        assert mine.keys() == theirs.keys()
+        for key in mine:
+            assert mine[key] == pytest.approx(theirs[key], rel=1e-12), key
+
+
+def test_activation_samples_are_subsets_of_the_recorded_activations():
+    network, x, y = fixed_batch(net("sigmoid", "normal", 3, width=8), load_dataset("digits"), 200, 0)
+    samples = activation_samples(build_model(network, 0), x, y, max_values=300)
+    assert [s.layer for s in samples] == [1, 2, 3]  # hidden layers only
+    for s in samples:
+        assert s.values.shape == (300,) and s.activation == "sigmoid"
+        assert s.values.min() >= 0 and s.values.max() <= 1
+    small = activation_samples(build_model(network, 0), x[:5], y[:5], max_values=300)
+    assert small[0].values.shape == (5 * 8,)  # fewer entries than max_values: all of them
+
+
+# ---------------------------------------------------------------- what theory says
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sigmoid_xavier_depth_8_vanishes_by_more_than_100x(seed):
+    profile = profile_at_init(net("sigmoid", "xavier", 8), "mnist5k", BATCH, seed)
+    d = deltas(profile)
+    assert d[0] / d[-1] < 1e-2
+    assert profile.verdict.kind == "vanishing"
+    # σ'(z) ≤ 1/4 and Xavier's std·√n = 1: each hidden layer passes on at most about a quarter
+    assert profile.verdict.per_layer < 0.3
+    assert "σ'(z) ≤ 1/4" in profile.verdict.reason
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_tanh_normal_explodes(seed):
+    profile = profile_at_init(net("tanh", "normal", 16), "mnist5k", BATCH, seed)
+    d = deltas(profile)
+    assert d[0] / d[-1] > 100
+    assert profile.verdict.kind == "exploding"
+    assert "std·√n" in profile.verdict.reason and "saturated" in profile.verdict.reason
+
+
+@pytest.mark.parametrize("depth", [8, 30])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_relu_he_stays_within_20x(depth, seed):
+    profile = profile_at_init(net("relu", "he", depth), "mnist5k", BATCH, seed)
+    d = deltas(profile)
+    assert d.max() / d.min() < 20
+    assert profile.verdict.kind == "healthy"
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+def test_zero_init_is_symmetric_not_vanishing(activation):
+    profile = profile_at_init(net(activation, "zeros", 4), "digits", 64, 0)
+    d = deltas(profile)
+    assert np.all(d[:-1] == 0) and d[-1] > 0
+    assert profile.verdict.kind == "symmetric"
+    assert "same update" in profile.verdict.text and "symmetry" in profile.verdict.reason
+    assert all(r["act_std"] == 0 for r in profile.rows[:-1])  # every unit of a layer computes the same a
+
+
+def test_small_init_30_layers_names_float32_underflow():
+    profile = profile_at_init(net("sigmoid", "small", 30), "mnist5k", BATCH, 0)
+    v = profile.verdict
+    assert v.kind == "vanishing" and v.ratio == 0
+    d = [r["delta_mean_abs"] for r in profile.rows[:-1]]
+    assert underflow_estimate(d) < 1e-45  # below float32's smallest number: stored as 0
+    assert "float32 underflow" in v.headline and "×10⁻⁵" in v.headline  # about 10⁻⁵⁶
+
+
+def test_underflow_estimate_extrapolates_the_measured_rate():
+    assert underflow_estimate([0.0, 0.0, 1e-40, 1e-38, 1e-36]) == pytest.approx(1e-44)
+    assert math.isnan(underflow_estimate([1e-3, 1e-2]))  # nothing underflowed
+
+
+def test_dead_relus_stop_the_signal():
+    model_rows = rows([0.0, 0.0, 0.1], dead=0.0)
+    model_rows[2]["dead_frac"] = 1.0  # every unit of layer 3 is dead: nothing passes below it
+    v = verdict(model_rows, net("relu", "he", 3))
+    assert v.kind == "dead" and "every ReLU of layer 3 is dead" in v.headline
+
+
+def test_verdict_kinds_and_json():
+    assert set(KINDS) == {"vanishing", "exploding", "healthy", "symmetric", "dead"}
+    assert verdict(rows([0.0, 0.0, 0.0], act_std=0.0)).kind == "symmetric"  # without a spec: from the rows
+    v = verdict(rows([1e-3, 0.2]))
+    assert v.as_dict() == {"kind": "vanishing", "ratio": pytest.approx(5e-3), "text": v.text}
+    assert v.text.startswith(v.headline)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "leaky_relu", "linear"])
+def test_every_activation_and_init_gets_a_verdict(activation):
+    for init in ("zeros", "small", "normal", "xavier", "he"):
+        profile = profile_at_init(net(activation, init, 4, width=8), "moons", 50, 0)
+        assert profile.verdict.kind in KINDS
+        assert (profile.verdict.kind == "symmetric") == (init == "zeros")
+        assert profile.verdict.headline and profile.verdict.reason
+        assert len(profile.samples) == 4 and len(profile.rows) == 5
+
+
+# ---------------------------------------------------------------- the verdict on crafted profiles
+
+
+def rows(values, saturated=0.0, dead=0.0, act_std=1.0, output=0.2):
+    """Rows of a profile: `values` are the hidden layers' mean |δ|, then an output layer."""
+    hidden = [{"layer": l + 1, "delta_mean_abs": v, "grad_norm": v, "act_mean": 0.0, "act_std": act_std,
+               "saturated_frac": saturated, "dead_frac": dead} for l, v in enumerate(values)]
+    return hidden + [{"layer": len(values) + 1, "delta_mean_abs": output, "grad_norm": output, "act_mean": 0.1,
+                      "act_std": 0.1, "saturated_frac": 0.0, "dead_frac": 0.0}]
+
+
+def test_verdict_thresholds():
+    assert verdict(rows([1e-7] + [1e-3] * 28 + [1.0])).kind == "vanishing"
+    assert verdict(rows([VANISHING_BELOW * 0.99, 1.0])).kind == "vanishing"
+    assert verdict(rows([VANISHING_BELOW, 1.0])).kind == "healthy"
+    assert verdict(rows([EXPLODING_ABOVE, 1.0])).kind == "healthy"
+    assert verdict(rows([EXPLODING_ABOVE * 1.01, 1.0])).kind == "exploding"
+    assert verdict(rows([0.5, 0.7, 1.0])).kind == "healthy"
+    assert verdict(rows([1.0])).kind == "healthy"  # a single layer has nothing to vanish
+
+
+def test_verdict_numbers_and_headline():
+    v = verdict(rows([0.2 ** 30] + [0.1] * 29 + [1.0]))
+    assert v.ratio == pytest.approx(0.2 ** 30)
+    assert v.per_layer == pytest.approx(0.2 ** (30 / 30))
+    assert v.headline.startswith("Vanishing: layer 1 receives 1.1×10⁻²¹ of the error signal")
+    assert "layer 31 (the last hidden layer)" in v.headline
+    up = verdict(rows([5.0 ** 30, 1.0]))
+    assert up.kind == "exploding" and "9.3×10²⁰ times" in up.headline
+
+
+def test_verdict_on_zeros_and_overflow():
+    zero = verdict(rows([0.0, 0.0, 0.18]))
+    assert zero.kind == "vanishing" and zero.ratio == 0 and "no error signal" in zero.headline
+    for bad in (math.inf, math.nan):
+        v = verdict(rows([bad, 1.0, 0.2]))
+        assert v.kind == "exploding" and "overflowed" in v.headline
+    with pytest.raises(ValueError):
+        verdict([])
+
+
+def test_verdict_reasons_name_the_cause():
+    sig = verdict(rows([1e-6, 1.0]), net("sigmoid", "xavier", 2))
+    assert "σ'(z) ≤ 1/4" in sig.reason and "std·√n" in sig.reason
+    big = verdict(rows([1e4, 1.0], saturated=0.3), net("tanh", "normal", 2))
+    assert "5.66 is far above 1" in big.reason and "30% of the hidden units are saturated" in big.reason
+    dead = verdict(rows([1e-4, 1e-3, 1.0], dead=0.6), net("relu", "he", 3))
+    assert dead.kind == "dead" and "60% of the hidden ReLUs are dead" in dead.text
+    some_dead = verdict(rows([0.02, 0.1, 1.0], dead=0.2), net("relu", "he", 3))
+    assert some_dead.kind == "healthy" and "20% of the hidden units are dead" not in some_dead.reason
+    leaky = verdict(rows([1e-4, 1e-3, 1.0]), net("leaky_relu", "he", 2))  # leaky units never count as dead
+    assert "dead" not in leaky.reason and "saturated" not in leaky.reason
+    tiny = verdict(rows([1e-9, 1.0]), net("relu", "small", 2))
+    assert "tiny" in tiny.reason
+    ok = verdict(rows([0.5, 1.0]), net("relu", "he", 2))
+    assert ok.kind == "healthy" and "√2 · √½ = 1" in ok.reason
+    crowded = verdict(rows([5.0, 1.0], saturated=0.7), net("tanh", "normal", 2))
+    assert crowded.kind == "healthy" and "Caution" in crowded.reason
+
+
+# ---------------------------------------------------------------- the scalar chain
+
+
+def test_scalar_chain_reproduces_d2l_with_no_activation():
+    # Dive into Deep Learning's example: a product of 30 weights 0.2 or 5, no activation (σ' = 1)
+    down, up = scalar_chain(30, 0.2, "linear"), scalar_chain(30, 5.0, "linear")
+    np.testing.assert_allclose(down.sigma_prime, 1.0)
+    assert down.gain[0] == pytest.approx(1.07e-21, rel=1e-2) and up.gain[0] == pytest.approx(9.31e20, rel=1e-2)
+
+
+def test_scalar_chain_reproduces_the_textbook_numbers():
+    vanish = scalar_chain(30, 0.8, "sigmoid")  # z = 0 everywhere: σ'(0) = 1/4, factor 0.8/4 = 0.2
+    np.testing.assert_allclose(vanish.factors, 0.2)
+    assert vanish.gain[0] == pytest.approx(0.2 ** 30) and 0.2 ** 30 == pytest.approx(1.07e-21, rel=1e-2)
+    explode = scalar_chain(30, 20.0, "sigmoid")
+    assert explode.gain[0] == pytest.approx(5.0 ** 30) and 5.0 ** 30 == pytest.approx(9.31e20, rel=1e-2)
+    assert explode.gain[-1] == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "leaky_relu", "linear"])
+def test_scalar_chain_gain_equals_autograd(activation):
+    depth, w, b, x = 6, 1.7, 0.3, 0.9
+    chain = scalar_chain(depth, w, activation, bias=b, x=x)
+    a, zs = torch.tensor(x, dtype=torch.float64), []
+    for _ in range(depth):
+        z = (w * a + b).requires_grad_(True) if not zs else w * a + b
+        z.retain_grad()
+        zs.append(z)
+        a = TORCH_ACT[activation](z)
+    a.backward()  # C = a^depth, so ∂C/∂a^depth = 1
+    # δ^l = σ'(z^l) Π_{j>l} w σ'(z^j), so w δ^l is the product of the factors from l to the top
+    expected = np.array([w * z.grad.item() for z in zs])
+    np.testing.assert_allclose(chain.z, [z.item() for z in zs], rtol=1e-12)
+    np.testing.assert_allclose(chain.gain, expected, rtol=1e-10)
+
+
+def test_scalar_chain_rejects_bad_input():
+    for args in [(0, 1.0), (5, math.nan), (5, 1.0, "softplus")]:
+        with pytest.raises(SpecError):
+            scalar_chain(*args)
+
+
+# ---------------------------------------------------------------- after k training steps
+
+
+def test_zero_steps_is_the_profile_at_init_and_training_changes_it():
+    spec = net("relu", "he", 3, width=16)
+    at_init = profile_at_init(spec, "digits", 128, 0)
+    trainer = ProfileTrainer(spec, "digits", batch_size=128, seed=0, optimizer="sgd", lr=0.1)
+    zero = trainer.advance_to(0)
+    assert zero.steps == 0 and zero.profile.rows == at_init.rows
+    later = trainer.advance_to(40)
+    assert later.steps == 40 and later.profile.loss < at_init.loss
+    again = trainer.advance_to(20)  # going back starts again from the same initial weights
+    assert again.profile.rows == profile_after_training(spec, "digits", 20, batch_size=128, seed=0,
+                                                        optimizer="sgd", lr=0.1).profile.rows
+
+
+def test_training_that_diverges_says_so():
+    trained = profile_after_training(net("relu", "normal", 6), "digits", 30, batch_size=64, seed=0,
+                                     optimizer="sgd", lr=50.0)
+    assert trained.status == "diverged" and trained.steps < 30
+    assert "diverged" in trained.message and "η = 50" in trained.message
+
+
+def test_bad_settings_get_clear_errors():
+    with pytest.raises(SpecError, match="batch size must be 1-100000"):
+        profile_at_init(net("relu", "he", 2), "digits", batch_size=0)
+    with pytest.raises(SpecError, match="training steps must be"):
+        profile_after_training(net("relu", "he", 2), "digits", steps=-1)
+    with pytest.raises(ValueError, match="unknown dataset"):
+        profile_at_init(net("relu", "he", 2), "nope")

@@ -1,0 +1,144 @@
+"""Backprop page logic with AppTest: which network, which digit and target, the autograd check, the descent step."""
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine.nn.backprop import backprop, cost
+from engine.views.backprop_check import mlp_arrays
+from engine.data.datasets import load_dataset
+from engine.nn.model import build_model
+from engine.nn.spec import NetworkSpec
+from tests.apptest import open_page
+from tests.i18n_text import figure_texts
+
+
+def open_backprop(state: dict | None = None) -> AppTest:
+    return open_page("pages/backprop.py", state=state, timeout=180)
+
+
+def metric(at: AppTest, label: str):
+    return next(m for m in at.metric if m.label == label)
+
+
+def test_the_default_model_falls_back_to_the_small_network_and_checks_out():
+    at = open_backprop()
+    assert at.radio(key="bp_network").options == ["3Blue1Brown's 784-16-16-10 sigmoid network"]
+    assert any("convolution layers" in c.value for c in at.caption)
+    f64 = metric(at, "max |difference| in δ, float64")
+    assert float(f64.value) < 1e-12 and 1e-12 < float(f64.delta.split(": ")[1]) < 1e-5
+    # input, 3 forward layers, the graph, the output Jacobian, BP1, 2 BP2 steps, first-layer images,
+    # 2 outer products, the η sweep
+    assert len(at.get("plotly_chart")) == 13
+    assert len(at.latex) >= 5
+
+
+def test_a_validation_digit_gets_its_true_label_as_target_and_the_cost_matches_numpy():
+    at = open_backprop()
+    at.number_input(key="bp_index").set_value(7).run()
+    labels = load_dataset("mnist5k").y_val
+    assert at.selectbox(key="bp_target_val7").value == int(labels[7])
+    assert float(metric(at, "C on this digit, before").value) > 0
+    at.selectbox(key="bp_target_val7").set_value((int(labels[7]) + 1) % 10).run()
+    assert not at.exception
+    wrong = float(metric(at, "C on this digit, before").value)
+    assert wrong > 1.0  # a trained network is confidently "wrong" about a wrong target
+
+
+def test_a_drawing_from_the_draw_page_is_used_with_its_label_as_target():
+    pixels = np.zeros((28, 28), dtype=np.float32)
+    pixels[4:24, 13:15] = 1.0  # a "1"
+    at = open_backprop({"draw_pixels": pixels, "draw_label": 7})
+    assert at.radio(key="bp_source").value == "Your drawing"
+    assert at.selectbox(key="bp_target_drawing").value == 7
+    at.radio(key="bp_source").set_value("A validation digit").run()
+    assert not at.exception and at.number_input(key="bp_index").value == 0
+
+
+def test_a_small_step_helps_this_digit_and_a_huge_one_overshoots_on_the_others():
+    at = open_backprop()
+    before = float(metric(at, "C on this digit, before").value)
+    at.select_slider(key="bp_eta").set_value(0.1).run()
+    small = float(metric(at, "C on this digit, after one step").value)
+    assert small < before
+    at.select_slider(key="bp_eta").set_value(100.0).run()
+    others = metric(at, "Mean C on 500 other digits, after")
+    assert not at.exception
+    after, rise = float(others.value), float(others.delta)
+    assert after > 1.5 * (after - rise)  # one digit's huge step wrecks the rest: their mean cost rises by half
+    assert any("overshoot" in m.value for m in at.markdown)
+
+
+def test_an_active_mlp_is_used_with_its_own_weights_and_the_small_one_is_still_offered():
+    model = build_model(NetworkSpec(hidden=(20,), activations="tanh", loss="mse"), seed=3)
+    at = open_backprop({"active_model": (model, "trained on the Train page")})
+    network = at.radio(key="bp_network")
+    assert len(network.options) == 2 and network.value.startswith("The active model")
+    weights, biases, acts, loss = mlp_arrays(model)
+    x = load_dataset("mnist5k").x_val[0].astype(np.float64).reshape(784, 1)
+    y = np.zeros((10, 1))
+    y[int(at.selectbox(key="bp_target_val0").value)] = 1
+    assert float(metric(at, "C on this digit, before").value) == pytest.approx(
+        cost(weights, biases, acts, x, y, loss), abs=1e-4)
+    deltas, _, _ = backprop(weights, biases, acts, x, y, loss)
+    assert deltas[0].shape == (20, 1)
+    assert any("quadratic" in latex.value for latex in at.latex)  # BP1 for the quadratic cost
+    network.set_value(network.options[1]).run()
+    assert not at.exception and len(at.get("plotly_chart")) == 13
+
+
+@pytest.mark.parametrize("spec", [
+    NetworkSpec(input_size=2, hidden=(8,), output_size=2, image_shape=None),
+    NetworkSpec(hidden=(8,), output_size=1, loss="mse", regression=True),
+])
+def test_a_model_that_does_not_read_digits_is_named_and_the_default_used(spec):
+    at = open_backprop({"active_model": (build_model(spec), "trained on the Train page")})
+    assert any("does not read 28x28 digits" in w.value for w in at.warning)
+    assert at.button(key="state_use_default") and not at.exception
+
+
+def test_a_network_without_hidden_layers_has_no_bp2_step():
+    model = build_model(NetworkSpec(hidden=(), activations=()), seed=0)
+    at = open_backprop({"active_model": (model, "logistic regression")})
+    assert not at.exception
+    assert any("no hidden layers" in i.value for i in at.info)
+    # input, one forward layer, the graph, the output Jacobian, BP1, first-layer images, η sweep
+    assert len(at.get("plotly_chart")) == 7
+
+
+def test_bp1_for_softmax_is_the_jacobian_product_and_bp2_comes_from_the_chain_rule():
+    at = open_backprop()
+    assert not at.exception
+    check = metric(at, "max |(∂a/∂z)ᵀ∇ₐC − (aᴸ − y)| on this digit")
+    assert float(check.value) < 1e-12
+    assert float(metric(at, "largest off-diagonal |∂aⱼ/∂zₖ|").value) > 0  # a full Jacobian, not a diagonal
+    assert any("\\mathrm{diag}(a) - a a^T" in latex.value for latex in at.latex)
+    assert not any("odot \\sigma'(z^L)" in latex.value and "simplif" in latex.value for latex in at.latex)
+    assert any("W^{l+1}\\,\\mathrm{diag}" in latex.value for latex in at.latex)  # ∂z^(l+1)/∂z^l derived
+    assert any("Hadamard product" in m.value for m in at.markdown)
+    chain = [c.value for c in at.caption if "chain rule's product" in c.value]
+    assert len(chain) == 2  # one per hidden layer of the 784-16-16-10 network
+    assert all(float(c.split("max |difference| ")[1].rstrip(".")) < 1e-12 for c in chain)
+
+
+def test_sigmoid_outputs_with_the_quadratic_cost_show_the_element_wise_bp1():
+    model = build_model(NetworkSpec(hidden=(12,), activations="sigmoid", loss="mse"), seed=1)
+    at = open_backprop({"active_model": (model, "trained on the Train page")})
+    assert float(metric(at, "max |(∂a/∂z)ᵀ∇ₐC − (∇ₐC ⊙ σ′(zᴸ))| on this digit").value) < 1e-12
+    assert float(metric(at, "largest off-diagonal |∂aⱼ/∂zₖ|").value) == 0
+    assert any("\\odot \\sigma'(z^L)" in latex.value and "quadratic" in latex.value for latex in at.latex)
+
+
+def test_a_chinese_session_reads_the_lesson_in_chinese_with_the_same_numbers():
+    at = open_page("pages/backprop.py", query={"lang": "zh"}, timeout=180)
+    assert at.title[0].value == "一步一步看反向传播"
+    network = at.radio(key="bp_network")
+    assert network.options == ["3Blue1Brown 的 784-16-16-10 sigmoid 网络"]
+    assert network.value == "3Blue1Brown's 784-16-16-10 sigmoid network"  # the choice's key stays English
+    assert any("以卷积层开头" in c.value for c in at.caption)
+    assert any("**哈达玛积**" in m.value for m in at.markdown)
+    figures = [" ".join(figure_texts(chart.proto.spec)) for chart in at.get("plotly_chart")]
+    assert any("输出层上的 BP1，逐个数字" in f for f in figures)
+    assert any("两层网络的计算图" in f for f in figures)
+    before = metric(at, "此数字上的 C（之前）")
+    english = open_backprop()
+    assert before.value == metric(english, "C on this digit, before").value

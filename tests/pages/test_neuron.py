@@ -1,0 +1,136 @@
+"""The Neuron page in AppTest: renders, the z slider moves σ and σ', gates fill the truth table, epochs advance."""
+import pytest
+
+from engine.views import neuron
+from tests.apptest import open_page
+from tests.i18n_text import figure_texts
+from ui.i18n import speaking
+
+
+@pytest.fixture(scope="module")
+def page():
+    return open_page("pages/neuron.py", timeout=120)
+
+
+@pytest.fixture
+def at(page):
+    return page
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def markdown_containing(at, text: str) -> str:
+    found = [m.value for m in at.markdown if text in m.value]
+    assert found, f"no markdown contains {text!r}"
+    return found[0]
+
+
+def test_page_renders_every_section(at):
+    assert not at.exception
+    assert at.title[0].value == "One neuron"
+    headers = [h.value for h in at.subheader]
+    for section in ("Activation functions", "One neuron learning", "Perceptrons", "non-linear", "Loss functions"):
+        assert any(section in h for h in headers), section
+    assert metrics(at) == {"a = σ(z)": "0.5000", "σ'(z)": "0.2500"}  # sigmoid at z = 0
+    assert "This perceptron computes AND: all four rows match." in [s.value for s in at.success]
+    assert any(r"W^3 W^2 W^1" in latex.value for latex in at.latex)
+
+
+def test_z_slider_and_activation_change_the_numbers(at):
+    at.slider(key="neuron_z").set_value(2.0).run()
+    shown = metrics(at)
+    assert shown["a = σ(z)"] == f"{float(neuron.sigma('sigmoid', 2.0)):.4f}" == "0.8808"
+    assert shown["σ'(z)"] == "0.1050"
+    at.segmented_control(key="neuron_activation").set_value("relu").run()
+    at.slider(key="neuron_z").set_value(-1.0).run()
+    assert metrics(at) == {"a = σ(z)": "0.0000", "σ'(z)": "0.0000"}
+    assert any("died" in i.value for i in at.info)
+    at.segmented_control(key="neuron_activation").set_value("leaky_relu").run()
+    assert metrics(at) == {"a = σ(z)": "-0.0100", "σ'(z)": "0.0100"}
+    assert any("can recover" in i.value for i in at.info)
+    at.segmented_control(key="neuron_activation").set_value("sigmoid").run()
+    at.slider(key="neuron_z").set_value(0.0).run()
+
+
+@pytest.mark.parametrize("gate, rows", [
+    ("OR", ["| 0 | 0 | -0.50 | 0 | 0 | ✓ |", "| 1 | 1 | 1.50 | 1 | 1 | ✓ |"]),
+    ("NAND", ["| 0 | 0 | 3.00 | 1 | 1 | ✓ |", "| 1 | 1 | -1.00 | 0 | 0 | ✓ |"]),
+    ("AND", ["| 0 | 1 | -0.50 | 0 | 0 | ✓ |", "| 1 | 1 | 0.50 | 1 | 1 | ✓ |"]),
+])
+def test_gate_presets_give_their_truth_tables(at, gate, rows):
+    at.segmented_control(key="neuron_gate").set_value(gate).run()
+    assert not at.exception
+    table = markdown_containing(at, f"target ({gate})")
+    for row in rows:
+        assert row in table
+    assert f"This perceptron computes {gate}: all four rows match." in [s.value for s in at.success]
+
+
+def test_xor_says_no_line_and_shows_the_hidden_layer(at):
+    at.segmented_control(key="neuron_gate").set_value("XOR").run()
+    errors = [e.value for e in at.error]
+    assert any("no line can get all four" in e for e in errors)
+    assert any("XOR = AND(OR, NAND)" in h.value for h in at.subheader)
+    hidden = markdown_containing(at, "h₁ = OR")
+    assert "| 0 | 1 | 1 | 1 | 1 |" in hidden and "| 1 | 1 | 1 | 0 | 0 |" in hidden
+    at.slider(key="neuron_w1").set_value(-1.0).run()  # the student keeps trying: still no line
+    assert any("no line can get all four" in e.value for e in at.error)
+    at.segmented_control(key="neuron_gate").set_value("AND").run()
+    assert at.slider(key="neuron_w1").value == 1.0  # the preset is loaded again
+
+
+def test_epoch_slider_shows_that_epochs_numbers(at):
+    at.slider(key="neuron_epoch").set_value(100).run()
+    table = markdown_containing(at, "at epoch 100")
+    quadratic = neuron.train_neuron("quadratic", "saturated")
+    cross_entropy = neuron.train_neuron("cross_entropy", "saturated")
+    assert f"| cost C | {quadratic.cost_value[100]:.4f} | {cross_entropy.cost_value[100]:.4f} |" in table
+    why = markdown_containing(at, "the σ'(z) cancels")
+    assert f"**{quadratic.dc_dw[100]:.4f}**" in why
+
+
+def test_play_advances_the_epoch_and_restart_rewinds(at):
+    at.button(key="neuron_rewind").click().run()
+    assert at.slider(key="neuron_epoch").value == 0
+    at.button(key="neuron_play").click().run()  # the run after Play already ticks once: 20 epochs a second
+    assert at.session_state.neuron_playing
+    played = at.slider(key="neuron_epoch").value
+    assert 1 <= played <= 20
+    at.button(key="neuron_pause").click().run()
+    assert not at.session_state.neuron_playing
+    assert at.slider(key="neuron_epoch").value == played
+    at.slider(key="neuron_epoch").set_value(299).run()
+    at.button(key="neuron_play").click().run()  # the last tick reaches 300 and stops by itself
+    assert at.slider(key="neuron_epoch").value == 300
+    assert not at.session_state.neuron_playing
+    assert not at.exception
+
+
+def test_target_slider_states_the_targets_entropy(at):
+    assert "here H(y) = 0.000." in markdown_containing(at, "KL divergence")
+    at.select_slider(key="neuron_target").set_value(0.5).run()
+    assert "here H(y) = 0.693." in markdown_containing(at, "KL divergence")  # ln 2
+    at.select_slider(key="neuron_target").set_value(1.0).run()
+
+
+def test_switching_the_relu_layer_retrains_and_keeps_a_curved_boundary(at):
+    at.radio(key="neuron_relu_layer").set_value(1).run()
+    assert not at.exception
+    assert any("Hidden layer 2 ReLU" in str(c.proto) for c in at.get("plotly_chart"))
+
+
+def test_a_chinese_session_reads_the_page_and_its_figures_in_chinese():
+    at = open_page("pages/neuron.py", query={"lang": "zh"}, timeout=120)
+    assert at.title[0].value == "单个神经元"
+    assert "单个神经元的学习：为什么交叉熵学得更快" in [h.value for h in at.subheader]
+    assert any("神经元**饱和**了" in i.value for i in at.info)  # sigmoid at z = 0: the saturation lesson
+    assert metrics(at) == {"a = σ(z)": "0.5000", "σ'(z)": "0.2500"}  # numbers and symbols as in English
+    figures = [" ".join(figure_texts(chart.proto.spec)) for chart in at.get("plotly_chart")]
+    assert any("二次代价函数 ½(a − y)²" in f and "交叉熵代价函数" in f for f in figures)  # the costs' panels
+    assert "这个感知器计算的是 AND：四行全部一致。" in [s.value for s in at.success]
+    with speaking("zh"):  # AppTest formats the radios' options outside the session when it runs again
+        at.segmented_control(key="neuron_gate").set_value("XOR").run()
+    assert any("任何直线都不可能四行全对" in e.value for e in at.error)
+    assert "签（XOR） |" in markdown_containing(at, "| x₁ | x₂ | z = w·x + b |")

@@ -1,0 +1,214 @@
+"""Capacity and validation: the engine's K-fold split and width sweep, and the Train page's section in AppTest."""
+import json
+
+import numpy as np
+import pytest
+
+from engine.train.capacity import CapacitySweep, sweep
+from engine.data.datasets import load_dataset
+from engine.train.kfold import cross_validate, fold_dataset, fold_indices
+from engine.nn.spec import NetworkSpec, TrainSpec
+from tests.apptest import open_page, page_warnings
+
+MOONS = TrainSpec(dataset="moons", train_size=60, noise=0.3, epochs=3, lr=0.01, batch_size=16)
+SMALL = NetworkSpec(hidden=(8,), activations="relu")
+
+
+def test_folds_cover_every_training_sample_once():
+    parts = fold_indices(23, 5, seed=0)
+    assert len(parts) == 5 and sorted(len(p) for p in parts) == [4, 4, 5, 5, 5]
+    np.testing.assert_array_equal(np.sort(np.concatenate(parts)), np.arange(23))
+
+
+@pytest.mark.parametrize("k, n", [(1, 10), (21, 100), (5, 4), (2.5, 10)])
+def test_impossible_fold_counts_get_a_clear_message(k, n):
+    with pytest.raises(ValueError, match="k must be|need at least"):
+        fold_indices(n, k, seed=0)
+
+
+def test_a_fold_dataset_validates_on_the_held_out_samples_only():
+    data = load_dataset("moons", train_size=40, seed=0)
+    held = fold_indices(len(data.x_train), 4, seed=0)[1]
+    fold = fold_dataset(data, held, 2)
+    assert len(fold.x_train) + len(fold.x_val) == len(data.x_train)
+    np.testing.assert_array_equal(fold.x_val, data.x_train[held])
+    assert not ({tuple(r) for r in fold.x_val} & {tuple(r) for r in fold.x_train})
+
+
+def test_cross_validation_reports_every_fold_with_mean_and_std():
+    calls = []
+    result = cross_validate(SMALL, MOONS, k=3, progress=lambda done, total: calls.append((done, total)))
+    assert [f.fold for f in result.folds] == [1, 2, 3] and calls[-1] == (3, 3) and len(calls) == 4
+    accs = np.array([f.val_acc for f in result.folds])
+    assert np.all((accs >= 0) & (accs <= 1)) and all(f.val_loss > 0 for f in result.folds)
+    assert result.mean == pytest.approx(accs.mean()) and result.std == pytest.approx(accs.std())
+    assert sum(f.n_val for f in result.folds) == 60 and result.folds[0].n_train == 40
+
+
+def test_the_sweep_trains_one_network_per_width():
+    calls = []
+    result = sweep(SMALL, MOONS, widths=(1, 32), progress=lambda done, total: calls.append(done))
+    assert result.widths == (1, 32) and len(result.train_error) == len(result.val_error) == 2 and calls == [0, 1, 2]
+    assert all(0 <= e <= 1 for e in result.train_error + result.val_error) and result.metric == "error rate"
+    # one unit cannot bend a boundary round the moons; 32 units fit the training points better
+    assert result.train_error[1] < result.train_error[0]
+
+
+def test_the_best_width_is_the_lowest_validation_error_narrowest_first():
+    made = CapacitySweep((1, 8, 64), (0.5, 0.1, 0.0), (0.5, 0.1, 0.1), depth=1, metric="error rate")
+    assert made.best_width == 8
+
+
+# --- the Train page's section ---------------------------------------------------------------------
+LINK = {"ds": "moons", "n": "60", "layers": "8", "act": "relu", "ep": "3", "lr": "0.01", "bs": "16", "opt": "adam"}
+
+
+def open_train():
+    return open_page("pages/train.py", LINK, timeout=240)
+
+
+def test_the_section_renders_and_a_small_sweep_draws_one_point_per_width():
+    at = open_train()
+    assert not page_warnings(at) and "on **moons**" in at.markdown[0].value  # the link's settings, not the defaults
+    assert any(h.value == "Capacity and validation" for h in at.subheader)
+    assert at.button(key="capacity_run") and at.button(key="kfold_run")
+    at.multiselect(key="capacity_widths").set_value([1, 4, 32]).run()
+    at.button(key="capacity_run").click().run()
+    assert not at.exception and not at.error
+    fig = next(c for c in at.get("plotly_chart") if "capacity_fig" in c.proto.id)
+    train, val, best = json.loads(fig.proto.spec)["data"]
+    assert train["x"] == val["x"] == [1, 4, 32] and len(val["y"]) == 3 and best["x"][0] in (1, 4, 32)
+    assert any("Lowest validation error rate at width" in c.value for c in at.caption)
+
+
+def test_k_fold_runs_from_the_page_with_each_fold_mean_and_std():
+    at = open_train()
+    at.selectbox(key="kfold_k").set_value(3).run()
+    at.button(key="kfold_run").click().run()
+    assert not at.exception and not at.error
+    assert next(m for m in at.metric if m.label == "Folds").value == "3"
+    mean = float(next(m for m in at.metric if m.label == "Mean validation accuracy").value)
+    assert 0.3 <= mean <= 1.0
+    assert any("Each fold trained on 40 samples" in c.value for c in at.caption)  # 60 moons in 3 folds
+    fig = next(c for c in at.get("plotly_chart") if "kfold_fig" in c.proto.id)
+    assert all(f"fold {i}" in fig.proto.spec for i in (1, 2, 3))
+    at.button(key="kfold_run").click().run()  # the same settings again: the kept run, no replayed progress bar
+    assert not at.exception and next(m for m in at.metric if m.label == "Folds").value == "3"
+
+
+def test_finished_runs_are_kept_by_their_settings_and_the_oldest_forgotten():
+    from ui.capacity_panel import FinishedRuns
+
+    runs, calls = FinishedRuns(2), []
+
+    def run(value):
+        return lambda: calls.append(value) or value
+
+    assert runs.get_or_run("a", run(1)) == 1 and runs.get_or_run("a", run(9)) == 1 and calls == [1]
+    runs.get_or_run("b", run(2)), runs.get_or_run("a", run(9)), runs.get_or_run("c", run(3))  # b is the oldest
+    assert runs.get_or_run("a", run(9)) == 1 and runs.get_or_run("b", run(4)) == 4 and calls == [1, 2, 3, 4]
+
+
+def test_an_empty_width_list_gets_one_clear_message():
+    at = open_train()
+    at.multiselect(key="capacity_widths").set_value([]).run()
+    at.button(key="capacity_run").click().run()
+    assert not at.exception and [e.value for e in at.error] == ["Pick at least one width."]
+
+
+def test_a_full_server_refuses_the_sweep_politely_and_runs_it_once_a_slot_is_free():
+    from ui.classroom import training_slots
+
+    slots = training_slots()
+    others = [f"other-student-{i}" for i in range(slots.capacity)]
+    at = open_train()
+    at.multiselect(key="capacity_widths").set_value([2, 16]).run()
+    try:
+        for token in others:
+            assert slots.acquire(token)
+        at.button(key="capacity_run").click().run()
+        assert not at.exception and any("busy" in w.value for w in at.warning)
+        assert not any("capacity_fig" in c.proto.id for c in at.get("plotly_chart"))
+    finally:
+        for token in others:
+            slots.release(token)
+    at.button(key="capacity_run").click().run()
+    assert any("capacity_fig" in c.proto.id for c in at.get("plotly_chart"))
+    assert slots.busy() == 0  # the sweep gave its slot back
+
+
+def test_on_the_regression_set_folds_and_widths_are_judged_by_the_loss():
+    training = TrainSpec(dataset="regression", train_size=40, epochs=2, lr=0.01, batch_size=16)
+    result = cross_validate(SMALL, training, k=2)
+    losses = np.array([f.val_loss for f in result.folds])
+    assert result.metric == "validation loss" and all(f.val_acc is None for f in result.folds)
+    assert result.mean == pytest.approx(losses.mean())
+    widths = sweep(SMALL, training, widths=(4,))
+    assert widths.metric == "loss" and widths.val_error[0] > 0
+
+
+# --- the section in 简体中文 -----------------------------------------------------------------------
+def test_the_figures_speak_the_sessions_language_and_stay_english_otherwise():
+    from tests.i18n_text import chinese_in, english_left, figure_texts
+    from ui.capacity_figs import capacity_curve, kfold_scores
+    from ui.i18n import speaking
+
+    def draw():
+        return (capacity_curve((1, 8, 64), (0.4, 0.1, 0.0), (0.4, 0.15, 0.3), "error rate", 8),
+                kfold_scores([1, 2, 3], [0.8, 0.9, 0.85], 0.85, 0.04, "validation accuracy"))
+
+    curve, folds = draw()
+    assert curve.layout.xaxis.title.text == "hidden width (units per hidden layer, log scale)"
+    assert curve.layout.title.text == "Capacity: training and validation error against width"
+    assert list(folds.data[0].x) == ["fold 1", "fold 2", "fold 3"]
+    with speaking("zh"):
+        curve, folds = draw()
+    assert chinese_in(curve.layout.xaxis.title.text) and chinese_in(curve.layout.title.text)
+    assert all(chinese_in(label) for label in folds.data[0].x) and chinese_in(folds.layout.title.text)
+    texts = figure_texts(curve.to_json()) + figure_texts(folds.to_json())
+    assert texts and [run for t in texts for run in english_left(t)] == []
+
+
+def test_a_chinese_session_sees_the_section_its_runs_and_the_classroom_link_in_chinese():
+    from tests.i18n_text import chinese_in, english_left, figure_texts
+    from ui.i18n import _, speaking
+
+    at = open_page("pages/train.py", {**LINK, "lang": "zh"}, state={"lang": "zh"}, timeout=240)
+    at.multiselect(key="capacity_widths").set_value([1, 4]).run()
+    at.button(key="capacity_run").click().run()
+    at.selectbox(key="kfold_k").set_value(3).run()
+    at.button(key="kfold_run").click().run()
+    assert not at.exception and not at.error
+    with speaking("zh"):
+        heading, axis = _("Capacity and validation"), _("hidden width (units per hidden layer, log scale)")
+        folds = _("Each fold trained on {n_train:,} samples and was validated on about {n_val:,}; the page's own "
+                  "validation split is not used here.").format(n_train=40, n_val=20)
+        link = _("Students who open the link get this network and these settings; locked controls are "
+                 "greyed out, hidden ones are not shown. Each student still trains their own copy.")
+        lowest = _("Lowest validation {metric} at width {best} ({low:.3g}). {story}").split("{")[0]
+        labels = [_("Mean {metric}").format(metric=_("validation accuracy")), _("Standard deviation"), _("Folds")]
+    assert chinese_in(heading) and any(h.value == heading for h in at.subheader)
+    charts = [next(c for c in at.get("plotly_chart") if key in c.proto.id) for key in ("capacity_fig", "kfold_fig")]
+    assert json.loads(charts[0].proto.spec)["layout"]["xaxis"]["title"]["text"] == axis and chinese_in(axis)
+    captions = [c.value for c in at.caption]
+    sweep = next(c for c in captions if c.startswith(lowest) and "{" not in c)
+    assert folds in captions and link in captions
+    lock = at.multiselect(key="train_link_lock")
+    assert lock.options and all(chinese_in(label) for label in lock.options)
+    texts = [t for chart in charts for t in figure_texts(chart.proto.spec)] + [sweep, folds, link]
+    assert set(labels) <= {m.label for m in at.metric}
+    texts += labels + list(lock.options) + [lock.label, at.selectbox(key="kfold_k").label]
+    texts += [at.multiselect(key="capacity_widths").label] + [at.button(key=k).label for k in ("capacity_run",
+                                                                                                "kfold_run")]
+    assert [run for t in texts for run in english_left(t)] == []
+
+
+def test_the_busy_message_speaks_the_sessions_language():
+    from tests.i18n_text import chinese_in, english_left
+    from ui.classroom import busy_message
+    from ui.i18n import speaking
+
+    assert busy_message().startswith("The server is busy: 0 students are training right now (the limit is ")
+    with speaking("zh"):
+        message = busy_message()
+    assert chinese_in(message) and english_left(message) == []
