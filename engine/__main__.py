@@ -113,6 +113,7 @@ def cmd_train(args) -> tuple[dict, int]:
     from .nn.checkpoint import check_target, save
     from .train.trainer import Trainer
     from .views.verdicts import format_loss
+    from .views.words import ending_message
 
     check_target(args.out)  # before training: a bad --out must not cost the run
     if args.kfold is not None and not 2 <= args.kfold <= 20:
@@ -139,9 +140,9 @@ def cmd_train(args) -> tuple[dict, int]:
     last = deltas[epoch_of_step > max(0.0, math.ceil(trainer.epoch) - 1)] if len(deltas) else deltas
     result = {"epochs": trainer.history.epochs,
               "delta_mean_abs": [float(v) for v in (last.mean(axis=0) if len(last) else [])],
-              "seconds": round(seconds, 3), "model": None, "status": trainer.status, "message": trainer.message}
+              "seconds": round(seconds, 3), "model": None, "status": trainer.status, "message": ending_message(trainer.ending)}
     if trainer.status == "diverged":
-        print(f"error: {trainer.message}", file=sys.stderr)
+        print(f"error: {ending_message(trainer.ending)}", file=sys.stderr)
         return result, 1
     save(trainer.model, args.out, train=training.to_dict(),
          metrics=trainer.history.epochs[-1] if trainer.history.epochs else None)

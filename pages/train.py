@@ -12,6 +12,7 @@ from engine.views.train import (Boundary, Gallery, RegressionFit, activation_val
                                readouts, thinned, weight_values)
 from engine.train.trainer import RATIO_EVERY, RETUNABLE, Trainer
 from engine.views.verdicts import format_loss
+from engine.views.words import ending_message
 from ui import live_charts as live
 from ui import train_figs as figs
 from ui.bootstrap import require_app_frame
@@ -177,10 +178,10 @@ def show_readouts(trainer: Trainer) -> None:
 def status_banner(trainer: Trainer) -> None:
     if trainer.status == "diverged":
         st.error(_("**Training stopped.** {advice} Then press Reset: the charts keep this run's history until you "
-                   "do.").format(advice=trainer.message), icon=":material/error:")
+                   "do.").format(advice=ending_message(trainer.ending)), icon=":material/error:")
     elif trainer.status == "done":
         st.success(_("Done: {summary}. Press Reset to train again, or raise the epochs and Start.").format(
-                   summary=trainer.message),
+                   summary=ending_message(trainer.ending)),
                    icon=":material/check_circle:")
 
 

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 
 from .preprocess import SIDE, prepare
 
-DATA_FILE = Path(__file__).resolve().parent.parent / "assets" / "data" / "pendigits.tra"
+DATA_FILE = Path(__file__).resolve().parents[2] / "assets" / "data" / "pendigits.tra"
 CANVAS = 308  # px, the Draw page's canvas
 SPAN = 200  # px the digit's larger side spans on that canvas: about two thirds of it, as people draw
 PEN_WIDTHS = (6, 40)  # the Draw page's pen-width slider, min and max

@@ -1,7 +1,8 @@
 """Trainer: step(n) / run_for(seconds) on a NetworkSpec and a TrainSpec, with a per-layer history.
 
 A step is a short recipe: a batch, forward and backward, the optimizer step, then the recorder and the
-snapshots take what they need (engine/train/recorder.py, engine/train/snapshots.py). Verdict texts: engine/views/verdicts.py.
+snapshots take what they need (engine/train/recorder.py, engine/train/snapshots.py). How a run ended is a record
+(Finished, Divergence); engine/views/words.py words it.
 """
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import contextlib
 import math
 import time
 import warnings
-from functools import partial
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -24,8 +25,6 @@ from ..nn.probes import Probe, record
 from .recorder import EpochClock, RATIO_EVERY, Recorder
 from .snapshots import Snapshots
 from ..nn.spec import NetworkSpec, SpecError, TrainSpec, spec_for_dataset
-from ..text import _
-from ..views.verdicts import divergence_advice
 
 EVAL_CHUNK = 2048  # samples per forward when evaluating (bounded memory for large sets)
 TRAIN_EVAL_SAMPLES = 5000  # train loss/accuracy at epoch end are measured on at most this many samples
@@ -37,6 +36,26 @@ BLOWN_UP = 10.0  # or the smoothed loss above 10x the first step's and still gro
 SMOOTHING = 0.05  # weight of the newest step in the smoothed loss (about the last 20 steps)
 GROWING_OVER = 20  # steps over which "still growing" is judged
 CHANCE_MARGIN = 1.2  # at an epoch end: val accuracy within 1.2x of chance while the loss sits above the start
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A run that trained all its epochs."""
+    epochs: int
+    steps: int
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """Where a run's loss became NaN/inf or exploded, and the settings the advice about it is made from."""
+    step: int  # the step whose loss diverged
+    loss: float  # that loss: NaN, inf, or far above the start
+    lr: float
+    optimizer: str
+    largest_grad: float  # the largest finite ‖∂C/∂W‖ recorded, NaN if none was
+    start_loss: float | None = None  # the first step's loss, at the initial weights
+    init: str | None = None  # None: not known, so the advice names both scaled inits
+    activations: tuple[str, ...] = ()  # one per hidden layer
 
 
 class DivergenceWatch:
@@ -184,14 +203,9 @@ class Trainer(PageViews):
         self.step_count = 0
         self.watch = DivergenceWatch()
         self.status = "ready"  # ready | running | done | diverged
-        self._say = str  # words the message when it is read: str() == "" (nothing to say yet)
+        self.ending: Finished | Divergence | None = None  # how the run ended, once it has
 
     # --- public API -------------------------------------------------------------------------------
-    @property
-    def message(self) -> str:
-        """How the run ended or why it stopped, in the language of whoever reads it now (e.g. after a switch)."""
-        return self._say()
-
     @property
     def epoch(self) -> float:
         """Epochs completed, fractional within the current epoch."""
@@ -293,20 +307,15 @@ class Trainer(PageViews):
             self._diverge(metrics["train_loss"])
         elif epoch >= self.training.epochs:
             self.status = "done"
-            self._say = partial(_finished, epoch, self.step_count)
+            self.ending = Finished(epoch, self.step_count)
 
     def _diverge(self, loss: float, step: int | None = None) -> None:
-        """Stop on a NaN/inf or exploded loss at `step` (default: the next), keep the history, and say why."""
+        """Stop on a NaN/inf or exploded loss at `step` (default: the next), keep the history, record where."""
         self.recorder.flush()
         self.status = "diverged"
-        largest = _largest_finite(self.history.column("grad_norm"))
-        training = self.training
-        self._say = partial(divergence_advice, step or self.step_count + 1, loss, training.lr, training.optimizer,
-                            largest, self.watch.start, self.network.init, self.network.activations)
-
-
-def _finished(epochs: int, steps: int) -> str:
-    return _("finished {epochs} epochs ({steps} steps)").format(epochs=epochs, steps=steps)
+        self.ending = Divergence(step or self.step_count + 1, loss, self.training.lr, self.training.optimizer,
+                                 _largest_finite(self.history.column("grad_norm")), self.watch.start,
+                                 self.network.init, tuple(self.network.activations))
 
 
 def retunable_changes(old: TrainSpec, new: TrainSpec) -> list[str]:
@@ -335,4 +344,4 @@ def _choose_backward(backward: str | None, model: Net) -> str:
     return backward
 
 
-__all__ = ["Trainer", "evaluate", "RATIO_EVERY", "RETUNABLE", "BACKWARDS"]
+__all__ = ["Trainer", "Finished", "Divergence", "evaluate", "RATIO_EVERY", "RETUNABLE", "BACKWARDS"]

@@ -301,39 +301,6 @@ def format_loss(value: float | None) -> str:
     return f"{value:.4f}"
 
 
-def divergence_advice(step: int, loss_value: float, lr: float, optimizer: str, largest_grad: float,
-                      start_loss: float | None = None, init: str | None = None,
-                      activations: tuple = ()) -> str:
-    """Why a run's loss became NaN/inf or exploded far above its start at `step`, most likely, and what to change.
-
-    init and activations (from the NetworkSpec) keep the advice to what would change something: no
-    "use Xavier or He" to a network that already uses one of them.
-    """
-    if math.isfinite(loss_value) and start_loss:
-        ratio = loss_value / start_loss
-        times = f"{ratio:,.0f}" if ratio < 1e6 else format_loss(ratio)
-        became = _("the loss reached {loss}, {times} times the {start:.3g} it started at").format(
-            loss=format_loss(loss_value), times=times, start=start_loss)
-    else:
-        became = _("the loss became {loss}").format(loss=format_loss(loss_value))
-    high_lr = lr >= 0.1 or optimizer == "adam" and lr >= 0.01
-    cause = _("the learning rate η = {lr:g} is too high").format(lr=lr) if high_lr else _("the gradients exploded")
-    grown = (_(" (the largest ‖∂C/∂W‖ had reached {grad:.3g})").format(grad=largest_grad)
-             if math.isfinite(largest_grad) else "")
-    fixes = [_("lower the learning rate (try η = {lr:g})").format(lr=lr / 10)]
-    if init in ("normal", "small", "zeros") or init is None:
-        relu = any(a in ("relu", "leaky_relu") for a in activations)
-        fixes.append(_("use a scaled init (He for ReLU, Xavier for sigmoid/tanh)") if init is None or not activations
-                     else _("use {better} initialisation instead of {init}").format(
-                         better="He" if relu else "Xavier", init=init))
-    if optimizer == "sgd" and high_lr:
-        fixes.append(_("or switch to adam, whose step per weight is bounded by about η"))
-    if activations and all(a == "linear" for a in activations):
-        fixes.append(_("note that linear layers let the output grow without bound"))
-    return _("Training diverged at step {step}: {became}. Most likely {cause}{grown}. {fixes}.").format(
-        step=step, became=became, cause=cause, grown=grown, fixes=_capital(_("; ").join(fixes)))
-
-
 def diverged_profile_note(steps: int, lr: float) -> str:
     """The Gradients page's note when its k training steps diverged."""
     return _("Training diverged after {steps} steps: the loss became infinite or NaN, or exploded far above where "
@@ -342,4 +309,4 @@ def diverged_profile_note(steps: int, lr: float) -> str:
 
 
 __all__ = ["Verdict", "KINDS", "VANISHING_BELOW", "EXPLODING_ABOVE", "CROWDED", "DEAD_LAYER", "underflow_estimate",
-           "sci", "weight_scale", "verdict", "divergence_advice", "diverged_profile_note", "format_loss"]
+           "sci", "weight_scale", "verdict", "diverged_profile_note", "format_loss"]

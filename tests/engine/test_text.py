@@ -11,7 +11,9 @@ from tests import ROOT
 from engine.views.presets import DEFAULT_PRESET, PRESETS
 from engine.nn.spec import NetworkSpec, SpecError, clamp_params
 from engine.text import _
-from engine.views.verdicts import divergence_advice, verdict
+from engine.views.verdicts import verdict
+from engine.train.trainer import Divergence
+from engine.views.words import divergence_advice, ending_message
 from tests.i18n_text import chinese_in, english_left
 from ui.i18n import install_translator, speaking
 
@@ -61,21 +63,21 @@ def test_a_finished_runs_message_is_worded_when_read():
 
     trainer = Trainer(NetworkSpec(hidden=(4,)), TrainSpec(dataset="xor", epochs=1, batch_size=100),
                       load_dataset("xor"), record=False, snapshot_every=None)
-    assert trainer.message == ""
+    assert ending_message(trainer.ending) == ""
     trainer.step(trainer.steps_per_epoch)
     assert trainer.status == "done"
-    assert trainer.message == f"finished 1 epochs ({trainer.step_count} steps)"
+    assert ending_message(trainer.ending) == f"finished 1 epochs ({trainer.step_count} steps)"
     with speaking("zh"):
-        assert trainer.message == f"完成了 1 轮（{trainer.step_count} 步）"
+        assert ending_message(trainer.ending) == f"完成了 1 轮（{trainer.step_count} 步）"
 
 
 def test_divergence_advice_and_a_clamp_note_speak_the_session_language():
     args = (12, float("nan"), 0.5, "sgd", 3.2e4, 2.3, "normal", ("sigmoid",))
-    english = divergence_advice(*args)
+    english = divergence_advice(Divergence(*args))
     assert english.startswith("Training diverged at step 12: the loss became NaN. Most likely the learning rate "
                               "η = 0.5 is too high (the largest ‖∂C/∂W‖ had reached 3.2e+04). Lower the learning rate")
     with speaking("zh"):
-        chinese = divergence_advice(*args)
+        chinese = divergence_advice(Divergence(*args))
         params, notes = clamp_params({"lr": "500"})
     assert chinese.startswith("训练在第 12 步发散：损失变成了 NaN。最可能的原因是学习率 η = 0.5 太高")
     assert "降低学习率（试试 η = 0.05）；" in chinese

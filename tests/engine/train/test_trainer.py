@@ -11,8 +11,9 @@ from engine.train.history import LAYER_FIELDS, History
 from engine.nn.probes import record
 from engine.nn.spec import NetworkSpec, SpecError, TrainSpec
 from engine.views.presets import DEFAULT_PRESET, PRESETS
-from engine.train.trainer import DivergenceWatch, Trainer
-from engine.views.verdicts import divergence_advice, format_loss
+from engine.train.trainer import Divergence, DivergenceWatch, Trainer
+from engine.views.verdicts import format_loss
+from engine.views.words import divergence_advice, ending_message
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +100,7 @@ def test_divergence_stops_keeps_history_and_says_why():
                       TrainSpec(optimizer="sgd", lr=10.0, epochs=5), data)
     trainer.step(500)
     assert trainer.status == "diverged"
-    assert "learning rate" in trainer.message and "too high" in trainer.message
+    assert "learning rate" in ending_message(trainer.ending) and "too high" in ending_message(trainer.ending)
     assert len(trainer.history) == trainer.step_count  # every finite step kept
     assert np.isfinite(trainer.history.column("loss")).all()
     assert trainer.step(10) == 0
@@ -150,11 +151,11 @@ def test_backward_seam_picks_explicit_when_it_can_and_refuses_what_it_cannot(moo
 
 
 def test_divergence_advice_names_the_learning_rate_or_the_gradients():
-    high = divergence_advice(12, math.nan, 0.5, "sgd", 3.2e5)
+    high = divergence_advice(Divergence(12, math.nan, 0.5, "sgd", 3.2e5))
     assert high.startswith("Training diverged at step 12: the loss became NaN.")
     assert "η = 0.5 is too high" in high and "3.2e+05" in high
-    assert "the gradients exploded" in divergence_advice(3, math.inf, 0.001, "adam", math.nan)
-    assert "too high" in divergence_advice(3, math.inf, 0.01, "adam", math.nan)  # Adam's η is per-weight
+    assert "the gradients exploded" in divergence_advice(Divergence(3, math.inf, 0.001, "adam", math.nan))
+    assert "too high" in divergence_advice(Divergence(3, math.inf, 0.01, "adam", math.nan))  # Adam's η is per-weight
 
 
 def test_regression_fits_the_parabola():
@@ -199,9 +200,9 @@ def test_a_loss_that_explodes_but_stays_finite_is_diverged_and_the_default_is_no
     trainer = Trainer(preset.network, dataclasses.replace(preset.training, optimizer="sgd", lr=50.0), data)
     trainer.step(trainer.steps_per_epoch * 2)
     assert trainer.status == "diverged"
-    assert "Training diverged at step" in trainer.message and "times the 2.3" in trainer.message
-    assert "η = 50 is too high" in trainer.message and "try η = 5" in trainer.message
-    assert "Xavier or He" not in trainer.message and "He initialisation" not in trainer.message  # He is in use
+    assert "Training diverged at step" in ending_message(trainer.ending) and "times the 2.3" in ending_message(trainer.ending)
+    assert "η = 50 is too high" in ending_message(trainer.ending) and "try η = 5" in ending_message(trainer.ending)
+    assert "Xavier or He" not in ending_message(trainer.ending) and "He initialisation" not in ending_message(trainer.ending)  # He is in use
     assert len(trainer.history) == trainer.step_count >= 1  # the history is kept
     healthy = Trainer(preset.network, dataclasses.replace(preset.training, epochs=2), data)
     while not healthy.finished:
@@ -225,11 +226,11 @@ def test_divergence_watch_needs_a_spike_or_a_growing_blow_up():
 
 
 def test_advice_fits_the_settings():
-    normal = divergence_advice(5, 1e9, 0.5, "sgd", 10.0, 2.3, "normal", ("relu", "relu"))
+    normal = divergence_advice(Divergence(5, 1e9, 0.5, "sgd", 10.0, 2.3, "normal", ("relu", "relu")))
     assert "use He initialisation instead of normal" in normal and "switch to adam" in normal
-    sig = divergence_advice(5, 1e9, 0.5, "sgd", 10.0, 2.3, "normal", ("sigmoid",))
+    sig = divergence_advice(Divergence(5, 1e9, 0.5, "sgd", 10.0, 2.3, "normal", ("sigmoid",)))
     assert "use Xavier initialisation" in sig
-    he = divergence_advice(5, 1e9, 0.05, "adam", 10.0, 2.3, "he", ("relu",))
+    he = divergence_advice(Divergence(5, 1e9, 0.05, "adam", 10.0, 2.3, "he", ("relu",)))
     assert "initialisation" not in he and "switch to adam" not in he and "try η = 0.005" in he
 
 
