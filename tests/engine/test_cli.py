@@ -1,93 +1,39 @@
-"""Checkpoints (round trip, refusals) and the command line's contract (JSON fields, exit codes)."""
-import io
+"""The command line's contract (python -m engine): JSON fields, exit codes, one error line for bad or hostile
+input (issue 16), and nothing written where it should not be. The engine behind it has its own tests."""
 import json
 import os
-import pickle
+import stat
 import subprocess
 import sys
-import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image, ImageDraw
 
-from tests import ROOT
-from engine.nn.checkpoint import CheckpointError, from_bytes, load, save, to_bytes
-from engine.nn.model import build_model
+from engine.data.idx import MAX_ELEMENTS
 from engine.data.preprocess import NOT_AN_IMAGE
-from engine.nn.spec import NetworkSpec
+from engine.nn.checkpoint import load, save
+from engine.nn.model import build_model
+from engine.nn.spec import NetworkSpec, TrainSpec
+from engine.train.kfold import cross_validate
+from tests import ROOT
+from tests.engine.data.test_idx import idx_header, mnist_folder
+from tests.engine.data.test_preprocess import encode, phone_photo
+from tests.engine.nn.test_checkpoint import giant_description, zip_bomb
 
 
-
-def test_round_trip_keeps_spec_weights_and_metrics(tmp_path):
-    spec = NetworkSpec(hidden=(12, 7), activations=("tanh", "relu"), conv=(4,), dropout=0.1)
-    model = build_model(spec, seed=3)
-    save(model, tmp_path / "m.pt", train={"lr": 0.1}, metrics={"val_acc": 0.5})
-    loaded, payload = load(tmp_path / "m.pt")
-    assert loaded.spec == spec
-    assert payload["metrics"] == {"val_acc": 0.5} and payload["format"] == 1
-    for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
-        assert torch.equal(a, b)
-    assert not list(tmp_path.glob("*.tmp"))  # the atomic write left nothing behind
+def cli(*args, env=None, timeout=300):
+    return subprocess.run([sys.executable, "-m", "engine", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 
-class Evil:
-    def __reduce__(self):
-        return (os.system, ("touch /tmp/pwned_by_checkpoint",))
-
-
-def test_a_pickle_payload_is_refused_and_never_run(tmp_path):
-    marker = Path("/tmp/pwned_by_checkpoint")
-    marker.unlink(missing_ok=True)
-    buffer = io.BytesIO()
-    torch.save({"format": 1, "spec": NetworkSpec().to_dict(), "state_dict": {}, "x": Evil()}, buffer)
-    with pytest.raises(CheckpointError, match="refused"):
-        from_bytes(buffer.getvalue())
-    assert not marker.exists()
-    with pytest.raises(CheckpointError, match="not a checkpoint saved by this app"):
-        from_bytes(pickle.dumps(Evil()))
-    assert not marker.exists()
-
-
-@pytest.mark.parametrize("mutate, message", [
-    (lambda p: p.update(format=2), "not a checkpoint of format 1"),
-    (lambda p: p.update(spec={"hidden": [0]}), "network description is invalid"),
-    (lambda p: p.update(spec={**p["spec"], "bogus": 1}), "unknown setting"),
-    (lambda p: p["state_dict"].pop("linears.0.weight"), "do not match the network"),
-    (lambda p: p["state_dict"].update({"linears.0.weight": torch.zeros(3, 3)}), "has shape"),
-    (lambda p: p["state_dict"].update({"linears.0.bias": torch.full((16,), float("nan"))}), "NaN"),
-    (lambda p: p.update(extra=1), "unexpected entries"),
-])
-def test_invalid_checkpoints_are_refused_with_a_reason(mutate, message):
-    model = build_model(NetworkSpec(hidden=(16,)))
-    payload = torch.load(io.BytesIO(to_bytes(model)), weights_only=True)
-    mutate(payload)
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    with pytest.raises(CheckpointError, match=message):
-        from_bytes(buffer.getvalue())
-
-
-def test_truncated_oversized_and_random_files_are_refused():
-    data = to_bytes(build_model(NetworkSpec(hidden=(16,))))
-    with pytest.raises(CheckpointError):
-        from_bytes(data[: len(data) // 2])
-    with pytest.raises(CheckpointError, match="limit"):
-        from_bytes(data, max_bytes=100)
-    with pytest.raises(CheckpointError, match="not a checkpoint"):
-        from_bytes(os.urandom(5000))
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as z:
-        z.writestr("data.pkl", b"garbage")
-    with pytest.raises(CheckpointError):
-        from_bytes(archive.getvalue())
-
-
-def cli(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "engine", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+def one_error_line(result, code=2) -> str:
+    """The command failed with exit `code` and exactly one 'error: ...' line; returns that line."""
+    assert result.returncode == code, (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
 
 
 @pytest.mark.parametrize("args, message", [
@@ -105,10 +51,9 @@ def cli(*args, timeout=300):
 ])
 def test_bad_input_exits_2_with_one_error_line(args, message):
     result = cli(*args, "--json")
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
-    assert "Traceback" not in result.stderr and result.stdout == ""
+    line = one_error_line(result)
+    assert message in line, line
+    assert result.stdout == ""
 
 
 def test_train_json_contract(tmp_path):
@@ -126,9 +71,6 @@ def test_train_json_contract(tmp_path):
 
 
 def test_train_kfold_json_contract(tmp_path):
-    from engine.train.kfold import cross_validate
-    from engine.nn.spec import NetworkSpec, TrainSpec
-
     result = cli("train", "--dataset", "moons", "--layers", "8", "--lr", "0.01", "--epochs", "2", "--batch-size",
                  "32", "--kfold", "3", "--out", str(tmp_path / "m.pt"), "--json")
     assert result.returncode == 0, result.stderr
@@ -188,3 +130,132 @@ def test_gradients_json_contract_and_vanishing_sigmoid():
                               "dead_frac"}  # DESIGN.md
     assert layers[0]["delta_mean_abs"] < layers[-1]["delta_mean_abs"] / 100  # σ' ≤ 1/4 at every step back
     assert np.isfinite([r["grad_norm"] for r in layers]).all()
+
+
+# ---------------------------------------------------------------- hostile checkpoints
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("command", ["predict", "landscape"])
+def test_the_cli_refuses_hostile_checkpoints_with_one_line(tmp_path, command):
+    bomb, giant = tmp_path / "bomb.pt", tmp_path / "giant.pt"
+    bomb.write_bytes(zip_bomb(60_000_000))
+    giant.write_bytes(giant_description())
+    image = tmp_path / "digit.png"
+    image.write_bytes(encode(np.zeros((28, 28), np.uint8)))
+    extra = [image] if command == "predict" else ["--grid", "3", "--samples", "10"]
+    line = one_error_line(cli(command, "--model", bomb, *extra, "--json"))
+    assert line == "error: the archive unpacks to 240.0 MB; the limit is 50 MB"
+    line = one_error_line(cli(command, "--model", giant, *extra, "--json"))
+    assert "parameters; the limit is 12,500,000" in line
+
+
+# ---------------------------------------------------------------- IDX folders
+
+
+@pytest.mark.hostile
+def test_the_cli_reports_a_hostile_idx_folder_in_one_line(tmp_path):
+    folder = tmp_path / "mnist"
+    mnist_folder(folder)
+    (folder / "train-labels-idx1-ubyte").write_bytes(idx_header((10**9,)) + bytes(12))
+    line = one_error_line(cli("train", "--dataset", f"idx:{folder}", "--epochs", "1", "--out", tmp_path / "m.pt"))
+    assert line == ("error: train-labels-idx1-ubyte: header declares 1000000000 items, more than the limit of "
+                    f"{MAX_ELEMENTS}")
+    assert not (tmp_path / "m.pt").exists()
+
+
+@pytest.mark.hostile
+def test_the_cli_obeys_the_allowed_roots(tmp_path):
+    folder = tmp_path / "mnist"
+    mnist_folder(folder)
+    refused = cli("train", "--dataset", f"idx:{folder}", "--out", tmp_path / "m.pt",
+                  env={"PLAYGROUND_IDX_ROOTS": "/srv"})
+    assert one_error_line(refused) == "error: no MNIST files found in that folder"
+    allowed = cli("train", "--dataset", f"idx:{folder}", "--layers", "4", "--epochs", "1", "--val-fraction", "0.2",
+                  "--out", tmp_path / "m.pt", "--json", env={"PLAYGROUND_IDX_ROOTS": str(tmp_path)})
+    assert allowed.returncode == 0, allowed.stderr
+    assert (tmp_path / "m.pt").is_file()
+
+
+# ---------------------------------------------------------------- train --out
+
+
+TRAIN_FAST = ["train", "--dataset", "moons", "--layers", "4", "--epochs", "1"]
+
+
+@pytest.mark.hostile
+def test_train_refuses_a_device_before_training_and_leaves_it_alone():
+    before = os.stat("/dev/null")
+    result = cli(*TRAIN_FAST, "--out", "/dev/null", "--json")
+    assert one_error_line(result) == ("error: /dev/null is not a regular file (a device, pipe or socket); "
+                                      "name a new file or a model file to replace")
+    assert result.stdout == ""  # refused before the first epoch
+    after = os.stat("/dev/null")
+    assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
+
+
+@pytest.mark.hostile
+def test_train_refuses_folders_pipes_links_and_unwritable_places(tmp_path):
+    (tmp_path / "folder").mkdir()
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "precious.pt").write_bytes(b"keep me")
+    (tmp_path / "link.pt").symlink_to(tmp_path / "precious.pt")
+    (tmp_path / "file").write_text("x")
+    unwritable = "/proc/model.pt" if os.geteuid() == 0 else "/model.pt"
+    cases = {tmp_path / "folder": "is a folder; name a file such as",
+             tmp_path / "pipe": "is not a regular file",
+             tmp_path / "link.pt": "is a symbolic link",
+             tmp_path / "file" / "model.pt": "cannot save to",
+             unwritable: "cannot save to"}
+    for out, words in cases.items():
+        line = one_error_line(cli(*TRAIN_FAST, "--out", out))
+        assert words in line, line
+    assert (tmp_path / "folder").is_dir() and not any((tmp_path / "folder").iterdir())
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "pipe").st_mode)
+    assert (tmp_path / "link.pt").is_symlink() and (tmp_path / "precious.pt").read_bytes() == b"keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "folder", "link.pt", "pipe", "precious.pt"]
+
+
+# ---------------------------------------------------------------- predict
+
+
+@pytest.mark.hostile
+def test_predict_reports_a_photo_of_blank_paper_as_an_answer(tmp_path):
+    path = tmp_path / "paper.jpg"
+    path.write_bytes(phone_photo(digit=False))
+    result = cli("predict", path, "--json")
+    assert result.returncode == 0, result.stderr  # blank is an answer, not a failure
+    assert json.loads(result.stdout) == [{"file": str(path), "label": None, "probs": None, "error": "blank"}]
+
+
+@pytest.mark.hostile
+def test_predict_lists_every_file_and_exits_2_when_any_fails(tmp_path):
+    good, broken, missing = tmp_path / "good.png", tmp_path / "broken.png", tmp_path / "missing.png"
+    digit = np.zeros((28, 28), np.uint8)
+    digit[4:24, 12:16] = 255
+    good.write_bytes(encode(digit))
+    broken.write_bytes(b"not a picture at all")
+    result = cli("predict", good, broken, missing, "--json")
+    line = one_error_line(result)
+    assert line == ("error: 2 of 3 images could not be read; "
+                    f"{broken}: this file is not an image (PNG, JPEG, GIF, BMP or WebP)")
+    rows = json.loads(result.stdout)
+    assert [r["file"] for r in rows] == [str(good), str(broken), str(missing)]
+    assert rows[0]["error"] is None and rows[0]["label"] in range(10)
+    assert rows[1]["error"].startswith("this file is not an image") and rows[2]["error"] == "no such file"
+    plain = cli("predict", good, missing, "/dev/zero", tmp_path)
+    assert one_error_line(plain).startswith("error: 3 of 4 images could not be read;")
+    assert plain.stdout.splitlines()[1:] == [f"{missing}: no such file", "/dev/zero: not a regular file",
+                                             f"{tmp_path}: not a regular file"]
+
+
+@pytest.mark.hostile
+def test_predict_with_a_model_of_the_wrong_input_size_says_so(tmp_path):
+    moons = tmp_path / "moons.pt"
+    save(build_model(NetworkSpec(input_size=2, hidden=(8,), output_size=2)), moons)
+    image = tmp_path / "digit.png"
+    image.write_bytes(encode(np.zeros((28, 28), np.uint8)))
+    result = cli("predict", "--model", moons, image, "--json")
+    assert one_error_line(result) == ("error: this model reads 2 inputs, not a 28x28 image (784 pixels): "
+                                      "use a model trained on MNIST-style digits")
+    assert result.stdout == ""

@@ -1,174 +1,14 @@
-"""engine.data.datasets and engine.data.idx: shapes, ranges, fixed splits, subsets, and IDX files written here by hand."""
-import gzip
-import struct
+"""engine.data.datasets: shapes, ranges, fixed splits and subsets of every dataset (IDX folders: test_idx.py)."""
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
 from engine.data import datasets as data_mod
 from engine.data.datasets import DATASETS, DatasetError, load_dataset
-from engine.data.idx import IdxError, load_idx_folder, read_idx
 
 TWO_D = ("moons", "circles", "xor", "spiral")
-
-
-# ---------------------------------------------------------------- an independent IDX writer
-
-
-def write_idx(path, array, code=0x08, gz=False, magic=None, dims=None, cut=None):
-    """Write `array` as IDX by hand (big-endian header); magic/dims override the header, cut truncates."""
-    array = np.asarray(array)
-    dims = array.shape if dims is None else dims
-    head = magic if magic is not None else bytes([0, 0, code, len(dims)])
-    big = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}[code]
-    blob = head + struct.pack(f">{len(dims)}I", *dims) + array.astype(big).tobytes()
-    if cut is not None:
-        blob = blob[:cut]
-    path.write_bytes(gzip.compress(blob) if gz else blob)
-    return path
-
-
-def mnist_folder(folder, n_train=12, n_test=7, gz=False, dotted=False, n_train_labels=None, seed=1):
-    """A tiny MNIST folder: random uint8 images and labels 0-9; returns the arrays written."""
-    rng = np.random.default_rng(seed)
-    arrays = {"train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-              "train-labels-idx1-ubyte": np.arange(n_train_labels or n_train) % 10,
-              "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
-              "t10k-labels-idx1-ubyte": (np.arange(n_test) * 3) % 10}
-    folder.mkdir(parents=True, exist_ok=True)
-    for stem, array in arrays.items():
-        name = stem.replace("-idx", ".idx") if dotted else stem
-        write_idx(folder / (name + (".gz" if gz else "")), array, gz=gz)
-    return list(arrays.values())
-
-
-# ---------------------------------------------------------------- IDX reader
-
-
-@pytest.mark.parametrize("code,dtype", [(0x08, np.uint8), (0x09, np.int8), (0x0B, np.int16), (0x0C, np.int32),
-                                        (0x0D, np.float32), (0x0E, np.float64)])
-def test_read_idx_round_trips_every_type(tmp_path, code, dtype):
-    rng = np.random.default_rng(0)
-    array = (rng.normal(size=(3, 4, 5)) * 50).astype(dtype)
-    got = read_idx(write_idx(tmp_path / "a", array, code=code))
-    assert got.dtype == dtype and got.dtype.isnative
-    np.testing.assert_array_equal(got, array)
-
-
-@pytest.mark.parametrize("gz,suffix", [(False, ""), (True, ".gz"), (True, ""), (False, ".gz")])
-def test_gzip_is_detected_by_magic_bytes_not_suffix(tmp_path, gz, suffix):
-    labels = np.arange(12, dtype=np.uint8) % 10
-    got = read_idx(write_idx(tmp_path / f"labels{suffix}", labels, gz=gz))
-    np.testing.assert_array_equal(got, labels)
-
-
-@pytest.mark.parametrize("gz", [False, True])
-@pytest.mark.parametrize("dotted", [False, True])
-def test_load_idx_folder_round_trips(tmp_path, gz, dotted):
-    written = mnist_folder(tmp_path, gz=gz, dotted=dotted)
-    got = load_idx_folder(tmp_path)
-    assert [a.shape for a in got] == [(12, 28, 28), (12,), (7, 28, 28), (7,)]
-    assert [a.dtype for a in got] == [np.uint8, np.int64, np.uint8, np.int64]
-    for a, b in zip(got, written):
-        np.testing.assert_array_equal(a, b)
-
-
-def test_wrong_magic(tmp_path):
-    path = write_idx(tmp_path / "x", np.zeros(4, np.uint8), magic=bytes.fromhex("12345678"))
-    with pytest.raises(IdxError, match="x is not an IDX file: magic number 0x12345678"):
-        read_idx(path)
-
-
-def test_truncated_data_reports_both_sizes(tmp_path):
-    images = np.zeros((12, 28, 28), np.uint8)
-    plain = write_idx(tmp_path / "p", images, cut=16 + 1000)
-    with pytest.raises(IdxError, match=r"header says 12x28x28 = 9408 bytes but the file holds 1000$"):
-        read_idx(plain)
-    zipped = write_idx(tmp_path / "z", images, gz=True, cut=16 + 1000)
-    with pytest.raises(IdxError, match=r"header says 12x28x28 = 9408 bytes but the file holds 1000$"):
-        read_idx(zipped)
-
-
-def test_trailing_bytes_are_refused(tmp_path):
-    path = write_idx(tmp_path / "t", np.zeros(5, np.uint8), dims=(4,))
-    with pytest.raises(IdxError, match="header says 4 = 4 bytes but the file holds 5"):
-        read_idx(path)
-
-
-def test_hostile_header_is_refused_before_allocating(tmp_path):
-    path = write_idx(tmp_path / "h", np.zeros(8, np.uint8), dims=(2**31,))
-    with pytest.raises(IdxError, match="h: header declares 2147483648 items, more than the limit of 100000000$"):
-        read_idx(path)
-    huge = write_idx(tmp_path / "h3", np.zeros(8, np.uint8), dims=(2**32 - 1,) * 3)
-    with pytest.raises(IdxError, match=r"h3: header declares 4294967295x4294967295x4294967295 = \d+ items, more than"):
-        read_idx(huge)
-
-
-def test_broken_gzip_stream(tmp_path):
-    path = tmp_path / "b.gz"
-    path.write_bytes(gzip.compress(b"\0\0\x08\x01" + b"\0" * 40)[:20])
-    with pytest.raises(IdxError, match="b.gz"):
-        read_idx(path)
-
-
-def test_missing_file_and_folder(tmp_path):
-    with pytest.raises(IdxError, match="^no file nothing-here$"):
-        read_idx(tmp_path / "nothing-here")
-    with pytest.raises(IdxError, match="^no MNIST files found in that folder$"):
-        load_idx_folder(tmp_path / "absent")
-
-
-def test_folder_lists_every_missing_file(tmp_path):
-    mnist_folder(tmp_path)
-    (tmp_path / "t10k-images-idx3-ubyte").unlink()
-    (tmp_path / "t10k-labels-idx1-ubyte").unlink()
-    with pytest.raises(IdxError) as err:
-        load_idx_folder(tmp_path)
-    assert str(err.value).startswith("no file t10k-images-idx3-ubyte(.gz), t10k-labels-idx1-ubyte(.gz) in that folder")
-    assert "train" not in str(err.value)
-
-
-def test_count_mismatch(tmp_path):
-    mnist_folder(tmp_path, n_train=12, n_train_labels=11)
-    with pytest.raises(IdxError, match="train images: 12 but train labels: 11"):
-        load_idx_folder(tmp_path)
-
-
-def test_labels_outside_0_9_and_wrong_shapes(tmp_path):
-    mnist_folder(tmp_path)
-    write_idx(tmp_path / "train-labels-idx1-ubyte", np.full(12, 10, np.uint8))
-    with pytest.raises(IdxError, match="train labels must be digits 0-9, got values 10-10"):
-        load_idx_folder(tmp_path)
-    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros((12, 1), np.uint8))
-    with pytest.raises(IdxError, match=r"train labels must be 1-D"):
-        load_idx_folder(tmp_path)
-    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(12, np.uint8))
-    write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((7, 784), np.uint8))
-    with pytest.raises(IdxError, match=r"test images must be 3-D"):
-        load_idx_folder(tmp_path)
-    write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((7, 8, 8), np.uint8))
-    with pytest.raises(IdxError, match="test images must be 28x28 pixels, got 8x8"):
-        load_idx_folder(tmp_path)
-
-
-def test_idx_folder_through_load_dataset(tmp_path):
-    x_tr, y_tr, x_te, y_te = mnist_folder(tmp_path / "mnist", gz=True)
-    d = load_dataset(f"idx:{tmp_path / 'mnist'}")
-    assert d.x_train.shape == (12, 784) and d.x_val.shape == (7, 784) and d.x_train.dtype == np.float32
-    np.testing.assert_allclose(d.x_train, x_tr.reshape(12, -1) / 255.0, atol=1e-7)
-    np.testing.assert_allclose(d.x_val, x_te.reshape(7, -1) / 255.0, atol=1e-7)
-    np.testing.assert_array_equal(d.y_train, y_tr)
-    np.testing.assert_array_equal(d.y_val, y_te)
-    assert (d.n_classes, d.image_shape, d.task, d.n_inputs, d.n_outputs) == (10, (28, 28), "classification", 784, 10)
-    assert len(load_dataset(f"idx:{tmp_path / 'mnist'}", train_size=10).x_train) == 10
-    # a changed file on disk is read again, not served stale from the cache
-    mnist_folder(tmp_path / "mnist", gz=True, seed=2)
-    assert not np.array_equal(load_dataset(f"idx:{tmp_path / 'mnist'}").x_train, d.x_train)
-    with pytest.raises(IdxError, match="^no MNIST files found in that folder$"):
-        load_dataset(f"idx:{tmp_path / 'absent'}")
 
 
 # ---------------------------------------------------------------- image datasets
@@ -195,10 +35,10 @@ def test_mnist5k_split_sizes_ranges_and_content():
 
 
 def test_mnist5k_second_load_is_cached_and_read_only():
-    load_dataset("mnist5k")
-    start = time.perf_counter()
+    first = load_dataset("mnist5k")
+    hits = data_mod._image_set.cache_info().hits
     d = load_dataset("mnist5k")
-    assert time.perf_counter() - start < 0.05
+    assert d is first and data_mod._image_set.cache_info().hits == hits + 1  # served from the cache, not rebuilt
     for a in (d.x_train, d.y_train, d.x_val, d.y_val):
         assert not a.flags.writeable
     with pytest.raises(ValueError):

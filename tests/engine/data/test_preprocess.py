@@ -1,4 +1,5 @@
-"""engine.data.preprocess: drawings rendered here with PIL.ImageDraw, real MNIST digits, and hostile image files."""
+"""engine.data.preprocess: drawings rendered here with PIL.ImageDraw, real MNIST digits, and hostile image files
+(issue 16: refused from their header, or decoded small, with the memory measured in a fresh process)."""
 import io
 import struct
 import zlib
@@ -7,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from engine.data.preprocess import ImageError, Prepared, load_image, prepare, prepare_file
+from engine.data.preprocess import MAX_SIDE, ImageError, Prepared, load_image, prepare, prepare_file
+from tests.memory import BOUND_MB, REFUSAL_MB, probe
 
 WHITE, BLACK = (255, 255, 255, 255), (0, 0, 0, 255)
 
@@ -313,7 +315,10 @@ def patched_png(width, height):
     return bytes(data)
 
 
-@pytest.mark.parametrize("size", [(6000, 6000), (100_000, 100_000)], ids=["over-our-limit", "over-pillow-limit"])
+@pytest.mark.parametrize("size", [(6000, 6000), (100_000, 100_000),
+                                  pytest.param((9000, 9000), marks=pytest.mark.hostile),
+                                  pytest.param((12_000, 12_000), marks=pytest.mark.hostile)],
+                         ids=["over-our-limit", "over-pillow-limit", "our-limit", "pillow-warning"])
 def test_decompression_bombs_are_refused_from_the_header(size):
     with pytest.raises(ImageError, match="pixels"):
         load_image(patched_png(*size))
@@ -339,3 +344,70 @@ def test_prepare_file_reads_checks_and_prepares(tmp_path):
     blank = tmp_path / "blank.png"
     blank.write_bytes(encode(np.zeros((280, 280, 4), np.uint8)))
     assert prepare_file(blank).status == "blank"
+
+
+# ---------------------------------------------------------------- large files: refused cheaply, or decoded small
+
+LOADER = "from engine.data.preprocess import load_image"
+
+
+def phone_photo(digit: bool) -> bytes:
+    """A 4000x3000 JPEG of paper in uneven light with sensor noise, about 10 MB; with a dark 7 if digit."""
+    width, height = 4000, 3000
+    paper = Image.new("L", (width, height), 190)
+    if digit:
+        ImageDraw.Draw(paper).line([(1500, 800), (2500, 800), (1800, 2300)], fill=50, width=90)
+    rng = np.random.default_rng(0)
+    light = np.linspace(-15, 15, width, dtype=np.float32)[None, :] \
+        + np.linspace(-8, 8, height, dtype=np.float32)[:, None]  # brighter to the right and below
+    pixels = rng.standard_normal((height, width, 3), dtype=np.float32)
+    pixels *= 9  # sensor noise
+    pixels += (np.asarray(paper, np.float32) + light)[:, :, None]
+    buffer = io.BytesIO()
+    photo = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+    photo.save(buffer, "JPEG", quality=94, subsampling=0)  # full-resolution colour, as good phones save
+    return buffer.getvalue()
+
+
+@pytest.mark.hostile
+def test_a_5000x5000_png_is_refused_from_its_header_at_little_cost(tmp_path):
+    data = encode(np.zeros((5000, 5000, 4), np.uint8))
+    assert len(data) < 200_000  # 100 MB of pixels in a small file
+    outcome, growth = probe(tmp_path, data, LOADER, "load_image(data)")
+    assert outcome == ("ImageError: image is 5000x5000 pixels, too many to decode as PNG; the limit is "
+                       "12,000,000 pixels (a JPEG may be larger)"), outcome
+    assert growth < REFUSAL_MB, f"refusing cost {growth:.0f} MB"
+
+
+@pytest.mark.hostile
+def test_the_largest_png_accepted_is_decoded_within_the_bound(tmp_path):
+    data = encode(np.zeros((3000, 4000, 4), np.uint8))  # 12 million RGBA pixels, 48 MB decoded
+    outcome, growth = probe(tmp_path, data, LOADER, "load_image(data).shape")
+    assert outcome == "ok (750, 1000, 4)", outcome
+    assert growth < BOUND_MB, f"decoding cost {growth:.0f} MB"
+
+
+@pytest.mark.hostile
+def test_a_10_mb_phone_photo_is_accepted_and_decoded_small(tmp_path):
+    data = phone_photo(digit=True)
+    assert 9_000_000 < len(data) < 20_000_000  # issue 16's photo was 9.8 MB
+    outcome, growth = probe(tmp_path, data, LOADER, "load_image(data).shape")
+    assert outcome == "ok (750, 1000, 3)", outcome  # decoded at 1/4 scale: no side above MAX_SIDE
+    assert growth < BOUND_MB, f"decoding cost {growth:.0f} MB"
+    assert max(load_image(data).shape[:2]) <= MAX_SIDE
+    prepared = prepare(load_image(data))
+    assert prepared.status == "ok" and prepared.inverted
+
+
+@pytest.mark.hostile
+def test_a_photo_of_blank_paper_finds_no_digit():
+    assert prepare(load_image(phone_photo(digit=False))).status == "blank"  # the CLI's answer: test_cli.py
+
+
+@pytest.mark.hostile
+def test_a_png_larger_than_max_side_is_shrunk_and_still_read():
+    big = np.zeros((2000, 3000), np.uint8)
+    big[500:1500, 1200:1300] = 255  # a one
+    out = load_image(encode(big))
+    assert out.shape == (667, 1000)
+    assert prepare(out).status == "ok"
