@@ -96,12 +96,35 @@ def test_values_that_cannot_be_drawn_break_the_line_instead_of_breaking_the_char
     assert "nan" not in markup.lower() and "inf" not in markup.lower()
 
 
-@pytest.mark.parametrize("chart", ["loss", "delta", "lines"])
+EMPTY = {  # each chart of a run with no steps yet, and the words it still shows
+    "loss": (lambda h: live.loss_accuracy(h, [], False),
+             ["Loss C", "Accuracy", "0%", "50%", "100%", "mini-batch loss", "validation accuracy"]),
+    "delta": (live.delta_heatmap, ["layer 1", "layer 2", "output (l=3)", "mean |δ|"]),
+    "lines": (lambda h: live.per_layer_lines(h, "grad_norm", "‖∂C/∂W‖", "norm"),
+              ["‖∂C/∂W‖", "norm", "layer 1", "layer 2", "output (l=3)"]),
+}
+
+
+@pytest.mark.parametrize("chart", list(EMPTY))
 def test_an_empty_run_draws_empty_axes(chart):
-    h = {key: value[:0] for key, value in history().items()}
-    markup = {"loss": lambda: live.loss_accuracy(h, [], False), "delta": lambda: live.delta_heatmap(h),
-              "lines": lambda: live.per_layer_lines(h, "grad_norm", "t", "y")}[chart]()
-    parsed(markup)
+    draw, words = EMPTY[chart]
+    root = parsed(draw({key: value[:0] for key, value in history().items()}))
+    pictures = [p for p in root.iter(f"{SVG}svg") if p.get("class") == "live-chart"]
+    assert len(pictures) == (2 if chart == "loss" else 1)
+    for picture in pictures:
+        shown = texts(picture)
+        assert shown.count("step") == 1 and {"0", "0.5", "1"} <= set(shown)  # a step axis from 0 to 1, ticked
+        if chart != "delta":  # a plot area's x axis line, across it
+            axis = [l for l in picture.iter(f"{SVG}line") if l.get("stroke") == live.AXIS_LINE]
+            assert len(axis) == 1 and float(axis[0].get("x1")) < float(axis[0].get("x2"))
+    assert set(words) <= set(texts(root))
+    # and no data: no line, no marker, no heatmap pixels
+    assert lines(root) == [] and root.find(f".//{SVG}circle") is None and root.find(f".//{SVG}image") is None
+    if chart == "delta":  # the colour bar still stands beside the empty plot
+        assert [r.get("fill") for r in root.iter(f"{SVG}rect")] == ["url(#viridis-up)"]
+    if chart == "lines":  # the legend still names each layer in its colour
+        swatches = [l.get("stroke") for l in root.iter(f"{SVG}line") if l.get("stroke") in LAYER_COLORS]
+        assert swatches == LAYER_COLORS[:3]
 
 
 def heatmap_pixels(root: ET.Element) -> np.ndarray:
