@@ -233,12 +233,11 @@ class Trainer(PageViews):
         return self._train_while(lambda taken: taken == 0 or time.perf_counter() < deadline)
 
     def retune(self, training: TrainSpec) -> list[str]:
-        """Apply a new η, momentum, batch size or weight decay from the next step on; the run goes on.
-
-        Returns the names of the fields that changed. Any other difference (data, optimizer, epochs, seed...)
-        needs a new Trainer: ValueError names it.
-        """
+        """Apply a new η, momentum, batch size or weight decay from the next step on; the names that changed."""
         changed = retunable_changes(self.training, training)
+        if changed is None:  # data, optimizer, epochs, seed...: that needs a new Trainer
+            raise ValueError(f"only {', '.join(RETUNABLE)} can change during a run; not "
+                             f"{', '.join(fixed_changes(self.training, training))}")
         self.optimizer.retune(training.lr, training.momentum, training.weight_decay)
         if "batch_size" in changed:
             self.recorder.flush()
@@ -318,13 +317,17 @@ class Trainer(PageViews):
                                  self.network.init, tuple(self.network.activations))
 
 
-def retunable_changes(old: TrainSpec, new: TrainSpec) -> list[str]:
-    """The RETUNABLE fields that differ; ValueError naming any other difference (it needs a new Trainer)."""
-    others = [name for name in new.__dataclass_fields__
-              if name not in RETUNABLE and getattr(new, name) != getattr(old, name)]
-    if others:
-        raise ValueError(f"only {', '.join(RETUNABLE)} can change during a run; not {', '.join(others)}")
+def retunable_changes(old: TrainSpec, new: TrainSpec) -> list[str] | None:
+    """The RETUNABLE fields that differ, or None when another field differs too: the run cannot take that live."""
+    if fixed_changes(old, new):
+        return None
     return [name for name in RETUNABLE if getattr(new, name) != getattr(old, name)]
+
+
+def fixed_changes(old: TrainSpec, new: TrainSpec) -> list[str]:
+    """The fields that differ and only a new Trainer can take (everything but RETUNABLE)."""
+    return [name for name in new.__dataclass_fields__
+            if name not in RETUNABLE and getattr(new, name) != getattr(old, name)]
 
 
 def _largest_finite(values: np.ndarray) -> float:
@@ -344,4 +347,5 @@ def _choose_backward(backward: str | None, model: Net) -> str:
     return backward
 
 
-__all__ = ["Trainer", "Finished", "Divergence", "evaluate", "RATIO_EVERY", "RETUNABLE", "BACKWARDS"]
+__all__ = ["Trainer", "Finished", "Divergence", "evaluate", "RATIO_EVERY", "RETUNABLE", "BACKWARDS",
+           "retunable_changes", "fixed_changes"]

@@ -11,7 +11,7 @@ from engine.train.history import LAYER_FIELDS, History
 from engine.nn.probes import record
 from engine.nn.spec import NetworkSpec, SpecError, TrainSpec
 from engine.views.presets import DEFAULT_PRESET, PRESETS
-from engine.train.trainer import Divergence, DivergenceWatch, Trainer
+from engine.train.trainer import Divergence, DivergenceWatch, Trainer, fixed_changes, retunable_changes
 from engine.views.verdicts import format_loss
 from engine.views.words import divergence_advice, ending_message
 
@@ -285,6 +285,14 @@ def test_a_bigger_batch_mid_run_keeps_the_epoch_count_right(moons):
     assert trainer.epoch == pytest.approx(3.0, abs=0.1)
     recorded = trainer.history.column("epoch")
     assert np.all(np.diff(recorded) > 0) and recorded[-1] == pytest.approx(trainer.epoch)
+
+
+def test_retunable_changes_answers_which_changes_a_run_takes_live():
+    old = TrainSpec(dataset="moons", optimizer="sgd", lr=0.01, epochs=2)
+    assert retunable_changes(old, old) == []
+    assert retunable_changes(old, dataclasses.replace(old, lr=0.5, batch_size=128)) == ["lr", "batch_size"]
+    assert retunable_changes(old, dataclasses.replace(old, lr=0.5, epochs=3)) is None  # epochs need a new run
+    assert fixed_changes(old, dataclasses.replace(old, lr=0.5, epochs=3, seed=1)) == ["epochs", "seed"]
 
 
 def test_retune_refuses_anything_but_the_four_live_settings(moons):
