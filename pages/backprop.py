@@ -6,6 +6,7 @@ from engine.views.backprop_check import mlp_arrays, small_network
 from engine.views.backprop import (chain_rule, descent_step, digit_image, other_digits, output_jacobian,
                                     work_through)
 from engine.data.datasets import load_dataset
+from engine.nn.optimizers import learning_rates
 from ui import backprop_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.draw_figs import input_image
@@ -26,7 +27,7 @@ FALLBACK = {  # why the active model cannot be worked through, each a whole sent
     "outputs": N_("The active model ({label}) does not output the ten digits, so this page uses the small network "
                   "from 3Blue1Brown's videos, trained for a few seconds on MNIST."),
 }
-LEARNING_RATES = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]
+LEARNING_RATES = learning_rates(0.01, 100.0)  # the one ladder's η from small steps to ones that overshoot
 N_OTHERS = 500  # validation digits that show what one digit's step does to the rest
 
 

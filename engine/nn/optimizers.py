@@ -19,6 +19,10 @@ import torch
 from .spec import TrainSpec
 from ..text import N_
 
+# The learning rates η the pages offer: one log-spaced ladder, 1, 2, 3 and 5 in every decade from 1e-4 to 100
+# (written as decimal strings, so 0.3 is the float 0.3 a link's "lr=0.3" reads as). Each page takes its own
+# stretch of it with learning_rates(low, high).
+LEARNING_RATES = tuple(float(f"{m}e{e}") for e in range(-4, 2) for m in (1, 2, 3, 5)) + (100.0,)
 ADAM_BETAS = (0.9, 0.999)  # β1, β2: the running averages of ∇C and (∇C)²
 ADAM_EPS = 1e-8
 
@@ -29,6 +33,14 @@ OPTIMIZER_LABELS = {"sgd": N_("SGD: w ← w − η∇C"), "momentum": N_("SGD wi
 WEIGHT_DECAY_HELP = N_("Weight decay λ shrinks the weights W, never the biases. With sgd and momentum it is L2: "
                         "λw is added to the gradient. With adam it is decoupled (AdamW): w ← w − ηλw besides Adam's "
                         "own step.")
+
+
+def learning_rates(low: float, high: float) -> list[float]:
+    """The ladder's η from low to high, both included: one page's choices."""
+    chosen = [lr for lr in LEARNING_RATES if low <= lr <= high]
+    if not chosen or chosen[0] != low or chosen[-1] != high:
+        raise ValueError(f"{low:g} and {high:g} must both be on the learning-rate ladder")
+    return chosen
 
 
 class Optimizer:

@@ -7,6 +7,7 @@ from engine.nn.backprop import backprop, cost
 from engine.views.backprop_check import mlp_arrays
 from engine.data.datasets import load_dataset
 from engine.nn.model import build_model
+from engine.nn.optimizers import LEARNING_RATES, learning_rates
 from engine.nn.spec import NetworkSpec
 from tests.apptest import open_page
 from tests.i18n_text import figure_texts
@@ -60,6 +61,10 @@ def test_a_small_step_helps_this_digit_and_a_huge_one_overshoots_on_the_others()
     at.select_slider(key="bp_eta").set_value(0.1).run()
     small = float(metric(at, "C on this digit, after one step").value)
     assert small < before
+    # η from the one ladder, 0.01 to 100, still holding every η the page offered before it read the ladder
+    options = [float(o) for o in at.select_slider(key="bp_eta").options]
+    assert options == learning_rates(0.01, 100.0) and options == [lr for lr in LEARNING_RATES if 0.01 <= lr <= 100]
+    assert {0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0} <= set(options)
     at.select_slider(key="bp_eta").set_value(100.0).run()
     others = metric(at, "Mean C on 500 other digits, after")
     assert not at.exception
@@ -142,3 +147,14 @@ def test_a_chinese_session_reads_the_lesson_in_chinese_with_the_same_numbers():
     before = metric(at, "此数字上的 C（之前）")
     english = open_backprop()
     assert before.value == metric(english, "C on this digit, before").value
+
+
+def test_the_learning_rate_ladder_serves_every_pages_range():
+    assert LEARNING_RATES[0] == 1e-4 and LEARNING_RATES[-1] == 100.0 and list(LEARNING_RATES) == sorted(LEARNING_RATES)
+    assert 0.3 in LEARNING_RATES and 3e-4 in LEARNING_RATES  # decimal values, as a link's lr=0.3 reads
+    assert learning_rates(0.001, 1.0)[:3] == [0.001, 0.002, 0.003] and learning_rates(0.001, 1.0)[-1] == 1.0
+    # the Train page's and the Gradients page's old choices are all still on their stretch of the ladder
+    assert {1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0} <= set(learning_rates(1e-4, 10.0))
+    assert {0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0} <= set(learning_rates(0.001, 1.0))
+    with pytest.raises(ValueError, match="on the learning-rate ladder"):
+        learning_rates(0.004, 1.0)
