@@ -8,9 +8,9 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from ui.i18n import N_, _
-from ui.theme import log_axis, style
+from ui.theme import BLUE, DARK, ORANGE, log_axis, style
 
-TRAIN, VAL, MEAN, BAND = "#3b5bdb", "#e8590c", "#343a40", "rgba(52, 58, 64, 0.12)"
+TRAIN, VAL, MEAN, BAND = BLUE, ORANGE, DARK, "rgba(52, 58, 64, 0.12)"  # BAND: DARK, faint
 # The engine's metric names (engine/train/capacity.py, engine/train/kfold.py), marked here too so that the section's
 # catalog entries do not depend on the engine's: the same message, one translation.
 METRICS = (N_("error rate"), N_("loss"), N_("validation accuracy"), N_("validation loss"))

@@ -8,9 +8,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ui.i18n import N_, _
-from ui.theme import style
+from ui.theme import BLACK, BLUE, LIGHT_GREY, ORANGE, style
 
-CHOSEN, OTHER = "#3b5bdb", "#adb5bd"
+CHOSEN, OTHER = BLUE, LIGHT_GREY
 STRONGEST = 5  # units marked in each layer
 
 
@@ -117,12 +117,12 @@ def layer_activations(values: np.ndarray, title: str, labels: list[str] | None =
     top = top[values[top] > 0.05 * values.max()] if values.max() > 0 else top[:0]  # only units that fired
     names = labels or [str(u + 1) for u in range(n)]
     fig.add_trace(go.Scatter(x=top % cols, y=top // cols, mode="markers", hoverinfo="skip", showlegend=False,
-                             marker=dict(symbol="circle-open", size=30, color="#e8590c", line=dict(width=4))))
+                             marker=dict(symbol="circle-open", size=30, color=ORANGE, line=dict(width=4))))
     if labels or n <= 16:
         # dark text on the bright (yellow-green) end of Viridis, white on the dark end: readable on every cell
         bright = values > 0.6 * max(float(values.max()), 1e-6)
         fig.add_trace(go.Scatter(x=np.arange(n) % cols, y=np.arange(n) // cols, mode="text", text=names,
-                                 textfont=dict(size=18, color=np.where(bright, "#212529", "white").tolist()),
+                                 textfont=dict(size=18, color=np.where(bright, BLACK, "white").tolist()),
                                  hoverinfo="skip", showlegend=False))
     fig.update_layout(title=title)
     fig.update_xaxes(visible=False, range=[-0.5, cols - 0.5])

@@ -8,8 +8,15 @@ import plotly.io as pio
 
 FONT_SIZE = 16
 TEMPLATE = "plotly_white"  # Plotly's default template once set; naming it on each figure cost 18 ms a figure
-LAYER_COLORS = ["#3b5bdb", "#e8590c", "#2b8a3e", "#c2255c", "#7048e8", "#1098ad", "#f08c00", "#5c940d",
-                "#862e9c", "#495057"]
+# The app's palette (Open Color's 8th/9th shades), named once: figures say BLUE, not "#3b5bdb"
+BLUE, ORANGE, GREEN, PINK, VIOLET, CYAN = "#3b5bdb", "#e8590c", "#2b8a3e", "#c2255c", "#7048e8", "#1098ad"
+YELLOW, RED = "#f08c00", "#e03131"
+GREY, LIGHT_GREY, DARK, BLACK = "#868e96", "#adb5bd", "#343a40", "#212529"
+LAYER_COLORS = [BLUE, ORANGE, GREEN, PINK, VIOLET, CYAN, YELLOW, "#5c940d", "#862e9c", "#495057"]
+# How a unit stops learning, by the activation registry's kind (ACTIVATIONS[name].kind), in every figure:
+# saturated (σ' tiny, it learns slowly) warns like a vanishing verdict, dead (σ' = 0, it never learns again)
+# alarms like a dead one; a unit that does neither is drawn in a quiet grey.
+KIND_COLORS = {"saturates": YELLOW, "dies": RED, "none": LIGHT_GREY}
 MAX_LOG_TICKS = 7  # more labels than this crowd a 340-pixel axis on a projector
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 MODEBAR_STRIP = 34  # px from a figure's top edge that Plotly's toolbar (modebar) covers when the pointer is over it
