@@ -4,6 +4,7 @@ from typing import Callable
 
 import streamlit as st
 
+from engine.nn.activations import LEAKY_SLOPE, SATURATION_MARGIN
 from engine.views import neuron
 from ui import neuron_figs as figs
 from ui.bootstrap import require_app_frame
@@ -14,24 +15,22 @@ require_app_frame()
 TICK_SECONDS = 0.25  # the one-neuron chart redraws this often while playing
 EPOCHS_PER_SECOND = 20  # 300 epochs play in 15 s, however long a busy server takes per tick
 MAX_EPOCHS_PER_TICK = 20  # after a long stall (a sleeping tab), jump at most this far
-ACTIVATIONS = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "leaky ReLU",
-               "step": N_("step (perceptron)"), "linear": N_("identity")}
-KIND_TEXT = {
+KIND_TEXT = {  # by the registry's kind (the step's is flat); the shading's colours are ui.theme.KIND_COLORS
     "saturates": N_("For large |z| the curve flattens: the unit **saturates** (shaded orange, where a is within "
                     "{margin} of its bound). There σ'(z) is tiny, so the error δ = ∂C/∂z that passes through this unit "
                     "shrinks, and its weights learn slowly, but they still learn."),
-    "dies": N_("For z < 0 the output is 0 and σ'(z) is exactly 0 (shaded grey). This is not saturation: a unit whose z "
+    "dies": N_("For z < 0 the output is 0 and σ'(z) is exactly 0 (shaded red). This is not saturation: a unit whose z "
                "stays negative for every input gets no gradient at all and never learns again. It has **died**."),
     "flat": N_("The step is what Rosenblatt's perceptron uses. Its σ'(z) is 0 everywhere (and undefined at z = 0), so "
                "gradient descent gets no signal through it: the smooth sigmoid replaced it for exactly this reason."),
 }
-NEITHER_TEXT = {  # activations that neither saturate nor die, each for its own reason
-    "leaky_relu": N_("Leaky ReLU neither saturates nor dies: for z < 0 it keeps a slope of 0.01, so a unit with "
-                     "negative z still passes 0.01·δ back and can recover."),
+NEITHER_TEXT = {  # activations of kind "none", each for its own reason
+    "leaky_relu": N_("Leaky ReLU neither saturates nor dies: for z < 0 it keeps a slope of {slope}, so a unit with "
+                     "negative z still passes {slope}·δ back and can recover."),
     "linear": N_("The identity neither saturates nor dies: σ'(z) = 1 everywhere. But it is linear, so a network made "
                  "only of it is one matrix (see below)."),
 }
-STARTS = {"saturated": N_("saturated: w = b = 2 (a = 0.98)"),
+START_LABELS = {"saturated": N_("saturated: w = b = 2 (a = 0.98)"),
           "unsaturated": N_("unsaturated: w = 0.6, b = 0.9 (a = 0.82)")}
 GATE_NAMES = list(neuron.GATES)
 LAYER_CHOICES = {0: N_("hidden layer 1"), 1: N_("hidden layer 2")}
@@ -52,10 +51,11 @@ def trained_boundary(activations: tuple[str, ...], seed: int = 0):
     return neuron.boundary(activations, seed)
 
 
-def labels(table: dict) -> Callable[[object], str]:
-    """A choice's format_func: its label from table in this run's language (AppTest calls it again after the run)."""
+def labels(table: dict, field: str | None = None) -> Callable[[object], str]:
+    """A choice's format_func: its label from table (or its row's field) in this run's language (AppTest calls it
+    again after the run)."""
     translate = translator()
-    return lambda key: translate(table[key])
+    return lambda key: translate(getattr(table[key], field) if field else table[key])
 
 
 def set_weights(w1: float, w2: float, b: float) -> None:
@@ -103,8 +103,8 @@ st.caption(_("A neuron computes its weighted input z = w·a + b and its activati
 
 # ---- 1. Activation functions ------------------------------------------------------------------------------
 st.subheader(_("Activation functions and their slopes σ'"))
-name = st.segmented_control(_("Activation function σ"), list(ACTIVATIONS),
-                            format_func=labels(ACTIVATIONS), key="neuron_activation",
+name = st.segmented_control(_("Activation function σ"), list(neuron.NEURON_ACTIVATIONS),
+                            format_func=labels(neuron.NEURON_ACTIVATIONS, "label"), key="neuron_activation",
                             default="sigmoid") or "sigmoid"
 left, right = st.columns([1, 3])
 with left:
@@ -114,8 +114,8 @@ with left:
     st.metric("σ'(z)", f"{slope:.4f}")
 curve = neuron.activation_curve(name)
 right.plotly_chart(figs.activation_figure(curve, z, a, slope), key="neuron_fig_activation", theme=None)
-st.info(_(NEITHER_TEXT[name]) if curve.kind == "neither" else
-        _(KIND_TEXT[curve.kind]).format(margin=neuron.SATURATION_MARGIN))
+kind_text = NEITHER_TEXT[name] if curve.kind == "none" else KIND_TEXT[curve.kind]
+st.info(_(kind_text).format(margin=SATURATION_MARGIN, slope=LEAKY_SLOPE))
 
 # ---- 2. One neuron learning -----------------------------------------------------------------------------
 st.subheader(_("One neuron learning: why cross-entropy learns faster"))
@@ -123,7 +123,7 @@ st.markdown(_("Nielsen's chapter 3: one sigmoid neuron, input x = 1, target y = 
               "η = {eta}. Press **Play** and watch both costs fall, epoch by epoch.").format(eta=neuron.ETA))
 playing = st.session_state.neuron_playing
 buttons = st.columns([4, 1, 1, 1], vertical_alignment="bottom")
-start = buttons[0].radio(_("Starting point"), list(STARTS), format_func=labels(STARTS),
+start = buttons[0].radio(_("Starting point"), list(START_LABELS), format_func=labels(START_LABELS),
                          key="neuron_start", horizontal=True)
 quadratic, cross_entropy = one_neuron("quadratic", start), one_neuron("cross_entropy", start)
 buttons[1].button(_("Play"), key="neuron_play", type="primary", on_click=play, disabled=playing,
@@ -255,7 +255,7 @@ st.caption(_("Each network: {steps} Adam steps (η = {lr}, batches of {batch}). 
 # ---- 5. Loss functions ------------------------------------------------------------------------------------
 st.subheader(_("Loss functions and their slopes"))
 y = st.select_slider(_("Target y"), TARGETS, value=1.0, key="neuron_target")
-curves = [neuron.loss_curve(loss, y) for loss in neuron.LOSS_NAMES]
+curves = [neuron.loss_curve(loss, y) for loss in neuron.NEURON_LOSSES]
 entropy = neuron.target_entropy(y)
 st.plotly_chart(figs.loss_figure(curves, neuron.kl_divergence(curves[0].a, y)), key="neuron_fig_losses", theme=None)
 st.markdown(_(

@@ -6,11 +6,11 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from engine.nn.activations import output_name
 from engine.views.backprop import DescentStep, OutputJacobian
 from ui.i18n import _
-from ui.theme import log_axis, style
+from ui.theme import BLUE, DARK, GREEN, GREY, ORANGE, log_axis, style
 
-BLUE, ORANGE, GREEN, GREY, DARK = "#3b5bdb", "#e8590c", "#2b8a3e", "#868e96", "#343a40"
 MAX_ROWS, MAX_COLS = 48, 96  # a heatmap larger than this shows the units that matter most, not every unit
 
 
@@ -214,6 +214,7 @@ def output_jacobian(out: OutputJacobian) -> go.Figure:
     fig.update_xaxes(title_text=_("z<sub>k</sub> of digit k"), type="category", constrain="domain")
     fig.update_yaxes(title_text=_("a<sub>j</sub> of digit j"), type="category", autorange="reversed", scaleanchor="x",
                      constrain="domain")
-    what = "diag(a) − a aᵀ (softmax)" if out.loss == "ce" else "diag σ'(z) (sigmoid)"
+    output = output_name(out.loss)
+    what = f"diag(a) − a aᵀ ({output})" if output == "softmax" else f"diag σ'(z) ({output})"
     fig.update_layout(title=f"∂a<sup>L</sup>/∂z<sup>L</sup> = {what}")
     return style(fig, height=460)

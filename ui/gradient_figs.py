@@ -8,11 +8,14 @@ import numpy as np
 import plotly.graph_objects as go
 
 from engine.nn.activations import ACTIVATIONS
-from ui.i18n import _
-from ui.theme import log_axis, style
+from ui.i18n import N_, _
+from ui.theme import BLUE, GREEN, GREY, KIND_COLORS, LIGHT_GREY, ORANGE, log_axis, style
 
-CONFIG_COLORS = ["#3b5bdb", "#e8590c"]  # configuration A blue, B orange
-CHAIN_COLOR = "#2b8a3e"
+CONFIG_COLORS = [BLUE, ORANGE]  # configuration A blue, B orange
+CHAIN_COLOR = GREEN
+CONFIG_PATTERNS = ["", "/"]  # the saturation bars' fill is the kind's colour: A plain, B hatched
+# What each kind of activation (the registry's ACTIVATIONS[name].kind) makes of a unit at σ' ≈ 0
+KIND_WORDS = {"saturates": N_("saturated"), "dies": N_("dead"), "none": N_("never saturates or dies")}
 
 
 @dataclass(frozen=True)
@@ -80,24 +83,34 @@ def activation_violins(samples: list, title: str, color: str, height: int = 420)
     names = {s.activation for s in samples}
     bounds = ACTIVATIONS[next(iter(names))].bounds if len(names) == 1 else None
     for level in bounds or ():
-        fig.add_hline(y=level, line=dict(color="#868e96", width=1.5, dash="dot"),
+        fig.add_hline(y=level, line=dict(color=GREY, width=1.5, dash="dot"),
                       annotation_text=_("saturates at {level:g}").format(level=level), annotation_position="top left")
     n = len(samples)
     fig.update_xaxes(title_text=_("hidden layer l"), dtick=1 if n <= 20 else 5, range=[0.4, n + 0.6])
-    fig.update_yaxes(title_text=_("activation a<sup>l</sup>"), zeroline=True, zerolinecolor="#adb5bd")
+    fig.update_yaxes(title_text=_("activation a<sup>l</sup>"), zeroline=True, zerolinecolor=LIGHT_GREY)
     fig.update_layout(title=title, violingap=0.05)
     return style(fig, height=height)
 
 
-def saturation_bars(series: list[Series], kinds: list[str]) -> go.Figure:
-    """Share of saturated (sigmoid/tanh) or dead (ReLU) units in each hidden layer, one bar colour per config."""
+def saturation_bars(series: list[Series], kinds: list[str] | None = None, *,
+                    activations: list[str] | None = None) -> go.Figure:
+    """Share of saturated (sigmoid/tanh) or dead (ReLU) units in each hidden layer, one group of bars per config.
+
+    activations (one registry name per series): each bar in its kind's colour (ui.theme.KIND_COLORS, as on every
+    page) and named by KIND_WORDS, configuration B hatched. kinds (words, the page's old call): config colours.
+    """
     fig = go.Figure()
-    for s, kind in zip(series, kinds):
+    for i, s in enumerate(series):
         hidden = s.rows[:-1]
+        if activations is not None:
+            kind = ACTIVATIONS[activations[i]].kind
+            word, color, pattern = _(KIND_WORDS[kind]), KIND_COLORS[kind], CONFIG_PATTERNS[i % len(CONFIG_PATTERNS)]
+        else:
+            word, color, pattern = kinds[i], s.color, ""
         fig.add_trace(go.Bar(
             x=[r["layer"] for r in hidden], y=[100 * (r["saturated_frac"] + r["dead_frac"]) for r in hidden],
-            name=f"{s.label}: {kind}", marker_color=s.color,
-            hovertemplate=s.label + "<br>" + _("layer %{x}: %{y:.0f}%") + " " + kind + "<extra></extra>"))
+            name=f"{s.label}: {word}", marker=dict(color=color, pattern=dict(shape=pattern)),
+            hovertemplate=s.label + "<br>" + _("layer %{x}: %{y:.0f}%") + " " + word + "<extra></extra>"))
     fig.update_yaxes(title_text=_("% of units"), range=[0, 100], ticksuffix="%")
     n = max((len(s.rows) - 1 for s in series), default=1)
     fig.update_xaxes(title_text=_("hidden layer l"), dtick=1 if n <= 20 else 5)
@@ -113,7 +126,8 @@ def chain_figure(gain: np.ndarray, w: float, activation: str, real: list | None 
     fig = go.Figure()
     fig.add_trace(go.Scatter(
         x=np.arange(1, depth + 1), y=_positive(np.abs(gain).tolist()), mode="lines+markers",
-        name=_("one neuron per layer, w = {w:g}, {activation}").format(w=w, activation=_(activation)),
+        name=_("one neuron per layer, w = {w:g}, {activation}").format(
+            w=w, activation=_(ACTIVATIONS[activation].label)),
         line=dict(color=CHAIN_COLOR, width=3),
         customdata=gain, hovertemplate=_("layer %{x}: Π w·σ'(z) = %{customdata:.3g}") + "<extra></extra>"))
     if real:
@@ -125,7 +139,7 @@ def chain_figure(gain: np.ndarray, w: float, activation: str, real: list | None 
             name=real_label or _("real network: mean |δ<sup>l</sup>| / mean |δ| of the last hidden layer"),
             line=dict(color=CONFIG_COLORS[0], width=3, dash="dash"),
             customdata=shares, hovertemplate=_("layer %{x}: %{customdata:.3g}") + "<extra></extra>"))
-    fig.add_hline(y=1, line=dict(color="#868e96", width=1.5, dash="dot"))
+    fig.add_hline(y=1, line=dict(color=GREY, width=1.5, dash="dot"))
     fig.update_yaxes(**log_axis(everything + [1.0], title_text=_("share of the top error reaching layer l")))
     n = max(depth, len(real) - 1 if real else 0)
     fig.update_xaxes(title_text=_("layer l"), dtick=1 if n <= 20 else 5)
@@ -133,5 +147,5 @@ def chain_figure(gain: np.ndarray, w: float, activation: str, real: list | None 
     return style(fig, height=420, legend_below=True)
 
 
-__all__ = ["Series", "CONFIG_COLORS", "delta_profile", "grad_norms", "per_layer_log", "activation_violins",
+__all__ = ["Series", "CONFIG_COLORS", "KIND_WORDS", "delta_profile", "grad_norms", "per_layer_log", "activation_violins",
            "saturation_bars", "chain_figure"]

@@ -4,12 +4,14 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from engine.nn.activations import ACTIVATIONS
 from engine.views.train import Boundary, Gallery, RegressionFit
 from ui.i18n import _
-from ui.theme import FONT_SIZE, LAYER_COLORS, live_figure, log_axis, merged, style
+from ui.theme import BLUE, FONT_SIZE, GREEN, GREY, KIND_COLORS, LAYER_COLORS, LIGHT_GREY, ORANGE, live_figure, \
+    log_axis, merged, style
 from ui.theme import layout as theme_layout
 
-TRAIN, VAL = "#3b5bdb", "#e8590c"
+TRAIN, VAL = BLUE, ORANGE
 LOSS_HEIGHT = 340  # the loss and δ charts side by side: with the buttons and readouts, one 1280x720 screen
 
 
@@ -148,18 +150,20 @@ def distributions(samples: list[np.ndarray], title: str, x_title: str, names: li
     return style(fig, height=340)
 
 
-SATURATED, OUTPUT_GREY = "#c92a2a", "#adb5bd"
+OUTPUT_GREY = LIGHT_GREY  # the output layer's bar: drawn, not judged
+SATURATED = KIND_COLORS["saturates"]  # the old name, until tests/engine/views/test_train.py reads KIND_COLORS
 
 
 def saturation_bars(fractions: np.ndarray, names: list[str], activations: list[str]) -> go.Figure:
-    """Share of saturated (sigmoid/tanh) or dead (ReLU) units per hidden layer, now; the output layer in grey.
+    """Share of saturated (sigmoid/tanh) or dead (ReLU) units per hidden layer, now, each bar in its activation's
+    kind colour (ui.theme.KIND_COLORS); the output layer in grey.
 
     The output layer's share is drawn but not judged: a softmax or sigmoid output near 0 or 1 is a confident
     answer, which is what training is for.
     """
     names = [n.replace(" (", "<br>(") for n in names]  # "output<br>(l=3)": narrow bars, and 输出层 is wide
     labels = [f"{n}<br>{a}" for n, a in zip(names, activations)]
-    colors = [SATURATED] * (len(labels) - 1) + [OUTPUT_GREY]
+    colors = [KIND_COLORS[ACTIVATIONS[name].kind] for name in activations[:-1]] + [OUTPUT_GREY]
     labels[-1] = f"{names[-1]}<br>{activations[-1]}<br>" + _("(confident)")
     fig = go.Figure(go.Bar(x=labels, y=fractions, marker_color=colors, text=[f"{f:.0%}" for f in fractions],
                            textposition="outside", cliponaxis=False))
@@ -180,7 +184,7 @@ def decision_boundary(boundary: Boundary) -> go.Figure:
                                opacity=0.75, colorbar=dict(title=_("P(class 1)")), hoverinfo="skip"))
     fig.add_trace(go.Contour(x=xx, y=yy, z=prob, contours=dict(start=0.5, end=0.5, coloring="none"),
                              line=dict(color="black", width=3), showscale=False, hoverinfo="skip", showlegend=False))
-    for cls, color in ((0, "#1864ab"), (1, "#e8590c")):  # the colours of their regions: P(class 1) low blue, high red
+    for cls, color in ((0, "#1864ab"), (1, ORANGE)):  # the colours of their regions: P(class 1) low blue, high red
         sel = labels == cls
         fig.add_trace(go.Scatter(x=points[sel, 0], y=points[sel, 1], mode="markers", name=_("class {cls}").format(cls=cls),
                                    marker=dict(color=color, size=7, line=dict(color="white", width=1))))
@@ -195,9 +199,9 @@ def regression_fit(shown: RegressionFit) -> go.Figure:
     x, y, grid, fit = shown.x, shown.y, shown.grid, shown.fit
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=x[:, 0], y=y[:, 0], mode="markers", name=_("training data"),
-                               marker=dict(color="#868e96", size=7)))
+                               marker=dict(color=GREY, size=7)))
     fig.add_trace(go.Scatter(x=grid, y=grid ** 2, mode="lines", name=_("truth y = x²"),
-                             line=dict(color="#2b8a3e", width=2, dash="dash")))
+                             line=dict(color=GREEN, width=2, dash="dash")))
     fig.add_trace(go.Scatter(x=grid, y=fit, mode="lines", name=_("network"), line=dict(color=TRAIN, width=4)))
     fig.update_layout(title=_("Fitting y = x² + noise"))
     fig.update_xaxes(title_text="x")

@@ -277,30 +277,16 @@ DATASETS = {
 IMAGE_SETS = ("mnist5k", "pendigits", "mnist5k+pendigits", "digits")
 
 
-def _check_number(label: str, value, low, high, *, whole: bool) -> None:
-    ok_type = isinstance(value, int) if whole else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type:
-        raise DatasetError((_("{name} must be a whole number, got {value!r}") if whole
-                            else _("{name} must be a number, got {value!r}")).format(name=label, value=value))
-    if not (math.isfinite(value) and low <= value <= high):
-        raise DatasetError(_("{name} must be {low}-{high}, got {value}").format(
-            name=label, low=_num(low), high=_num(high), value=_num(value)))
-
-
-def _num(value) -> str:
-    """20000 as '20000', 0.05 as '0.05'."""
-    return str(value) if isinstance(value, int) else f"{value:g}"
-
-
 def load_dataset(name: str, *, train_size: int | None = None, val_fraction: float = 0.2,
                  noise: float | None = None, n_points: int | None = None, seed: int = 0) -> Dataset:
     """The dataset called `name` (a key of DATASETS or idx:FOLDER); noise, n_points, seed shape the 2-D sets."""
-    _check_number(_("validation fraction"), val_fraction, *VAL_FRACTION_RANGE, whole=False)
-    _check_number(_("seed"), seed, 0, 2**32 - 1, whole=True)
+    from ..nn.spec import check_number  # the specs' one range check; spec imports torch, so not at import time
+    check_number(_("validation fraction"), val_fraction, *VAL_FRACTION_RANGE, error=DatasetError)
+    check_number(_("seed"), seed, 0, 2**32 - 1, whole=True, error=DatasetError)
     if noise is not None:
-        _check_number(_("noise"), noise, *NOISE_RANGE, whole=False)
+        check_number(_("noise"), noise, *NOISE_RANGE, error=DatasetError)
     if n_points is not None:
-        _check_number(_("number of points"), n_points, *N_POINTS_RANGE, whole=True)
+        check_number(_("number of points"), n_points, *N_POINTS_RANGE, whole=True, error=DatasetError)
     if isinstance(name, str) and name.startswith("idx:") and len(name) > 4:
         data = _idx_folder(name[4:])
     elif name in DATASETS:

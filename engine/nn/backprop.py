@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from .activations import ACTIVATIONS, sigmoid_np
+from .activations import ACTIVATIONS, output_name, sigmoid_np
 from .spec import LOSS_NAMES
 
 # Notation (DESIGN.md): weights[l-1] is W^l, shape (n_l, n_(l-1)); biases[l-1] is b^l, shape (n_l, 1);
@@ -88,12 +88,13 @@ def _check_targets(y, loss: str, n_out: int, m: int) -> Array:
 def _forward(ws: list[Array], bs: list[Array], names: list[str], x: Array, loss: str):
     """zs[l] = W a + b, (n_(l+1), m); activations[0] = x and activations[l+1] = σ(zs[l])."""
     zs, activations = [], [x]
+    output = output_name(loss)  # softmax with ce, sigmoid with mse
     for l, (w, b) in enumerate(zip(ws, bs)):
         z = w @ activations[-1] + b  # (n_l, m); b broadcasts over the m columns
         if l < len(names):
             a = ACTIVATIONS[names[l]].numpy(z)
         else:
-            a = _softmax(z) if loss == "ce" else sigmoid_np(z)  # output layer
+            a = _softmax(z) if output == "softmax" else sigmoid_np(z)  # output layer
         zs.append(z)
         activations.append(a)
     return zs, activations

@@ -33,6 +33,7 @@ class ExplicitStep:
         self.biases = [linear.bias for linear in model.linears]  # b^l, (n_l,)
         self.forward = [ACTIVATIONS[name].forward_ for name in spec.activations]  # z^l -> a^l in place
         self.backward = [ACTIVATIONS[name].backward_ for name in spec.activations]  # g -> g ⊙ σ'(z^l) in place
+        self.output = spec.output_activation  # the registry's output σ for the loss: linear, softmax or sigmoid
         self.eye = torch.eye(spec.output_size)  # row y is the one-hot target of class y
 
     @torch.no_grad()
@@ -60,14 +61,14 @@ class ExplicitStep:
 
         batch = len(x)
         delta = deltas[-1]
-        if spec.regression:  # a^L = z^L, C = mean ½(a − y)², δ^L = (a − y) / B
+        if self.output == "linear":  # regression: a^L = z^L, C = mean ½(a − y)², δ^L = (a − y) / B
             torch.sub(z, y.reshape(z.shape), out=delta)
             loss = delta.pow(2).sum() * (0.5 / batch)
-        elif spec.loss == "ce":  # a^L = softmax(z^L), C = mean −ln a_y: BP1 gives δ^L = (a − y) / B
+        elif self.output == "softmax":  # cross-entropy: a^L = softmax(z^L), C = mean −ln a_y, δ^L = (a − y) / B
             log_a = torch.log_softmax(z, 1)
             loss = torch.nn.functional.nll_loss(log_a, y)
             torch.exp(log_a, out=delta).sub_(self.eye[y])
-        else:  # a^L = σ(z^L), C = mean ½‖a − y‖²: BP1 gives δ^L = (a − y) ⊙ σ'(z^L) / B
+        else:  # sigmoid, quadratic cost: a^L = σ(z^L), C = mean ½‖a − y‖², δ^L = (a − y) ⊙ σ'(z^L) / B
             a = torch.sigmoid(z)
             torch.sub(a, self.eye[y], out=delta)
             loss = delta.pow(2).sum() * (0.5 / batch)

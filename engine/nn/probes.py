@@ -9,9 +9,8 @@ import numpy as np
 import torch
 
 from . import activations as registry
-from .model import Net, eval_mode, loss_function, output_activation
-
-SATURATION_MARGIN = 0.02  # a sigmoid/tanh unit within this of its bounds counts as saturated
+from .activations import SATURATION_MARGIN  # a unit within this of σ's bounds counts as saturated
+from .model import Net, eval_mode, loss_function, output_a
 
 # Per-layer summaries, in the order of the rows summarize() returns.
 LAYER_STATS = (
@@ -116,7 +115,7 @@ def summarize(spec, outputs: list[torch.Tensor], grads: list[torch.Tensor], grad
     names = list(spec.activations) + [spec.output_activation]
     columns = []
     for l, name in enumerate(names):
-        a = outputs[l] if l < len(names) - 1 else output_activation(spec, outputs[l])
+        a = outputs[l] if l < len(names) - 1 else output_a(spec, outputs[l])
         # sums and 2-norms, not var_mean or 1-norms: those take 10-30x longer on CPU at these sizes
         count = a[0].numel()
         mean = a.sum(dim=(1, 2)) / count
@@ -162,7 +161,7 @@ def record(model: Net, x: torch.Tensor, y: torch.Tensor) -> tuple[float, list[La
         records = []
         for l, linear in enumerate(model.linears):
             z = probe.zs[l]
-            a = probe.acts[l] if l < len(probe.acts) else output_activation(model.spec, z)
+            a = probe.acts[l] if l < len(probe.acts) else output_a(model.spec, z)
             records.append(LayerRecord(
                 layer=l + 1, activation=names[l], z=z.clone().numpy(), a=a.clone().numpy(),
                 delta=(probe.grads[l] * batch).numpy(),
@@ -192,6 +191,6 @@ def activations(model: Net, x: torch.Tensor) -> dict:
         z_last = model.head(model.features(x, maps))  # forward(), keeping the conv feature maps
     probe.check(backward=False)
     layers = [a[0].numpy().copy() for a in probe.acts]
-    layers.append(output_activation(model.spec, z_last)[0].numpy().copy())
+    layers.append(output_a(model.spec, z_last)[0].numpy().copy())
     return {"feature_maps": [m[0].numpy().copy() for m in maps], "layers": layers}  # maps: (C, H, W)
 

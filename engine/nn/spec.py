@@ -5,13 +5,13 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from .activations import ACTIVATIONS, LOSS_OUTPUTS, output_name
 from ..text import _
 
 # Names shared by the widgets, the CLI choices and the URL (the tables in model.py use these keys).
-ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu", "linear")
+ACTIVATION_NAMES = tuple(ACTIVATIONS)
 INIT_NAMES = ("he", "xavier", "normal", "small", "zeros")
-LOSS_NAMES = ("ce", "mse")
-LEAKY_SLOPE = 0.01  # leaky_relu's σ'(z) for z ≤ 0 (torch's default negative slope)
+LOSS_NAMES = tuple(LOSS_OUTPUTS)
 OPTIMIZER_NAMES = ("sgd", "momentum", "adam")
 POOL_NAMES = ("max", "avg", "l2")
 DATASET_NAMES = ("mnist5k", "pendigits", "mnist5k+pendigits", "digits", "moons", "circles", "xor", "spiral",
@@ -34,24 +34,22 @@ class SpecError(ValueError):
     """A setting out of range, with a message a student can act on."""
 
 
-def _check_range(name: str, value, low, high) -> None:
-    """Raise SpecError unless low <= value <= high (and value is a finite number)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SpecError(_("{name} must be a number, got {value!r}").format(name=name, value=value))
+def check_number(name: str, value, low, high, *, whole: bool = False, error: type[ValueError] = SpecError) -> None:
+    """Raise `error` unless value is a finite number (an int if whole) with low <= value <= high.
+
+    The one range check with its message: the specs use it, and the datasets with error=DatasetError.
+    """
+    if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
+        raise error((_("{name} must be a whole number, got {value!r}") if whole
+                     else _("{name} must be a number, got {value!r}")).format(name=name, value=value))
     if not math.isfinite(value) or not low <= value <= high:
-        raise SpecError(_("{name} must be {low}-{high}, got {value}").format(
+        raise error(_("{name} must be {low}-{high}, got {value}").format(
             name=name, low=_num(low), high=_num(high), value=_num(value)))
 
 
 def _num(value) -> str:
     """1000000 as '1000000', 0.001 as '0.001', 1e-06 as '1e-06'."""
     return str(value) if isinstance(value, int) else f"{value:g}"
-
-
-def _check_int(name: str, value, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise SpecError(_("{name} must be a whole number, got {value!r}").format(name=name, value=value))
-    _check_range(name, value, low, high)
 
 
 def _check_choice(name: str, value, choices) -> None:
@@ -108,11 +106,11 @@ class NetworkSpec:
         object.__setattr__(self, "conv", conv)
         object.__setattr__(self, "image_shape", shape)
 
-        _check_int(_("input size"), self.input_size, 1, 100_000)
-        _check_int(_("output size"), self.output_size, 1, 1000)
-        _check_int(_("number of hidden layers"), len(hidden), *LIMITS["depth"])
+        check_number(_("input size"), self.input_size, 1, 100_000, whole=True)
+        check_number(_("output size"), self.output_size, 1, 1000, whole=True)
+        check_number(_("number of hidden layers"), len(hidden), *LIMITS["depth"], whole=True)
         for i, width in enumerate(hidden, start=1):
-            _check_int(_("width of hidden layer {i}").format(i=i), width, *LIMITS["width"])
+            check_number(_("width of hidden layer {i}").format(i=i), width, *LIMITS["width"], whole=True)
         if len(acts) != len(hidden):
             raise SpecError(_("give one activation per hidden layer: {layers} layers but {acts} activations").format(
                 layers=len(hidden), acts=len(acts)))
@@ -120,12 +118,12 @@ class NetworkSpec:
             _check_choice(_("activation"), act, ACTIVATION_NAMES)
         _check_choice(_("init"), self.init, INIT_NAMES)
         _check_choice(_("loss"), self.loss, LOSS_NAMES)
-        _check_range(_("dropout"), self.dropout, *LIMITS["dropout"])
+        check_number(_("dropout"), self.dropout, *LIMITS["dropout"])
         if self.regression and (self.loss != "mse" or self.output_size != 1):
             raise SpecError(_("a regression network has one output and uses the mse loss"))
-        _check_int(_("number of conv layers"), len(conv), 0, MAX_CONV_LAYERS)
+        check_number(_("number of conv layers"), len(conv), 0, MAX_CONV_LAYERS, whole=True)
         for i, channels in enumerate(conv, start=1):
-            _check_int(_("channels of conv layer {i}").format(i=i), channels, 1, 128)
+            check_number(_("channels of conv layer {i}").format(i=i), channels, 1, 128, whole=True)
         _check_choice(_("pooling"), self.pool, POOL_NAMES)
         if conv:
             if shape is None or len(shape) != 2 or shape[0] * shape[1] != self.input_size:
@@ -147,10 +145,8 @@ class NetworkSpec:
 
     @property
     def output_activation(self) -> str:
-        """The output non-linearity the loss implies: softmax, sigmoid or linear."""
-        if self.regression:
-            return "linear"
-        return "softmax" if self.loss == "ce" else "sigmoid"
+        """The output non-linearity the loss implies: softmax, sigmoid or linear (the registry's rule)."""
+        return output_name(self.loss, self.regression)
 
     def describe(self) -> str:
         """'784-128-64-10 relu' style summary."""
@@ -190,17 +186,17 @@ class TrainSpec:
             raise SpecError(_("dataset must be one of {names} or idx:FOLDER; got {dataset!r}").format(
                 names=", ".join(DATASET_NAMES), dataset=self.dataset))
         if self.train_size is not None:
-            _check_int(_("training-set size"), self.train_size, *LIMITS["train_size"])
-        _check_range(_("validation fraction"), self.val_fraction, 0.05, 0.5)
+            check_number(_("training-set size"), self.train_size, *LIMITS["train_size"], whole=True)
+        check_number(_("validation fraction"), self.val_fraction, 0.05, 0.5)
         if self.noise is not None:
-            _check_range(_("noise"), self.noise, *LIMITS["noise"])
+            check_number(_("noise"), self.noise, *LIMITS["noise"])
         _check_choice(_("optimizer"), self.optimizer, OPTIMIZER_NAMES)
-        _check_range(_("learning rate"), self.lr, *LIMITS["lr"])
-        _check_range(_("momentum"), self.momentum, *LIMITS["momentum"])
-        _check_int(_("batch size"), self.batch_size, *LIMITS["batch_size"])
-        _check_int(_("epochs"), self.epochs, *LIMITS["epochs"])
-        _check_range(_("weight decay"), self.weight_decay, *LIMITS["weight_decay"])
-        _check_int(_("seed"), self.seed, *LIMITS["seed"])
+        check_number(_("learning rate"), self.lr, *LIMITS["lr"])
+        check_number(_("momentum"), self.momentum, *LIMITS["momentum"])
+        check_number(_("batch size"), self.batch_size, *LIMITS["batch_size"], whole=True)
+        check_number(_("epochs"), self.epochs, *LIMITS["epochs"], whole=True)
+        check_number(_("weight decay"), self.weight_decay, *LIMITS["weight_decay"])
+        check_number(_("seed"), self.seed, *LIMITS["seed"], whole=True)
         if not isinstance(self.augment, bool):
             raise SpecError(_("augment must be true or false, got {value!r}").format(value=self.augment))
 
@@ -345,5 +341,5 @@ def from_params(params: dict, base_network: NetworkSpec | None = None,
 
 
 __all__ = ["to_params", "from_params", "clamp_params", "LIMITS",
-           "NetworkSpec", "TrainSpec", "SpecError", "spec_for_dataset", "ACTIVATION_NAMES", "INIT_NAMES",
-           "LOSS_NAMES", "LEAKY_SLOPE", "OPTIMIZER_NAMES", "POOL_NAMES", "DATASET_NAMES"]
+           "NetworkSpec", "TrainSpec", "SpecError", "check_number", "spec_for_dataset", "ACTIVATION_NAMES",
+           "INIT_NAMES", "LOSS_NAMES", "OPTIMIZER_NAMES", "POOL_NAMES", "DATASET_NAMES"]

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..nn.activations import ACTIVATIONS
+from ..nn.activations import ACTIVATIONS, output_name
 from ..nn.backprop import backprop_steps, cost, forward
 from .backprop_check import compare, step_sweep
 
@@ -94,11 +94,6 @@ def one_hot(labels, classes: int = DIGITS) -> np.ndarray:
     return np.eye(classes)[np.asarray(labels, dtype=int)].T
 
 
-def output_activation(loss: str) -> str:
-    """The output layer's σ in the numpy reference: softmax with cross-entropy, sigmoid with the quadratic cost."""
-    return "softmax" if loss == "ce" else "sigmoid"
-
-
 def digit_image(pixels) -> np.ndarray:
     """Any 784 pixel values (a drawing or a validation row) as a (28, 28) float64 image."""
     return np.asarray(pixels, dtype=np.float64).reshape(28, 28)
@@ -120,7 +115,7 @@ def work_through(arrays: tuple, image: np.ndarray, target: int) -> Worked:
     top = np.argsort(-np.abs(first.delta))[:4]
     return Worked(
         weights=weights, biases=biases, activations=tuple(activations), loss=loss,
-        layer_names=tuple(activations) + (output_activation(loss),), x=x, y=y, target=int(target),
+        layer_names=tuple(activations) + (output_name(loss),), x=x, y=y, target=int(target),
         zs=tuple(z[:, 0] for z in zs), outs=tuple(a[:, 0] for a in outs), steps=steps,
         cost=cost(weights, biases, activations, x, y, loss), predicted=int(np.argmax(outs[-1][:, 0])),
         top_units=tuple(int(u) for u in top), top_grad_w=first.grad_w[top], top_delta=first.delta[top],

@@ -4,27 +4,39 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
 
 from ..data.datasets import load_dataset
+from ..nn.activations import ACTIVATIONS, SATURATION_MARGIN
 from ..nn.model import build_model
 from ..nn.spec import NetworkSpec, TrainSpec
+from ..text import N_
 from ..train.trainer import Trainer
+from .train import Boundary
 
-# σ, σ', "saturates" and "dies" of the network activations come from the one registry; the perceptron's
-# step is this module's own.
-from ..nn.activations import ACTIVATIONS as _ACTIVATIONS
-from ..nn.probes import SATURATION_MARGIN  # a unit within this of σ's bounds counts as saturated
 
-_NETWORK_ACTIVATIONS = tuple(_ACTIVATIONS)
-_DYING = tuple(name for name, act in _ACTIVATIONS.items() if act.dies)
-_sigma = {name: act.numpy for name, act in _ACTIVATIONS.items()}
-_sigma_prime = {name: act.numpy_prime for name, act in _ACTIVATIONS.items()}
-_bounds = {name: act.bounds for name, act in _ACTIVATIONS.items()}
+@dataclass(frozen=True)
+class Unit:
+    """A σ this lesson shows that no network uses: the fields of a registry row that the lesson reads."""
 
-ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu", "step", "linear")  # "linear" is the identity
+    name: str
+    label: str  # marked with N_: shown as _(unit.label)
+    symbol: str  # σ(z) for figure titles (marked with N_: it has words)
+    kind: str  # "flat": σ' = 0 everywhere
+    bounds: tuple[float, float] | None
+    numpy: Callable[[np.ndarray], np.ndarray]  # σ(z)
+    numpy_prime: Callable[[np.ndarray], np.ndarray]  # σ'(z)
+
+
+# Rosenblatt's perceptron: σ'(z) is 0 everywhere except z = 0, where it is undefined (shown as 0)
+STEP = Unit("step", N_("step (perceptron)"), N_("σ(z) = 1 if z > 0, else 0"), "flat", None,
+            lambda z: (z > 0).astype(float), np.zeros_like)
+# The lesson's activations in the order shown: the registry's rows (σ, σ', kind, label, symbol), and the step
+NEURON_ACTIVATIONS = {name: STEP if name == "step" else ACTIVATIONS[name]
+                      for name in ("sigmoid", "tanh", "relu", "leaky_relu", "step", "linear")}
 Z_RANGE = (-6.0, 6.0)
 ETA = 0.15  # Nielsen's learning rate in chapter 3's one-neuron example
 STARTS = {"saturated": (2.0, 2.0), "unsaturated": (0.6, 0.9)}  # (w, b): a = 0.98 and a = 0.82 for x = 1
@@ -37,29 +49,14 @@ INPUTS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])  # (4, 2), o
 
 
 def sigma(name: str, z: np.ndarray | float) -> np.ndarray:
-    """a = σ(z) for any of ACTIVATION_NAMES; step(z) = 1 if z > 0 else 0 (Nielsen's perceptron)."""
-    z = np.asarray(z, dtype=float)
-    if name == "step":
-        return (z > 0).astype(float)
-    return np.asarray(_sigma[name](z), dtype=float)
+    """a = σ(z) for any of NEURON_ACTIVATIONS; step(z) = 1 if z > 0 else 0 (Nielsen's perceptron)."""
+    return np.asarray(NEURON_ACTIVATIONS[name].numpy(np.asarray(z, dtype=float)), dtype=float)
 
 
 def sigma_prime(name: str, z: np.ndarray | float) -> np.ndarray:
-    """σ'(z); the step's is 0 everywhere except z = 0, where it is undefined (shown as 0)."""
+    """σ'(z) of any of NEURON_ACTIVATIONS, the shape of z."""
     z = np.asarray(z, dtype=float)
-    if name == "step":
-        return np.zeros_like(z)
-    return np.asarray(_sigma_prime[name](z), dtype=float) * np.ones_like(z)
-
-
-def kind(name: str) -> str:
-    """How σ' fails: "saturates" (σ' tiny at both ends), "dies" (σ' = 0 for z < 0), "flat" (σ' = 0 everywhere),
-    or "neither"."""
-    if name == "step":
-        return "flat"
-    if name in _DYING:
-        return "dies"
-    return "saturates" if _bounds[name] is not None else "neither"
+    return np.asarray(NEURON_ACTIVATIONS[name].numpy_prime(z), dtype=float) * np.ones_like(z)
 
 
 @dataclass(frozen=True)
@@ -67,7 +64,7 @@ class ActivationCurve:
     """σ and σ' of one activation on a grid of z, with where it saturates or dies."""
 
     name: str
-    kind: str  # saturates | dies | flat | neither
+    kind: str  # the registry's saturates | dies | none, or the step's flat
     z: np.ndarray  # (n,) grid over Z_RANGE
     a: np.ndarray  # (n,) σ(z)
     da: np.ndarray  # (n,) σ'(z)
@@ -77,14 +74,14 @@ class ActivationCurve:
 
 def activation_curve(name: str, n: int = 601) -> ActivationCurve:
     """The curve of σ and σ' over Z_RANGE and its saturated / dead intervals."""
-    if name not in ACTIVATION_NAMES:
-        raise ValueError(f"activation must be one of {', '.join(ACTIVATION_NAMES)}; got {name!r}")
+    if name not in NEURON_ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(NEURON_ACTIVATIONS)}; got {name!r}")
     low, high = Z_RANGE
     z = np.linspace(low, high, n)
-    k = kind(name)
+    k = NEURON_ACTIVATIONS[name].kind
     saturated, dead = (), ()
     if k == "saturates":
-        lo, hi = _bounds[name]
+        lo, hi = NEURON_ACTIVATIONS[name].bounds
         # σ is increasing: solve σ(z) = lo + margin and σ(z) = hi − margin on a fine grid
         fine = np.linspace(low, high, 20001)
         a = sigma(name, fine)
@@ -118,10 +115,7 @@ class NeuronHistory:
 
 def neuron_cost(cost: str, a: np.ndarray | float, y: float) -> np.ndarray:
     """C of one output a for the target y."""
-    a = np.asarray(a, dtype=float)
-    if cost == "quadratic":
-        return 0.5 * (a - y) ** 2
-    return -(y * np.log(a) + (1.0 - y) * np.log(1.0 - a))
+    return NEURON_LOSSES[cost].cost(np.asarray(a, dtype=float), y)
 
 
 def neuron_gradient(cost: str, w: float, b: float, x: float, y: float) -> tuple[float, float]:
@@ -284,15 +278,11 @@ def collapse(sizes: tuple[int, ...] = (2, 3, 3, 2), seed: int = 0, samples: int 
 
 
 @dataclass(frozen=True)
-class Boundary:
-    """A small network trained on a 2-D set, and its decision boundary on a grid."""
+class TrainedBoundary:
+    """A small network trained on a 2-D set, and its decision boundary on a grid (the Train page's record)."""
 
     activations: tuple[str, ...]  # one per hidden layer
-    x1: np.ndarray  # (g,) grid columns
-    x2: np.ndarray  # (g,) grid rows
-    prob: np.ndarray  # (g, g) a^L of class 1, rows = x2
-    points: np.ndarray  # (n, 2) training inputs shown
-    labels: np.ndarray  # (n,) their classes
+    boundary: Boundary  # xx, yy (g,) the grid; prob (g, g) a^L of class 1, rows = yy; the points shown and labels
     val_acc: float
     steps: int
     seconds: float
@@ -303,7 +293,7 @@ BOUNDARY_TRAINING = dict(dataset="moons", optimizer="adam", lr=0.03, batch_size=
 
 
 def boundary(activations: tuple[str, ...] = ("linear", "linear"), seed: int = 0, grid: int = 80,
-             shown: int = 400) -> Boundary:
+             shown: int = 400) -> TrainedBoundary:
     """Train BOUNDARY_HIDDEN on moons with these hidden activations (engine Trainer) and map its a^L on a grid."""
     if len(activations) != len(BOUNDARY_HIDDEN):
         raise ValueError(f"give {len(BOUNDARY_HIDDEN)} activations, one per hidden layer")
@@ -320,19 +310,40 @@ def boundary(activations: tuple[str, ...] = ("linear", "linear"), seed: int = 0,
     g1, g2 = np.meshgrid(x1, x2)
     prob = trainer.predict(np.stack([g1.ravel(), g2.ravel()], axis=1))[:, 1].reshape(grid, grid)
     val_acc = trainer.evaluate()["val_acc"]
-    return Boundary(tuple(activations), x1, x2, prob.astype(float), x[:shown].copy(), y[:shown].copy(),
-                    float(val_acc), trainer.step_count, time.perf_counter() - start)
+    shape = Boundary(x1, x2, prob.astype(float), x[:shown].copy(), y[:shown].copy())
+    return TrainedBoundary(tuple(activations), shape, float(val_acc), trainer.step_count, time.perf_counter() - start)
 
 
 # ---- Loss functions ---------------------------------------------------------------------------------------
-LOSS_NAMES = ("l1", "quadratic", "cross_entropy")
+def _cross_entropy(a: np.ndarray, y: float) -> np.ndarray:
+    return -(y * np.log(a) + (1.0 - y) * np.log(1.0 - a))
+
+
+@dataclass(frozen=True)
+class NeuronLoss:
+    """One of this lesson's costs of a single output a ∈ (0, 1) against a target y, and its slope."""
+
+    name: str
+    label: str  # marked with N_: shown as _(loss.label)
+    symbol: str  # C(a) in Unicode
+    cost: Callable[[np.ndarray, float], np.ndarray]  # C(a)
+    slope: Callable[[np.ndarray, float], np.ndarray]  # ∂C/∂a
+
+
+# The lesson's own losses (not the networks' ce / mse): one row each, in the order shown
+NEURON_LOSSES = {loss.name: loss for loss in (
+    NeuronLoss("l1", "L1", "|a − y|", lambda a, y: np.abs(a - y), lambda a, y: np.sign(a - y)),
+    NeuronLoss("quadratic", N_("quadratic"), "½(a − y)²", lambda a, y: 0.5 * (a - y) ** 2, lambda a, y: a - y),
+    NeuronLoss("cross_entropy", N_("cross-entropy"), "−[y ln a + (1 − y) ln(1 − a)]", _cross_entropy,
+               lambda a, y: -y / a + (1.0 - y) / (1.0 - a)),
+)}
 
 
 @dataclass(frozen=True)
 class LossCurve:
     """C(a) and ∂C/∂a of one loss for a single output a ∈ (0, 1) and a target y."""
 
-    name: str  # l1 | quadratic | cross_entropy
+    name: str  # a key of NEURON_LOSSES
     y: float
     a: np.ndarray  # (n,) outputs in (0, 1)
     cost: np.ndarray  # (n,) C
@@ -343,16 +354,11 @@ def loss_curve(name: str, y: float = 1.0, n: int = 499) -> LossCurve:
     """L1 |a − y|, quadratic ½(a − y)², cross-entropy −[y ln a + (1 − y) ln(1 − a)] and their slopes."""
     if not 0.0 <= y <= 1.0:
         raise ValueError(f"the target y must be between 0 and 1; got {y}")
+    if name not in NEURON_LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(NEURON_LOSSES)}; got {name!r}")
     a = np.linspace(0.002, 0.998, n)
-    if name == "l1":
-        cost, slope = np.abs(a - y), np.sign(a - y)
-    elif name == "quadratic":
-        cost, slope = 0.5 * (a - y) ** 2, a - y
-    elif name == "cross_entropy":
-        cost, slope = neuron_cost("cross_entropy", a, y), -y / a + (1.0 - y) / (1.0 - a)
-    else:
-        raise ValueError(f"loss must be one of {', '.join(LOSS_NAMES)}; got {name!r}")
-    return LossCurve(name, float(y), a, cost, slope)
+    loss = NEURON_LOSSES[name]
+    return LossCurve(name, float(y), a, loss.cost(a, y), loss.slope(a, y))
 
 
 def target_entropy(y: float) -> float:

@@ -1,10 +1,14 @@
 """The Neuron page in AppTest: renders, the z slider moves σ and σ', gates fill the truth table, epochs advance."""
+import json
+
 import pytest
 
+from engine.nn.activations import ACTIVATIONS, SATURATION_MARGIN
 from engine.views import neuron
 from tests.apptest import open_page
 from tests.i18n_text import figure_texts
 from ui.i18n import speaking
+from ui.theme import KIND_COLORS
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +53,25 @@ def test_z_slider_and_activation_change_the_numbers(at):
     assert any("died" in i.value for i in at.info)
     at.segmented_control(key="neuron_activation").set_value("leaky_relu").run()
     assert metrics(at) == {"a = σ(z)": "-0.0100", "σ'(z)": "0.0100"}
-    assert any("can recover" in i.value for i in at.info)
+    assert any("can recover" in i.value and "slope of 0.01," in i.value for i in at.info)  # LEAKY_SLOPE, filled in
     at.segmented_control(key="neuron_activation").set_value("sigmoid").run()
     at.slider(key="neuron_z").set_value(0.0).run()
+
+
+def test_the_activations_labels_symbols_and_colours_are_the_registrys(at):
+    """One row per activation: the choice's label, the figure's title and the shading all come from the registry."""
+    control = at.segmented_control(key="neuron_activation")
+    assert list(control.options) == [control.format_func(name) for name in neuron.NEURON_ACTIVATIONS]
+    assert control.format_func("linear") == ACTIVATIONS["linear"].label == "linear (identity)"
+    assert control.format_func("step") == neuron.STEP.label
+    for name, kind in (("sigmoid", "saturates"), ("relu", "dies")):
+        at.segmented_control(key="neuron_activation").set_value(name).run()
+        title = f"{ACTIVATIONS[name].label}: a = {ACTIVATIONS[name].symbol}"
+        [figure] = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if title in figure_texts(c.proto.spec)]
+        assert {shape["fillcolor"] for shape in figure["layout"]["shapes"] if "fillcolor" in shape} == \
+            {KIND_COLORS[kind]} and ACTIVATIONS[name].kind == kind
+    at.segmented_control(key="neuron_activation").set_value("sigmoid").run()
+    assert any(f"within {SATURATION_MARGIN} of its bound" in i.value for i in at.info)
 
 
 @pytest.mark.parametrize("gate, rows", [
@@ -128,7 +148,8 @@ def test_a_chinese_session_reads_the_page_and_its_figures_in_chinese():
     assert any("神经元**饱和**了" in i.value for i in at.info)  # sigmoid at z = 0: the saturation lesson
     assert metrics(at) == {"a = σ(z)": "0.5000", "σ'(z)": "0.2500"}  # numbers and symbols as in English
     figures = [" ".join(figure_texts(chart.proto.spec)) for chart in at.get("plotly_chart")]
-    assert any("二次代价函数 ½(a − y)²" in f and "交叉熵代价函数" in f for f in figures)  # the costs' panels
+    # the costs' panels: each lesson loss's label and formula, as in the loss chart's legend
+    assert any("二次代价函数 ½(a − y)²" in f and "交叉熵 −[y ln a + (1 − y) ln(1 − a)]" in f for f in figures)
     assert "这个感知器计算的是 AND：四行全部一致。" in [s.value for s in at.success]
     with speaking("zh"):  # AppTest formats the radios' options outside the session when it runs again
         at.segmented_control(key="neuron_gate").set_value("XOR").run()

@@ -39,3 +39,16 @@ def test_zeros_infinities_and_nothing_to_show():
 def test_labels_of_tiny_and_huge_ticks():
     assert log_label(2e-6) == "2×10⁻⁶" and log_label(1e5) == "10⁵" and log_label(0.002) == "0.002"
     assert log_label(0.002, plain=False) == "2×10⁻³"
+
+
+def test_every_failure_kind_has_one_colour_and_every_figure_reads_it():
+    """saturated and dead look the same in every figure: ui.theme.KIND_COLORS, keyed by the registry's kinds."""
+    from engine.nn.activations import ACTIVATIONS, KINDS
+    from ui import gradient_figs, neuron_figs, train_figs
+    from ui.theme import KIND_COLORS
+    assert set(KIND_COLORS) == set(KINDS) == {ACTIVATIONS[name].kind for name in ACTIVATIONS}
+    assert len(set(KIND_COLORS.values())) == len(KIND_COLORS)
+    assert set(gradient_figs.KIND_WORDS) == set(KINDS)
+    assert train_figs.SATURATED == KIND_COLORS["saturates"]
+    for old in ("SATURATED_COLOR", "DEAD_COLOR", "ACTIVATION_LABELS", "LOSS_LABELS", "COST_LABELS"):
+        assert not hasattr(neuron_figs, old), old  # the neuron figures' own tables are gone

@@ -73,3 +73,27 @@ def test_per_layer_lines_draw_one_line_a_layer_on_a_log_axis():
     assert "font_size" not in json.dumps(fig)
     assert len(fig["data"]) == 3 and fig["layout"]["yaxis"]["type"] == "log"
     assert fig["layout"]["yaxis"]["title"]["text"] == "mean |δ|"
+
+
+def test_saturation_bars_take_each_layers_kind_colour_and_grey_the_output():
+    from engine.nn.activations import ACTIVATIONS
+    from ui.theme import KIND_COLORS
+    fig = figs.saturation_bars(np.array([0.1, 0.2, 0.0, 1.0]), ["layer 1", "layer 2", "layer 3", "output (l=4)"],
+                               ["sigmoid", "relu", "leaky_relu", "softmax"])
+    bar = fig.data[0]
+    assert list(bar.marker.color) == [KIND_COLORS["saturates"], KIND_COLORS["dies"], KIND_COLORS["none"],
+                                      figs.OUTPUT_GREY]  # a confident output is not judged
+    assert [KIND_COLORS[ACTIVATIONS[a].kind] for a in ("sigmoid", "relu")] == list(bar.marker.color[:2])
+    assert bar.x[-1].endswith("softmax<br>(confident)") and "hidden units" in fig.layout.title.text
+
+
+def test_the_gradients_saturation_bars_colour_by_kind_and_hatch_configuration_b():
+    from ui.gradient_figs import Series, saturation_bars
+    from ui.theme import KIND_COLORS
+    rows = [{"layer": 1, "saturated_frac": 0.25, "dead_frac": 0.0},
+            {"layer": 2, "saturated_frac": 0.5, "dead_frac": 0.0}]  # hidden layer 1, then the output layer
+    series = [Series("A", rows, "#000000"), Series("B", rows, "#ffffff")]
+    fig = saturation_bars(series, activations=["sigmoid", "relu"])
+    assert [t.marker.color for t in fig.data] == [KIND_COLORS["saturates"], KIND_COLORS["dies"]]
+    assert [t.marker.pattern.shape for t in fig.data] == ["", "/"]
+    assert [t.name for t in fig.data] == ["A: saturated", "B: dead"] and list(fig.data[0].y) == [25.0]

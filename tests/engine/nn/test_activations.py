@@ -1,16 +1,21 @@
-"""The activation registry against torch autograd (σ'), numpy against torch (σ and σ'), and the failure flags."""
+"""The activation registry against torch autograd (σ'), numpy against torch (σ and σ'), the failure kinds, and
+the output layer's rule: the one place the specs, the model and the lessons read them from."""
 import numpy as np
 import pytest
 import torch
 
-from engine.nn.activations import ACTIVATIONS, LEAKY_SLOPE, bounds, dies
-from engine.nn.spec import ACTIVATION_NAMES
+from engine.nn import backprop as numpy_reference
+from engine.nn.activations import (ACTIVATIONS, KINDS, LEAKY_SLOPE, LOSS_OUTPUTS, OUTPUTS, bounds, dies,
+                                   output_name)
+from engine.nn.model import build_model, output_a
+from engine.nn.spec import ACTIVATION_NAMES, LOSS_NAMES, NetworkSpec
 
 Z = np.concatenate((np.linspace(-6.0, 6.0, 49), [0.0, -1e-3, 1e-3, -40.0, 40.0]))
 
 
 def test_the_registry_lists_the_names_the_specs_accept():
-    assert tuple(ACTIVATIONS) == ACTIVATION_NAMES
+    assert tuple(ACTIVATIONS) == ACTIVATION_NAMES == ("sigmoid", "tanh", "relu", "leaky_relu", "linear")
+    assert LOSS_NAMES == tuple(LOSS_OUTPUTS) == ("ce", "mse")
     assert all(act.name == name for name, act in ACTIVATIONS.items())
 
 
@@ -60,6 +65,47 @@ def test_best_z_is_where_sigma_prime_is_largest(name):
     assert act.numpy_prime(np.array([act.best_z]))[0] == pytest.approx(act.numpy_prime(Z).max())
 
 
-def test_every_row_has_a_name_and_formulas_for_students():
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+def test_each_rows_kind_is_what_its_sigma_prime_does(name):
+    """saturates: σ' → 0 at both ends; dies: σ' = 0 for every z ≤ 0; none: σ' stays at least LEAKY_SLOPE."""
+    act = ACTIVATIONS[name]
+    prime = act.numpy_prime(Z)
+    assert act.kind in KINDS
+    if act.kind == "saturates":
+        assert prime[np.abs(Z) == 40.0].max() < 1e-12 and act.bounds is not None and not act.dies
+    elif act.kind == "dies":
+        assert (prime[Z <= 0] == 0).all() and act.bounds is None
+    else:
+        assert prime.min() >= LEAKY_SLOPE and act.bounds is None and not act.dies
+
+
+def test_every_row_has_a_label_and_a_symbol_for_students():
     for act in ACTIVATIONS.values():
-        assert act.label and act.formula and act.derivative
+        assert act.label and act.symbol.startswith("σ(z) = ")
+    assert ACTIVATIONS["linear"].label == "linear (identity)"  # one label on every page
+    assert f"{LEAKY_SLOPE:g}z" in ACTIVATIONS["leaky_relu"].symbol  # the symbol is written from the constant
+
+
+@pytest.mark.parametrize("loss, regression, output", [("ce", False, "softmax"), ("mse", False, "sigmoid"),
+                                                       ("mse", True, "linear")])
+def test_the_output_rule_gives_softmax_for_ce_sigmoid_for_mse_linear_for_regression(loss, regression, output):
+    assert output_name(loss, regression) == output
+    spec = NetworkSpec(input_size=3, hidden=(4,), output_size=1 if regression else 3, loss=loss, regression=regression,
+                       image_shape=None)
+    assert spec.output_activation == output  # the spec asks the registry
+    z = torch.randn(5, spec.output_size, dtype=torch.float64)
+    expected = {"softmax": torch.softmax(z, 1), "sigmoid": torch.sigmoid(z), "linear": z}[output]
+    torch.testing.assert_close(OUTPUTS[output].torch(z), expected)
+    torch.testing.assert_close(output_a(spec, z), expected)  # and so does the model
+
+
+@pytest.mark.parametrize("loss", ["ce", "mse"])
+def test_the_numpy_reference_uses_the_same_output_layer(loss):
+    model = build_model(NetworkSpec(input_size=3, hidden=(4,), output_size=3, loss=loss, image_shape=None)).double()
+    weights = [l.weight.detach().numpy() for l in model.linears]
+    biases = [l.bias.detach().numpy()[:, None] for l in model.linears]
+    x = np.random.default_rng(0).normal(size=(3, 5))
+    _, outs = numpy_reference.forward(weights, biases, "relu", x, loss)
+    with torch.no_grad():
+        expected = output_a(model.spec, model(torch.from_numpy(x.T))).numpy().T
+    np.testing.assert_allclose(outs[-1], expected, rtol=1e-12)

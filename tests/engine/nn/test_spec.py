@@ -1,7 +1,8 @@
 """NetworkSpec / TrainSpec: validation messages and dict round-trips."""
 import pytest
 
-from engine.nn.spec import NetworkSpec, SpecError, TrainSpec, spec_for_dataset
+from engine.data.datasets import DatasetError, load_dataset
+from engine.nn.spec import NetworkSpec, SpecError, TrainSpec, check_number, spec_for_dataset
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -49,6 +50,16 @@ def test_network_spec_errors(kwargs, message):
 def test_train_spec_errors(kwargs, message):
     with pytest.raises(SpecError, match=message):
         TrainSpec(**kwargs)
+
+
+def test_one_range_check_for_the_specs_and_the_datasets():
+    check_number("noise", 0.5, 0.0, 2.0)
+    with pytest.raises(SpecError, match="noise must be 0-2, got 3"):
+        check_number("noise", 3.0, 0.0, 2.0)
+    with pytest.raises(DatasetError, match="seed must be a whole number, got 1.5"):
+        check_number("seed", 1.5, 0, 10, whole=True, error=DatasetError)
+    with pytest.raises(DatasetError, match="noise must be 0-"):  # load_dataset raises through the same check
+        load_dataset("moons", noise=-1.0)
 
 
 def test_single_activation_applies_to_every_hidden_layer():

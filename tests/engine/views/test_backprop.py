@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from engine.nn.backprop import backprop, cost, gradient_step
-from engine.nn.activations import ACTIVATIONS
+from engine.nn.activations import ACTIVATIONS, output_name
 from engine.views.backprop import (SWEEP, chain_rule, descent_step, digit_image, layer_jacobian, one_hot,
-                                    other_digits, output_activation, output_jacobian, overshoot, work_through)
+                                    other_digits, output_jacobian, overshoot, work_through)
 
 
 def tiny_network(loss: str = "ce", seed: int = 0) -> tuple:
@@ -26,8 +26,9 @@ def test_one_hot_has_one_column_per_label():
     assert y[3, 0] == 1 and y[0, 1] == 1 and y.sum() == 2
 
 
-def test_the_output_activation_follows_the_loss():
-    assert output_activation("ce") == "softmax" and output_activation("mse") == "sigmoid"
+def test_the_output_layer_is_the_registrys_rule_for_the_loss():
+    for loss, output in (("ce", "softmax"), ("mse", "sigmoid")):
+        assert work_through(tiny_network(loss), digit(), target=3).layer_names[-1] == output == output_name(loss)
 
 
 def test_digit_image_reads_784_values_as_a_float64_square():
@@ -42,7 +43,7 @@ def test_worked_example_matches_the_numpy_reference(loss):
     x, y = digit().reshape(784, 1), one_hot([7])
     deltas, grad_w, grad_b = backprop(*arrays[:3], x, y, loss)
     assert worked.cost == cost(*arrays[:3], x, y, loss)
-    assert worked.layer_names == ("tanh", output_activation(loss))
+    assert worked.layer_names == ("tanh", output_name(loss))
     assert [s.layer for s in worked.steps] == [2, 1]  # output layer first
     np.testing.assert_array_equal(worked.steps[0].delta, deltas[1][:, 0])
     np.testing.assert_array_equal(worked.grad_w[0], grad_w[0])

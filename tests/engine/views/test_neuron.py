@@ -7,6 +7,7 @@ import pytest
 import torch
 from scipy.optimize import linprog
 
+from engine.nn.activations import ACTIVATIONS
 from engine.views import neuron
 
 
@@ -42,10 +43,13 @@ def test_sigma_prime_is_the_autograd_derivative(name):
     assert neuron.sigma(name, z.detach().numpy()) == pytest.approx(torch_fn(z).detach().numpy(), abs=1e-12)
 
 
-def test_saturates_dies_or_neither():
-    kinds = {name: neuron.activation_curve(name).kind for name in neuron.ACTIVATION_NAMES}
-    assert kinds == {"sigmoid": "saturates", "tanh": "saturates", "relu": "dies", "leaky_relu": "neither",
-                     "step": "flat", "linear": "neither"}
+def test_saturates_dies_or_none_as_the_registry_says():
+    kinds = {name: neuron.activation_curve(name).kind for name in neuron.NEURON_ACTIVATIONS}
+    assert kinds == {"sigmoid": "saturates", "tanh": "saturates", "relu": "dies", "leaky_relu": "none",
+                     "step": "flat", "linear": "none"}
+    # the network activations are the registry's own rows; only the perceptron's step is the lesson's
+    assert all(neuron.NEURON_ACTIVATIONS[name] is act for name, act in ACTIVATIONS.items())
+    assert [name for name in neuron.NEURON_ACTIVATIONS if name not in ACTIVATIONS] == ["step"]
     sig = neuron.activation_curve("sigmoid")
     (_, low), (high, _) = sig.saturated
     # a within 0.02 of 0 or 1: σ(z) = 0.98 at z = ln 49 ≈ 3.89, symmetric
@@ -152,19 +156,20 @@ def _separable(points: np.ndarray, labels: np.ndarray) -> bool:
 def test_identity_boundary_is_a_straight_line_and_relu_bends_it(one_thread):
     straight = neuron.boundary(("linear", "linear"))
     curved = neuron.boundary(("relu", "linear"))
-    g1, g2 = np.meshgrid(straight.x1, straight.x2)
+    g1, g2 = np.meshgrid(straight.boundary.xx, straight.boundary.yy)
     grid = np.column_stack([g1.ravel(), g2.ravel()])
     for b in (straight, curved):
-        assert 0.01 < (b.prob > 0.5).mean() < 0.99  # both classes appear on the grid
-    assert _separable(grid, (straight.prob > 0.5).ravel())
-    assert not _separable(grid, (curved.prob > 0.5).ravel())
+        assert 0.01 < (b.boundary.prob > 0.5).mean() < 0.99  # both classes appear on the grid
+    assert _separable(grid, (straight.boundary.prob > 0.5).ravel())
+    assert not _separable(grid, (curved.boundary.prob > 0.5).ravel())
     assert curved.val_acc > straight.val_acc + 0.03  # the bend pays on moons
     assert straight.val_acc > 0.8
 
 
 # ---- loss functions ---------------------------------------------------------------------------------------
 def test_losses_and_their_slopes_for_target_one():
-    l1, quad, ce = (neuron.loss_curve(name, 1.0) for name in neuron.LOSS_NAMES)
+    assert list(neuron.NEURON_LOSSES) == ["l1", "quadratic", "cross_entropy"]
+    l1, quad, ce = (neuron.loss_curve(name, 1.0) for name in neuron.NEURON_LOSSES)
     i = int(np.argmin(np.abs(l1.a - 0.25)))
     a = l1.a[i]
     assert l1.cost[i] == pytest.approx(1 - a) and l1.dc_da[i] == -1.0
