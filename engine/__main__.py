@@ -112,8 +112,7 @@ def _network(args, **extra) -> S.NetworkSpec:
 def cmd_train(args) -> tuple[dict, int]:
     from .nn.checkpoint import check_target, save
     from .train.trainer import Trainer
-    from .views.verdicts import format_loss
-    from .views.words import ending_message
+    from .views.words import ending_message, format_loss
 
     check_target(args.out)  # before training: a bad --out must not cost the run
     if args.kfold is not None and not 2 <= args.kfold <= 20:
@@ -157,7 +156,7 @@ def cmd_train(args) -> tuple[dict, int]:
 def _kfold(network, training, k: int, data, quiet: bool) -> dict:
     """The train JSON's K-fold fields: folds, kfold_mean, kfold_std."""
     from .train.kfold import cross_validate
-    from .views.verdicts import format_loss
+    from .views.words import format_loss
 
     def progress(done: int, total: int) -> None:
         if not quiet and done:
@@ -224,20 +223,23 @@ def cmd_predict(args) -> tuple[list, int]:
 
 def cmd_gradients(args) -> tuple[dict, int]:
     from .views.gradients import profile_at_init
+    from .views.words import verdict_text
 
     if not 1 <= args.batch_size <= 100_000:
         raise UsageError(f"batch size must be 1-100000, got {args.batch_size}")
     network = _network(args)
     profile = profile_at_init(network, args.dataset, batch_size=args.batch_size, seed=args.seed)
-    rows = profile.rows
+    rows, verdict = profile.rows, profile.verdict
+    text = verdict_text(verdict, profile.network)  # English: the command line installs no translator
     if not args.json:
         print(f"{'layer':>5} {'mean |δ|':>11} {'‖∂C/∂W‖':>11} {'act mean':>9} {'act std':>9} {'saturated':>9} "
               f"{'dead':>6}")
         for r in rows:
             print(f"{r['layer']:>5} {r['delta_mean_abs']:11.3e} {r['grad_norm']:11.3e} {r['act_mean']:9.3f} "
                   f"{r['act_std']:9.3f} {r['saturated_frac']:9.1%} {r['dead_frac']:6.1%}")
-        print(f"verdict: {profile.verdict.text}")
-    return {"layers": rows, "verdict": profile.verdict.as_dict()}, 0
+        print(f"verdict: {text}")
+    return {"layers": rows,
+            "verdict": {"kind": verdict.kind, "ratio": verdict.ratio, "gain": verdict.per_layer, "text": text}}, 0
 
 
 def cmd_landscape(args) -> tuple[dict, int]:

@@ -4,14 +4,15 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.views.gradients import EXPLODING_ABOVE, TRAIN_BATCH, VANISHING_BELOW, ProfileTrainer, profile_at_init, \
-    scalar_chain, sci
+    scalar_chain
+from engine.views.words import describe, diverged_profile_note, sci
 from engine.nn.activations import ACTIVATIONS
-from engine.nn.model import INIT_ORDER, INITS, LOSSES
+from engine.nn.model import INIT_ORDER, INITS, LOSS_LABELS, LOSSES
 from engine.nn.spec import ACTIVATION_NAMES, DATASET_NAMES, NetworkSpec, TrainSpec
 from ui.bootstrap import require_app_frame
 from ui.gradient_figs import CONFIG_COLORS, Series, activation_violins, chain_figure, delta_profile, grad_norms, \
     saturation_bars
-from ui.i18n import N_, _, language
+from ui.i18n import N_, _
 from ui.plain_text import plain
 
 require_app_frame()
@@ -21,7 +22,6 @@ BATCHES = (16, 32, 64, 128, 256, 512, 1024)
 INIT_SHORT = {name: init.short for name, init in INITS.items()}
 INIT_LABELS = {name: init.label for name, init in INITS.items()}
 LOSS_SHORT = {name: loss.short for name, loss in LOSSES.items()}
-LOSS_LABELS = {name: loss.label for name, loss in LOSSES.items()}
 LEARNING_RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 # red where the signal is lost or blows up, orange where it fades or every unit is a copy, green when it flows
 SHOW_VERDICT = {"vanishing": "warning", "exploding": "error", "healthy": "success", "symmetric": "warning",
@@ -30,7 +30,7 @@ COLORS = dict(zip(("A", "B"), CONFIG_COLORS))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def at_init(network: NetworkSpec, batch: TrainSpec, lang: str):  # noqa: ARG001 (lang: the verdict's language)
+def at_init(network: NetworkSpec, batch: TrainSpec):
     """The profile of a fresh network on the fixed batch (deterministic and read-only: shared by every user)."""
     return profile_at_init(network, batch.dataset, batch.batch_size, batch.seed)
 
@@ -57,7 +57,7 @@ def after_training(networks: dict[str, NetworkSpec], fixed_batch: TrainSpec, lab
     keep = {}
     lines = []
     for name, network in networks.items():
-        key = (network, fixed_batch, optimizer, lr, language())  # its verdicts are in the session's language
+        key = (network, fixed_batch, optimizer, lr)
         trainer = trainers.get(key)
         if trainer is None:
             trainer = ProfileTrainer(network, fixed_batch.dataset, batch_size=fixed_batch.batch_size,
@@ -65,12 +65,14 @@ def after_training(networks: dict[str, NetworkSpec], fixed_batch: TrainSpec, lab
         keep[key] = trainer
         with st.spinner(_("Training {label} for {steps} steps ...").format(label=labels[name], steps=steps)):
             trained = trainer.advance_to(steps)
-        if trained.message:
-            st.warning(f"{labels[name]}: {plain(trained.message)}")
+        note = diverged_profile_note(trained)
+        if note:
+            st.warning(f"{labels[name]}: {plain(note)}")
         v = trained.profile.verdict
+        headline = describe(v, trained.profile.network)[0]
         getattr(st, SHOW_VERDICT[v.kind])(_("**{label} after {steps} steps — {headline}** Loss on the batch: {before:.3f} at "
                                "init → {after:.3f}.").format(label=labels[name], steps=trained.steps,
-                                                             headline=v.headline, before=profiles[name].loss,
+                                                             headline=headline, before=profiles[name].loss,
                                                              after=trained.profile.loss))
         lines.append(Series(_("{label}, at init").format(label=labels[name]), profiles[name].rows, COLORS[name],
                             dash="dot"))
@@ -172,15 +174,16 @@ try:  # one NetworkSpec per configuration, and the fixed batch δ is measured on
                 for name, (act, init) in configs.items()}
     fixed_batch = TrainSpec(dataset=dataset, batch_size=batch, seed=seed)
     with st.spinner(_("Computing δ in every layer ...")):
-        profiles = {name: at_init(network, fixed_batch, language()) for name, network in networks.items()}
+        profiles = {name: at_init(network, fixed_batch) for name, network in networks.items()}
 except ValueError as exc:  # SpecError, DatasetError: a message a student can act on
     verdict_row.error(_("These settings do not work: {error}").format(error=plain(exc)))
     st.stop()
 
 # --- the verdict and the per-layer profiles, above the fold ------------------------------------------
+# (headline, reason) of each verdict, worded now in the session's language
+verdicts = {name: describe(profile.verdict, profile.network) for name, profile in profiles.items()}
 for column, (name, profile) in zip(verdict_row.columns(len(profiles)), profiles.items()):
-    v = profile.verdict
-    getattr(column, SHOW_VERDICT[v.kind])(f"**{labels[name]} — {v.headline}**")
+    getattr(column, SHOW_VERDICT[profile.verdict.kind])(f"**{labels[name]} — {verdicts[name][0]}**")
 series = [Series(labels[n], p.rows, COLORS[n]) for n, p in profiles.items()]
 with pictures:
     st.plotly_chart(delta_profile(series, height=380), width="stretch", theme=None, key="grad_fig_delta")
@@ -200,9 +203,8 @@ st.markdown(_(
     "$5^{30} \\approx 9 \\times 10^{20}$ (**exploding**) — *Dive into Deep Learning*'s example, worked in the "
     "scalar chain at the bottom of the page. Above is a real network at initialisation: choose an "
     "activation and an initialisation and watch the profile."))
-for name, profile in profiles.items():
-    v = profile.verdict
-    st.markdown(f"**{labels[name]}:** {v.reason}")
+for name, (_headline, reason) in verdicts.items():
+    st.markdown(f"**{labels[name]}:** {reason}")
 st.caption(_("Verdict rule: mean |δ¹| below {low:g}× the last hidden layer's is vanishing, above {high:g}× is "
              "exploding, anything between is healthy. At 100× layer 1 learns a hundred times slower (or faster) "
              "than the top hidden layer with the same learning rate. Zero init is **symmetric** (every unit of a "

@@ -1,4 +1,7 @@
-"""Vanishing and exploding gradients: per-layer profiles at init and after training, a verdict, the scalar chain."""
+"""Vanishing and exploding gradients: per-layer profiles at init and after training, a verdict, the scalar chain.
+
+The verdict is kinds and numbers (engine/views/verdicts.py); engine/views/words.py words it and the training note.
+"""
 from __future__ import annotations
 
 import math
@@ -14,7 +17,7 @@ from ..nn.probes import layer_table, record
 from ..nn.spec import NetworkSpec, SpecError, TrainSpec, spec_for_dataset
 from ..text import _
 from ..train.trainer import Trainer
-from .verdicts import EXPLODING_ABOVE, VANISHING_BELOW, Verdict, diverged_profile_note, sci, verdict, weight_scale
+from .verdicts import EXPLODING_ABOVE, VANISHING_BELOW, Verdict, classify, weight_scale
 
 ACTIVATION_SAMPLES = 600  # values of a^l kept per layer for the distribution plot
 MAX_TRAIN_STEPS = 5000
@@ -37,23 +40,18 @@ class Profile:
     network: NetworkSpec  # resized to the dataset's inputs and outputs
     rows: list  # engine.nn.probes.layer_table rows (the gradients CLI's numbers), first hidden layer first
     samples: list  # ActivationSample per hidden layer
-    verdict: Verdict
+    verdict: Verdict  # kind, ratio, per-layer gain (words.describe words it)
     loss: float  # C on the fixed batch
 
 
 @dataclass(frozen=True)
 class Trained:
-    """The same network's profile after k training steps."""
+    """The same network's profile after k training steps (words.diverged_profile_note words an early stop)."""
 
     profile: Profile
     steps: int  # steps actually taken (fewer if training diverged)
     status: str  # the Trainer's status: ready | running | done | diverged
     lr: float  # the learning rate η it trained with (the divergence note names it)
-
-    @property
-    def message(self) -> str:
-        """Why training stopped early, or "": worded when read, in the reader's language."""
-        return diverged_profile_note(self.steps, self.lr) if self.status == "diverged" else ""
 
 
 @dataclass(frozen=True)
@@ -100,7 +98,7 @@ def _profile(model: Net, x: torch.Tensor, y: torch.Tensor, seed: int) -> Profile
     rows = layer_table(model, x, y)
     loss, records = record(model, x, y)
     samples = _samples(records, ACTIVATION_SAMPLES, seed)
-    return Profile(model.spec, rows, samples, verdict(rows, model.spec), loss)
+    return Profile(model.spec, rows, samples, classify(rows, model.spec), loss)
 
 
 def profile_at_init(network: NetworkSpec, dataset: str = "mnist5k", batch_size: int = 256,
@@ -187,5 +185,5 @@ def scalar_chain(depth: int, w: float, activation: str = "sigmoid", bias: float 
 
 
 __all__ = ["Verdict", "ActivationSample", "Profile", "Trained", "Chain", "ProfileTrainer", "fixed_batch",
-           "activation_samples", "profile_at_init", "profile_after_training", "verdict", "sci", "weight_scale",
+           "activation_samples", "profile_at_init", "profile_after_training", "classify", "weight_scale",
            "scalar_chain", "VANISHING_BELOW", "EXPLODING_ABOVE", "TRAIN_BATCH"]

@@ -1,11 +1,220 @@
-"""The sentences a person reads about a run, made from the engine's records with `_()`: how a run ended."""
+"""The sentences a person reads, made from the engine's kinds and numbers with `_()` (English is the source text).
+
+The gradients verdict (vanishing / exploding / healthy, and why, in BP2's terms), how a run ended and what to do
+when training diverged, and the display formatters for losses and tiny or huge numbers.
+"""
 from __future__ import annotations
 
 import math
+import re
+from typing import TYPE_CHECKING
 
+from ..nn.spec import NetworkSpec
 from ..text import _
 from ..train.trainer import Divergence, Finished
-from .verdicts import _capital, format_loss
+from .verdicts import CROWDED, EXPLODING_ABOVE, FLOAT32_TINY, NOTABLE, Verdict, weight_scale
+
+if TYPE_CHECKING:
+    from .gradients import Trained
+
+
+# ---------------------------------------------------------------- numbers as people read them
+
+
+def sci(value: float) -> str:
+    """2.04e-06 as '2.0×10⁻⁶', 37.2 as '37', 0.41 as '0.41'."""
+    if value == 0 or not math.isfinite(value):
+        return str(value)
+    if 0.01 <= abs(value) < 1000:
+        return f"{value:.2g}"
+    exponent = math.floor(math.log10(abs(value)))
+    mantissa = value / 10 ** exponent
+    if round(mantissa, 1) >= 10:
+        mantissa, exponent = mantissa / 10, exponent + 1
+    sup = str(exponent).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    return f"{mantissa:.1f}×10{sup}"
+
+
+def format_loss(value: float | None) -> str:
+    """A loss as people read it: 0.2315, 12.41, 2.4e26 (not 237113821134164070347309056.000), inf, NaN."""
+    if value is None:
+        return "—"
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value != 0 and (abs(value) >= 1e4 or abs(value) < 1e-4):
+        mantissa, exponent = f"{value:.1e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    return f"{value:.4f}"
+
+
+def sentences(*parts: str) -> str:
+    """Sentences in one paragraph: a space between English ones, none after Chinese full-width punctuation."""
+    return re.sub(r"(?<=[。！？）])\s+", "", " ".join(p for p in parts if p).strip())
+
+
+def _capital(text: str) -> str:
+    """text with its first letter upper-case (a phrase that starts a sentence; Chinese is left as it is)."""
+    return text[:1].upper() + text[1:]
+
+
+# ---------------------------------------------------------------- the gradients verdict
+
+
+def describe(verdict: Verdict, network: NetworkSpec | None = None) -> tuple[str, str]:
+    """(headline, reason) in the current language: what the flow does, and why in BP2's terms.
+
+    `network` lets the reason name σ and the init and quote the weight scale std·√n.
+    """
+    return _headline(verdict), _reason(verdict, network)
+
+
+def verdict_text(verdict: Verdict, network: NetworkSpec | None = None) -> str:
+    """Headline and reason in one paragraph (the gradients CLI's verdict text)."""
+    return sentences(*describe(verdict, network))
+
+
+def _headline(v: Verdict) -> str:
+    """'Vanishing: layer 1 receives 2.0×10⁻⁶ of the error signal of layer 8 (...).'"""
+    top = _("layer {n} (the last hidden layer)").format(n=v.hidden_layers) if v.hidden_layers > 1 else _("layer 1")
+    if v.overflowed:
+        return _("Exploding: the error signal overflowed (inf or NaN) on its way from the output layer down to "
+                 "layer 1.")
+    if v.kind == "symmetric":
+        return _("Symmetric: every unit of a layer computes the same thing and gets the same update.")
+    if v.kind == "dead":
+        where = (_("every ReLU of layer {layer} is dead").format(layer=v.dead_layers[-1]) if v.dead_layers
+                 else _("{share:.0%} of the hidden ReLUs are dead").format(share=v.dead))
+        return _("Dead: {where} (z ≤ 0 on every sample, so σ'(z) = 0): the error signal stops there.").format(
+            where=where)
+    if v.kind == "vanishing":
+        return _vanishing_headline(v, top)
+    if v.kind == "exploding":
+        return _("Exploding: layer 1 receives {ratio} times the error signal of {top}.").format(
+            ratio=sci(v.ratio), top=top)
+    if v.hidden_layers == 1:
+        return _("Healthy: one hidden layer has no chain of layers for δ to vanish or explode in.")
+    return _("Healthy: layer 1 receives {ratio} times the error signal of {top}: "
+             "within {bound:.0f}× either way.").format(ratio=sci(v.ratio), top=top, bound=EXPLODING_ABOVE)
+
+
+def _vanishing_headline(v: Verdict, top: str) -> str:
+    if v.ratio > 0:
+        return _("Vanishing: layer 1 receives {ratio} of the error signal of {top}.").format(
+            ratio=sci(v.ratio), top=top)
+    head = _("Vanishing: layer 1 receives no error signal at all (δ¹ = 0), while {top} gets {last}.").format(
+        top=top, last=sci(v.last_delta))
+    if v.underflow is not None:
+        head += _(" δ¹ = 0 is float32 underflow: at the measured rate the true value is about "
+                  "{estimate}, below float32's smallest number {tiny}.").format(
+                      estimate=sci(v.underflow), tiny=sci(FLOAT32_TINY))
+    return head
+
+
+def _reason(v: Verdict, network: NetworkSpec | None) -> str:
+    """The why, from the textbook's BP2: δ^l = ((W^(l+1))^T δ^(l+1)) ⊙ σ'(z^l)."""
+    if v.kind == "symmetric":
+        return _symmetric_reason(v)
+    if v.kind == "dead":
+        return _("BP2 multiplies δ by σ'(z) = 0 at a dead unit, so nothing passes below it and the weights "
+                 "feeding it never change. Use a smaller learning rate, He init, or leaky ReLU (it passes "
+                 "0.01·δ back for z ≤ 0 and cannot die).")
+    measured = (_("Measured: δ changes by ×{factor} per layer on average.").format(factor=sci(v.per_layer))
+                if math.isfinite(v.per_layer) and v.per_layer > 0 else "")
+    if network is None:
+        parts = [_("{share:.0%} of hidden units are saturated or dead.").format(share=v.share)] \
+            if v.share >= NOTABLE else []
+        return sentences(*parts, measured)
+    facts = _Facts(v, network)
+    parts = {"vanishing": _vanishing, "exploding": _exploding, "healthy": _healthy}[v.kind](facts)
+    return sentences(*parts, measured)
+
+
+def _symmetric_reason(v: Verdict) -> str:
+    flow = (_("With every weight 0, (W^(l+1))^T δ^(l+1) = 0: no error reaches the hidden layers at all. ")
+            if v.silent else "")
+    return flow + _("All weights start equal, so all units of a layer have the same z, the same a and the same "
+                    "δ, and gradient descent gives them the same update: they stay copies of one another and the "
+                    "layer acts like a single unit (zero init never breaks the symmetry). Use random weights such "
+                    "as Xavier or He.")
+
+
+class _Facts:
+    """What a reason is built from: the verdict's shares and the network's σ, init and weight scale, worded."""
+
+    def __init__(self, v: Verdict, network: NetworkSpec):
+        std, scale, n = weight_scale(network)
+        mostly_dead = v.dead > v.saturated
+        self.acts = set(network.activations)  # the hidden layers' σ names
+        self.init = network.init
+        self.scale = scale  # std·√n of a typical hidden W
+        self.scale_text = _("the weight scale std·√n = {std:.3g}·√{n} = {scale:.3g}").format(std=std, n=n,
+                                                                                             scale=scale)
+        self.share = v.share  # share of hidden units that are saturated or dead
+        self.what = _("dead") if mostly_dead else _("saturated")  # whichever the share mostly is
+        self.where = (_("z ≤ 0 on every sample, so σ'(z) = 0") if mostly_dead  # what that means for σ'
+                      else _("a near its bounds, where σ'(z) ≈ 0"))
+
+
+def _vanishing(f: _Facts) -> list[str]:
+    parts = []
+    if "sigmoid" in f.acts:
+        parts.append(_("σ'(z) ≤ 1/4 for the sigmoid, so each layer multiplies δ by at most ¼ × {scale_text}, "
+                       "i.e. by ≤ {bound:.3g}.").format(scale_text=f.scale_text, bound=f.scale / 4))
+    if f.scale < 0.5:
+        parts.append(_("The weights are tiny: {scale_text}, so (W^(l+1))^T δ^(l+1) shrinks δ at every layer.").format(
+            scale_text=f.scale_text))
+    if f.share >= NOTABLE:
+        parts.append(_("{share:.0%} of the hidden units are {what} ({where}).").format(
+            share=f.share, what=f.what, where=f.where))
+    if not parts:
+        parts.append(_("BP2 multiplies δ by about std·√n·σ'(z) per layer, and here that is below 1 "
+                       "({scale_text}).").format(scale_text=f.scale_text))
+    return parts
+
+
+def _exploding(f: _Facts) -> list[str]:
+    if f.scale > 1.5:
+        parts = [_("{Scale_text} is far above 1: each BP2 step multiplies δ by "
+                   "about std·√n·√E[σ'(z)²], and the weights win over what σ'(z) takes away.").format(
+                       Scale_text=_capital(f.scale_text))]
+    else:
+        parts = [_("BP2 multiplies δ by about std·√n·σ'(z) per layer, and here that is above 1 "
+                   "({scale_text}).").format(scale_text=f.scale_text)]
+    if f.share >= NOTABLE:
+        parts.append(_("{share:.0%} of the hidden units are {what} ({where}): they hold some of it back.").format(
+            share=f.share, what=f.what, where=f.where))
+    return parts
+
+
+def _healthy(f: _Facts) -> list[str]:
+    if f.scale > 1.5 and f.share >= NOTABLE:
+        parts = [_("{Scale_text} would blow δ up, but {share:.0%} of the "
+                   "hidden units are {what} ({where}), which holds it back: the two roughly cancel.").format(
+                       Scale_text=_capital(f.scale_text), share=f.share, what=f.what, where=f.where)]
+    else:
+        parts = [_("BP2 multiplies δ by about std·√n·σ'(z) per layer, and that stays close to 1 "
+                   "({scale_text}).").format(scale_text=f.scale_text)]
+    if f.init == "he" and f.acts <= {"relu", "leaky_relu"}:
+        parts.append(_("He's std = √(2/n) gives std·√n = √2, and ReLU passes δ on about half the units: "
+                       "√2 · √½ = 1."))
+    if f.share >= CROWDED:
+        parts.append(_("Caution: with {share:.0%} of the units {what}, more layers would stop the signal.").format(
+            share=f.share, what=f.what))
+    return parts
+
+
+# ---------------------------------------------------------------- how a run ended
+
+
+def diverged_profile_note(trained: Trained) -> str:
+    """The Gradients page's note when its k training steps diverged, or ""."""
+    if trained.status != "diverged":
+        return ""
+    return _("Training diverged after {steps} steps: the loss became infinite or NaN, or exploded far above where "
+             "it started. Lower the learning rate η = {lr:g} or pick a gentler init; the profile shows the last "
+             "weights.").format(steps=trained.steps, lr=trained.lr)
 
 
 def ending_message(ending: Finished | Divergence | None) -> str:
@@ -50,4 +259,5 @@ def divergence_advice(d: Divergence) -> str:
         step=step, became=became, cause=cause, grown=grown, fixes=_capital(_("; ").join(fixes)))
 
 
-__all__ = ["ending_message", "divergence_advice"]
+__all__ = ["sci", "format_loss", "sentences", "describe", "verdict_text", "diverged_profile_note",
+           "ending_message", "divergence_advice"]

@@ -1,6 +1,5 @@
 """The engine's words follow the session's language once the app installs its translator; the CLI stays English."""
 import json
-import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -11,49 +10,17 @@ from tests import ROOT
 from engine.views.presets import DEFAULT_PRESET, PRESETS
 from engine.nn.spec import NetworkSpec, SpecError, clamp_params
 from engine.text import _
-from engine.views.verdicts import verdict
 from engine.train.trainer import Divergence
 from engine.views.words import divergence_advice, ending_message
 from tests.i18n_text import chinese_in, english_left
 from ui.i18n import install_translator, speaking
 
+# a gradients verdict in either language: tests/engine/views/test_words.py
 
 
 @pytest.fixture(autouse=True)
 def translator():
     install_translator()  # what ui.bootstrap does once per app process; outside a session it answers in English
-
-
-def _row(layer: int, delta: float) -> dict:
-    return {"layer": layer, "delta_mean_abs": delta, "act_std": 0.3, "dead_frac": 0.0, "saturated_frac": 0.0}
-
-
-VANISHING = [_row(1, 2e-6), _row(2, 1e-3), _row(3, 1.0), _row(4, 0.5)]  # three hidden layers, then the output
-SIGMOID = NetworkSpec(hidden=(32, 32, 32), activations="sigmoid", init="xavier")
-
-
-def test_a_gradients_verdict_is_chinese_for_a_chinese_session_and_unchanged_english_otherwise():
-    english = verdict(VANISHING, SIGMOID)
-    assert english.kind == "vanishing"
-    assert english.headline == ("Vanishing: layer 1 receives 2.0×10⁻⁶ of the error signal of layer 3 "
-                                "(the last hidden layer).")
-    assert english.reason.startswith("σ'(z) ≤ 1/4 for the sigmoid, so each layer multiplies δ by at most ¼ × the")
-    with speaking("zh"):
-        chinese = verdict(VANISHING, SIGMOID)
-        assert chinese.kind == "vanishing" and chinese.ratio == english.ratio  # only the words change
-        assert chinese.headline == "梯度消失：第 1 层收到的误差信号只有第 3 层（最后一个隐藏层）的 2.0×10⁻⁶。"
-        assert "权重尺度" in chinese.reason and chinese_in(chinese.reason)
-        assert english_left(chinese.text) == [], chinese.text
-        assert "。 " not in chinese.text and chinese.text.count("。") >= 2  # Chinese sentences run on, no spaces
-    assert chinese.text == english.text  # back outside the Chinese block: English again
-
-
-def test_a_kept_verdict_speaks_the_language_of_whoever_reads_it():
-    kept = pickle.loads(pickle.dumps(verdict(VANISHING, SIGMOID)))  # as st.cache_data keeps it for every session
-    with speaking("zh"):
-        assert kept.headline.startswith("梯度消失：") and kept.as_dict()["text"].startswith("梯度消失：")
-    assert kept.headline.startswith("Vanishing: ") and kept.as_dict()["kind"] == "vanishing"
-    assert kept == verdict(VANISHING, SIGMOID)  # equal by kind and numbers, whatever the words
 
 
 def test_a_finished_runs_message_is_worded_when_read():

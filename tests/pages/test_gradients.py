@@ -2,7 +2,8 @@
 
 import pytest
 
-from engine.views.gradients import profile_at_init, sci
+from engine.views.gradients import profile_at_init
+from engine.views.words import sci
 from engine.nn.spec import NetworkSpec
 from tests.apptest import open_page
 

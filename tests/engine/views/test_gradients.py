@@ -1,4 +1,5 @@
-"""engine.views.gradients: profiles against autograd and the CLI, the textbook cases, the verdict, the scalar chain."""
+"""engine.views.gradients: profiles against autograd and the CLI, the textbook cases and their verdicts, the scalar
+chain. The verdict on hand-built rows is tested in test_verdicts.py, its words in test_words.py."""
 import json
 import math
 
@@ -9,10 +10,11 @@ import torch.nn.functional as F
 
 from engine.__main__ import main as cli
 from engine.data.datasets import load_dataset
-from engine.views.gradients import (EXPLODING_ABOVE, VANISHING_BELOW, ProfileTrainer, activation_samples, fixed_batch,
-                              profile_after_training, profile_at_init, scalar_chain, verdict)
+from engine.views.gradients import (ProfileTrainer, activation_samples, fixed_batch, profile_after_training,
+                                    profile_at_init, scalar_chain)
 from engine.nn.model import build_model
 from engine.views.verdicts import KINDS, underflow_estimate
+from engine.views.words import describe, diverged_profile_note, verdict_text
 from engine.nn.spec import NetworkSpec, SpecError
 
 # The theory cases use the CLI's defaults: mnist5k, width 32, a batch of 256, seed 0 (and two more seeds).
@@ -27,6 +29,11 @@ def net(activation: str, init: str, depth: int, width: int = WIDTH, loss: str = 
 
 def deltas(profile) -> np.ndarray:
     return np.array([r["delta_mean_abs"] for r in profile.rows])
+
+
+def reason(profile) -> str:
+    """The verdict's reason, in English."""
+    return describe(profile.verdict, profile.network)[1]
 
 
 # ---------------------------------------------------------------- against autograd and the CLI
@@ -65,9 +72,11 @@ def test_page_rows_equal_the_cli(capsys):
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     cli_rows = out["layers"]
-    # the page and the CLI share one verdict function: the same kind, ratio and words
+    # the page and the CLI share one classifier and one describer: the same kind, ratio, gain and words
     assert out["verdict"] == {"kind": page.verdict.kind, "ratio": pytest.approx(page.verdict.ratio),
-                              "text": page.verdict.text}
+                              "gain": pytest.approx(page.verdict.per_layer),
+                              "text": verdict_text(page.verdict, page.network)}
+    assert out["verdict"]["gain"] == pytest.approx(out["verdict"]["ratio"] ** (1 / 4))  # 5 hidden layers: 4 steps
     assert out["verdict"]["ratio"] == pytest.approx(page_rows[0]["delta_mean_abs"] / page_rows[-2]["delta_mean_abs"])
     assert len(cli_rows) == len(page_rows)
     for mine, theirs in zip(page_rows, cli_rows):
@@ -98,7 +107,7 @@ def test_sigmoid_xavier_depth_8_vanishes_by_more_than_100x(seed):
     assert profile.verdict.kind == "vanishing"
     # σ'(z) ≤ 1/4 and Xavier's std·√n = 1: each hidden layer passes on at most about a quarter
     assert profile.verdict.per_layer < 0.3
-    assert "σ'(z) ≤ 1/4" in profile.verdict.reason
+    assert "σ'(z) ≤ 1/4" in reason(profile)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -107,7 +116,7 @@ def test_tanh_normal_explodes(seed):
     d = deltas(profile)
     assert d[0] / d[-1] > 100
     assert profile.verdict.kind == "exploding"
-    assert "std·√n" in profile.verdict.reason and "saturated" in profile.verdict.reason
+    assert "std·√n" in reason(profile) and "saturated" in reason(profile)
 
 
 @pytest.mark.parametrize("depth", [8, 30])
@@ -125,7 +134,7 @@ def test_zero_init_is_symmetric_not_vanishing(activation):
     d = deltas(profile)
     assert np.all(d[:-1] == 0) and d[-1] > 0
     assert profile.verdict.kind == "symmetric"
-    assert "same update" in profile.verdict.text and "symmetry" in profile.verdict.reason
+    assert "same update" in verdict_text(profile.verdict, profile.network) and "symmetry" in reason(profile)
     assert all(r["act_std"] == 0 for r in profile.rows[:-1])  # every unit of a layer computes the same a
 
 
@@ -135,27 +144,9 @@ def test_small_init_30_layers_names_float32_underflow():
     assert v.kind == "vanishing" and v.ratio == 0
     d = [r["delta_mean_abs"] for r in profile.rows[:-1]]
     assert underflow_estimate(d) < 1e-45  # below float32's smallest number: stored as 0
-    assert "float32 underflow" in v.headline and "×10⁻⁵" in v.headline  # about 10⁻⁵⁶
-
-
-def test_underflow_estimate_extrapolates_the_measured_rate():
-    assert underflow_estimate([0.0, 0.0, 1e-40, 1e-38, 1e-36]) == pytest.approx(1e-44)
-    assert math.isnan(underflow_estimate([1e-3, 1e-2]))  # nothing underflowed
-
-
-def test_dead_relus_stop_the_signal():
-    model_rows = rows([0.0, 0.0, 0.1], dead=0.0)
-    model_rows[2]["dead_frac"] = 1.0  # every unit of layer 3 is dead: nothing passes below it
-    v = verdict(model_rows, net("relu", "he", 3))
-    assert v.kind == "dead" and "every ReLU of layer 3 is dead" in v.headline
-
-
-def test_verdict_kinds_and_json():
-    assert set(KINDS) == {"vanishing", "exploding", "healthy", "symmetric", "dead"}
-    assert verdict(rows([0.0, 0.0, 0.0], act_std=0.0)).kind == "symmetric"  # without a spec: from the rows
-    v = verdict(rows([1e-3, 0.2]))
-    assert v.as_dict() == {"kind": "vanishing", "ratio": pytest.approx(5e-3), "text": v.text}
-    assert v.text.startswith(v.headline)
+    assert v.underflow < 1e-45
+    headline = describe(v, profile.network)[0]
+    assert "float32 underflow" in headline and "×10⁻⁵" in headline  # about 10⁻⁵⁶
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "leaky_relu", "linear"])
@@ -164,68 +155,9 @@ def test_every_activation_and_init_gets_a_verdict(activation):
         profile = profile_at_init(net(activation, init, 4, width=8), "moons", 50, 0)
         assert profile.verdict.kind in KINDS
         assert (profile.verdict.kind == "symmetric") == (init == "zeros")
-        assert profile.verdict.headline and profile.verdict.reason
+        headline, why = describe(profile.verdict, profile.network)
+        assert headline and why
         assert len(profile.samples) == 4 and len(profile.rows) == 5
-
-
-# ---------------------------------------------------------------- the verdict on crafted profiles
-
-
-def rows(values, saturated=0.0, dead=0.0, act_std=1.0, output=0.2):
-    """Rows of a profile: `values` are the hidden layers' mean |δ|, then an output layer."""
-    hidden = [{"layer": l + 1, "delta_mean_abs": v, "grad_norm": v, "act_mean": 0.0, "act_std": act_std,
-               "saturated_frac": saturated, "dead_frac": dead} for l, v in enumerate(values)]
-    return hidden + [{"layer": len(values) + 1, "delta_mean_abs": output, "grad_norm": output, "act_mean": 0.1,
-                      "act_std": 0.1, "saturated_frac": 0.0, "dead_frac": 0.0}]
-
-
-def test_verdict_thresholds():
-    assert verdict(rows([1e-7] + [1e-3] * 28 + [1.0])).kind == "vanishing"
-    assert verdict(rows([VANISHING_BELOW * 0.99, 1.0])).kind == "vanishing"
-    assert verdict(rows([VANISHING_BELOW, 1.0])).kind == "healthy"
-    assert verdict(rows([EXPLODING_ABOVE, 1.0])).kind == "healthy"
-    assert verdict(rows([EXPLODING_ABOVE * 1.01, 1.0])).kind == "exploding"
-    assert verdict(rows([0.5, 0.7, 1.0])).kind == "healthy"
-    assert verdict(rows([1.0])).kind == "healthy"  # a single layer has nothing to vanish
-
-
-def test_verdict_numbers_and_headline():
-    v = verdict(rows([0.2 ** 30] + [0.1] * 29 + [1.0]))
-    assert v.ratio == pytest.approx(0.2 ** 30)
-    assert v.per_layer == pytest.approx(0.2 ** (30 / 30))
-    assert v.headline.startswith("Vanishing: layer 1 receives 1.1×10⁻²¹ of the error signal")
-    assert "layer 31 (the last hidden layer)" in v.headline
-    up = verdict(rows([5.0 ** 30, 1.0]))
-    assert up.kind == "exploding" and "9.3×10²⁰ times" in up.headline
-
-
-def test_verdict_on_zeros_and_overflow():
-    zero = verdict(rows([0.0, 0.0, 0.18]))
-    assert zero.kind == "vanishing" and zero.ratio == 0 and "no error signal" in zero.headline
-    for bad in (math.inf, math.nan):
-        v = verdict(rows([bad, 1.0, 0.2]))
-        assert v.kind == "exploding" and "overflowed" in v.headline
-    with pytest.raises(ValueError):
-        verdict([])
-
-
-def test_verdict_reasons_name_the_cause():
-    sig = verdict(rows([1e-6, 1.0]), net("sigmoid", "xavier", 2))
-    assert "σ'(z) ≤ 1/4" in sig.reason and "std·√n" in sig.reason
-    big = verdict(rows([1e4, 1.0], saturated=0.3), net("tanh", "normal", 2))
-    assert "5.66 is far above 1" in big.reason and "30% of the hidden units are saturated" in big.reason
-    dead = verdict(rows([1e-4, 1e-3, 1.0], dead=0.6), net("relu", "he", 3))
-    assert dead.kind == "dead" and "60% of the hidden ReLUs are dead" in dead.text
-    some_dead = verdict(rows([0.02, 0.1, 1.0], dead=0.2), net("relu", "he", 3))
-    assert some_dead.kind == "healthy" and "20% of the hidden units are dead" not in some_dead.reason
-    leaky = verdict(rows([1e-4, 1e-3, 1.0]), net("leaky_relu", "he", 2))  # leaky units never count as dead
-    assert "dead" not in leaky.reason and "saturated" not in leaky.reason
-    tiny = verdict(rows([1e-9, 1.0]), net("relu", "small", 2))
-    assert "tiny" in tiny.reason
-    ok = verdict(rows([0.5, 1.0]), net("relu", "he", 2))
-    assert ok.kind == "healthy" and "√2 · √½ = 1" in ok.reason
-    crowded = verdict(rows([5.0, 1.0], saturated=0.7), net("tanh", "normal", 2))
-    assert crowded.kind == "healthy" and "Caution" in crowded.reason
 
 
 # ---------------------------------------------------------------- the scalar chain
@@ -290,7 +222,7 @@ def test_training_that_diverges_says_so():
     trained = profile_after_training(net("relu", "normal", 6), "digits", 30, batch_size=64, seed=0,
                                      optimizer="sgd", lr=50.0)
     assert trained.status == "diverged" and trained.steps < 30
-    assert "diverged" in trained.message and "η = 50" in trained.message
+    assert "diverged" in diverged_profile_note(trained) and "η = 50" in diverged_profile_note(trained)
 
 
 def test_bad_settings_get_clear_errors():
