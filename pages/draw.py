@@ -100,13 +100,10 @@ remember(prediction)
 with right:
     if problem:
         messages_about("draw_upload").error(problem)
-    # "Not sure" below UNSURE_BELOW: on the default model's validation digits, calibrated answers under
-    # that top probability are right far less often than the ones above it (engine/train/calibration.py, README)
-    unsure = (prediction.runner_up() is not None and softmax_out and prediction.confidence < UNSURE_BELOW)
-    pair = (prediction.label, prediction.runner_up()) if unsure else None
+    pair = (prediction.label, prediction.runner_up()) if prediction.unsure else None  # "Not sure: 1 or 2?"
     if prediction.status == "blank":
         label, confidence = "—", ""
-    elif unsure:
+    elif prediction.unsure:
         label = _("{first} or {second}?").format(first=pair[0], second=pair[1])
         confidence = _("not sure: {first:.0%} or {second:.0%}").format(first=prediction.probs[pair[0]],
                                                                        second=prediction.probs[pair[1]])
@@ -122,7 +119,7 @@ with right:
     if prediction.status == "blank":
         st.info(_("Draw a digit (or upload a photo) and the network's answer appears here."))
     else:
-        if unsure:
+        if prediction.unsure:
             if evidence.get("count_below"):
                 note = _("Not sure: {first} or {second}? No digit reaches {threshold:.0%}. On {samples:,} validation "
                          "digits, its answers under {threshold:.0%} were right {below:.0%} of the time, against "

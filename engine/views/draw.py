@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from ..train.calibration import soften
+from ..train.calibration import UNSURE_BELOW, soften
 from ..nn.model import Net
 from ..data.preprocess import MAX_IMAGE_BYTES, load_image, prepare
 from ..nn.probes import activations
@@ -25,10 +25,18 @@ class Prediction:
     inverted: bool  # the image was dark ink on light paper and was inverted
     temperature: float = 1.0  # T the output layer's z^L was divided by (1: not calibrated)
     raw_probs: np.ndarray | None = None  # (10,) softmax(z^L) before calibration, what T = 1 would say
+    output_activation: str = "softmax"  # σ of the output layer: only softmax outputs are probabilities
 
     @property
     def confidence(self) -> float | None:
         return None if self.probs is None else float(self.probs.max())
+
+    @property
+    def unsure(self) -> bool:
+        """No digit's probability reaches UNSURE_BELOW: the page asks "1 or 2?" (softmax outputs only)."""
+        # on the default model's validation digits, calibrated answers under that top probability are right far
+        # less often than the ones above it (engine/train/calibration.py, README)
+        return self.probs is not None and self.output_activation == "softmax" and self.confidence < UNSURE_BELOW
 
     def runner_up(self) -> int | None:
         """The second most likely digit (for "Not sure: 1 or 2?")."""
@@ -55,7 +63,7 @@ def predict_image(model: Net, image: np.ndarray, temperature: float = 1.0) -> Pr
     probs = soften(raw, temperature)
     layers = traced["layers"][:-1] + [probs]
     return Prediction("ok", int(np.argmax(probs)), probs, prepared.pixels, layers, traced["feature_maps"],
-                      prepared.inverted, temperature, raw)
+                      prepared.inverted, temperature, raw, model.spec.output_activation)
 
 
 def predict_bytes(model: Net, data: bytes, max_bytes: int = MAX_IMAGE_BYTES, temperature: float = 1.0) -> Prediction:

@@ -1,4 +1,4 @@
-"""engine.views.draw on synthetic drawings with the shipped default model: labels, blank, uploads."""
+"""engine.views.draw on synthetic drawings with the shipped default model: labels, blank, uploads, unsure."""
 import io
 import math
 
@@ -9,7 +9,8 @@ from PIL import Image, ImageDraw
 from engine.nn.checkpoint import load
 from dataclasses import replace
 
-from engine.views.draw import predict_bytes, predict_image
+from engine.train.calibration import UNSURE_BELOW
+from engine.views.draw import BLANK, predict_bytes, predict_image
 from engine.data.preprocess import ImageError
 from ui.state import DEFAULT_MODEL_PATH
 
@@ -111,6 +112,27 @@ def test_an_mse_network_outputs_are_never_rescaled():
     image = canvas(DIGITS["one"][1])
     np.testing.assert_allclose(predict_image(net, image, temperature=3.0).probs, predict_image(net, image).probs)
     assert predict_image(net, image, temperature=3.0).temperature == 1.0
+
+
+def test_unsure_below_the_threshold_for_softmax_outputs_only(model):
+    sure = predict_image(model, canvas(DIGITS["seven"][1]))
+    assert sure.output_activation == "softmax" and sure.confidence >= UNSURE_BELOW and not sure.unsure
+    # a top probability just under UNSURE_BELOW is "Not sure"; exactly at it is sure
+    under = np.array([UNSURE_BELOW - 0.01, 1.01 - UNSURE_BELOW] + [0.0] * 8)
+    assert replace(sure, probs=under, label=0).unsure
+    at = np.array([UNSURE_BELOW, 1 - UNSURE_BELOW] + [0.0] * 8)
+    assert not replace(sure, probs=at, label=0).unsure
+    assert not replace(sure, probs=under, label=0, output_activation="sigmoid").unsure  # not probabilities
+    assert not BLANK.unsure
+
+
+def test_an_mse_network_is_never_unsure():
+    from engine.nn.model import build_model
+    from engine.nn.spec import NetworkSpec
+    net = build_model(NetworkSpec(hidden=(16,), init="zeros", loss="mse"))  # ten equal outputs of 0.5
+    prediction = predict_image(net, canvas(DIGITS["one"][1]))
+    assert prediction.output_activation == "sigmoid" and prediction.confidence < UNSURE_BELOW
+    assert not prediction.unsure
 
 
 def test_the_cli_predicts_with_the_checkpoint_temperature(model, tmp_path, capsys):
