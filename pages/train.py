@@ -1,162 +1,35 @@
 """Train: build a network, press Start, and watch it learn, with the error δ of every layer, live."""
 import copy
-import time
 
 import streamlit as st
 
 from engine.nn.checkpoint import CheckpointError, from_bytes, to_bytes
-from engine.data.datasets import DatasetError
-from engine.data.idx import IdxError
 from engine.nn.spec import SpecError, to_params
+from engine.train.trainer import RATIO_EVERY, Trainer
 from engine.views.train import (Boundary, Gallery, RegressionFit, activation_values, latest_saturation, predictions,
                                readouts, thinned, weight_values)
-from engine.train.trainer import RATIO_EVERY, RETUNABLE, Trainer
-from engine.views.verdicts import format_loss
-from engine.views.words import ending_message
+from engine.views.words import ending_message, format_loss
 from ui import live_charts as live
 from ui import train_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.capacity_panel import capacity_section
-from ui.classroom import (CLOSED_TAB_SECONDS, busy_message, lesson_link_builder, session_token, training_slots,
-                          watch_this_tab)
-from ui.compute import INTERACTIVE, click_waiting, training_debt
-from ui.i18n import N_, _, translator
+from ui.classroom import CLOSED_TAB_SECONDS, busy_message, lesson_link_builder
+from ui.i18n import _
 from ui.plain_text import plain
 from ui.state import set_active_model
-from ui.train_controls import controls, init_state, remember_settings
+from ui.train_controls import controls, init_state, remember_settings, view_choice
+from ui.train_run import TrainRun
 from ui.uploads import messages_about, uploader_notes
 
 require_app_frame()
 
-TICK_SECONDS = 0.35  # the readouts and charts redraw this often while training (target: twice a second)
-TRAIN_BUDGET = 0.2  # seconds of this thread's CPU time spent training per tick
-CHUNK_SECONDS = 0.02  # a slice trains in chunks this long; a click is answered between two chunks
-MAX_SLICE_SECONDS = 1.0  # wall-clock cap on a slice, so the readouts still move on a crowded server
-CLASS_TICK_SECONDS = 1.5  # ... and when other sessions train on this worker too (target: charts every 2 s)
-VIEWS = [N_("δ per layer"), N_("Gradients"), N_("Activations"), N_("Weights"), N_("Predictions")]  # keys: shown with _()
-
-
-def build_trainer(network, training) -> Trainer | None:
-    """A new Trainer for these settings, or None with the reason shown."""
-    try:
-        with st.spinner(_("Loading the data and building the network...")):
-            return Trainer(network, training)
-    except (SpecError, DatasetError, IdxError, ValueError) as exc:
-        st.error(_("Cannot build this network: {reason}").format(reason=plain(exc)))
-        return None
-
-
-def trainer_for_settings(network, training) -> Trainer | None:
-    """The session's trainer, built on first use."""
-    if st.session_state.get("train_trainer") is None and network is not None:
-        st.session_state.train_trainer = build_trainer(network, training)
-        st.session_state.train_built_from = (network, training)  # the settings as the widgets gave them
-        watch_this_tab(free_run)
-    return st.session_state.get("train_trainer")
-
-
-def free_run(state) -> None:
-    """What a tab gives back CLOSED_TAB_SECONDS after it was closed (ui.classroom.ClosedTabs): its run. Its settings
-    stay, and if it comes back (a phone that lost its Wi-Fi) the page says what happened."""
-    state["train_trainer"] = None
-    state["train_running"] = False
-    state["train_retunes"] = []
-    state["train_freed"] = True
-
-
-# The buttons live in the live panel's fragment, so a click there reruns only the panel. Pause needs no more:
-# the run stops and the readouts show it at once, however busy the page's browser is. Start, Step and Reset
-# change the whole page (the panel's timer, what is below it), so their panel run asks for a full run
-# (train_whole_page).
-def on_start() -> None:
-    """Start training if the server has a free slot (a classroom shares two cores)."""
-    if training_slots().acquire(session_token()):
-        st.session_state.train_running = True
-        st.session_state.pop("train_last_slice", None)  # the first slice trains one tick's worth
-        st.session_state.pop("train_owed", None)  # and nothing owed from before the Pause
-    else:
-        st.session_state.train_busy = True
-    st.session_state.train_whole_page = True
-
-
-def stop() -> None:
-    st.session_state.train_running = False
-    training_slots().release(session_token())
-
-
-def on_pause() -> None:
-    """Stop now; the panel's next timed tick runs the whole page once, which stops the timer."""
-    stop()
-    st.session_state.train_just_paused = True
-
-
-def on_reset() -> None:
-    stop()
-    st.session_state.train_trainer = None
-    st.session_state.train_retunes = []
-    st.session_state.train_whole_page = True
-
 
 def use_trained_model() -> None:
     """A copy of the network as it is now becomes the Draw and Backprop pages' model (before the sidebar draws)."""
-    trainer = st.session_state.train_trainer
+    trainer = TrainRun.of().trainer
     set_active_model(copy.deepcopy(trainer.model),
                      _("trained on the Train page ({steps} steps)").format(steps=trainer.step_count))
     st.toast(_("The Draw and Backprop pages now use this model."))
-
-
-def on_step() -> None:
-    stop()
-    st.session_state.train_step_once = True
-    st.session_state.train_whole_page = True
-
-
-# what the info box says when one of them changes during a run: one clause each, joined into one sentence
-LIVE_CHANGES = {"lr": N_("η is now {value:g}"), "momentum": N_("momentum μ is now {value:g}"),
-                "batch_size": N_("the batch size is now {value:g}"), "weight_decay": N_("weight decay is now {value:g}")}
-LIVE_NAMES = {"lr": "η", "momentum": N_("momentum μ"), "batch_size": N_("batch size"),
-              "weight_decay": N_("weight decay")}  # the loss chart's markers
-
-
-def live_change(trainer: Trainer, network, training) -> bool:
-    """Only η, momentum, batch size or weight decay differ from the run's settings: they apply at the next step."""
-    built_network, built_training = st.session_state.get("train_built_from", (None, None))
-    if network != built_network or training == built_training or built_training is None:
-        return False
-    return all(getattr(training, name) == getattr(built_training, name)
-               for name in training.__dataclass_fields__ if name not in RETUNABLE)
-
-
-def retune(trainer: Trainer, network, training) -> None:
-    """Apply the new values to the run and remember (first step, new values) for the info box and the loss chart.
-
-    The words are made when shown, so a change of language rewords the earlier retunes too.
-    """
-    changed = trainer.retune(training)
-    st.session_state.train_built_from = (network, training)
-    if not changed or trainer.step_count == 0:
-        return  # nothing has been trained yet: the run simply starts with these values
-    first = trainer.step_count + 1  # the first step taken with the new values
-    values = tuple((name, getattr(training, name)) for name in changed)
-    st.session_state.setdefault("train_retunes", []).append((first, values))
-
-
-def retune_text(first: int, values: tuple) -> str:
-    """The info box's sentence, e.g. "η is now 0.5 from step 2.", in the session's language."""
-    changes = _(", ").join(_(LIVE_CHANGES[name]).format(value=value) for name, value in values)
-    if changes[0].isascii():
-        changes = changes[0].upper() + changes[1:]
-    return _("{changes} from step {step:,}.").format(changes=changes, step=first)
-
-
-def retune_label(values: tuple) -> str:
-    """The loss chart marker's label, e.g. "η 0.5"."""
-    return _(", ").join(f"{_(LIVE_NAMES[name])} {value:g}" for name, value in values)
-
-
-def retune_marks() -> tuple[tuple[int, str], ...]:
-    """(first step, label) of every change of η, momentum, batch size or weight decay: the loss chart's markers."""
-    return tuple((step, retune_label(values)) for step, values in st.session_state.get("train_retunes", []))
 
 
 def show_readouts(trainer: Trainer) -> None:
@@ -204,12 +77,9 @@ LINES_KEYS = {"delta_mean_abs": "train_fig_delta_lines", "grad_norm": "train_fig
 
 def lines_chart(place, history: dict, field: str, title: str, y_title: str, live_view: bool,
                 half: bool = False) -> None:
-    """One line per layer: a light picture while training (ui.live_charts), else Plotly's chart to hover over.
-
-    half: the chart is in one of two columns (the picture's text is sized for its width).
-    """
+    """One line per layer: a light picture while training (ui.live_charts), else Plotly's chart to hover over."""
     if live_view:
-        width = live.FULL_WIDTH // 2 if half else live.FULL_WIDTH
+        width = live.FULL_WIDTH // 2 if half else live.FULL_WIDTH  # half: in one of two columns
         place.markdown(live.per_layer_lines(history, field, title, y_title, width), unsafe_allow_html=True)
     else:
         place.plotly_chart(figs.per_layer_lines(history, field, title, y_title), key=LINES_KEYS[field], theme=None)
@@ -247,121 +117,56 @@ def detail_view(trainer: Trainer, history: dict, view: str, live_view: bool) -> 
         predictions_view(trainer)
 
 
-def tick_seconds(training_now: int) -> float:
-    """How often the live panel redraws: about three times a second alone, every CLASS_TICK_SECONDS in a class.
-
-    Each redraw costs every student's browser a render of the page's whole tree (React, bench/browser_cost.py),
-    and in a classroom bench eight browsers share one core: a class redraws less often.
-    """
-    return TICK_SECONDS if training_now <= 1 else CLASS_TICK_SECONDS
-
-
-def train_slice(trainer: Trainer) -> None:
-    """Train for this session's CPU budget since its last slice (ui.compute), in CHUNK_SECONDS pieces.
-
-    CPU time, not wall time: with a classroom on the server, the other sessions' threads take the GIL for
-    most of the wall clock, and a wall budget gave each student less the more students there were. The rate is
-    TRAIN_BUDGET per TICK_SECONDS for a student alone, else an equal part of the worker's training share, so a
-    class leaves the core room for clicks and charts. Before each chunk, training waits while another session's
-    click is being answered; after it, if this session's own Pause, Step or Reset is waiting (click_waiting), a
-    placeholder is touched: that is Streamlit's yield point, where the run stops at once instead of after the
-    whole slice and the charts.
-    """
-    yield_point = st.empty()
-    token, training_now = session_token(), training_slots().busy()
-    now = time.monotonic()
-    elapsed = now - st.session_state.get("train_last_slice", now - tick_seconds(training_now))
-    st.session_state.train_last_slice = now
-    budget = training_debt(st.session_state.get("train_owed", 0.0), TRAIN_BUDGET / TICK_SECONDS, elapsed,
-                           training_now)
-    cpu_start, wall_start = time.thread_time(), time.perf_counter()
-    try:
-        while not trainer.finished:
-            INTERACTIVE.wait_turn(token)
-            trainer.run_for(min(CHUNK_SECONDS, budget))
-            if click_waiting():
-                yield_point.empty()  # raises here, between two chunks, when a button outside this panel was clicked
-                break  # a button of this panel: Streamlit runs the panel again for it once this run ends
-            if (time.thread_time() - cpu_start >= budget
-                    or time.perf_counter() - wall_start >= MAX_SLICE_SECONDS):
-                break
-    finally:  # also when a click stops the run: what was not trained is owed to the next slice
-        st.session_state.train_owed = budget - (time.thread_time() - cpu_start)
-
-
-def buttons_row(running: bool, note: tuple[str, str] | None) -> None:
+def buttons_row(run: TrainRun, note: tuple[str, str] | None) -> None:
     """Start, Pause, Step, Reset, and beside them why the settings or the run changed (note: text, icon)."""
     buttons = st.columns([1, 1, 1, 1, 3])
-    buttons[0].button(_("Start"), key="train_start", type="primary", on_click=on_start, disabled=running,
+    buttons[0].button(_("Start"), key="train_start", type="primary", on_click=run.start, disabled=run.running,
                       icon=":material/play_arrow:", width="stretch")
-    buttons[1].button(_("Pause"), key="train_pause", on_click=on_pause, disabled=not running,
+    buttons[1].button(_("Pause"), key="train_pause", on_click=run.pause, disabled=not run.running,
                       icon=":material/pause:", width="stretch")
-    buttons[2].button(_("Step"), key="train_step", on_click=on_step, disabled=running,
+    buttons[2].button(_("Step"), key="train_step", on_click=run.step, disabled=run.running,
                       help=_("Train on one mini-batch"), icon=":material/skip_next:", width="stretch")
-    buttons[3].button(_("Reset"), key="train_reset", on_click=on_reset, icon=":material/restart_alt:",
+    buttons[3].button(_("Reset"), key="train_reset", on_click=run.reset, icon=":material/restart_alt:",
                       width="stretch", help=_("A new network with the current settings; the old run is dropped"))
     if note:
         text, icon = note
         buttons[4].info(text, icon=icon)
-    if st.session_state.pop("train_busy", False):
+    if run.was_busy():
         st.warning(busy_message(), icon=":material/hourglass_top:")
 
 
 def live_panel(note: tuple[str, str] | None) -> None:
-    """The buttons, the banner, the readouts and the charts, and one slice of training: every tick while training.
-
-    A click on a button reruns only this panel (a fragment). Pause is done there; Start, Step and Reset, and the
-    first tick after a Pause, run the whole page (train_whole_page, train_ticking).
-
-    The charts are drawn before the slice, from the history so far: Streamlit sends them at once, so they reach
-    the browser a steady tick apart however long the slice takes (up to MAX_SLICE_SECONDS on a busy server).
-    The banner and readouts, above them, are drawn after it.
-    """
-    if st.session_state.pop("train_whole_page", False):
+    """The buttons, the charts, one slice of training, then the banner and the readouts: every tick while training."""
+    run = TrainRun.of()
+    if run.hands_over():  # a fragment: a click on Pause reruns only it; Start, Step and Reset the whole page
         st.rerun()
-    running = st.session_state.train_running
-    if not running and st.session_state.get("train_ticking") and not st.session_state.pop("train_just_paused", False):
-        st.rerun()  # the tick after a Pause: the whole page, without the timer
-    trainer = st.session_state.get("train_trainer")
-    buttons_row(running, note)
-    if trainer is None:
+    buttons_row(run, note)
+    if run.trainer is None:
         return
     readouts = st.container()
-    live_charts(trainer)
-    if running:
-        if not training_slots().acquire(session_token()):  # the slot expired while this tab slept
-            st.session_state.train_running, st.session_state.train_busy = False, True
-            st.rerun()
-        train_slice(trainer)
-        if trainer.finished:
-            stop()
-            st.rerun()  # the whole page, so the buttons show the run has stopped
+    live_charts(run)  # before the slice: Streamlit sends them at once, a steady tick apart however long it takes
+    if run.running and not run.slice():
+        st.rerun()  # the whole page, so the buttons show the run has stopped
     with readouts:
-        status_banner(trainer)
-        show_readouts(trainer)
+        status_banner(run.trainer)
+        show_readouts(run.trainer)
 
 
-def live_charts(trainer: Trainer) -> None:
+def live_charts(run: TrainRun) -> None:
     """The loss and δ charts and the detail view, in the live panel: one redraw of the page a tick, not two."""
-    _ = translator()  # choices' labels keep this run's language
+    trainer, live_view = run.trainer, run.running  # while training, light pictures; paused, Plotly's charts
     history = thinned(trainer.history.as_dict())
-    # while training, light pictures of the charts (a classroom's browsers redraw them every 1-2 s); paused,
-    # Plotly's charts, to hover over and zoom into
-    live_view = st.session_state.train_running
     loss, delta = st.columns([1.6, 1])  # side by side: both on a 1280x720 projector's first screen, with the buttons
     if live_view:
-        loss.markdown(live.loss_accuracy(history, trainer.history.epochs, trainer.network.regression, retune_marks()),
+        loss.markdown(live.loss_accuracy(history, trainer.history.epochs, trainer.network.regression, run.marks()),
                       unsafe_allow_html=True)
         delta.markdown(live.delta_heatmap(history), unsafe_allow_html=True)
         st.caption(_("Live view: pause to hover over the charts for their values and to zoom in."))
     else:
         loss.plotly_chart(figs.loss_accuracy(history, trainer.history.epochs, trainer.network.regression,
-                                             retune_marks()), key="train_fig_loss", theme=None)
+                                             run.marks()), key="train_fig_loss", theme=None)
         delta.plotly_chart(figs.delta_heatmap(history), key="train_fig_delta", theme=None)
-    st.session_state.setdefault("train_view", VIEWS[0])  # not default=: the view may come back from remember_settings
-    view = st.segmented_control(_("Show"), VIEWS, key="train_view", format_func=_)
-    remember_settings()  # a view picked in this fragment's own run is kept too
-    detail_view(trainer, history, view or VIEWS[0], live_view)
+    detail_view(trainer, history, view_choice(), live_view)
 
 
 def load_upload(uploaded) -> None:
@@ -377,7 +182,7 @@ def load_upload(uploaded) -> None:
 
 
 # --- the settings ----------------------------------------------------------------------------------
-st.session_state.setdefault("train_running", False)
+run = TrainRun.of()
 link_problem = init_state()
 
 # less empty margin around the page: on a 1280x720 projector the buttons, readouts, loss and δ charts fit one screen.
@@ -391,41 +196,28 @@ st.caption(_("Pick a preset or your own network in the sidebar, press **Start**,
              "layer."), unsafe_allow_html=True)
 if link_problem:
     st.warning(plain(link_problem))
-if st.session_state.pop("train_freed", False):
+if run.was_freed():
     st.info(_("This tab was away for more than {seconds:.0f} seconds, so the server gave its run back to the class. "
               "Your settings are kept: press Start to train again.").format(seconds=CLOSED_TAB_SECONDS),
             icon=":material/info:")
 
-network, training, problem = controls()
-if problem:
-    stop()  # a run never outlives its settings: free the training slot
+try:
+    network, training = controls()
+except SpecError as problem:
+    run.stop()  # a run never outlives its settings: free the training slot
     st.error(plain(problem))
     st.stop()
 
 # --- the run, and the note beside the buttons ------------------------------------------------------
-trainer = st.session_state.get("train_trainer")
-if trainer is not None and live_change(trainer, network, training):
-    retune(trainer, network, training)
-settings_changed = trainer is not None and st.session_state.get("train_built_from") != (network, training)
-if settings_changed and trainer.step_count == 0:
-    stop()
-    st.session_state.train_trainer = trainer = None  # nothing to lose: follow the new settings
-running = st.session_state.train_running
-if settings_changed and trainer is not None:
+if run.sync(network, training):  # η, μ, batch size and weight decay are taken live; anything else waits for Reset
     note = (_("Settings changed: press **Reset** to train a new network with them."), ":material/info:")
-elif st.session_state.get("train_retunes") and trainer is not None:
-    note = (retune_text(*st.session_state.train_retunes[-1]), ":material/tune:")
+elif retuned := run.last_retune():
+    note = (retuned, ":material/tune:")
 else:
     note = None
-
-if running or st.session_state.pop("train_step_once", False):
-    trainer = trainer_for_settings(network, training)
-    if trainer is not None and not running:
-        trainer.step(1)
-if trainer is None:
-    trainer = trainer_for_settings(network, training)
+trainer = run.ready(network, training)
 if trainer is None:  # its data could not be loaded (the message is above): the buttons, to try again
-    buttons_row(False, note)
+    buttons_row(run, note)
     st.stop()
 
 # --- the live panel --------------------------------------------------------------------------------
@@ -434,13 +226,7 @@ st.markdown(":small[" + _("**{network}** on **{dataset}** — {description} ({tr
                           "samples)").format(network=trainer.network.describe(), dataset=plain(trainer.data.name),
                                              description=plain(_(trainer.data.description)),
                                              train=len(trainer.x_train), val=len(trainer.x_val)) + "]")
-# this whole run draws the page: what the buttons' panel runs asked of it is done, and the timer is as set here
-st.session_state.pop("train_whole_page", None)
-st.session_state.pop("train_just_paused", None)
-st.session_state.train_ticking = running
-# with a classroom training at once, redraw less often: the server's cores go to training, the browsers' to the others
-training_now = training_slots().busy()
-st.fragment(live_panel, run_every=tick_seconds(training_now) if running else None)(note)
+st.fragment(live_panel, run_every=run.timer())(note)  # while training, a class's pages redraw less often
 
 # --- keep what you trained -------------------------------------------------------------------------
 st.divider()

@@ -13,6 +13,7 @@ from engine.nn.spec import NetworkSpec, TrainSpec
 from ui import capacity_figs as figs
 from ui.classroom import busy_message, session_token, training_slots
 from ui.i18n import _, language
+from ui.train_run import TrainRun
 
 WIDTH_CHOICES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 K_CHOICES = (3, 5, 10)
@@ -63,8 +64,7 @@ def cached_cross_validation(network: NetworkSpec, training: TrainSpec, k: int, _
 
 
 def _run_with_slot(text: str, run):
-    """run(progress) while holding one of the server's training slots (a classroom shares two cores), with a
-    progress bar; None, with the busy message, when every slot is taken."""
+    """run(progress) holding a training slot, with a progress bar; None, said, when every slot is taken."""
     slots, token = training_slots(), session_token()
     if not slots.acquire(token):
         st.warning(busy_message(), icon=":material/hourglass_top:")
@@ -80,7 +80,7 @@ def _run_with_slot(text: str, run):
         return run(progress)
     finally:
         bar.empty()
-        if not st.session_state.get("train_running"):  # a live run of this session keeps its slot
+        if not TrainRun.of().running:  # a live run of this session keeps its slot
             slots.release(token)
 
 

@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 import weakref
-from typing import Any, Callable
+from typing import Callable, Protocol
 from urllib.parse import urlencode, urlsplit
 
 import segno
@@ -36,6 +36,12 @@ LESSON_CONTROLS = {  # URL name -> label (marked; shown as _(label)), for lock= 
     "seed": N_("Seed"),
     "preset": N_("Preset"),
 }
+
+
+class Freeable(Protocol):
+    """A session's run that can be given back (ui.train_run.TrainRun)."""
+
+    def free(self) -> None: ...
 
 
 class TrainingSlots:
@@ -88,24 +94,21 @@ def _session_connected(token: str) -> bool:
 
 
 class ClosedTabs:
-    """Frees the run of a tab whose browser has left, CLOSED_TAB_SECONDS after it left.
-
-    Streamlit keeps a closed tab's session for server.disconnectedSessionTTL (2 minutes), and drops it only at
-    the next session event, so a phone that lost its Wi-Fi can come back to it. A class opening and closing tabs
-    would hold every closed tab's trainer that long. A session that builds a run is watched here: its session
-    state (held weakly: once Streamlit drops the session, nothing is kept) and the function that frees its run.
-    """
+    """Frees the run of a tab whose browser has left, CLOSED_TAB_SECONDS after it left."""
+    # Streamlit keeps a closed tab's session for server.disconnectedSessionTTL (2 minutes), so that a phone that lost
+    # its Wi-Fi can come back to it; a class opening and closing tabs would hold every closed tab's trainer that long.
+    # Each run is held weakly: once Streamlit drops its session, nothing is kept here.
 
     def __init__(self, connected: Callable[[str], bool], grace: float = CLOSED_TAB_SECONDS,
                  clock: Callable[[], float] = time.monotonic):
         self._connected, self._grace, self._clock = connected, grace, clock
         self._lock = threading.Lock()
-        self._watched: dict[str, tuple[weakref.ref, Callable[[Any], None], float | None]] = {}  # + when it left
+        self._watched: dict[str, tuple[weakref.ref, float | None]] = {}  # token -> (its run, when its browser left)
 
-    def watch(self, token: str, state: Any, free: Callable[[Any], None]) -> None:
-        """Watch the session with this token; free(state) frees its run once its browser has been gone long enough."""
+    def watch(self, token: str, run: Freeable) -> None:
+        """Watch the session with this token; run.free() once its browser has been gone long enough."""
         with self._lock:
-            self._watched[token] = (weakref.ref(state), free, None)
+            self._watched[token] = (weakref.ref(run), None)
 
     def watched(self) -> int:
         with self._lock:
@@ -115,16 +118,16 @@ class ClosedTabs:
         """Free the run of each watched session whose browser left `grace` seconds ago or more; their tokens."""
         now, freed = self._clock(), []
         with self._lock:
-            for token, (state, free, left) in list(self._watched.items()):
-                held = state()
+            for token, (run, left) in list(self._watched.items()):
+                held = run()
                 if held is None:  # Streamlit dropped the session, and its run with it
                     del self._watched[token]
                 elif self._connected(token):
-                    self._watched[token] = (state, free, None)  # back (or never gone)
+                    self._watched[token] = (run, None)  # back (or never gone)
                 elif left is None:
-                    self._watched[token] = (state, free, now)
+                    self._watched[token] = (run, now)
                 elif now - left >= self._grace:
-                    free(held)
+                    held.free()
                     del self._watched[token]
                     freed.append(token)
         return freed
@@ -144,11 +147,11 @@ def closed_tabs() -> ClosedTabs:
     return tabs
 
 
-def watch_this_tab(free: Callable[[Any], None]) -> None:
-    """Free this session's run with free(session_state) once its tab has been closed for CLOSED_TAB_SECONDS."""
+def watch_this_tab(run: Freeable) -> None:
+    """Free this session's run (run.free()) once its tab has been closed for CLOSED_TAB_SECONDS."""
     ctx = get_script_run_ctx()
     if ctx is not None and Runtime.exists():  # a server's session (not AppTest's, which has no browser to leave)
-        closed_tabs().watch(session_token(), ctx.session_state, free)
+        closed_tabs().watch(session_token(), run)
 
 
 def session_token() -> str:

@@ -10,6 +10,7 @@ from engine.nn.checkpoint import CheckpointError, load
 from engine.nn.model import Net, count_parameters
 from ui.i18n import _, language_switch
 from ui.plain_text import plain
+from ui.train_run import TrainRun
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "assets" / "default.pt"
 DEFAULT_LABEL = "default model"  # active_model()'s label for the shipped model; shown as _("default model")
@@ -106,4 +107,4 @@ def sidebar(pages: list) -> None:
 
 def current_trainer():
     """The Trainer the Train page built in this session, or None before it has built one."""
-    return st.session_state.get("train_trainer")
+    return TrainRun.of().trainer

@@ -12,8 +12,9 @@ from engine.views.presets import DEFAULT_PRESET, PRESETS
 from engine.nn.spec import (LIMITS, URL_KEYS, OPTIMIZER_NAMES, NetworkSpec, SpecError, TrainSpec, clamp_params,
                          from_params, to_params)
 from engine.nn.optimizers import OPTIMIZER_LABELS, WEIGHT_DECAY_HELP
-from ui.classroom import lesson_params, lesson_rules, session_token, training_slots
+from ui.classroom import lesson_params, lesson_rules
 from ui.i18n import N_, _, translator, url_params
+from ui.train_run import TrainRun
 
 MAX_LAYERS_IN_UI = LIMITS["depth"][1]  # every depth the engine trains, e.g. a 20-layer sigmoid lesson
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0]
@@ -23,6 +24,7 @@ WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1]
 DATASET_LABELS = {name: description for name, (load, description) in DATASETS.items()}  # shown "name: description"
 DATASET_LABELS["idx"] = N_("full MNIST from IDX files in a folder")
 TWO_D = {"moons", "circles", "xor", "spiral", "regression"}
+VIEWS = [N_("δ per layer"), N_("Gradients"), N_("Activations"), N_("Weights"), N_("Predictions")]  # shown with _()
 SAVED = "train_saved_settings"  # a copy of the widgets' values in plain session state (see remember_settings)
 KEPT = {"train_preset", "train_dataset", "train_idx_folder", "train_use_subset", "train_train_size",
         "train_custom_noise", "train_noise", "train_depth", "train_init", "train_loss", "train_dropout",
@@ -64,27 +66,17 @@ def apply_preset() -> None:
         return
     preset = PRESETS[st.session_state.train_preset]
     apply(preset.network, preset.training)
-    st.session_state.pop("train_trainer", None)
-    st.session_state.train_running = False
-    training_slots().release(session_token())
+    TrainRun.of().reset()
 
 
 def remember_settings() -> None:
-    """Copy the widgets' values where Streamlit keeps them: it deletes a widget's state when a page without it runs.
-
-    Without the copy, a student who opened a lesson link, visited Draw and came back found the default network,
-    the URL rewritten to match and the link's locked controls greyed out at the wrong values.
-    """
+    """Copy the widgets' values where Streamlit keeps them: it deletes a widget's state when a page without it runs."""
     state = st.session_state
     state[SAVED] = {key: state[key] for key in list(state.keys()) if key in KEPT or PER_LAYER.fullmatch(key)}
 
 
 def init_state() -> str | None:
-    """The settings before the widgets draw: this session's own if it has been here, else the URL's or the preset's.
-
-    Returns a message if the link's settings were invalid (the defaults are used instead) or had to be
-    moved into range (each change is named).
-    """
+    """Settings before the widgets draw (the session's, the URL's or the preset's); what a bad link was told, if any."""
     state = st.session_state
     if SAVED in state:  # back from another page: put back what Streamlit dropped meanwhile
         for key, value in state[SAVED].items():
@@ -163,8 +155,8 @@ class _Lesson:
         return draw(disabled=name in self.locked)
 
 
-def _data_section(lesson: "_Lesson", state) -> tuple[str, int | None, float | None]:
-    """The Data expander: (dataset name or idx:FOLDER, "" if the folder is missing; training-set size; noise)."""
+def _data_section(lesson: "_Lesson", state) -> dict:
+    """The Data expander: TrainSpec's dataset (idx:FOLDER, "" while the folder is missing), train_size and noise."""
     _ = translator()  # choices' labels keep this run's language
     with st.expander(_("Data"), expanded=True):
         if "data" in lesson.hidden:
@@ -187,11 +179,11 @@ def _data_section(lesson: "_Lesson", state) -> tuple[str, int | None, float | No
         noise = None
         if dataset in TWO_D and st.toggle(_("Set the noise"), key="train_custom_noise"):
             noise = st.slider(_("Noise"), *LIMITS["noise"], key="train_noise", step=0.01)
-    return dataset, train_size, noise
+    return dict(dataset=dataset, train_size=train_size, noise=noise)
 
 
-def _network_section(lesson: "_Lesson", state, dataset: str) -> tuple[list, list, str, str, float]:
-    """The Network expander: (widths, activations, init, loss, dropout)."""
+def _network_section(lesson: "_Lesson", state, dataset: str) -> dict:
+    """The Network expander: NetworkSpec's hidden widths, activations, init, loss and dropout."""
     _ = translator()  # choices' labels keep this run's language
     with st.expander(_("Network"), expanded=True):
         if "layers" in lesson.hidden:
@@ -215,11 +207,11 @@ def _network_section(lesson: "_Lesson", state, dataset: str) -> tuple[list, list
                 format_func=lambda n: _(LOSS_LABELS[n])), "train_loss")
         dropout = lesson.widget("dropout", lambda disabled: st.slider(
             _("Dropout"), *LIMITS["dropout"], key="train_dropout", step=0.05, disabled=disabled), "train_dropout")
-    return widths, acts, init, loss, dropout
+    return dict(hidden=tuple(widths), activations=tuple(acts), init=init, loss=loss, dropout=float(dropout))
 
 
-def _training_section(lesson: "_Lesson", state) -> tuple:
-    """The Training expander: (optimizer, momentum, η, batch size or "full", epochs, weight decay, seed)."""
+def _training_section(lesson: "_Lesson", state) -> dict:
+    """The Training expander: TrainSpec's optimizer, momentum, lr, batch_size, epochs, weight_decay and seed."""
     _ = translator()  # choices' labels keep this run's language
     with st.expander(_("Training"), expanded=True):
         optimizer = lesson.widget("opt", lambda disabled: st.selectbox(
@@ -246,11 +238,13 @@ def _training_section(lesson: "_Lesson", state) -> tuple:
             format_func=lambda v: f"{v:g}", help=_(WEIGHT_DECAY_HELP)), "train_wd")
         seed = lesson.widget("seed", lambda disabled: st.number_input(
             _("Seed"), *LIMITS["seed"], key="train_seed", disabled=disabled), "train_seed")
-    return optimizer, momentum, lr, batch, epochs, weight_decay, seed
+    return dict(optimizer=optimizer, momentum=float(momentum), lr=float(lr),
+                batch_size=FULL_BATCH if batch == "full" else int(batch), epochs=int(epochs),
+                weight_decay=float(weight_decay), seed=int(seed))
 
 
-def controls() -> tuple[NetworkSpec | None, TrainSpec | None, str | None]:
-    """Draw the settings in the sidebar; return the specs, or an error message a student can act on."""
+def controls() -> tuple[NetworkSpec, TrainSpec]:
+    """Draw the settings in the sidebar and return their specs; SpecError says what a student can change."""
     _ = translator()  # choices' labels keep this run's language
     lesson = _Lesson()
     state = st.session_state
@@ -264,22 +258,21 @@ def controls() -> tuple[NetworkSpec | None, TrainSpec | None, str | None]:
             st.caption(_("Presets are off: this lesson link fixes some settings, and a preset would change them."))
         if state.train_preset:
             st.caption(_(PRESETS[state.train_preset].lesson))
-        dataset, train_size, noise = _data_section(lesson, state)
-        widths, acts, init, loss, dropout = _network_section(lesson, state, dataset)
-        optimizer, momentum, lr, batch, epochs, weight_decay, seed = _training_section(lesson, state)
+        data = _data_section(lesson, state)
+        layers = _network_section(lesson, state, data["dataset"])
+        steps = _training_section(lesson, state)
     remember_settings()
-    if not dataset:
-        return None, None, _("Type the folder that holds the MNIST IDX files.")
-    try:
-        network = NetworkSpec(hidden=tuple(widths), activations=tuple(acts), init=init, loss=loss,
-                              dropout=float(dropout))
-        training = TrainSpec(dataset=dataset, train_size=train_size, noise=noise, optimizer=optimizer,
-                             lr=float(lr), momentum=float(momentum),
-                             batch_size=FULL_BATCH if batch == "full" else int(batch), epochs=int(epochs),
-                             weight_decay=float(weight_decay), seed=int(seed))
-    except SpecError as exc:
-        return None, None, str(exc)
+    if not data["dataset"]:
+        raise SpecError(_("Type the folder that holds the MNIST IDX files."))
+    network, training = NetworkSpec(**layers), TrainSpec(**data, **steps)
     st.query_params.from_dict({**to_params(network, training), **lesson_params(), **url_params()})
-    return network, training, None
+    return network, training
 
 
+def view_choice() -> str:
+    """The "Show" picker above the detail chart; its choice is kept like the settings."""
+    _ = translator()  # choices' labels keep this run's language
+    st.session_state.setdefault("train_view", VIEWS[0])  # not default=: the view may come back from remember_settings
+    view = st.segmented_control(_("Show"), VIEWS, key="train_view", format_func=_)
+    remember_settings()  # a view picked in the live panel's own run is kept too
+    return view or VIEWS[0]

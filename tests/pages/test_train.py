@@ -1,4 +1,5 @@
 """Train page logic with AppTest: presets, Step, Start, validation messages, divergence, URL settings."""
+import json
 import re
 
 import pytest
@@ -15,6 +16,24 @@ def open_train(query: dict | None = None) -> AppTest:
 
 def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
+
+
+def the_run(at: AppTest):
+    """The page's TrainRun (ui.train_run), as the session keeps it."""
+    return at.session_state["train_run"]
+
+
+def charts(at: AppTest) -> dict:
+    """The page's Plotly charts by key."""
+    return {c.key: c for c in at.get("plotly_chart")}
+
+
+def figure_words(chart) -> list[str]:
+    """A Plotly chart's title, annotations (panel titles, retune markers) and trace names, read from its JSON."""
+    figure = json.loads(chart.proto.spec)  # non-ASCII is escaped in it unless orjson wrote it: parse, then compare
+    layout = figure["layout"]
+    return ([layout.get("title", {}).get("text", "")] + [a.get("text", "") for a in layout.get("annotations", [])]
+            + [trace.get("name", "") for trace in figure["data"]])
 
 
 def test_page_opens_on_the_default_preset_with_readouts():
@@ -101,11 +120,28 @@ def test_the_two_d_and_regression_views_render():
     at.button(key="train_step").click().run()
     at.segmented_control(key="train_view").set_value("Predictions").run()
     assert not at.exception
+    assert "Decision boundary (black line: P = 0.5)" in figure_words(charts(at)["train_fig_boundary"])
     at.selectbox(key="train_preset").set_value("Regression: fit y = x²").run()
     at.button(key="train_step").click().run()
-    for view in ("δ per layer", "Gradients", "Activations", "Weights", "Predictions"):
+    expected = {  # each view's charts: key -> a title it shows
+        "δ per layer": {"train_fig_delta_lines": "Mean |δ<sup>l</sup>| per layer"},
+        "Gradients": {"train_fig_grad": "‖∂C/∂W<sup>l</sup>‖ per layer",
+                      "train_fig_ratio": "Update / weight ratio ‖ΔW‖/‖W‖"},
+        "Activations": {"train_fig_acts": "Activations a<sup>l</sup> (256 validation samples)",
+                        "train_fig_sat": None},
+        "Weights": {"train_fig_weights": "Weights W<sup>l</sup>"},
+        "Predictions": {"train_fig_fit": "Fitting y = x² + noise"},
+    }
+    for view, shown in expected.items():
         at.segmented_control(key="train_view").set_value(view).run()
         assert not at.exception, view
+        drawn = charts(at)
+        assert set(drawn) == {"train_fig_loss", "train_fig_delta", *shown}, view  # paused: Plotly's charts
+        for key, title in shown.items():
+            words = figure_words(drawn[key])
+            assert words[0].startswith("Saturated or dead") if title is None else title in words, (view, key)
+        assert "Loss C" in figure_words(drawn["train_fig_loss"]) and "Accuracy" not in figure_words(
+            drawn["train_fig_loss"])  # regression: one loss panel, no accuracy
 
 
 def test_a_lesson_link_locks_and_hides_controls():
@@ -154,7 +190,7 @@ def test_changed_settings_keep_the_run_until_reset():
     at.button(key="train_step").click().run()
     assert not at.exception
     assert metric(at, "Step") == "1"  # a new network...
-    assert at.session_state["train_trainer"].network.dropout == 0.2  # ...with the new dropout
+    assert the_run(at).trainer.network.dropout == 0.2  # ...with the new dropout
     assert not any("Settings changed" in i.value for i in at.info)
 
 
@@ -191,22 +227,22 @@ def test_lr_50_sgd_ends_red_not_done():
 def test_a_new_learning_rate_applies_to_the_run_at_the_next_step():
     at = open_train()
     at.button(key="train_step").click().run()
-    trainer = at.session_state["train_trainer"]
+    trainer = the_run(at).trainer
     at.select_slider(key="train_lr").set_value(0.5).run()
     assert not at.exception
     assert not any("Settings changed" in i.value for i in at.info)
     assert any("η is now 0.5 from step 2." in i.value for i in at.info)
-    assert at.session_state["train_trainer"] is trainer and trainer.optimizer.lr == 0.5  # the same run, retuned
+    assert the_run(at).trainer is trainer and trainer.optimizer.lr == 0.5  # the same run, retuned
     assert metric(at, "Step") == "1"
-    assert at.session_state["train_retunes"][-1][0] == 2  # the marker's step: the first with η = 0.5
-    loss_chart = next(c for c in at.get("plotly_chart") if "Loss C" in c.proto.spec)
-    assert "η 0.5" in loss_chart.proto.spec  # the marker on the loss chart
+    assert the_run(at).retunes[-1][0] == 2  # the marker's step: the first with η = 0.5
+    loss_chart = figure_words(charts(at)["train_fig_loss"])
+    assert "Loss C" in loss_chart and "η 0.5" in loss_chart  # the marker on the loss chart
     at.select_slider(key="train_batch").set_value(128).run()
     assert any("The batch size is now 128 from step 2." in i.value for i in at.info)
     at.button(key="train_step").click().run()
     assert metric(at, "Step") == "2" and trainer.batch_size == 128
     at.button(key="train_reset").click().run()
-    assert not at.session_state["train_retunes"]
+    assert not the_run(at).retunes
 
 
 LESSON = {"layers": "16,16", "act": "sigmoid", "lr": "0.5", "opt": "sgd", "ep": "50", "lock": "layers,lr",
@@ -227,7 +263,7 @@ def test_a_lesson_links_settings_and_run_survive_a_visit_to_another_page(elsewhe
     at.button(key="train_step").click().run()
     at.button(key="train_step").click().run()
     at.segmented_control(key="train_view").set_value("Weights").run()
-    trainer = at.session_state["train_trainer"]
+    trainer = the_run(at).trainer
     visit(at, elsewhere)
     assert "train_depth" not in at.session_state  # Streamlit dropped the widgets' own state meanwhile
     visit(at, "pages/train.py")
@@ -242,7 +278,7 @@ def test_a_lesson_links_settings_and_run_survive_a_visit_to_another_page(elsewhe
     assert (query["layers"], query["act"], query["lr"], query["opt"], query["ep"]) == (
         "16,16", "sigmoid,sigmoid", "0.5", "sgd", "50")
     assert (query["lock"], query["hide"]) == ("layers,lr", "opt")
-    assert at.session_state["train_trainer"] is trainer and trainer.step_count == 2  # the run, with its history
+    assert the_run(at).trainer is trainer and trainer.step_count == 2  # the run, with its history
     assert len(trainer.history.as_dict()["step"]) == 2 and metric(at, "Step") == "2"
     assert not any("Settings changed" in i.value for i in at.info)
     at.button(key="train_step").click().run()
@@ -256,13 +292,13 @@ def test_using_the_trained_model_on_draw_and_coming_back_changes_no_setting():
     at.button(key="train_step").click().run()
     at.select_slider(key="train_lr").set_value(0.03).run()  # a live change: the run keeps going with it
     at.button(key="train_use_model").click().run()
-    trainer = at.session_state["train_trainer"]
+    trainer = the_run(at).trainer
     visit(at, "pages/draw.py")
     assert "trained on the Train page" in at.session_state["active_model"][1]
     visit(at, "pages/train.py")
     assert not any("Settings changed" in i.value for i in at.info)
     assert at.number_input(key="train_epochs").value == 20 and at.select_slider(key="train_lr").value == 0.03
-    assert at.session_state["train_trainer"] is trainer and metric(at, "Step") == "1"
+    assert the_run(at).trainer is trainer and metric(at, "Step") == "1"
     assert str(at.query_params["ep"]) == "20"
 
 
@@ -281,31 +317,32 @@ def test_a_chinese_session_sees_the_page_in_chinese_and_switching_language_keeps
     at = open_page("pages/train.py", {"lang": "zh"}, state={"lang": "zh", "lang_chosen": True})
     assert at.button(key="train_start").label == "开始"
     assert {m.label for m in at.metric} == {"步数", "轮（epoch）", "训练损失", "验证准确率", "验证损失"}
-    loss_chart = next(c for c in at.get("plotly_chart") if "损失 C" in c.proto.spec)  # the loss chart's title
-    assert "Loss C" not in loss_chart.proto.spec
+    loss_chart = figure_words(charts(at)["train_fig_loss"])
+    assert "损失 C" in loss_chart and "Loss C" not in loss_chart  # the loss chart's title
     at.button(key="train_step").click().run()
     at.select_slider(key="train_lr").set_value(0.01).run()
     assert any("从第 2 步起，η 改为 0.01。" in i.value for i in at.info)  # a retune, said in one Chinese sentence
     at.button(key="train_start").click().run()
-    trainer, steps = at.session_state["train_trainer"], at.session_state["train_trainer"].step_count
-    assert at.session_state["train_running"] and steps > 1
+    trainer, steps = the_run(at).trainer, the_run(at).trainer.step_count
+    assert the_run(at).running and steps > 1
     switch_language(at, "en")  # during the run
-    assert at.session_state["train_trainer"] is trainer and at.session_state["train_running"]
+    assert the_run(at).trainer is trainer and the_run(at).running
     assert trainer.step_count >= steps and metric(at, "Step") == f"{trainer.step_count:,}"  # it trained on
     assert at.button(key="train_start").label == "Start"
     assert any("η is now 0.01 from step 2." in i.value for i in at.info)  # the earlier retune, reworded
     at.button(key="train_pause").click().run()
     steps = trainer.step_count
     switch_language(at, "zh")  # paused: the same run and step count, back in Chinese
-    assert at.session_state["train_trainer"] is trainer and trainer.step_count == steps
+    assert the_run(at).trainer is trainer and trainer.step_count == steps
     assert metric(at, "步数") == f"{steps:,}" and at.button(key="train_start").label == "开始"
-    assert any("损失 C" in c.proto.spec and "小批量损失" in c.proto.spec for c in at.get("plotly_chart"))
+    loss_chart = figure_words(charts(at)["train_fig_loss"])
+    assert "损失 C" in loss_chart and "小批量损失" in loss_chart  # its title and legend, in Chinese again
 
 
 def test_while_training_the_charts_are_light_pictures_and_once_paused_plotly_charts_to_explore():
     at = open_train()
     at.button(key="train_start").click().run()
-    assert not at.exception and at.session_state["train_running"]
+    assert not at.exception and the_run(at).running
     pictures = [m.value for m in at.markdown if 'class="live-chart"' in m.value]
     assert [re.search(r'data-chart="(\w+)"', p).group(1) for p in pictures] == ["loss", "delta", "delta_mean_abs"]
     assert not at.get("plotly_chart")  # nothing for the browser to lay out again every tick

@@ -2,12 +2,10 @@
 Streamlit drops the session two minutes later; a tab back sooner keeps it; the Train page says what happened."""
 import gc
 
-from streamlit.runtime.state.safe_session_state import SafeSessionState
-from streamlit.runtime.state.session_state import SessionState
-
 import ui.classroom
 from tests.pages.test_train import open_train
 from ui.classroom import CLOSED_TAB_SECONDS, ClosedTabs
+from ui.train_run import TrainRun
 
 
 class Clock:
@@ -18,39 +16,33 @@ class Clock:
         return self.now
 
 
-def watcher(connected: set[str]) -> tuple[ClosedTabs, Clock, list]:
-    clock, freed = Clock(), []
-    return ClosedTabs(connected=lambda token: token in connected, clock=clock), clock, freed
-
-
-def session_state(**values) -> SafeSessionState:
-    state = SafeSessionState(SessionState(), lambda: None)  # what a server's session holds, as Streamlit makes it
-    for key, value in values.items():
-        state[key] = value
-    return state
+def watcher(connected: set[str]) -> tuple[ClosedTabs, Clock]:
+    clock = Clock()
+    return ClosedTabs(connected=lambda token: token in connected, clock=clock), clock
 
 
 def test_a_closed_tabs_run_is_freed_once_it_has_been_gone_for_the_grace_time():
     connected = {"a", "b"}
-    tabs, clock, freed = watcher(connected)
-    a, b = session_state(train_trainer="run a"), session_state(train_trainer="run b")
-    tabs.watch("a", a, lambda state: state.__setitem__("train_trainer", None))
-    tabs.watch("b", b, lambda state: state.__setitem__("train_trainer", None))
+    tabs, clock = watcher(connected)
+    a, b = TrainRun(trainer="run a", running=True), TrainRun(trainer="run b", running=True)
+    tabs.watch("a", a)
+    tabs.watch("b", b)
     connected.discard("a")  # tab a closed
     assert tabs.sweep() == []  # seen gone now
     clock.now = CLOSED_TAB_SECONDS - 1
-    assert tabs.sweep() == [] and a["train_trainer"] == "run a"  # within the grace time: kept
+    assert tabs.sweep() == [] and a.trainer == "run a"  # within the grace time: kept
     clock.now = CLOSED_TAB_SECONDS + 1
     assert tabs.sweep() == ["a"]
-    assert a["train_trainer"] is None and b["train_trainer"] == "run b"  # only the closed tab's
+    assert a.trainer is None and not a.running and a.freed  # only the closed tab's
+    assert b.trainer == "run b" and b.running and not b.freed
     assert tabs.watched() == 1
 
 
 def test_a_tab_back_within_the_grace_time_keeps_its_run_and_starts_the_count_again():
     connected = {"a"}
-    tabs, clock, freed = watcher(connected)
-    a = session_state(train_trainer="run a")
-    tabs.watch("a", a, lambda state: freed.append(state))
+    tabs, clock = watcher(connected)
+    a = TrainRun(trainer="run a")
+    tabs.watch("a", a)
     connected.discard("a")
     tabs.sweep()
     clock.now = CLOSED_TAB_SECONDS - 5
@@ -58,17 +50,17 @@ def test_a_tab_back_within_the_grace_time_keeps_its_run_and_starts_the_count_aga
     tabs.sweep()
     connected.discard("a")
     clock.now = CLOSED_TAB_SECONDS + 5  # 25 s after it first left, but only just gone again
-    assert tabs.sweep() == [] and not freed
+    assert tabs.sweep() == [] and a.trainer == "run a" and not a.freed
 
 
 def test_a_session_streamlit_has_dropped_is_forgotten_without_freeing_anything():
-    tabs, clock, freed = watcher(set())
-    state = session_state(train_trainer="run")
-    tabs.watch("a", state, lambda s: freed.append(s))
-    del state
-    gc.collect()  # held weakly: the watcher does not keep a dropped session alive
+    tabs, clock = watcher(set())
+    run = TrainRun(trainer="run")
+    tabs.watch("a", run)
+    del run
+    gc.collect()  # held weakly: the watcher does not keep a dropped session's run alive
     clock.now = 10 * CLOSED_TAB_SECONDS
-    assert tabs.sweep() == [] and tabs.watched() == 0 and not freed
+    assert tabs.sweep() == [] and tabs.watched() == 0
 
 
 def test_a_freed_train_page_says_so_keeps_its_settings_and_trains_a_new_network_on_start(monkeypatch):
@@ -76,14 +68,15 @@ def test_a_freed_train_page_says_so_keeps_its_settings_and_trains_a_new_network_
     monkeypatch.setattr(ui.classroom, "watch_this_tab", watched.append)  # the page hands over how to free its run
     at = open_train({"layers": "16,16", "act": "sigmoid", "lr": "0.5", "opt": "sgd"})
     at.button(key="train_start").click().run()
-    old = at.session_state["train_trainer"]
-    assert at.session_state["train_running"] and len(watched) == 1
-    watched[0](at.session_state)  # what ClosedTabs does CLOSED_TAB_SECONDS after the tab closed
+    run = at.session_state["train_run"]
+    old = run.trainer
+    assert run.running and watched == [run]
+    watched[0].free()  # what ClosedTabs does CLOSED_TAB_SECONDS after the tab closed
     at.run()  # the tab comes back after that
     assert not at.exception
     assert any("was away for more than 20 seconds" in i.value for i in at.info)
-    assert not at.session_state["train_running"]
-    assert at.session_state["train_trainer"] is not old and at.session_state["train_trainer"].step_count == 0
+    assert not run.running
+    assert run.trainer is not old and run.trainer.step_count == 0
     assert at.select_slider(key="train_lr").value == 0.5  # the lesson's settings stay
     at.run()
     assert not any("was away" in i.value for i in at.info)  # said once

@@ -1,0 +1,163 @@
+"""TrainRun, the Train page's run: Start, Pause, Step, Reset, a retune at the next step, a closed tab freed."""
+import dataclasses
+
+import pytest
+
+import ui.classroom
+import ui.train_run
+from engine.nn.spec import NetworkSpec, TrainSpec
+from ui.classroom import TrainingSlots
+from ui.train_run import CLASS_TICK_SECONDS, KEY, TICK_SECONDS, Tick, TrainRun
+
+NETWORK = NetworkSpec(hidden=(8,))
+TRAINING = TrainSpec(dataset="moons", optimizer="sgd", lr=0.1, batch_size=32, epochs=3)
+
+
+@pytest.fixture
+def slots(monkeypatch) -> TrainingSlots:
+    """A server with one training slot, and this session's token "me"."""
+    slots = TrainingSlots(1)
+    monkeypatch.setattr(ui.classroom, "training_slots", lambda: slots)
+    monkeypatch.setattr(ui.classroom, "session_token", lambda: "me")
+    return slots
+
+
+def built(state: dict | None = None) -> TrainRun:
+    """A session's run with its trainer built from NETWORK and TRAINING, on the page's first run."""
+    run = TrainRun.of({} if state is None else state)
+    assert run.ready(NETWORK, TRAINING) is not None
+    run.timer()  # the page draws the live panel
+    return run
+
+
+def test_a_session_has_one_run_kept_under_one_key():
+    state = {}
+    run = TrainRun.of(state)
+    assert state == {KEY: run} and TrainRun.of(state) is run
+    assert run.trainer is None and not run.running and run.tick is Tick.STILL and run.retunes == []
+
+
+def test_start_runs_with_a_slot_and_hands_the_panel_to_the_whole_page(slots):
+    run = built()
+    run.owed, run.last_slice = 0.3, 12.0  # left from an earlier run
+    run.start()
+    assert run.running and slots.busy() == 1
+    assert (run.owed, run.last_slice) == (0.0, None)  # the first slice trains one tick's worth, nothing owed
+    assert run.hands_over()  # the panel's run gives way to the whole page...
+    assert run.timer() == TICK_SECONDS and run.tick is Tick.TICKING  # ...which draws the panel with the timer
+    assert not run.hands_over()  # and the ticks train in the panel
+
+
+def test_start_on_a_full_server_says_busy_once_and_does_not_run(slots):
+    assert slots.acquire("another student")
+    run = built()
+    run.start()
+    assert not run.running and run.was_busy() and not run.was_busy()
+    assert run.timer() is None and run.tick is Tick.STILL
+
+
+def test_pause_stops_now_and_the_next_tick_stops_the_timer(slots):
+    run = built()
+    run.start()
+    run.timer()
+    run.pause()
+    assert not run.running and slots.busy() == 0  # the slot goes back at once
+    assert run.tick is Tick.PAUSED
+    assert not run.hands_over()  # the Pause click's own panel run draws the stopped run
+    assert run.hands_over()  # the timer's next tick: the whole page, which draws no timer
+    assert run.timer() is None and run.tick is Tick.STILL
+    assert not run.hands_over()
+
+
+def test_step_while_paused_trains_exactly_one_mini_batch_on_the_pages_next_run(slots):
+    run = built()
+    trainer = run.trainer
+    run.step()
+    assert run.step_once and run.tick is Tick.WHOLE_PAGE and run.hands_over()
+    assert run.ready(NETWORK, TRAINING) is trainer and trainer.step_count == 1
+    assert run.ready(NETWORK, TRAINING) is trainer and trainer.step_count == 1  # once
+    run.step()
+    run.ready(NETWORK, TRAINING)
+    assert trainer.step_count == 2 and not run.running
+
+
+def test_reset_drops_the_run_and_the_next_page_run_builds_a_new_one(slots):
+    run = built()
+    old = run.trainer
+    run.start()
+    run.reset()
+    assert run.trainer is None and run.retunes == [] and not run.running and slots.busy() == 0
+    assert run.tick is Tick.WHOLE_PAGE
+    new = run.ready(NETWORK, TRAINING)
+    assert new is not old and new.step_count == 0
+
+
+def test_a_new_learning_rate_is_taken_live_from_the_next_step(slots):
+    run = built()
+    trainer = run.trainer
+    run.step()
+    run.ready(NETWORK, TRAINING)
+    faster = dataclasses.replace(TRAINING, lr=0.5)
+    assert not run.sync(NETWORK, faster)  # not "Settings changed": the run takes it
+    assert run.trainer is trainer and trainer.optimizer.lr == 0.5 and run.built_from == (NETWORK, faster)
+    assert run.retunes == [(2, (("lr", 0.5),))]  # the first step with η = 0.5 is step 2
+    assert run.marks() == ((2, "η 0.5"),) and run.last_retune() == "η is now 0.5 from step 2."
+    assert not run.sync(NETWORK, faster) and len(run.retunes) == 1  # the same settings again: nothing new
+    run.step()
+    run.ready(NETWORK, faster)
+    assert trainer.step_count == 2
+
+
+def test_a_retune_before_the_first_step_is_no_marker(slots):
+    run = built()
+    assert not run.sync(NETWORK, dataclasses.replace(TRAINING, lr=0.5))
+    assert run.trainer.optimizer.lr == 0.5 and run.retunes == [] and run.last_retune() is None
+
+
+def test_other_changes_keep_a_trained_run_until_reset_and_drop_an_untrained_one(slots):
+    run = built()
+    longer = dataclasses.replace(TRAINING, epochs=5)
+    wider = NetworkSpec(hidden=(16,))
+    assert not run.sync(wider, TRAINING) and run.trainer is None  # nothing trained yet: follow the settings
+    run = built()
+    run.step()
+    trainer = run.ready(NETWORK, TRAINING)
+    assert run.sync(NETWORK, longer) and run.sync(wider, dataclasses.replace(TRAINING, lr=0.5))
+    assert run.trainer is trainer and trainer.training == TRAINING and run.retunes == []  # kept as it was
+
+
+def test_a_closed_tabs_run_is_freed_and_the_page_says_so_once(slots):
+    run = built()
+    run.start()
+    run.step()
+    run.ready(NETWORK, TRAINING)
+    run.retunes.append((2, (("lr", 0.5),)))
+    run.free()
+    assert run.trainer is None and not run.running and run.retunes == []
+    assert run.built_from == (NETWORK, TRAINING)  # the settings stay
+    assert run.was_freed() and not run.was_freed()
+
+
+def test_a_slice_trains_and_a_finished_run_stops(slots, monkeypatch):
+    monkeypatch.setattr(ui.train_run, "click_waiting", lambda: False)
+    monkeypatch.setattr(ui.train_run, "TRAIN_BUDGET", 0.001)  # a slice of a step or a few, not the whole run
+    run = built()
+    run.start()
+    assert run.slice() and run.trainer.step_count > 0 and run.last_slice is not None and run.running
+    run.trainer.step(10_000)  # to the last epoch
+    assert run.trainer.finished and not run.slice() and not run.running and slots.busy() == 0
+
+
+def test_a_slot_that_expired_stops_the_run_and_says_busy(slots):
+    run = built()
+    run.start()
+    slots.release("me")
+    assert slots.acquire("another student")  # took the slot while this tab slept
+    assert not run.slice() and not run.running and run.was_busy() and run.trainer.step_count == 0
+
+
+def test_a_class_redraws_less_often(slots, monkeypatch):
+    run = built()
+    run.start()
+    monkeypatch.setattr(slots, "busy", lambda: 5)
+    assert run.timer() == CLASS_TICK_SECONDS

@@ -1,0 +1,231 @@
+"""The Train page's run: one object in session state, from Start to Reset, with its retunes and its CPU slices."""
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from engine.data.datasets import DatasetError
+from engine.data.idx import IdxError
+from engine.nn.spec import NetworkSpec, SpecError, TrainSpec
+from engine.train.trainer import Trainer, retunable_changes
+from ui import classroom
+from ui.compute import INTERACTIVE, click_waiting, training_debt
+from ui.i18n import N_, _
+from ui.plain_text import plain
+
+KEY = "train_run"  # the one session-state key the run lives under
+TICK_SECONDS = 0.35  # the live panel redraws this often while one student trains alone (about three times a second)
+CLASS_TICK_SECONDS = 1.5  # ... and when other sessions train on this worker too (target: charts every 2 s)
+TRAIN_BUDGET = 0.2  # seconds of this thread's CPU time spent training per TICK_SECONDS
+CHUNK_SECONDS = 0.02  # a slice trains in chunks this long; a click is answered between two chunks
+MAX_SLICE_SECONDS = 1.0  # wall-clock cap on a slice, so the readouts still move on a crowded server
+# what the info box says when one of them changes during a run: one clause each, joined into one sentence
+LIVE_CHANGES = {"lr": N_("η is now {value:g}"), "momentum": N_("momentum μ is now {value:g}"),
+                "batch_size": N_("the batch size is now {value:g}"),
+                "weight_decay": N_("weight decay is now {value:g}")}
+LIVE_NAMES = {"lr": "η", "momentum": N_("momentum μ"), "batch_size": N_("batch size"),
+              "weight_decay": N_("weight decay")}  # the loss chart's markers
+
+
+class Tick(enum.Enum):
+    """Where the live panel's timer stands, between the page's runs and the panel's own (a fragment)."""
+    STILL = "still"  # the page drew the panel without a timer: not training
+    TICKING = "ticking"  # the page drew it with the timer; a tick that finds the run stopped runs the whole page
+    PAUSED = "paused"  # Pause was answered in the panel; the timer's next tick runs the whole page, which stops it
+    WHOLE_PAGE = "whole page"  # Start, Step or Reset: the panel's run hands over to a run of the whole page
+
+
+@dataclass(eq=False)
+class TrainRun:
+    """This session's run on the Train page: its trainer, whether it trains, and what the page owes it."""
+    trainer: Trainer | None = None
+    running: bool = False
+    built_from: tuple[NetworkSpec, TrainSpec] | None = None  # the settings the trainer follows, as the widgets gave
+    retunes: list[tuple[int, tuple]] = field(default_factory=list)  # (first step, ((name, value), ...)) per retune
+    owed: float = 0.0  # CPU seconds the last slice could not train, owed to the next
+    last_slice: float | None = None  # time.monotonic() when the last slice began; None: the first is one tick's
+    tick: Tick = Tick.STILL
+    step_once: bool = False  # Step was pressed: the page's next run trains one mini-batch
+    busy: bool = False  # Start found every training slot taken: say so once
+    freed: bool = False  # a closed tab's run was given back (ClosedTabs): say so once
+
+    @classmethod
+    def of(cls, state: MutableMapping | None = None) -> TrainRun:
+        """The session's run (st.session_state unless another state is given), made on first use."""
+        state = st.session_state if state is None else state
+        if state.get(KEY) is None:
+            state[KEY] = cls()
+        return state[KEY]
+
+    # --- the buttons (callbacks of the live panel's buttons, or of the preset box) ------------------------------
+    def start(self) -> None:
+        """Train from the next tick on, if the server has a free training slot (a classroom shares its cores)."""
+        if classroom.training_slots().acquire(classroom.session_token()):
+            self.running = True
+            self.last_slice, self.owed = None, 0.0  # the first slice trains one tick's worth, nothing owed from before
+        else:
+            self.busy = True
+        self.tick = Tick.WHOLE_PAGE
+
+    def stop(self) -> None:
+        """Stop training and give the training slot back."""
+        self.running = False
+        classroom.training_slots().release(classroom.session_token())
+
+    def pause(self) -> None:
+        """Stop now; the readouts say so in this panel run, and the timer's next tick stops the timer."""
+        self.stop()
+        if self.tick is Tick.TICKING:
+            self.tick = Tick.PAUSED
+
+    def step(self) -> None:
+        """Stop; the page's next run trains one mini-batch."""
+        self.stop()
+        self.step_once = True
+        self.tick = Tick.WHOLE_PAGE
+
+    def reset(self) -> None:
+        """Drop the run and its retunes: the page's next run builds a new network from the settings."""
+        self.stop()
+        self.trainer, self.retunes = None, []
+        self.tick = Tick.WHOLE_PAGE
+
+    def free(self) -> None:
+        """A closed tab's run goes back to the class (ClosedTabs calls this from its thread); the settings stay."""
+        self.trainer, self.running, self.retunes, self.freed = None, False, [], True
+
+    # --- the page's run ---------------------------------------------------------------------------------------
+    def sync(self, network: NetworkSpec, training: TrainSpec) -> bool:
+        """Follow the sidebar's settings; True when the kept run was built from other settings (Reset follows them)."""
+        if self.trainer is None or self.built_from is None:
+            return False
+        built_network, built_training = self.built_from
+        if network == built_network and training != built_training \
+                and retunable_changes(built_training, training) is not None:
+            self._retune(network, training)  # only η, μ, batch size or weight decay: they apply at the next step
+        if self.built_from == (network, training):
+            return False
+        if self.trainer.step_count == 0:
+            self.stop()
+            self.trainer = None  # nothing to lose: follow the new settings
+            return False
+        return True
+
+    def _retune(self, network: NetworkSpec, training: TrainSpec) -> None:
+        """Apply the new values and remember (first step, values) for the info box and the loss chart's markers."""
+        changed = self.trainer.retune(training)
+        self.built_from = (network, training)
+        if changed and self.trainer.step_count > 0:  # before the first step the run simply starts with these values
+            self.retunes.append((self.trainer.step_count + 1, tuple((name, getattr(training, name))
+                                                                    for name in changed)))
+
+    def ready(self, network: NetworkSpec, training: TrainSpec) -> Trainer | None:
+        """The trainer, built on first use, after a pressed Step's mini-batch; None when it cannot be built (said)."""
+        if self.trainer is None:
+            self.trainer = build_trainer(network, training)
+            self.built_from = (network, training)  # the settings as the widgets gave them
+            classroom.watch_this_tab(self)  # a closed tab's run is freed (self.free) after CLOSED_TAB_SECONDS
+        if self.step_once and not self.running:
+            self.step_once = False
+            if self.trainer is not None:
+                self.trainer.step(1)
+        return self.trainer
+
+    def timer(self) -> float | None:
+        """The live panel's run_every for this page run (None: no timer); what the panel's runs asked of it is done."""
+        self.tick = Tick.TICKING if self.running else Tick.STILL
+        # every redraw costs each browser a render of the page (bench/browser_cost.py): a class redraws less often
+        return tick_seconds(classroom.training_slots().busy()) if self.running else None
+
+    # --- the live panel's run ---------------------------------------------------------------------------------
+    def hands_over(self) -> bool:
+        """True when this panel run should give way to a run of the whole page (after Start, Step, Reset or a Pause)."""
+        if self.tick is Tick.PAUSED and not self.running:
+            self.tick = Tick.TICKING  # this run answers the Pause; the timer's next tick runs the whole page
+            return False
+        return self.tick is Tick.WHOLE_PAGE or (self.tick is Tick.TICKING and not self.running)
+
+    def slice(self) -> bool:
+        """One tick's training; False when the run stopped instead (its slot expired, or it finished): show it."""
+        if not classroom.training_slots().acquire(classroom.session_token()):  # it expired while this tab slept
+            self.running, self.busy = False, True
+            return False
+        self._train_slice()
+        if self.trainer.finished:
+            self.stop()
+            return False
+        return True
+
+    def _train_slice(self) -> None:
+        """Train for this session's CPU budget since its last slice (ui.compute), in CHUNK_SECONDS pieces."""
+        # CPU time, not wall time: in a class the other sessions' threads hold the GIL for most of the wall clock
+        yield_point = st.empty()
+        token, training_now = classroom.session_token(), classroom.training_slots().busy()
+        now = time.monotonic()
+        elapsed = now - (self.last_slice if self.last_slice is not None else now - tick_seconds(training_now))
+        self.last_slice = now
+        budget = training_debt(self.owed, TRAIN_BUDGET / TICK_SECONDS, elapsed, training_now)
+        cpu_start, wall_start = time.thread_time(), time.perf_counter()
+        try:
+            while not self.trainer.finished:
+                INTERACTIVE.wait_turn(token)  # another session's click first
+                self.trainer.run_for(min(CHUNK_SECONDS, budget))
+                if click_waiting():  # this session's own Pause, Step or Reset
+                    yield_point.empty()  # Streamlit's yield point: raises here when a button outside the panel was hit
+                    break  # a button of the panel: Streamlit runs the panel again for it once this run ends
+                if (time.thread_time() - cpu_start >= budget
+                        or time.perf_counter() - wall_start >= MAX_SLICE_SECONDS):
+                    break
+        finally:  # also when a click stops the run: what was not trained is owed to the next slice
+            self.owed = budget - (time.thread_time() - cpu_start)
+
+    # --- what the page says about it --------------------------------------------------------------------------
+    def was_busy(self) -> bool:
+        """Whether Start found the server full since the page last asked."""
+        busy, self.busy = self.busy, False
+        return busy
+
+    def was_freed(self) -> bool:
+        """Whether the run went back to the class while the tab was away, since the page last asked."""
+        freed, self.freed = self.freed, False
+        return freed
+
+    def last_retune(self) -> str | None:
+        """The info box's sentence about the latest retune, in the session's language; None without one."""
+        return retune_text(*self.retunes[-1]) if self.retunes and self.trainer is not None else None
+
+    def marks(self) -> tuple[tuple[int, str], ...]:
+        """(first step, label) of every retune: the loss chart's markers."""
+        return tuple((first, retune_label(values)) for first, values in self.retunes)
+
+
+def build_trainer(network: NetworkSpec, training: TrainSpec) -> Trainer | None:
+    """A new Trainer for these settings, or None with the reason shown."""
+    try:
+        with st.spinner(_("Loading the data and building the network...")):
+            return Trainer(network, training)
+    except (SpecError, DatasetError, IdxError, ValueError) as exc:
+        st.error(_("Cannot build this network: {reason}").format(reason=plain(exc)))
+        return None
+
+
+def tick_seconds(training_now: int) -> float:
+    """How often the live panel redraws: TICK_SECONDS alone, CLASS_TICK_SECONDS with others training too."""
+    return TICK_SECONDS if training_now <= 1 else CLASS_TICK_SECONDS
+
+
+def retune_text(first: int, values: tuple) -> str:
+    """The info box's sentence, e.g. "η is now 0.5 from step 2.", made when shown (a new language rewords it)."""
+    changes = _(", ").join(_(LIVE_CHANGES[name]).format(value=value) for name, value in values)
+    if changes[0].isascii():
+        changes = changes[0].upper() + changes[1:]
+    return _("{changes} from step {step:,}.").format(changes=changes, step=first)
+
+
+def retune_label(values: tuple) -> str:
+    """The loss chart marker's label, e.g. "η 0.5"."""
+    return _(", ").join(f"{_(LIVE_NAMES[name])} {value:g}" for name, value in values)
