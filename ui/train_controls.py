@@ -11,13 +11,14 @@ from engine.nn.model import ACTIVATIONS, INITS, LOSS_LABELS, REGRESSION_LOSS_LAB
 from engine.views.presets import DEFAULT_PRESET, PRESETS
 from engine.nn.spec import (LIMITS, URL_KEYS, OPTIMIZER_NAMES, NetworkSpec, SpecError, TrainSpec, clamp_params,
                          from_params, to_params)
-from engine.nn.optimizers import OPTIMIZER_LABELS, WEIGHT_DECAY_HELP
+from engine.nn.optimizers import OPTIMIZER_LABELS, WEIGHT_DECAY_HELP, learning_rates
 from ui.classroom import lesson_params, lesson_rules
 from ui.i18n import N_, _, translator, url_params
 from ui.train_run import TrainRun
 
 MAX_LAYERS_IN_UI = LIMITS["depth"][1]  # every depth the engine trains, e.g. a 20-layer sigmoid lesson
-LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0]
+# η: the one ladder's 1s and 3s from 1e-4 to 10, and 0.5 (the deep sigmoid preset's η)
+LEARNING_RATES = [lr for lr in learning_rates(1e-4, 10.0) if f"{lr:e}"[0] in "13" or lr == 0.5]
 BATCH_SIZES = [1, 2, 5, 10, 16, 20, 32, 64, 128, 256, 512, 1024]
 FULL_BATCH = 1_000_000  # larger than any training set: one step per epoch
 WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1]
