@@ -45,13 +45,9 @@ def worker_cores() -> float:
 
 
 def training_budget(alone_rate: float, elapsed: float, training_now: int, cores: float | None = None) -> float:
-    """CPU seconds one session trains now, for the `elapsed` wall seconds since its last slice began.
-
-    A student alone trains at alone_rate (CPU seconds per second); with n sessions training, each at an equal
-    part of the share, TRAINING_SHARE x cores / n, so the sum stays within the share. Paid by elapsed time, not
-    per tick: when a crowded browser's timer fires late, the next slice makes up for it, and every student gets
-    the same rate however often their page ticks.
-    """
+    """CPU seconds one session trains now, for the `elapsed` wall seconds since its last slice began."""
+    # alone: alone_rate (CPU seconds per second); n sessions: each TRAINING_SHARE x cores / n, so the sum stays in
+    # the share. Paid by elapsed time, not per tick: a crowded browser's late tick is made up by the next slice
     cores = worker_cores() if cores is None else cores
     rate = alone_rate if training_now <= 1 else min(alone_rate, TRAINING_SHARE * cores / training_now)
     return rate * min(max(elapsed, 0.0), MAX_ELAPSED)
@@ -59,12 +55,7 @@ def training_budget(alone_rate: float, elapsed: float, training_now: int, cores:
 
 def training_debt(owed: float, alone_rate: float, elapsed: float, training_now: int,
                   cores: float | None = None) -> float:
-    """CPU seconds one session should train now: what it was owed, plus its budget for the time since its last
-    slice (training_budget), at most MAX_OWED.
-
-    A slice is cut short when its wall time runs out on a crowded core; what it could not train is owed to the
-    next one, so a class's students train at their rate however late their browsers' ticks come.
-    """
+    """CPU seconds one session trains now: what its last (cut short) slice owed, plus training_budget; ≤ MAX_OWED."""
     return min(MAX_OWED, max(owed, 0.0) + training_budget(alone_rate, elapsed, training_now, cores))
 
 
@@ -101,15 +92,10 @@ class Interactive:
 
 
 def click_waiting() -> bool:
-    """True when this session has a click (or a page change) waiting that would stop the run in progress.
-
-    Streamlit stops a run for a click only at its next element call, which also sends that element to the
-    browser; a training slice that made one every chunk (50 a second) to be stoppable sent the browser 50
-    messages a second. This reads Streamlit's pending request instead (private: on a Streamlit without it,
-    True, so the caller's element call still decides, as before). A fragment's timed tick does not count:
-    Streamlit queues it behind the run in progress. A click on a widget inside a fragment does: Streamlit
-    queues it too, so the caller ends its run early for it.
-    """
+    """True when this session has a click (or a page change) waiting that would stop the run in progress."""
+    # Streamlit stops a run for a click only at its next element call, which also sends an element to the browser:
+    # this reads its pending request instead (private: without it, True, and the caller's element call decides).
+    # A fragment's timed tick does not count (queued behind the run); a click inside a fragment does.
     requests = getattr(get_script_run_ctx(), "script_requests", None)
     state = getattr(requests, "_state", None)
     if state is None:
