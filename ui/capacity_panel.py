@@ -22,11 +22,8 @@ T = TypeVar("T")
 
 
 class FinishedRuns:
-    """The server's finished sweeps and K-fold runs by their settings, the oldest forgotten first (thread-safe).
-
-    Not st.cache_data: that records the progress bar's updates made inside the run and replays them on a cache
-    hit, against a bar of an earlier script run, which fails (a second click with the same settings crashed).
-    """
+    """The server's finished sweeps and K-fold runs by their settings, the oldest forgotten first (thread-safe)."""
+    # not st.cache_data: that replays the progress bar's updates on a cache hit, against an earlier run's bar
 
     def __init__(self, size: int):
         self.size = size
