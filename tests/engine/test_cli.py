@@ -89,7 +89,7 @@ def test_gradients_json_has_the_verdict_contract():
     result = cli("gradients", "--dataset", "digits", "--layers", "16,16,16", "--init", "zeros", "--json")
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert doc["verdict"]["kind"] == "symmetric" and set(doc["verdict"]) == {"kind", "ratio", "text"}
+    assert doc["verdict"]["kind"] == "symmetric" and set(doc["verdict"]) == {"kind", "ratio", "gain", "text"}
     assert all({"saturated_frac", "dead_frac"} <= set(row) for row in doc["layers"])
 
 
@@ -124,8 +124,14 @@ def test_gradients_json_contract_and_vanishing_sigmoid():
     result = cli("gradients", "--layers", "32,32,32,32,32,32,32,32", "--activation", "sigmoid", "--init", "xavier",
                  "--json")
     assert result.returncode == 0, result.stderr
-    layers = json.loads(result.stdout)["layers"]
+    doc = json.loads(result.stdout)
+    layers = doc["layers"]
     assert [r["layer"] for r in layers] == list(range(1, 10))
+    # the verdict's numbers from the rows: first over last hidden layer's mean |δ|, and the gain of each of 7 steps
+    ratio = layers[0]["delta_mean_abs"] / layers[7]["delta_mean_abs"]
+    assert doc["verdict"]["ratio"] == pytest.approx(ratio, rel=1e-6)
+    assert doc["verdict"]["gain"] == pytest.approx(ratio ** (1 / 7), rel=1e-6)
+    assert doc["verdict"]["gain"] < 0.5  # δ more than halves at every step back
     assert set(layers[0]) == {"layer", "delta_mean_abs", "grad_norm", "act_mean", "act_std", "saturated_frac",
                               "dead_frac"}  # DESIGN.md
     assert layers[0]["delta_mean_abs"] < layers[-1]["delta_mean_abs"] / 100  # σ' ≤ 1/4 at every step back
