@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.nn.model import INITS, build_model, count_parameters, output_activation
+from engine.nn.model import INITS, build_model, count_parameters, output_a
 from engine.nn.probes import record
 from engine.nn.spec import NetworkSpec
 
@@ -51,7 +51,7 @@ def test_parameter_count_of_3blue1brown_network():
 def test_the_written_out_softmax_equals_torch_softmax_even_for_huge_logits():
     spec = NetworkSpec(hidden=(4,), input_size=2, output_size=10)
     z = torch.randn(3, 64, 10) * torch.tensor([1.0, 50.0, 1e4])[:, None, None]  # ordinary, large, overflowing exp
-    a = output_activation(spec, z)
+    a = output_a(spec, z)
     assert torch.isfinite(a).all()
     torch.testing.assert_close(a, torch.softmax(z, dim=-1), rtol=1e-5, atol=1e-7)
     torch.testing.assert_close(a.sum(-1), torch.ones(3, 64))

@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from engine.nn.activations import SATURATION_MARGIN
 from engine.nn.model import build_model
 from engine.nn.probes import LAYER_STATS, Probe
 from engine.nn.spec import NetworkSpec
@@ -19,7 +20,6 @@ X = np.array([[1.0, 2.0], [3.0, 1.0]])  # z^1 = [[1, -2], [3, -1]]: the second h
 Y = np.array([0, 1])
 W1, B1 = np.array([[1.0, 0.0], [0.0, -1.0]]), np.zeros(2)
 W2, B2 = np.array([[2.0, 0.0], [0.0, 1.0]]), np.zeros(2)  # z^2 = [[2, 0], [6, 0]]: softmax(6, 0) saturates
-SATURATION_MARGIN = 0.02  # the probes' margin: within this of 0 or 1 counts as saturated
 STEPS_PER_EPOCH = 4
 
 
