@@ -6,8 +6,9 @@ import streamlit as st
 from engine.views.gradients import EXPLODING_ABOVE, TRAIN_BATCH, VANISHING_BELOW, ProfileTrainer, profile_at_init, \
     scalar_chain
 from engine.views.words import describe, diverged_profile_note, sci
-from engine.nn.activations import ACTIVATIONS
+from engine.nn.activations import ACTIVATIONS, LEAKY_SLOPE, SATURATION_MARGIN
 from engine.nn.model import INIT_ORDER, INITS, LOSS_LABELS, LOSSES
+from engine.nn.optimizers import learning_rates
 from engine.nn.spec import ACTIVATION_NAMES, DATASET_NAMES, NetworkSpec, TrainSpec
 from ui.bootstrap import require_app_frame
 from ui.gradient_figs import CONFIG_COLORS, Series, activation_violins, chain_figure, delta_profile, grad_norms, \
@@ -22,11 +23,15 @@ BATCHES = (16, 32, 64, 128, 256, 512, 1024)
 INIT_SHORT = {name: init.short for name, init in INITS.items()}
 INIT_LABELS = {name: init.label for name, init in INITS.items()}
 LOSS_SHORT = {name: loss.short for name, loss in LOSSES.items()}
-LEARNING_RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+LEARNING_RATES = learning_rates(0.001, 1.0)  # the ladder's stretch a few steps can show
 # red where the signal is lost or blows up, orange where it fades or every unit is a copy, green when it flows
 SHOW_VERDICT = {"vanishing": "warning", "exploding": "error", "healthy": "success", "symmetric": "warning",
                 "dead": "error"}  # the alert's name, for st or a column
 COLORS = dict(zip(("A", "B"), CONFIG_COLORS))
+
+
+def activation_label(name: str) -> str:
+    return _(ACTIVATIONS[name].label)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -117,7 +122,8 @@ def scalar_chain_panel(depth: int, real, real_label: str) -> None:  # depth: the
     cols = st.columns([3, 2, 2, 2])
     w = cols[0].slider(_("Weight w"), 0.0, 25.0, step=0.1, key="grad_chain_w")
     chain_depth = cols[1].slider(_("Layers in the chain"), 1, 50, key="grad_chain_depth")
-    activation = cols[2].selectbox(_("Activation σ"), ACTIVATION_NAMES, format_func=_, key="grad_chain_act")
+    activation = cols[2].selectbox(_("Activation σ"), ACTIVATION_NAMES, format_func=activation_label,
+                                   key="grad_chain_act")
     best = cols[3].toggle(_("Best case: every z at σ's steepest point"), key="grad_chain_best",
                           help=_("Off: b = 0 and input x = 1, so z follows from the chain itself."))
     chain = scalar_chain(chain_depth, float(w), activation, bias=None if best else 0.0, x=1.0)
@@ -148,12 +154,13 @@ with controls, st.container(border=True):
     depth = st.slider(_("Hidden layers (depth)"), 1, 50, 30, key="grad_depth")
     width = st.select_slider(_("Units per hidden layer"), WIDTHS, value=32, key="grad_width")
     st.markdown(_("**Configuration A**"))
-    act_a = st.selectbox(_("Activation σ (A)"), ACTIVATION_NAMES, index=0, format_func=_, key="grad_act_a")
+    act_a = st.selectbox(_("Activation σ (A)"), ACTIVATION_NAMES, index=0, format_func=activation_label,
+                         key="grad_act_a")
     init_a = st.selectbox(_("Initialisation (A)"), INIT_ORDER, index=2, format_func=lambda k: _(INIT_LABELS[k]),
                           key="grad_init_a")
     compare = st.toggle(_("Compare with configuration B (same seed, same data)"), value=True, key="grad_compare")
-    act_b = st.selectbox(_("Activation σ (B)"), ACTIVATION_NAMES, index=2, format_func=_, key="grad_act_b",
-                         disabled=not compare)
+    act_b = st.selectbox(_("Activation σ (B)"), ACTIVATION_NAMES, index=2, format_func=activation_label,
+                         key="grad_act_b", disabled=not compare)
     init_b = st.selectbox(_("Initialisation (B)"), INIT_ORDER, index=4, format_func=lambda k: _(INIT_LABELS[k]),
                           key="grad_init_b", disabled=not compare)
     row = st.columns(2)
@@ -219,12 +226,12 @@ columns = st.columns(len(profiles))
 for column, (name, profile) in zip(columns, profiles.items()):
     figure = activation_violins(profile.samples, labels[name], COLORS[name])
     column.plotly_chart(figure, width="stretch", theme=None, key=f"grad_fig_violin_{name}")
-kinds = [_("dead") if ACTIVATIONS[configs[n][0]].dies else _("saturated") if ACTIVATIONS[configs[n][0]].saturates
-         else _("never saturates or dies") for n in profiles]
-st.plotly_chart(saturation_bars(series, kinds), width="stretch", theme=None, key="grad_fig_saturation")
-st.caption(_("Saturated: a within 0.02 of σ's bounds (share of all values); sigmoid and tanh saturate. Dead ReLU: "
-             "z ≤ 0 for every sample of the batch, so the unit never passes an error back. Leaky ReLU and linear "
-             "units neither saturate nor die: leaky ReLU still passes 0.01·δ back for z ≤ 0."))
+st.plotly_chart(saturation_bars(series, activations=[configs[n][0] for n in profiles]), width="stretch", theme=None,
+                key="grad_fig_saturation")
+st.caption(_("Saturated: a within {margin:g} of σ's bounds (share of all values); sigmoid and tanh saturate. Dead "
+             "ReLU: z ≤ 0 for every sample of the batch, so the unit never passes an error back. Leaky ReLU and "
+             "linear units neither saturate nor die: leaky ReLU still passes {slope:g}·δ back for z ≤ 0.").format(
+           margin=SATURATION_MARGIN, slope=LEAKY_SLOPE))
 
 COLUMN_NAMES = {"layer": N_("layer"), "delta_mean_abs": N_("mean |δ|"), "grad_norm": N_("‖∂C/∂W‖"),
                 "act_mean": N_("mean a"), "act_std": N_("std of a"), "saturated_frac": N_("saturated share"),

@@ -92,21 +92,14 @@ def activation_violins(samples: list, title: str, color: str, height: int = 420)
     return style(fig, height=height)
 
 
-def saturation_bars(series: list[Series], kinds: list[str] | None = None, *,
-                    activations: list[str] | None = None) -> go.Figure:
-    """Share of saturated (sigmoid/tanh) or dead (ReLU) units in each hidden layer, one group of bars per config.
-
-    activations (one registry name per series): each bar in its kind's colour (ui.theme.KIND_COLORS, as on every
-    page) and named by KIND_WORDS, configuration B hatched. kinds (words, the page's old call): config colours.
-    """
+def saturation_bars(series: list[Series], activations: list[str]) -> go.Figure:
+    """Share of saturated (sigmoid/tanh) or dead (ReLU) units per hidden layer: one group of bars per configuration,
+    each in its activation's kind colour (ui.theme.KIND_COLORS), configuration B hatched."""
     fig = go.Figure()
     for i, s in enumerate(series):
         hidden = s.rows[:-1]
-        if activations is not None:
-            kind = ACTIVATIONS[activations[i]].kind
-            word, color, pattern = _(KIND_WORDS[kind]), KIND_COLORS[kind], CONFIG_PATTERNS[i % len(CONFIG_PATTERNS)]
-        else:
-            word, color, pattern = kinds[i], s.color, ""
+        kind = ACTIVATIONS[activations[i]].kind
+        word, color, pattern = _(KIND_WORDS[kind]), KIND_COLORS[kind], CONFIG_PATTERNS[i % len(CONFIG_PATTERNS)]
         fig.add_trace(go.Bar(
             x=[r["layer"] for r in hidden], y=[100 * (r["saturated_frac"] + r["dead_frac"]) for r in hidden],
             name=f"{s.label}: {word}", marker=dict(color=color, pattern=dict(shape=pattern)),

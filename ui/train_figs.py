@@ -151,7 +151,6 @@ def distributions(samples: list[np.ndarray], title: str, x_title: str, names: li
 
 
 OUTPUT_GREY = LIGHT_GREY  # the output layer's bar: drawn, not judged
-SATURATED = KIND_COLORS["saturates"]  # the old name, until tests/engine/views/test_train.py reads KIND_COLORS
 
 
 def saturation_bars(fractions: np.ndarray, names: list[str], activations: list[str]) -> go.Figure:

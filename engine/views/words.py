@@ -9,6 +9,7 @@ import math
 import re
 from typing import TYPE_CHECKING
 
+from ..nn.activations import LEAKY_SLOPE
 from ..nn.spec import NetworkSpec
 from ..text import _
 from ..train.trainer import Divergence, Finished
@@ -119,7 +120,7 @@ def _reason(v: Verdict, network: NetworkSpec | None) -> str:
     if v.kind == "dead":
         return _("BP2 multiplies δ by σ'(z) = 0 at a dead unit, so nothing passes below it and the weights "
                  "feeding it never change. Use a smaller learning rate, He init, or leaky ReLU (it passes "
-                 "0.01·δ back for z ≤ 0 and cannot die).")
+                 "{slope:g}·δ back for z ≤ 0 and cannot die).").format(slope=LEAKY_SLOPE)
     measured = (_("Measured: δ changes by ×{factor} per layer on average.").format(factor=sci(v.per_layer))
                 if math.isfinite(v.per_layer) and v.per_layer > 0 else "")
     if network is None:

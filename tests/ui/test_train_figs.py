@@ -85,6 +85,7 @@ def test_saturation_bars_take_each_layers_kind_colour_and_grey_the_output():
                                       figs.OUTPUT_GREY]  # a confident output is not judged
     assert [KIND_COLORS[ACTIVATIONS[a].kind] for a in ("sigmoid", "relu")] == list(bar.marker.color[:2])
     assert bar.x[-1].endswith("softmax<br>(confident)") and "hidden units" in fig.layout.title.text
+    assert "confident outputs are the goal" in fig.layout.title.text
 
 
 def test_the_gradients_saturation_bars_colour_by_kind_and_hatch_configuration_b():

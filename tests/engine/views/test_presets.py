@@ -11,6 +11,7 @@ from engine.views.presets import DEFAULT_PRESET, FIT_PHENOMENA, GRADIENT_PHENOME
 from engine.nn.probes import record
 from engine.nn.spec import spec_for_dataset
 from engine.train.trainer import Trainer
+from engine.views.words import verdict_text
 
 NAMED = {"vanishing", "exploding", "underfitting", "overfitting", "healthy"}
 
@@ -29,7 +30,7 @@ def test_every_preset_naming_a_phenomenon_declares_it():
 def test_gradient_presets_get_the_verdict_they_name(name):
     preset = PRESETS[name]
     profile = profile_at_init(preset.network, preset.training.dataset, 256, preset.training.seed)
-    assert profile.verdict.kind == preset.shows, profile.verdict.text
+    assert profile.verdict.kind == preset.shows, verdict_text(profile.verdict, profile.network)
 
 
 def test_deep_tanh_explodes_clearly_and_its_lesson_gives_the_right_gain():

@@ -78,13 +78,3 @@ def test_images_get_a_gallery_and_the_distributions_one_array_per_layer():
     assert shown.images.shape[0] == len(shown.predicted) == GALLERY_SIZE and shown.image_shape == (8, 8)
     assert [len(a) for a in activation_values(trainer, samples=10)] == [10 * 16, 10 * 12, 10 * 10]
     assert [len(w) for w in weight_values(trainer, max_values=100)] == [100, 100, 100]
-
-
-def test_saturation_bars_judge_hidden_layers_only():
-    from ui.train_figs import OUTPUT_GREY, SATURATED, saturation_bars
-    fig = saturation_bars(np.array([0.1, 0.0, 1.0]), ["layer 1", "layer 2", "output (l=3)"],
-                          ["sigmoid", "relu", "softmax"])
-    bar = fig.data[0]
-    assert list(bar.marker.color) == [SATURATED, SATURATED, OUTPUT_GREY]  # a confident output is not red
-    assert bar.x[-1].endswith("softmax<br>(confident)") and "hidden units" in fig.layout.title.text
-    assert "confident outputs are the goal" in fig.layout.title.text
