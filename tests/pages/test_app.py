@@ -2,12 +2,14 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests import ROOT
+
 PAGES = ["pages/draw.py", "pages/neuron.py", "pages/train.py", "pages/gradients.py", "pages/landscape.py", "pages/backprop.py"]
 
 
 @pytest.fixture
 def app() -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     assert not at.exception, at.exception
     return at

@@ -11,6 +11,7 @@ from engine.nn.model import build_model
 from engine.nn.spec import NetworkSpec, TrainSpec
 from engine.train.trainer import Trainer
 from tests.apptest import open_page
+from ui.train_run import TrainRun
 
 
 
@@ -70,7 +71,7 @@ def test_trained_model_path_and_missing_trainer(default_checkpoint):
     trainer = Trainer(NetworkSpec(hidden=(16,)), TrainSpec(dataset="digits", epochs=1, lr=0.01), record=False,
                       snapshot_every=1)
     trainer.step(12)
-    at.session_state["train_trainer"] = trainer
+    at.session_state["train_run"] = TrainRun(trainer=trainer)
     at.run()
     _set_small(at)
     at.button(key="land_compute").click()
