@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import plotly.graph_objects as go  # noqa: E402
 import plotly.io as pio  # noqa: E402
 
+from engine.train.trainer import Trainer  # noqa: E402
 from engine.views.presets import DEFAULT_PRESET, PRESETS  # noqa: E402
 from engine.views.train import thinned  # noqa: E402
-from engine.train.trainer import Trainer  # noqa: E402
 from ui import live_charts as live  # noqa: E402
 from ui import train_figs as figs  # noqa: E402
 

@@ -17,8 +17,8 @@ import torch  # noqa: E402
 
 from engine.train.calibration import (UNSURE_BELOW, accuracy_below, expected_calibration_error, logits,  # noqa: E402
                                 reliability, softmax, temperature_of)
-from engine.nn.checkpoint import load  # noqa: E402
 from engine.data.datasets import load_dataset  # noqa: E402
+from engine.nn.checkpoint import load  # noqa: E402
 
 MODEL = Path(__file__).resolve().parent.parent / "assets" / "default.pt"
 SETS = ("mnist5k", "pendigits")

@@ -16,9 +16,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.data.datasets import load_dataset  # noqa: E402
-from engine.views.surface import evaluation_batch, random_directions, surface  # noqa: E402
 from engine.nn.model import build_model, loss_function  # noqa: E402
 from engine.nn.spec import NetworkSpec  # noqa: E402
+from engine.views.surface import evaluation_batch, random_directions, surface  # noqa: E402
 
 TARGET_RATIO = 0.2  # the fast surface must take at most a fifth of the naive loop's time
 

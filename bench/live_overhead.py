@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 
 from engine.data.datasets import load_dataset  # noqa: E402
-from engine.views.presets import DEFAULT_PRESET, PRESETS  # noqa: E402
 from engine.train.trainer import Trainer  # noqa: E402
+from engine.views.presets import DEFAULT_PRESET, PRESETS  # noqa: E402
 
 
 def main() -> None:

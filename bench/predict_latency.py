@@ -17,9 +17,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
+from engine.data.preprocess import prepare  # noqa: E402
 from engine.nn.checkpoint import load  # noqa: E402
 from engine.views.draw import predict_image  # noqa: E402
-from engine.data.preprocess import prepare  # noqa: E402
 
 MODEL = Path(__file__).resolve().parent.parent / "assets" / "default.pt"
 

@@ -30,8 +30,8 @@ import torch  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from engine.data.datasets import load_dataset  # noqa: E402
-from engine.views.presets import DEFAULT_PRESET, PRESETS  # noqa: E402
 from engine.train.trainer import Trainer, evaluate  # noqa: E402
+from engine.views.presets import DEFAULT_PRESET, PRESETS  # noqa: E402
 
 BATCH = 64
 CHECK_EVERY = 5  # mini-batches between validation checks

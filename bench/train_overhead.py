@@ -21,8 +21,8 @@ import torch  # noqa: E402
 
 from engine.data.datasets import load_dataset  # noqa: E402
 from engine.nn.model import build_model, loss_function  # noqa: E402
-from engine.nn.spec import NetworkSpec, TrainSpec  # noqa: E402
 from engine.nn.optimizers import Optimizer  # noqa: E402
+from engine.nn.spec import NetworkSpec, TrainSpec  # noqa: E402
 from engine.train.trainer import RATIO_EVERY, Trainer  # noqa: E402
 
 

@@ -2,10 +2,10 @@
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from engine.train.calibration import UNSURE_BELOW, temperature_of
 from engine.data.pendigits import PEN_DEFAULT, PEN_WIDTHS
-from engine.views.draw import BLANK, architecture, predict_bytes, predict_image
 from engine.data.preprocess import MAX_IMAGE_BYTES, ImageError
+from engine.train.calibration import UNSURE_BELOW, temperature_of
+from engine.views.draw import BLANK, architecture, predict_bytes, predict_image
 from ui import draw_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.i18n import N_, _

@@ -5,11 +5,11 @@ import streamlit as st
 
 from engine.views.gradients import EXPLODING_ABOVE, TRAIN_BATCH, VANISHING_BELOW, ProfileTrainer, profile_at_init, \
     scalar_chain
-from engine.views.words import describe, diverged_profile_note, sci
 from engine.nn.activations import ACTIVATIONS, LEAKY_SLOPE, SATURATION_MARGIN
 from engine.nn.model import INIT_ORDER, INITS, LOSS_LABELS, LOSSES
 from engine.nn.optimizers import learning_rates
 from engine.nn.spec import ACTIVATION_NAMES, DATASET_NAMES, NetworkSpec, TrainSpec
+from engine.views.words import describe, diverged_profile_note, sci
 from ui.bootstrap import require_app_frame
 from ui.gradient_figs import CONFIG_COLORS, Series, activation_violins, chain_figure, delta_profile, grad_norms, \
     saturation_bars

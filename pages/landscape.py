@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.nn.checkpoint import CheckpointError
 from engine.data.datasets import load_dataset
-from engine.views.surface import LandscapeError
+from engine.nn.checkpoint import CheckpointError
 from engine.views.landscape import LandscapeView, loss_landscape
+from engine.views.surface import LandscapeError
 from ui.bootstrap import require_app_frame
 from ui.i18n import N_, _
 from ui.landscape_figs import contour_figure, interpolation_figure, surface_figure

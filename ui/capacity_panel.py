@@ -8,8 +8,8 @@ from typing import Callable, Hashable, TypeVar
 
 import streamlit as st
 
-from engine.train import capacity, kfold
 from engine.nn.spec import NetworkSpec, TrainSpec
+from engine.train import capacity, kfold
 from ui import capacity_figs as figs
 from ui.classroom import busy_message, session_token, training_slots
 from ui.i18n import _, language

@@ -7,10 +7,10 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..text import N_, _
 from .idx import load_idx_folder, resolve_idx_folder
 from .pendigits import PendigitsError
 from .pendigits import load_raw as _pendigits_raw
-from ..text import N_, _
 
 SPLIT_SEED = 20_240_601  # fixed: every run and every student sees the same validation set
 SUBSET_SEED = 7_355_608  # fixed: train_size=200 is the same 200 samples every time

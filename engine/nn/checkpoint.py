@@ -12,9 +12,9 @@ from pathlib import Path
 
 import torch
 
+from ..text import _
 from .model import Net, build_model
 from .spec import NetworkSpec, SpecError
-from ..text import _
 
 FORMAT = 1
 MAX_CHECKPOINT_BYTES = 50_000_000  # a 1024-wide 50-layer MLP is ~200 MB; the app's upload limit is stricter

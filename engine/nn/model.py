@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .activations import ACTIVATIONS, OUTPUTS  # the one activation registry (ACTIVATIONS also read from here by ui/)
-from .spec import LOSS_NAMES, NetworkSpec
 from ..text import N_
+from .spec import LOSS_NAMES, NetworkSpec
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from typing import Iterable
 
 import torch
 
-from .spec import TrainSpec
 from ..text import N_
+from .spec import TrainSpec
 
 # The learning rates η the pages offer: one log-spaced ladder, 1, 2, 3 and 5 in every decade from 1e-4 to 100
 # (written as decimal strings, so 0.3 is the float 0.3 a link's "lr=0.3" reads as). Each page takes its own

@@ -5,8 +5,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from .activations import ACTIVATIONS, LOSS_OUTPUTS, output_name
 from ..text import _
+from .activations import ACTIVATIONS, LOSS_OUTPUTS, output_name
 
 # Names shared by the widgets, the CLI choices and the URL (the tables in model.py use these keys).
 ACTIVATION_NAMES = tuple(ACTIVATIONS)

@@ -10,10 +10,10 @@ import math
 
 import torch
 
-from .history import History
 from ..nn.model import Net
 from ..nn.probes import summarize, weight_grad_norms
 from ..nn.spec import NetworkSpec
+from .history import History
 
 FLUSH_EVERY = 8  # steps summarised together (probes.summarize): 16 or 32 measured no faster (bigger, colder buffers)
 RATIO_EVERY = 16  # the update/weight ratio moves slowly: measured every 16th step, carried in between

@@ -18,13 +18,13 @@ import torch
 from ..data.augment import augment_images
 from ..data.datasets import Dataset, load_dataset
 from ..nn.explicit_step import ExplicitStep, supports
-from .history import History
 from ..nn.model import Net, as_targets, build_model, eval_mode, loss_function, predict_proba
 from ..nn.optimizers import Optimizer
 from ..nn.probes import Probe, record
+from ..nn.spec import NetworkSpec, SpecError, TrainSpec, spec_for_dataset
+from .history import History
 from .recorder import EpochClock, RATIO_EVERY, Recorder
 from .snapshots import Snapshots
-from ..nn.spec import NetworkSpec, SpecError, TrainSpec, spec_for_dataset
 
 EVAL_CHUNK = 2048  # samples per forward when evaluating (bounded memory for large sets)
 TRAIN_EVAL_SAMPLES = 5000  # train loss/accuracy at epoch end are measured on at most this many samples

@@ -6,10 +6,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from ..train.calibration import UNSURE_BELOW, soften
-from ..nn.model import Net
 from ..data.preprocess import MAX_IMAGE_BYTES, load_image, prepare
+from ..nn.model import Net
 from ..nn.probes import activations
+from ..train.calibration import UNSURE_BELOW, soften
 
 
 @dataclass(frozen=True, eq=False)

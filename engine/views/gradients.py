@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..nn.activations import ACTIVATIONS
 from ..data.datasets import Dataset, load_dataset
+from ..nn.activations import ACTIVATIONS
 from ..nn.model import Net, as_targets, build_model
 from ..nn.probes import layer_table, record
 from ..nn.spec import NetworkSpec, SpecError, TrainSpec, spec_for_dataset

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from tests import ROOT
-from engine.views.presets import DEFAULT_PRESET, PRESETS
 from engine.nn.spec import NetworkSpec, SpecError, clamp_params
 from engine.text import _
 from engine.train.trainer import Divergence
+from engine.views.presets import DEFAULT_PRESET, PRESETS
 from engine.views.words import divergence_advice, ending_message
+from tests import ROOT
 from tests.i18n_text import chinese_in, english_left
 from ui.i18n import install_translator, speaking
 

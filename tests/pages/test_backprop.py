@@ -3,12 +3,12 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine.nn.backprop import backprop, cost
-from engine.views.backprop_check import mlp_arrays
 from engine.data.datasets import load_dataset
+from engine.nn.backprop import backprop, cost
 from engine.nn.model import build_model
 from engine.nn.optimizers import LEARNING_RATES, learning_rates
 from engine.nn.spec import NetworkSpec
+from engine.views.backprop_check import mlp_arrays
 from tests.apptest import open_page
 from tests.i18n_text import figure_texts
 

@@ -2,9 +2,9 @@
 
 import pytest
 
+from engine.nn.spec import NetworkSpec
 from engine.views.gradients import profile_at_init
 from engine.views.words import sci
-from engine.nn.spec import NetworkSpec
 from tests.apptest import open_page
 
 

@@ -23,9 +23,9 @@ from serve.network import network_address, student_url
 from tests import ROOT
 from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, ROOT, _missing, assert_no_exception, free_port, \
     screenshot, wait_for_app
+from serve.cluster import descendants
 from tests.browser.test_draw_page import DIGITS, draw, prediction
 from tests.browser.test_train_page import wait_until
-from serve.cluster import descendants
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 WORKER_HEADER = "X-Playground-Worker"

@@ -4,10 +4,10 @@ import json
 import numpy as np
 import pytest
 
-from engine.train.capacity import CapacitySweep, sweep
 from engine.data.datasets import load_dataset
-from engine.train.kfold import cross_validate, fold_dataset, fold_indices
 from engine.nn.spec import NetworkSpec, TrainSpec
+from engine.train.capacity import CapacitySweep, sweep
+from engine.train.kfold import cross_validate, fold_dataset, fold_indices
 from tests.apptest import open_page, page_warnings
 
 MOONS = TrainSpec(dataset="moons", train_size=60, noise=0.3, epochs=3, lr=0.01, batch_size=16)

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from engine.data.datasets import load_dataset
-from engine.nn.explicit_step import ExplicitStep, supports
 from engine.nn.activations import ACTIVATIONS
+from engine.nn.explicit_step import ExplicitStep, supports
 from engine.nn.model import build_model, loss_function
 from engine.nn.probes import Probe
 from engine.nn.spec import NetworkSpec, TrainSpec

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from engine.train import calibration as C
 from engine.nn.checkpoint import CheckpointError, from_bytes, to_bytes
 from engine.nn.model import build_model
 from engine.nn.spec import NetworkSpec
+from engine.train import calibration as C
 
 
 def overconfident(n=2000, seed=0):

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from engine.data.datasets import load_dataset
-from engine.train.kfold import cross_validate, fold_dataset, fold_indices
 from engine.nn.spec import NetworkSpec, TrainSpec
+from engine.train.kfold import cross_validate, fold_dataset, fold_indices
 from engine.train.trainer import Trainer, evaluate
 
 NETWORK = NetworkSpec(hidden=(16,), activations="relu", init="he")

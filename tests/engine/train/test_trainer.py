@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from engine.data.datasets import load_dataset
-from engine.train.history import LAYER_FIELDS, History
 from engine.nn.probes import record
 from engine.nn.spec import NetworkSpec, SpecError, TrainSpec
-from engine.views.presets import DEFAULT_PRESET, PRESETS
+from engine.train.history import LAYER_FIELDS, History
 from engine.train.trainer import Divergence, DivergenceWatch, Trainer, fixed_changes, retunable_changes
+from engine.views.presets import DEFAULT_PRESET, PRESETS
 from engine.views.verdicts import format_loss
 from engine.views.words import divergence_advice, ending_message
 

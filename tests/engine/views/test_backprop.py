@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from engine.nn.backprop import backprop, cost, gradient_step
 from engine.nn.activations import ACTIVATIONS, output_name
+from engine.nn.backprop import backprop, cost, gradient_step
 from engine.views.backprop import (SWEEP, chain_rule, descent_step, digit_image, layer_jacobian, one_hot,
                                     other_digits, output_jacobian, overshoot, work_through)
 

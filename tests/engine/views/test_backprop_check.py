@@ -3,12 +3,12 @@ import numpy as np
 import pytest
 import torch
 
-from engine.nn.backprop import backprop, cost, forward
-from engine.views.backprop_check import autograd_reference, compare, mlp_arrays, small_network, step_sweep
 from engine.data.datasets import load_dataset
+from engine.nn.backprop import backprop, cost, forward
 from engine.nn.model import build_model
 from engine.nn.probes import record
 from engine.nn.spec import NetworkSpec
+from engine.views.backprop_check import autograd_reference, compare, mlp_arrays, small_network, step_sweep
 
 
 @pytest.mark.parametrize("loss", ["ce", "mse"])

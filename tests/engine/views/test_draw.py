@@ -9,9 +9,9 @@ from PIL import Image, ImageDraw
 from engine.nn.checkpoint import load
 from dataclasses import replace
 
+from engine.data.preprocess import ImageError
 from engine.train.calibration import UNSURE_BELOW
 from engine.views.draw import BLANK, predict_bytes, predict_image
-from engine.data.preprocess import ImageError
 from ui.state import DEFAULT_MODEL_PATH
 
 

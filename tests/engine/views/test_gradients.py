@@ -13,9 +13,9 @@ from engine.data.datasets import load_dataset
 from engine.views.gradients import (ProfileTrainer, activation_samples, fixed_batch, profile_after_training,
                                     profile_at_init, scalar_chain)
 from engine.nn.model import build_model
+from engine.nn.spec import NetworkSpec, SpecError
 from engine.views.verdicts import KINDS, underflow_estimate
 from engine.views.words import describe, diverged_profile_note, verdict_text
-from engine.nn.spec import NetworkSpec, SpecError
 
 # The theory cases use the CLI's defaults: mnist5k, width 32, a batch of 256, seed 0 (and two more seeds).
 WIDTH, BATCH = 32, 256

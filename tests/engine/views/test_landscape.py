@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from engine.data.datasets import load_dataset
-from engine.views.surface import evaluation_batch, flat_parameters, random_directions, surface
-from engine.views.landscape import LINE_T, loss_landscape
 from engine.nn.model import build_model, loss_function
 from engine.nn.spec import NetworkSpec
+from engine.views.landscape import LINE_T, loss_landscape
+from engine.views.surface import evaluation_batch, flat_parameters, random_directions, surface
 
 
 @pytest.fixture(scope="module")

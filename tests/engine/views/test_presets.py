@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from engine.data.datasets import load_dataset
-from engine.views.gradients import fixed_batch, profile_at_init
 from engine.nn.model import build_model
-from engine.views.presets import DEFAULT_PRESET, FIT_PHENOMENA, GRADIENT_PHENOMENA, PRESETS, Preset
 from engine.nn.probes import record
 from engine.nn.spec import spec_for_dataset
 from engine.train.trainer import Trainer
+from engine.views.gradients import fixed_batch, profile_at_init
+from engine.views.presets import DEFAULT_PRESET, FIT_PHENOMENA, GRADIENT_PHENOMENA, PRESETS, Preset
 from engine.views.words import verdict_text
 
 NAMED = {"vanishing", "exploding", "underfitting", "overfitting", "healthy"}

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from engine.views import surface as L
 from engine.nn.model import build_model, loss_function
 from engine.nn.spec import NetworkSpec, TrainSpec
+from engine.views import surface as L
 
 
 def _data(n_in: int, n: int = 40, classes: int = 3, seed: int = 0):
