@@ -21,7 +21,7 @@ def augment_images(x: torch.Tensor, image_shape: tuple[int, int], generator: tor
     scale = 1.0 + uniform(-0.15, 0.15) * strength  # MNIST digits are boxed to 20 px; drawings vary
     aspect = 1.0 + uniform(-0.15, 0.15) * strength
     shear = uniform(-0.25, 0.25) * strength
-    shift = torch.stack((uniform(-0.12, 0.12), uniform(-0.12, 0.12)), dim=1) * strength  # ±1.7 px
+    shift = torch.stack((uniform(-0.12, 0.12), uniform(-0.12, 0.12)), dim=1) * strength  # ±1.7 px in the input's frame; with scale and shear the centre moves up to about 3 px
     cos, sin = torch.cos(angle), torch.sin(angle)
     sx, sy = scale * aspect, scale / aspect
     # inverse map: output grid -> input coordinates, shape (B, 2, 3)

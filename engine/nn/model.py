@@ -99,8 +99,6 @@ def output_a(spec: NetworkSpec, z: torch.Tensor) -> torch.Tensor:
     return OUTPUTS[spec.output_activation].torch(z)
 
 
-output_activation = output_a  # the old name, until tests/engine/nn/test_model.py imports output_a
-
 
 class SeededDropout(nn.Module):
     """Dropout drawing its masks from the network's own generator, so runs are reproducible per session."""
