@@ -4,6 +4,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from engine.data.pendigits import PEN_DEFAULT, PEN_WIDTHS
 from engine.data.preprocess import MAX_IMAGE_BYTES, ImageError
+from engine.nn.activations import label as activation_label
 from engine.train.calibration import UNSURE_BELOW, temperature_of
 from engine.views.draw import BLANK, architecture, predict_bytes, predict_image
 from ui import draw_figs as figs
@@ -188,7 +189,8 @@ if prediction.status == "ok":
         head = (_("a<sup>{l}</sup>, output layer: the ten digits") if output
                 else _("a<sup>{l}</sup>, hidden layer {l}")).format(l=l)
         units = _("{n} units, {activation}").format(
-            n=len(values), activation=model.spec.output_activation if output else model.spec.activations[l - 1])
+            n=len(values), activation=_(activation_label(model.spec.output_activation if output
+                                                                else model.spec.activations[l - 1])))
         title = f"{head}<br><sup>{units}</sup>"
         st.plotly_chart(figs.layer_activations(values, title,
                                                [str(d) for d in range(len(values))] if l == n_layers else None),

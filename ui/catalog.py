@@ -88,6 +88,8 @@ def load() -> Catalog:
 
 
 def save(catalog: Catalog) -> None:
+    for message in catalog:
+        message.flags.discard("python-format")  # Babel's guess from a "%"; the app formats with str.format
     with open(PO_PATH, "wb") as po:
         write_po(po, catalog, width=0, sort_output=True, omit_header=False, include_previous=False,
                  no_location=True)
@@ -112,7 +114,8 @@ def update() -> Catalog:
     messages = extract()
     old = load() if PO_PATH.exists() else Catalog(locale="zh_CN")
     new = Catalog(locale="zh_CN", project="Neural-network playground", fuzzy=False,
-                  creation_date=old.creation_date, revision_date=old.revision_date)
+                  creation_date=old.creation_date, revision_date=old.revision_date,
+                  last_translator=old.last_translator, language_team=old.language_team)
     for message in messages:
         entry = old.get(message)
         new.add(message, string=entry.string if entry is not None else "")

@@ -7,6 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from engine.nn.activations import label as activation_label
 from ui.i18n import N_, _
 from ui.theme import BLACK, BLUE, LIGHT_GREY, ORANGE, style
 
@@ -71,7 +72,8 @@ def architecture_text(rows: list[dict]) -> str:
         else:
             lines.append(_("dense {n_in:,}→{n_out}: $W^l$ is {n_out}x{n_in:,} and $b^l$ has {n_out} entries = "
                            "{n_out} x ({n_in:,} + 1) = **{params:,}** parameters, then {activation}").format(
-                n_in=row["in"], n_out=row["out"], params=row["params"], activation=row["activation"]))
+                n_in=row["in"], n_out=row["out"], params=row["params"],
+                activation=_(activation_label(row["activation"]))))
     total = sum(row.get("params", 0) for row in rows)
     return ("\n".join(f"{i}. {line}" for i, line in enumerate(lines, start=1)) + "\n\n"
             + _("In all **{total:,}** parameters.").format(total=total))

@@ -121,14 +121,15 @@ class Output:
     """The output layer's σ: a^L from z^L (one row per sample), and where it saturates."""
 
     name: str
+    label: str  # display name (marked with N_: shown as _(output.label))
     bounds: tuple[float, float] | None  # a softmax/sigmoid output near 0 or 1 is a confident answer, not judged
     torch: Callable[[torch.Tensor], torch.Tensor]  # z^L (B, n_L) -> a^L (B, n_L)
 
 
 OUTPUTS: dict[str, Output] = {o.name: o for o in (
-    Output("softmax", (0.0, 1.0), _softmax),
-    Output("sigmoid", (0.0, 1.0), torch.sigmoid),
-    Output("linear", None, lambda z: z),
+    Output("softmax", N_("softmax"), (0.0, 1.0), _softmax),
+    Output("sigmoid", N_("sigmoid"), (0.0, 1.0), torch.sigmoid),
+    Output("linear", N_("linear (identity)"), None, lambda z: z),
 )}
 # Each classification loss with its output σ: cross-entropy on softmax, the quadratic cost on sigmoids.
 # A regression network's one output is linear, whatever the loss (it is always mse).
@@ -138,6 +139,11 @@ LOSS_OUTPUTS = {"ce": "softmax", "mse": "sigmoid"}
 def output_name(loss: str, regression: bool = False) -> str:
     """The output layer's σ for a loss: softmax (ce), sigmoid (mse) or linear (regression)."""
     return "linear" if regression else LOSS_OUTPUTS[loss]
+
+
+def label(name: str) -> str:
+    """The display name (an N_ message) of a hidden or an output activation."""
+    return ACTIVATIONS[name].label if name in ACTIVATIONS else OUTPUTS[name].label
 
 
 def bounds(name: str) -> tuple[float, float] | None:
