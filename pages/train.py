@@ -6,8 +6,8 @@ import streamlit as st
 from engine.nn.checkpoint import CheckpointError, from_bytes, to_bytes
 from engine.nn.spec import SpecError, to_params
 from engine.train.trainer import RATIO_EVERY, Trainer
-from engine.views.train import (Boundary, Gallery, RegressionFit, activation_values, latest_saturation, predictions,
-                               readouts, thinned, weight_values)
+from engine.views.train import (Boundary, Gallery, RegressionFit, RunView, activation_values, predictions, view,
+                               weight_values)
 from engine.views.words import ending_message, format_loss
 from ui import live_charts as live
 from ui import train_figs as figs
@@ -32,15 +32,15 @@ def use_trained_model() -> None:
     st.toast(_("The Draw and Backprop pages now use this model."))
 
 
-def show_readouts(trainer: Trainer) -> None:
-    """Step, Epoch, Train loss, Val accuracy, Val loss."""
-    now = readouts(trainer)
+def show_readouts(shown: RunView, regression: bool) -> None:
+    """Step, Epoch, Train loss, Val accuracy, Val loss: at the charts' last step."""
+    now = shown.readouts
     cols = st.columns(5)
     cols[0].metric(_("Step"), f"{now.step:,}")
     cols[1].metric(_("Epoch"), f"{now.epoch:.1f} / {now.epochs}")
     cols[2].metric(_("Train loss"), format_loss(now.train_loss),
                    help=_("Mean mini-batch loss over the last 20 steps"))
-    if trainer.network.regression:
+    if regression:
         cols[3].metric(_("Val accuracy"), _("n/a"), help=_("Regression has no accuracy: watch the validation loss"))
     else:
         cols[3].metric(_("Val accuracy"), "—" if now.val_acc is None else f"{now.val_acc:.1%}",
@@ -48,13 +48,13 @@ def show_readouts(trainer: Trainer) -> None:
     cols[4].metric(_("Val loss"), format_loss(now.val_loss))
 
 
-def status_banner(trainer: Trainer) -> None:
-    if trainer.status == "diverged":
+def status_banner(shown: RunView) -> None:
+    if shown.status == "diverged":
         st.error(_("**Training stopped.** {advice} Then press Reset: the charts keep this run's history until you "
-                   "do.").format(advice=ending_message(trainer.ending)), icon=":material/error:")
-    elif trainer.status == "done":
+                   "do.").format(advice=ending_message(shown.ending)), icon=":material/error:")
+    elif shown.status == "done":
         st.success(_("Done: {summary}. Press Reset to train again, or raise the epochs and Start.").format(
-                   summary=ending_message(trainer.ending)),
+                   summary=ending_message(shown.ending)),
                    icon=":material/check_circle:")
 
 
@@ -85,15 +85,16 @@ def lines_chart(place, history: dict, field: str, title: str, y_title: str, live
         place.plotly_chart(figs.per_layer_lines(history, field, title, y_title), key=LINES_KEYS[field], theme=None)
 
 
-def detail_view(trainer: Trainer, history: dict, view: str, live_view: bool) -> None:
+def detail_view(trainer: Trainer, shown: RunView, choice: str, live_view: bool) -> None:
+    history = shown.history
     n_layers = len(trainer.network.widths)
     names = [figs.layer_name(l, n_layers) for l in range(1, n_layers + 1)]
-    if view == "δ per layer":
+    if choice == "δ per layer":
         lines_chart(st, history, "delta_mean_abs", _("Mean |δ<sup>l</sup>| per layer"), _("mean |δ|"), live_view)
         st.caption(_("Vanishing gradients: the first layers' lines sink far below the output's. Exploding: "
                      "they climb above it. BP2, δ<sup>l</sup> = ((W<sup>l+1</sup>)<sup>T</sup>δ<sup>l+1</sup>) ⊙ "
                      "σ'(z<sup>l</sup>), multiplies by a weight and a slope at every layer."), unsafe_allow_html=True)
-    elif view == "Gradients":
+    elif choice == "Gradients":
         left, right = st.columns(2)
         lines_chart(left, history, "grad_norm", _("‖∂C/∂W<sup>l</sup>‖ per layer"), _("gradient norm"),
                     live_view, half=True)
@@ -103,14 +104,14 @@ def detail_view(trainer: Trainer, history: dict, view: str, live_view: bool) -> 
                      "much larger and the steps are too big. ‖ΔW‖ is measured every {every}th step (it moves "
                      "slowly), hence the steps in the line; everything else is measured every step.").format(
                          every=RATIO_EVERY))
-    elif view == "Activations":
+    elif choice == "Activations":
         left, right = st.columns([2, 1])
         left.plotly_chart(figs.distributions(activation_values(trainer), _("Activations a<sup>l</sup> "
                                              "(256 validation samples)"), "a", names), key="train_fig_acts", theme=None)
         activations = list(trainer.network.activations) + [trainer.network.output_activation]
-        right.plotly_chart(figs.saturation_bars(latest_saturation(history, n_layers), names, activations),
+        right.plotly_chart(figs.saturation_bars(shown.saturation, names, activations),
                            key="train_fig_sat", theme=None)
-    elif view == "Weights":
+    elif choice == "Weights":
         st.plotly_chart(figs.distributions(weight_values(trainer), _("Weights W<sup>l</sup>"), "w", names),
                         key="train_fig_weights", theme=None)
     else:
@@ -136,37 +137,36 @@ def buttons_row(run: TrainRun, note: tuple[str, str] | None) -> None:
 
 
 def live_panel(note: tuple[str, str] | None) -> None:
-    """The buttons, the charts, one slice of training, then the banner and the readouts: every tick while training."""
+    """The buttons, the readouts and the charts of one view of the run, then one slice of training: every tick."""
     run = TrainRun.of()
     if run.hands_over():  # a fragment: a click on Pause reruns only it; Start, Step and Reset the whole page
         st.rerun()
     buttons_row(run, note)
     if run.trainer is None:
         return
-    readouts = st.container()
-    live_charts(run)  # before the slice: Streamlit sends them at once, a steady tick apart however long it takes
+    shown = view(run.trainer)  # one copy of the history a tick: the readouts and the charts cannot disagree
+    status_banner(shown)
+    show_readouts(shown, run.trainer.network.regression)
+    live_charts(run, shown)  # before the slice: Streamlit sends them at once, a steady tick apart however long it takes
     if run.running and not run.slice():
-        st.rerun()  # the whole page, so the buttons show the run has stopped
-    with readouts:
-        status_banner(run.trainer)
-        show_readouts(run.trainer)
+        st.rerun()  # the whole page, so the buttons, the banner and the readouts show the run has stopped
 
 
-def live_charts(run: TrainRun) -> None:
+def live_charts(run: TrainRun, shown: RunView) -> None:
     """The loss and δ charts and the detail view, in the live panel: one redraw of the page a tick, not two."""
     trainer, live_view = run.trainer, run.running  # while training, light pictures; paused, Plotly's charts
-    history = thinned(trainer.history.as_dict())
+    history, epochs = shown.history, list(shown.epochs)
     loss, delta = st.columns([1.6, 1])  # side by side: both on a 1280x720 projector's first screen, with the buttons
     if live_view:
-        loss.markdown(live.loss_accuracy(history, trainer.history.epochs, trainer.network.regression, run.marks()),
+        loss.markdown(live.loss_accuracy(history, epochs, trainer.network.regression, run.marks()),
                       unsafe_allow_html=True)
         delta.markdown(live.delta_heatmap(history), unsafe_allow_html=True)
         st.caption(_("Live view: pause to hover over the charts for their values and to zoom in."))
     else:
-        loss.plotly_chart(figs.loss_accuracy(history, trainer.history.epochs, trainer.network.regression,
-                                             run.marks()), key="train_fig_loss", theme=None)
+        loss.plotly_chart(figs.loss_accuracy(history, epochs, trainer.network.regression, run.marks()),
+                          key="train_fig_loss", theme=None)
         delta.plotly_chart(figs.delta_heatmap(history), key="train_fig_delta", theme=None)
-    detail_view(trainer, history, view_choice(), live_view)
+    detail_view(trainer, shown, view_choice(), live_view)
 
 
 def load_upload(uploaded) -> None:
@@ -240,7 +240,11 @@ middle.download_button(_("Download the model (.pt)"), key="train_download_model"
                        data=lambda: to_bytes(trainer.model, train=trainer.training.to_dict(), metrics=last_epoch),
                        mime="application/octet-stream", icon=":material/download:")
 right.download_button(_("Download the history (.csv)"), key="train_download_csv", file_name="history.csv",
-                      data=lambda: trainer.history.to_csv(), mime="text/csv", icon=":material/table:")
+                      data=lambda: trainer.history.to_csv(), mime="text/csv", icon=":material/table:",
+                      help=_("One row per stretch of steps, from step_first to step_last (steps says how many), with "
+                             "the mean, min and max of every value over it. A short run has one row per step; a long "
+                             "one keeps at most {rows:,} rows, each covering more steps, so no part of the run is "
+                             "dropped.").format(rows=trainer.history.max_points))
 lesson_link_builder(to_params(network, training))
 uploaded = st.file_uploader(_("Load a model saved from this app"), type=["pt"], key="train_upload",
                             help=_("Checkpoints are validated and never run code"))

@@ -28,7 +28,7 @@ from plotly.colors import sequential
 
 from ui.i18n import _
 from ui.theme import FONT_SIZE, LAYER_COLORS, log_axis
-from ui.train_figs import LOSS_HEIGHT, TRAIN, VAL, layer_name, log_delta, powers_of_ten, smooth
+from ui.train_figs import LOSS_HEIGHT, TRAIN, VAL, has_bands, layer_name, log_delta, powers_of_ten, smooth
 
 INK, GRID, AXIS_LINE, MARK = "#2a3f5f", "#ebf0f8", "#c8d4e3", "#888"  # plotly_white's colours
 TICK_SIZE, TITLE_SIZE = FONT_SIZE - 1, FONT_SIZE + 1
@@ -103,6 +103,11 @@ def step_label(value: float) -> str:
     return f"{value / 1000:g}k" if value >= 10_000 else f"{value:g}"
 
 
+def points_text(px: np.ndarray, py: np.ndarray) -> str:
+    """An SVG points attribute, "x,y x,y ...", to a tenth of a pixel (one format call for all: a chart has thousands)."""
+    return ("%.1f,%.1f " * len(px) % tuple(np.column_stack((px, py)).ravel().tolist())).rstrip()
+
+
 def polyline(frame: Frame, x, y, color: str, width: float = 2, opacity: float = 1.0, dash: str | None = None,
              markers: bool = False) -> str:
     """A line through the points (x, y), broken where a value cannot be drawn; dots at the points if markers."""
@@ -120,12 +125,25 @@ def polyline(frame: Frame, x, y, color: str, width: float = 2, opacity: float = 
         elif not good and start is not None:
             runs.append((start, i))
             start = None
-    out = [f'<polyline {style} points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px[s:e], py[s:e]))}"/>'
-           for s, e in runs if e - s > 1]
+    out = [f'<polyline {style} points="{points_text(px[s:e], py[s:e])}"/>' for s, e in runs if e - s > 1]
     out += [f'<circle cx="{px[s]:.1f}" cy="{py[s]:.1f}" r="{width}" fill="{color}"/>'
             for s, e in runs if e - s == 1 and not markers]  # a lone point still shows
     if markers:
         out += [f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3.5" fill="{color}"/>' for a, b in zip(px[ok], py[ok])]
+    return "".join(out)
+
+
+def band(frame: Frame, x, low, high, color: str, opacity: float = 0.18) -> str:
+    """The filled area between low and high (a merged stretch's min and max), broken where either cannot be drawn."""
+    px, top, bottom = frame.x(x), frame.y(high), frame.y(low)
+    ok = np.isfinite(px) & np.isfinite(top) & np.isfinite(bottom)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], ok.astype(np.int8), [0]))))  # starts and ends of the runs
+    out = []
+    for s, e in zip(edges[::2], edges[1::2]):
+        if e - s > 1:
+            xs, ys = np.concatenate((px[s:e], px[s:e][::-1])), np.concatenate((top[s:e], bottom[s:e][::-1]))
+            out.append(f'<polygon fill="{color}" fill-opacity="{opacity}" stroke="none" '
+                       f'points="{points_text(xs, ys)}"/>')
     return "".join(out)
 
 
@@ -191,10 +209,14 @@ def legend(items: list[tuple[str, str, str | None, float]], left: float, top: fl
     return "".join(out)
 
 
-def svg(name: str, width: int, height: int, title: str, body: str) -> str:
-    """The <svg> element: as wide as its column, as tall as that makes it (at most 1.4x its drawn size)."""
+def svg(name: str, width: int, height: int, title: str, body: str, last_step: int | None = None) -> str:
+    """The <svg> element: as wide as its column, as tall as that makes it (at most 1.4x its drawn size).
+
+    last_step: the newest step drawn, as data-last-step (what the readouts beside it must say).
+    """
     plain_title = html.escape(re.sub(r"<[^>]+>", "", title))
-    return (f'<svg class="live-chart" data-chart="{name}" role="img" aria-label="{plain_title}" '
+    last = f' data-last-step="{last_step}"' if last_step is not None else ""
+    return (f'<svg class="live-chart" data-chart="{name}"{last} role="img" aria-label="{plain_title}" '
             f'viewBox="0 0 {width} {height}" width="100%" xmlns="http://www.w3.org/2000/svg" '
             f'style="max-height:{int(height * 1.4)}px;font-family:inherit;overflow:visible">{body}</svg>')
 
@@ -223,9 +245,13 @@ def loss_accuracy(history: dict, epochs: list[dict], regression: bool,
     train_loss, val_loss = [e["train_loss"] for e in epochs], [e["val_loss"] for e in epochs]
     width = LOSS_WIDTH if regression else LOSS_WIDTH // 2
     top, bottom, left, right = 38, PANEL_HEIGHT - 48, 50, width - 10  # the title above; ticks and "step" below
-    steps = x_range(step, e_step)
-    loss, ticks = log_frame(np.concatenate([history["loss"], train_loss, val_loss]), (left, top, right, bottom), steps)
+    steps, bands = x_range(step, e_step), has_bands(history)
+    spread = [history["loss_min"], history["loss_max"]] if bands else []
+    loss, ticks = log_frame(np.concatenate([history["loss"], train_loss, val_loss] + spread),
+                            (left, top, right, bottom), steps)
     body = [label((left + right) / 2, top - 12, _("Loss C"), TITLE_SIZE), axes(loss, _("step"), ticks)]
+    if bands:
+        body.append(band(loss, step, history["loss_min"], history["loss_max"], TRAIN))
     body.append(polyline(loss, step, history["loss"], TRAIN, 1, 0.35))
     body.append(polyline(loss, e_step, train_loss, TRAIN, 3, markers=True))
     body.append(polyline(loss, e_step, val_loss, VAL, 3, markers=True))
@@ -234,7 +260,7 @@ def loss_accuracy(history: dict, epochs: list[dict], regression: bool,
         body.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" stroke="{MARK}" '
                     f'stroke-dasharray="5 3"/>')
         body.append(label(x + 3, top + 12, text, 12, anchor="start"))
-    panels = [svg("loss", width, PANEL_HEIGHT, _("Loss C"), "".join(body))]
+    panels = [svg("loss", width, PANEL_HEIGHT, _("Loss C"), "".join(body), int(step[-1]) if len(step) else 0)]
     items = [(_("mini-batch loss"), TRAIN, None, 1), (_("train loss"), TRAIN, None, 3),
              (_("validation loss"), VAL, None, 3)]
     if not regression:
@@ -307,7 +333,8 @@ def delta_heatmap(history: dict) -> str:
 
 
 def per_layer_lines(history: dict, field: str, title: str, y_title: str, width: int = FULL_WIDTH) -> str:
-    """One line per layer over the steps on a log axis (δ, gradient norm or update/weight ratio), legend beside.
+    """One line per layer over the steps on a log axis (δ, gradient norm or update/weight ratio), legend beside;
+    in a long run each point is a stretch's mean, with its min-max band.
 
     width: the column's width on a projector (the page's, or half of it for two charts side by side).
     """
@@ -315,9 +342,15 @@ def per_layer_lines(history: dict, field: str, title: str, y_title: str, width: 
     n_layers = values.shape[1] if values.ndim == 2 else 0
     names = [layer_name(l, n_layers) for l in range(1, n_layers + 1)]
     legend_width = 30 + max([len(n) for n in names] + [4]) * TICK_SIZE * 0.55
-    frame, ticks = log_frame(values, (86, 56, width - legend_width - 16, 340 - 56), x_range(history["step"]))
+    bands = has_bands(history)
+    low, high = (history[f"{field}_min"], history[f"{field}_max"]) if bands else (values, values)
+    frame, ticks = log_frame(np.concatenate([values.ravel(), np.ravel(low), np.ravel(high)]),
+                             (86, 56, width - legend_width - 16, 340 - 56), x_range(history["step"]))
     body = [title_lines(4, 22, title), axes(frame, _("step"), ticks, y_title)]
     colors = [LAYER_COLORS[l % len(LAYER_COLORS)] for l in range(n_layers)]
+    if bands:
+        body += [band(frame, history["step"], low[:, l], high[:, l], colors[l], 0.1)  # fainter: bands overlap
+                 for l in range(n_layers)]
     body += [polyline(frame, history["step"], values[:, l], colors[l]) for l in range(n_layers)]
     body.append(legend([(name, color, None, 2) for name, color in zip(names, colors)], width - legend_width, 66))
     return svg(field, width, 340, title.replace("<br>", " "), "".join(body))

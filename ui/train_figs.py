@@ -39,6 +39,23 @@ def smooth(values: np.ndarray, window: int = 10) -> np.ndarray:
     return np.convolve(padded, kernel, mode="valid")
 
 
+def has_bands(history: dict) -> bool:
+    """Whether the rows merge several steps each (a long run): then each line gets its min-max band."""
+    return "steps" in history and len(history["steps"]) > 0 and int(np.max(history["steps"])) > 1
+
+
+def band(x, low, high, color: str, chart: int = 1, opacity: float = 0.18) -> list[dict]:
+    """The min-max band of a line whose points each merge several steps: one closed shape, max forward, min back.
+
+    A spike inside a merged stretch stays visible in the band while the line shows the stretch's mean.
+    """
+    axes = "" if chart == 1 else str(chart)
+    x = np.asarray(x)
+    return [dict(type="scatter", x=np.concatenate((x, x[::-1])), y=np.concatenate((high, low[::-1])), mode="lines",
+                 fill="toself", fillcolor=color, line=dict(width=0), opacity=opacity, showlegend=False,
+                 hoverinfo="skip", xaxis=f"x{axes}", yaxis=f"y{axes}")]
+
+
 def side_by_side(titles: list[str], spacing: float = 0.12) -> dict:
     """The layout of 1 x len(titles) charts side by side, as make_subplots makes it: axes' domains, titles above."""
     n = len(titles)
@@ -65,13 +82,15 @@ def curve(x, y, name: str, color: str, chart: int = 1, per_epoch: bool = True, d
 
 def loss_accuracy(history: dict, epochs: list[dict], regression: bool,
                   marks: tuple[tuple[int, str], ...] = ()) -> go.Figure:
-    """Mini-batch loss per step, train and validation loss (and accuracy) per epoch.
+    """Mini-batch loss per step (in a long run each point a stretch's mean, with its min-max band), train and
+    validation loss (and accuracy) per epoch.
 
     marks: (step, label) of the steps where η, momentum, batch size or weight decay changed, drawn as dashed
     lines. Redrawn every 1-2 s for every student: built from Plotly's dicts (theme.live_figure).
     """
     step, e_step = history["step"], [e["step"] for e in epochs]
-    data = [curve(step, history["loss"], _("mini-batch loss"), TRAIN, per_epoch=False)] if len(step) else []
+    data = band(step, history["loss_min"], history["loss_max"], TRAIN) if has_bands(history) else []
+    data += [curve(step, history["loss"], _("mini-batch loss"), TRAIN, per_epoch=False)] if len(step) else []
     data += [curve(e_step, [e["train_loss"] for e in epochs], _("train loss"), TRAIN),
              curve(e_step, [e["val_loss"] for e in epochs], _("validation loss"), VAL)]
     layout = side_by_side([_("Loss C")] if regression else [_("Loss C"), _("Accuracy")])
@@ -82,7 +101,8 @@ def loss_accuracy(history: dict, epochs: list[dict], regression: bool,
                  curve(e_step, [e["val_acc"] for e in epochs], _("validation accuracy"), VAL, 2, dash="dot")]
         layout = merged(layout, {"xaxis2": dict(title=dict(text=_("step"))),
                                  "yaxis2": dict(range=[0, 1.02], tickformat=".0%")})
-    losses = np.concatenate([history["loss"], [e["train_loss"] for e in epochs], [e["val_loss"] for e in epochs]])
+    losses = np.concatenate([history["loss"], [e["train_loss"] for e in epochs], [e["val_loss"] for e in epochs]]
+                            + ([history["loss_min"], history["loss_max"]] if has_bands(history) else []))
     layout = merged(layout, {"xaxis": dict(title=dict(text=_("step"))), "yaxis": powers_of_ten(log_axis(losses))})
     for at, label in marks:
         layout.setdefault("shapes", []).append(dict(type="line", x0=at, x1=at, xref="x", y0=0, y1=1,
@@ -129,12 +149,21 @@ def delta_heatmap(history: dict) -> go.Figure:
 
 
 def per_layer_lines(history: dict, field: str, title: str, y_title: str, log: bool = True) -> go.Figure:
-    """One line per layer over the steps (δ, gradient norm or update/weight ratio)."""
+    """One line per layer over the steps (δ, gradient norm or update/weight ratio); in a long run each point is a
+    stretch's mean, with its min-max band."""
     values = history[field]
     n_layers = values.shape[1] if values.ndim == 2 else 0
-    data = [dict(type="scatter", x=history["step"], y=values[:, l], name=layer_name(l + 1, n_layers), mode="lines",
-                 line=dict(color=LAYER_COLORS[l % len(LAYER_COLORS)], width=2)) for l in range(n_layers)]
-    y_axis = log_axis(values.ravel(), title=dict(text=y_title)) if log else dict(title=dict(text=y_title))
+    bands, data = has_bands(history), []
+    for l in range(n_layers):
+        color = LAYER_COLORS[l % len(LAYER_COLORS)]
+        if bands:
+            data += band(history["step"], history[f"{field}_min"][:, l], history[f"{field}_max"][:, l], color,
+                         opacity=0.1)  # fainter: several layers' bands overlap
+        data.append(dict(type="scatter", x=history["step"], y=values[:, l], name=layer_name(l + 1, n_layers),
+                         mode="lines", line=dict(color=color, width=2)))
+    shown = np.concatenate([values.ravel()] + ([history[f"{field}_min"].ravel(), history[f"{field}_max"].ravel()]
+                                               if bands else []))
+    y_axis = log_axis(shown, title=dict(text=y_title)) if log else dict(title=dict(text=y_title))
     return live_figure(data, merged(theme_layout(340), dict(title=dict(text=title), xaxis=dict(
         title=dict(text=_("step"))), yaxis=y_axis)))
 

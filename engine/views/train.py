@@ -1,10 +1,13 @@
-"""What the Train page shows of a Trainer, as plain records: thinned history, readouts, predictions, distributions."""
+"""What the Train page shows of a Trainer, as plain records: one view of the run per redraw (its charts' history and
+its readouts, from one copy), predictions, distributions."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..train.history import merge_rows
 
 MAX_PLOT_POINTS = 600  # steps drawn per chart: enough for the eye, light for the browser
 RECENT_STEPS = 20  # the "Train loss" readout averages the mini-batch loss over this many last steps
@@ -60,25 +63,54 @@ class Gallery:
     labels: np.ndarray  # (48,)
 
 
+@dataclass(frozen=True)
+class RunView:
+    """The run at one moment, as the page draws it: the charts' rows and the readouts, taken together, so the
+    numbers above the charts are always those at the charts' last step."""
+
+    history: dict[str, np.ndarray]  # at most MAX_PLOT_POINTS rows of History.as_dict() (thinned)
+    epochs: tuple[dict, ...]  # the finished epochs' metrics, as History.epochs
+    readouts: Readouts
+    saturation: np.ndarray  # saturated plus dead share per layer at the last step, (n_layers,)
+    status: str  # the trainer's: ready | running | done | diverged
+    ending: object | None  # how the run ended (trainer.Finished or Divergence), once it has
+
+
 def thinned(history: dict[str, np.ndarray], max_points: int = MAX_PLOT_POINTS) -> dict[str, np.ndarray]:
-    """At most max_points rows of the history, evenly spaced, always keeping the first and the last."""
+    """At most max_points rows of History.as_dict(), each merging neighbouring rows (mean, min and max over them).
+
+    Groups are evenly spaced, so every stretch of the run keeps its share of the points: the first steps and a
+    spike in a merged stretch (its max) stay on the chart; the first and the last step are always there.
+    """
     n = len(history["step"])
     if n <= max_points:
         return history
-    keep = np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
-    return {k: v[keep] for k, v in history.items()}
+    starts = np.unique(np.linspace(0, n, max_points, endpoint=False).astype(int))
+    return merge_rows(history, starts)
+
+
+def view(trainer) -> RunView:
+    """One view of the run now: the charts' rows and every readout from one copy of its history."""
+    history = trainer.history
+    rows = thinned(history.as_dict())
+    epochs = tuple(dict(e) for e in history.epochs)
+    last = epochs[-1] if epochs else None
+    recent = history.recent_loss(RECENT_STEPS)
+    val_loss = last["val_loss"] if last else None
+    step = history.last_step if len(history) else trainer.step_count  # the charts' last step
+    shown = Readouts(
+        step=step, epoch=trainer.clock.epoch(step), epochs=trainer.training.epochs,
+        train_loss=float(np.mean(recent)) if recent else None,
+        val_acc=last["val_acc"] if last and not trainer.network.regression else None,
+        val_loss=val_loss if val_loss is not None and math.isfinite(val_loss) else None)
+    saturation = (np.nan_to_num(history.latest("saturated_frac")) + np.nan_to_num(history.latest("dead_frac"))
+                  if len(history) else np.zeros(history.n_layers))
+    return RunView(rows, epochs, shown, saturation, trainer.status, trainer.ending)
 
 
 def readouts(trainer) -> Readouts:
     """Step, epoch, recent train loss and the last epoch's validation numbers of a Trainer."""
-    last = trainer.history.epochs[-1] if trainer.history.epochs else None
-    recent = trainer.history.column("loss")[-RECENT_STEPS:]
-    val_loss = last["val_loss"] if last else None
-    return Readouts(
-        step=trainer.step_count, epoch=trainer.epoch, epochs=trainer.training.epochs,
-        train_loss=float(np.mean(recent)) if len(recent) else None,
-        val_acc=last["val_acc"] if last and not trainer.network.regression else None,
-        val_loss=val_loss if val_loss is not None and math.isfinite(val_loss) else None)
+    return view(trainer).readouts
 
 
 def predictions(trainer) -> RegressionFit | Boundary | Gallery | None:
@@ -100,7 +132,7 @@ def predictions(trainer) -> RegressionFit | Boundary | Gallery | None:
 
 
 def latest_saturation(history: dict[str, np.ndarray], n_layers: int) -> np.ndarray:
-    """Share of saturated (sigmoid/tanh) plus dead (ReLU) units per layer at the last step, (n_layers,); zeros before any."""
+    """Share of saturated (sigmoid/tanh) plus dead (ReLU) units per layer in the last row, (n_layers,); zeros before any."""
     if not len(history["step"]):
         return np.zeros(n_layers)
     return history["saturated_frac"][-1] + history["dead_frac"][-1]

@@ -1,6 +1,9 @@
 """Train page logic with AppTest: presets, Step, Start, validation messages, divergence, URL settings."""
+import base64
 import json
 import re
+
+import numpy as np
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -36,6 +39,13 @@ def figure_words(chart) -> list[str]:
             + [trace.get("name", "") for trace in figure["data"]])
 
 
+def numbers(values) -> list:
+    """A Plotly JSON array: a list, or numpy's packed {"dtype", "bdata"} (base64)."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)
+
+
 def test_page_opens_on_the_default_preset_with_readouts():
     at = open_train()
     assert at.selectbox(key="train_preset").value == "Modern ReLU + He + Adam"
@@ -58,10 +68,10 @@ def test_start_trains_until_paused_and_reaches_good_accuracy():
     at = open_train()
     at.button(key="train_start").click().run()
     assert not at.exception
-    steps = int(metric(at, "Step").replace(",", ""))
-    assert steps > 0
+    assert the_run(at).trainer.step_count > 0  # the tick trained after drawing the run as it was
     at.button(key="train_pause").click().run()
     held = metric(at, "Step")
+    assert held == f"{the_run(at).trainer.step_count:,}"
     at.run()
     assert metric(at, "Step") == held  # paused: nothing moves
     for _ in range(12):  # each Start press trains one tick; keep going to a few epochs
@@ -177,7 +187,7 @@ def test_the_server_refuses_politely_when_every_training_slot_is_taken():
         for token in others:
             slots.release(token)
     at.button(key="train_start").click().run()
-    assert int(metric(at, "Step").replace(",", "")) > 1
+    assert the_run(at).running and the_run(at).trainer.step_count > 1  # a slot is free again
 
 
 def test_changed_settings_keep_the_run_until_reset():
@@ -327,7 +337,8 @@ def test_a_chinese_session_sees_the_page_in_chinese_and_switching_language_keeps
     assert the_run(at).running and steps > 1
     switch_language(at, "en")  # during the run
     assert the_run(at).trainer is trainer and the_run(at).running
-    assert trainer.step_count >= steps and metric(at, "Step") == f"{trainer.step_count:,}"  # it trained on
+    shown = int(metric(at, "Step").replace(",", ""))  # the tick's view, drawn before its slice trained on
+    assert steps <= shown <= trainer.step_count
     assert at.button(key="train_start").label == "Start"
     assert any("η is now 0.01 from step 2." in i.value for i in at.info)  # the earlier retune, reworded
     at.button(key="train_pause").click().run()
@@ -351,3 +362,19 @@ def test_while_training_the_charts_are_light_pictures_and_once_paused_plotly_cha
     assert not any('class="live-chart"' in m.value for m in at.markdown)
     specs = [c.proto.spec for c in at.get("plotly_chart")]
     assert len(specs) == 3 and "Loss C" in specs[0] and "Error signal" in specs[1]
+
+
+def test_the_readouts_say_the_step_the_charts_end_at_in_every_tick():
+    at = open_train({"ds": "moons", "layers": "8", "ep": "1000"})
+    at.button(key="train_step").click().run()
+    for _ in range(3):  # paused: the readouts and the Plotly loss chart end at the same step
+        at.button(key="train_start").click().run()  # one tick: drawn, then a slice trained after the drawing
+        assert not at.exception
+        shown = int(metric(at, "Step").replace(",", ""))
+        picture = next(m.value for m in at.markdown if 'data-chart="loss"' in m.value)
+        assert int(re.search(r'data-last-step="(\d+)"', picture).group(1)) == shown  # the same tick's view
+        assert shown <= the_run(at).trainer.step_count
+        at.button(key="train_pause").click().run()
+        loss = json.loads(charts(at)["train_fig_loss"].proto.spec)["data"]
+        steps = numbers(next(trace["x"] for trace in loss if trace.get("name") == "mini-batch loss"))
+        assert metric(at, "Step") == f"{steps[-1]:,}" == f"{the_run(at).trainer.step_count:,}"

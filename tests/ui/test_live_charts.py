@@ -183,3 +183,29 @@ def test_nice_ticks_are_round_evenly_spaced_within_range_and_few(low, high, most
 
 def test_step_labels_read_like_plotlys():
     assert [live.step_label(v) for v in (0, 800, 1500, 12_000, 2_000_000)] == ["0", "800", "1500", "12k", "2M"]
+
+
+def merged_history(spike_at: int = 333) -> dict:
+    """A long run's rows as the page draws them: History.as_dict() thinned, with a loss spike inside one row."""
+    from engine.train.history import LAYER_FIELDS, History
+    from engine.views.train import thinned
+
+    h = History(2, max_points=100)
+    for step in range(1, 2001):
+        h.append(step, step / 100, 50.0 if step == spike_at else 1 / step ** 0.5, 0.5,
+                 np.full((len(LAYER_FIELDS), 2), 1e-3 * (1 + step % 7)))
+    return thinned(h.as_dict(), max_points=80)
+
+
+def test_a_long_runs_lines_get_their_min_max_band_and_a_spike_stays_on_the_axis():
+    rows = merged_history()
+    assert rows["steps"].max() > 1
+    loss = parsed(live.loss_accuracy(rows, EPOCHS, False))
+    bands = [p for p in loss.iter(f"{SVG}polygon")]
+    assert len(bands) == 1 and bands[0].get("fill") == TRAIN
+    assert live.band(live.Frame(0, 0, 100, 100, (0, 10), (0, 1)), [1, 2], [0.2, 0.3], [0.8, 0.9], "#000") \
+        .count("<polygon") == 1
+    lines = parsed(live.per_layer_lines(rows, "grad_norm", "‖∂C/∂W‖", "norm"))
+    assert len(list(lines.iter(f"{SVG}polygon"))) == 2  # one band a layer
+    one_step_rows = history()
+    assert not list(parsed(live.loss_accuracy(one_step_rows, EPOCHS, False)).iter(f"{SVG}polygon"))

@@ -98,3 +98,18 @@ def test_the_gradients_saturation_bars_colour_by_kind_and_hatch_configuration_b(
     assert [t.marker.color for t in fig.data] == [KIND_COLORS["saturates"], KIND_COLORS["dies"]]
     assert [t.marker.pattern.shape for t in fig.data] == ["", "/"]
     assert [t.name for t in fig.data] == ["A: saturated", "B: dead"] and list(fig.data[0].y) == [25.0]
+
+
+def test_a_long_runs_loss_keeps_its_early_phase_and_spike_in_a_min_max_band():
+    from tests.pages.test_train import numbers
+    from tests.ui.test_live_charts import merged_history
+
+    rows = merged_history(spike_at=5)
+    fig = sent(figs.loss_accuracy(rows, [], False))
+    band = next(t for t in fig["data"] if t.get("fill") == "toself")
+    assert band["showlegend"] is False and band["hoverinfo"] == "skip"
+    assert max(numbers(band["y"])) == 50.0  # step 5's spike, merged into the first point
+    line = next(t for t in fig["data"] if t.get("name") == "mini-batch loss")
+    assert numbers(line["x"])[0] == rows["step"][0] <= 2000 // 50  # the early phase is drawn
+    lines = sent(figs.per_layer_lines(rows, "delta_mean_abs", "δ", "mean |δ|"))
+    assert sum(t.get("fill") == "toself" for t in lines["data"]) == 2  # one band a layer

@@ -3,23 +3,32 @@ import numpy as np
 import pytest
 
 from engine.nn.spec import NetworkSpec, TrainSpec
+from engine.train.history import LAYER_FIELDS, History
 from engine.views.train import (GALLERY_SIZE, GRID_POINTS, RECENT_STEPS, Boundary, Gallery, RegressionFit,
-                               activation_values, latest_saturation, predictions, readouts, thinned, weight_values)
+                               activation_values, latest_saturation, predictions, readouts, thinned, view,
+                               weight_values)
 from engine.train.trainer import Trainer
 
 
-def history(n: int) -> dict:
-    return {"step": np.arange(1, n + 1), "loss": np.linspace(2.0, 0.1, n), "delta_mean_abs": np.ones((n, 3))}
+def history(n: int, spike_at: int | None = None) -> dict:
+    """A History's rows of n one-step rows: loss 2 -> 0.1 (100 at spike_at), δ all ones."""
+    h = History(3, max_points=10 * n)
+    for step, loss in enumerate(np.linspace(2.0, 0.1, n), start=1):
+        h.append(step, step / 10, 100.0 if step == spike_at else loss, 0.5, np.ones((len(LAYER_FIELDS), 3)))
+    return h.as_dict()
 
 
-def test_thinning_keeps_the_first_and_the_last_step_and_at_most_the_limit():
-    full = history(1000)
+def test_thinning_merges_neighbours_keeps_the_first_and_the_last_step_and_at_most_the_limit():
+    full = history(1000, spike_at=7)
     thin = thinned(full, max_points=600)
-    assert len(thin["step"]) == 600
-    assert thin["step"][0] == 1 and thin["step"][-1] == 1000
-    assert thin["delta_mean_abs"].shape == (600, 3)
-    assert np.all(np.diff(thin["step"]) > 0)  # still in order, no step twice
-    np.testing.assert_array_equal(thin["loss"], full["loss"][thin["step"] - 1])  # rows stay together
+    assert len(thin["step"]) == 600 and thin["delta_mean_abs"].shape == (600, 3)
+    assert thin["step_first"][0] == 1 and thin["step"][-1] == 1000
+    np.testing.assert_array_equal(thin["step_first"][1:], thin["step"][:-1] + 1)  # every step in one point
+    assert thin["steps"].sum() == 1000 and set(thin["steps"]) == {1, 2}  # evenly spread
+    assert thin["loss_max"].max() == 100.0  # the spike survives in its point's max
+    i = int(np.argmax(thin["loss_max"]))
+    assert thin["step_first"][i] <= 7 <= thin["step"][i]
+    np.testing.assert_allclose(np.sum(thin["loss"] * thin["steps"]), np.sum(full["loss"]), rtol=1e-5)
 
 
 def test_a_short_history_is_drawn_whole():
@@ -49,6 +58,24 @@ def test_readouts_before_and_after_training(moons):
     assert now.train_loss == pytest.approx(float(np.mean(moons.history.column("loss")[-RECENT_STEPS:])))
     last = moons.history.epochs[-1]  # 30 batches of 32 pass the end of the first epoch (800 samples)
     assert now.val_acc == last["val_acc"] and now.val_loss == last["val_loss"]
+
+
+def test_one_view_holds_the_charts_rows_and_the_readouts_of_the_same_moment():
+    trainer = Trainer(NetworkSpec(hidden=(8,)), TrainSpec(dataset="moons", epochs=200, batch_size=32),
+                      max_points=1000)
+    trainer.step(3000)  # long enough that the history merged rows and the charts merge them again
+    shown = view(trainer)
+    assert trainer.history.width > 1 and len(shown.history["step"]) <= 600
+    assert shown.readouts.step == shown.history["step"][-1] == trainer.step_count == 3000
+    assert shown.readouts.epoch == trainer.epoch
+    assert shown.history["step_first"][0] == 1
+    assert shown.readouts.val_acc == shown.epochs[-1]["val_acc"] and shown.epochs[-1]["step"] <= 3000
+    assert shown.readouts.train_loss == pytest.approx(np.mean(trainer.history.recent_loss(RECENT_STEPS)))
+    trainer.step(100)  # training on does not move what was taken
+    assert shown.readouts.step == shown.history["step"][-1] == 3000
+    assert len(shown.epochs) < len(trainer.history.epochs)
+    saturation = trainer.history.latest("saturated_frac") + trainer.history.latest("dead_frac")
+    np.testing.assert_allclose(view(trainer).saturation, saturation)
 
 
 def test_two_dimensional_data_gets_a_decision_boundary(moons):
