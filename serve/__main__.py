@@ -52,12 +52,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    cluster = Cluster(args.workers, args.address, args.port, args.haproxy)
+    shared = args.address in ("0.0.0.0", "::")
+    host = (network_address() if shared else args.address) or "127.0.0.1"
+    students = public_url() or f"http://{host}:{args.port}"
+    # the workers listen on loopback behind the proxy: told the proxy's address, their lesson links name it
+    cluster = Cluster(args.workers, args.address, args.port, args.haproxy, public_url=students)
 
     def announce() -> None:
-        shared = args.address in ("0.0.0.0", "::")
-        host = (network_address() if shared else args.address) or "127.0.0.1"
-        students = public_url() or f"http://{host}:{args.port}"
         print(f"{args.workers} workers behind HAProxy on {args.address}:{args.port}. "
               f"Students open {students}  (Ctrl-C stops everything)", flush=True)
 

@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 from serve.config import WORKERS_VARIABLE, Worker, render
+from serve.network import PUBLIC_URL_VARIABLE
 
 ROOT = Path(__file__).resolve().parents[1]  # the repo: app.py and .streamlit/config.toml live here
 HEALTH = "/_stcore/health"
@@ -81,8 +82,9 @@ def healthy(url: str) -> bool:
 class Cluster:
     """The processes of one `python -m serve`: workers first, the proxy once they answer."""
 
-    def __init__(self, workers: int, address: str, port: int, haproxy: str):
+    def __init__(self, workers: int, address: str, port: int, haproxy: str, public_url: str | None = None):
         self.address, self.port, self.haproxy = address, port, haproxy
+        self.public_url = public_url  # where students reach the proxy: the workers' PLAYGROUND_PUBLIC_URL
         self.workers = [Worker(f"w{i + 1}", "127.0.0.1", free_port()) for i in range(workers)]
         self.processes: dict[str, subprocess.Popen] = {}  # name -> process, workers then "haproxy"
         self._config_dir = tempfile.TemporaryDirectory(prefix="playground-serve-")
@@ -97,7 +99,8 @@ class Cluster:
                                  "--server.address", w.host, "--server.port", str(w.port),
                                  "--server.headless", "true", "--browser.gatherUsageStats", "false"],
                         cwd=ROOT, stdout=subprocess.DEVNULL,  # its "open http://127.0.0.1:..." banner misleads
-                        env={**os.environ, WORKERS_VARIABLE: str(len(self.workers))})  # they share the cores
+                        env={**os.environ, WORKERS_VARIABLE: str(len(self.workers)),  # they share the cores
+                             **({PUBLIC_URL_VARIABLE: self.public_url} if self.public_url else {})})
         self._wait_healthy([f"http://{w.host}:{w.port}" for w in self.workers])
         config = Path(self._config_dir.name) / "haproxy.cfg"
         bind = f"[{self.address}]:{self.port}" if ":" in self.address else f"{self.address}:{self.port}"

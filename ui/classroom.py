@@ -206,6 +206,40 @@ def link_for_students(page_url: str) -> str:
     return student_url(page_url, public_url(), network_address())
 
 
+ALL_INTERFACES = ("", "0.0.0.0", "::")  # server.address values that listen on every interface (None too)
+
+
+def link_reach(link_host: str | None, listening: str | None, public: str | None) -> str:
+    """Whether students' devices can open a link to link_host: "ok", "loopback" (the link names this computer
+    itself) or "not_listening" (the server listens on `listening` only, which is not the link's host).
+
+    listening: Streamlit's server.address (None or 0.0.0.0: every interface). public: PLAYGROUND_PUBLIC_URL, the
+    address the teacher says students use (a proxy's, e.g. python -m serve's): trusted unless it is loopback.
+    """
+    if link_host is None or is_loopback(link_host):
+        return "loopback"
+    if public or (listening or "") in ALL_INTERFACES or listening == link_host:
+        return "ok"
+    return "not_listening"
+
+
+def reach_warning(reach: str, listening: str | None) -> str | None:
+    """What the link builder says under a link students cannot open, with how to start the app so they can."""
+    if reach == "loopback":
+        return " ".join((
+            _("Only this computer can open this address: it has no network address that students could reach. "
+              "Connect it to the class's network, or set {variable} to the address students use.").format(
+                variable=PUBLIC_URL_VARIABLE),
+            _("Start the app so the class can reach it: `python -m serve`, or "
+              "`streamlit run app.py --server.address 0.0.0.0`.")))
+    if reach == "not_listening":
+        return _("Students' devices cannot open this link: the app listens on {address} only, not on the address in "
+                 "the link. Start it with `python -m serve` (it listens on every network interface) or "
+                 "`streamlit run app.py --server.address 0.0.0.0`, or set {variable} to the address students "
+                 "use.").format(address=listening, variable=PUBLIC_URL_VARIABLE)
+    return None
+
+
 def lesson_link_builder(settings: dict[str, str]) -> None:
     """For the teacher: a link that opens these settings with chosen controls locked or hidden, and its QR code."""
     with st.expander(_("Classroom link: share these settings with the class")):
@@ -226,9 +260,8 @@ def lesson_link_builder(settings: dict[str, str]) -> None:
         text.code(link, language=None, wrap_lines=True)
         text.caption(_("Students who open the link get this network and these settings; locked controls are "
                        "greyed out, hidden ones are not shown. Each student still trains their own copy."))
-        host = urlsplit(link).hostname
-        if host is None or is_loopback(host):
-            text.warning(_("Only this computer can open this address: it has no network address that students "
-                           "could reach. Connect it to the class's network, or set {variable} to the address "
-                           "students use.").format(variable=PUBLIC_URL_VARIABLE), icon=":material/wifi_off:")
+        listening = st.get_option("server.address")
+        warning = reach_warning(link_reach(urlsplit(link).hostname, listening, public_url()), listening)
+        if warning:
+            text.warning(warning, icon=":material/wifi_off:")
         picture.image(qr_png(link), caption=_("Scan to open the link"), width=260)

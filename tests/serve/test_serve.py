@@ -254,3 +254,34 @@ def test_ctrl_c_stops_every_process(served):
     assert wait_until(lambda: not any(alive(pid) for pid in started), 10), \
         [pid for pid in started if alive(pid)]
     assert not any(config.exists() for config in configs), configs  # the generated config is removed too
+
+
+def test_the_workers_are_told_the_address_students_open(monkeypatch):
+    """Behind the proxy the workers listen on loopback: PLAYGROUND_PUBLIC_URL tells their lesson links the proxy's."""
+    import argparse
+
+    import serve.__main__ as launcher
+    from serve.cluster import Cluster
+    from serve.network import PUBLIC_URL_VARIABLE
+
+    made = []
+    monkeypatch.delenv(PUBLIC_URL_VARIABLE, raising=False)
+    monkeypatch.setattr(launcher, "parse", lambda argv: argparse.Namespace(workers=2, address="0.0.0.0", port=8501,
+                                                                           haproxy="/usr/sbin/haproxy"))
+    monkeypatch.setattr(launcher, "network_address", lambda: "192.168.1.20")
+    monkeypatch.setattr(launcher, "Cluster", lambda *args, **kwargs: made.append((args, kwargs)))
+    monkeypatch.setattr(launcher, "run", lambda cluster, announce: 0)
+    assert launcher.main([]) == 0
+    assert made[0][1] == {"public_url": "http://192.168.1.20:8501"}
+    monkeypatch.setenv(PUBLIC_URL_VARIABLE, "https://playground.school.example/")
+    launcher.main([])
+    assert made[1][1] == {"public_url": "https://playground.school.example"}  # the teacher's own, passed on
+
+    spawned = {}
+    cluster = Cluster(2, "0.0.0.0", 8501, "/usr/sbin/haproxy", public_url="http://192.168.1.20:8501")
+    monkeypatch.setattr(cluster, "_spawn", lambda name, command, **kwargs: spawned.__setitem__(name, kwargs))
+    monkeypatch.setattr(cluster, "_wait_healthy", lambda urls: None)
+    cluster.start()
+    assert spawned["w1"]["env"][PUBLIC_URL_VARIABLE] == spawned["w2"]["env"][PUBLIC_URL_VARIABLE] \
+        == "http://192.168.1.20:8501"
+    cluster._config_dir.cleanup()

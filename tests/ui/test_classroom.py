@@ -1,10 +1,15 @@
 """A closed tab's run is freed CLOSED_TAB_SECONDS after its browser left (ui.classroom.ClosedTabs), not when
-Streamlit drops the session two minutes later; a tab back sooner keeps it; the Train page says what happened."""
+Streamlit drops the session two minutes later; a tab back sooner keeps it; the Train page says what happened.
+The lesson link warns when students' devices cannot open it, and says how to start the app so they can."""
 import gc
 
+import pytest
+from streamlit import config
+
 import ui.classroom
+from serve.network import PUBLIC_URL_VARIABLE, student_url
 from tests.pages.test_train import open_train
-from ui.classroom import CLOSED_TAB_SECONDS, ClosedTabs
+from ui.classroom import CLOSED_TAB_SECONDS, ClosedTabs, link_reach
 from ui.train_run import TrainRun
 
 
@@ -80,3 +85,59 @@ def test_a_freed_train_page_says_so_keeps_its_settings_and_trains_a_new_network_
     assert at.select_slider(key="train_lr").value == 0.5  # the lesson's settings stay
     at.run()
     assert not any("was away" in i.value for i in at.info)  # said once
+
+
+@pytest.mark.parametrize("host, listening, public, reach", [
+    ("192.168.1.20", None, None, "ok"),  # Streamlit's default: every interface
+    ("192.168.1.20", "0.0.0.0", None, "ok"),
+    ("192.168.1.20", "::", None, "ok"),
+    ("192.168.1.20", "192.168.1.20", None, "ok"),  # bound to that very address
+    ("192.168.1.20", "127.0.0.1", None, "not_listening"),  # the issue: a LAN link, a loopback-only server
+    ("192.168.1.20", "localhost", None, "not_listening"),
+    ("192.168.1.20", "10.0.0.7", None, "not_listening"),  # another interface only
+    ("192.168.1.20", "127.0.0.1", "http://192.168.1.20:8501", "ok"),  # python -m serve: its proxy listens there
+    ("localhost", None, None, "loopback"),
+    ("127.0.0.1", "127.0.0.1", "http://127.0.0.1:8501", "loopback"),  # a public URL on loopback helps nobody
+    (None, None, None, "loopback"),
+])
+def test_a_link_is_reachable_when_the_server_listens_on_its_host_or_a_public_url_is_set(host, listening, public,
+                                                                                          reach):
+    assert link_reach(host, listening, public) == reach
+
+
+def link_builder_warning(at) -> str:
+    return " ".join(w.value for w in at.warning if "python -m serve" in w.value)
+
+
+@pytest.fixture
+def listening_on():
+    """Set Streamlit's server.address for one test, as `--server.address` would."""
+    before = config.get_option("server.address")
+    yield lambda address: config.set_option("server.address", address)
+    config.set_option("server.address", before)
+
+
+def test_a_link_to_a_network_address_on_a_loopback_only_server_says_how_to_start_it(monkeypatch, listening_on):
+    monkeypatch.delenv(PUBLIC_URL_VARIABLE, raising=False)
+    # the browser opened http://localhost:8501 (AppTest has no URL); the link names this machine's LAN address
+    monkeypatch.setattr(ui.classroom, "link_for_students",
+                        lambda page: student_url(f"http://localhost:8501{page}", None, "192.168.1.20"))
+    listening_on("127.0.0.1")
+    at = open_train()
+    assert not at.exception
+    link = next(c.value for c in at.code if "/train?" in c.value)
+    assert link.startswith("http://192.168.1.20:8501/train?")
+    warning = link_builder_warning(at)
+    assert "listens on 127.0.0.1 only" in warning and "--server.address 0.0.0.0" in warning
+    listening_on("0.0.0.0")
+    at.run()
+    assert link_builder_warning(at) == ""  # every interface: students reach it
+
+
+def test_a_public_url_is_the_links_base_and_needs_no_warning(monkeypatch, listening_on):
+    monkeypatch.setenv(PUBLIC_URL_VARIABLE, "http://192.168.1.20:8501/")
+    listening_on("127.0.0.1")  # the workers of python -m serve, behind its proxy
+    at = open_train()
+    link = next(c.value for c in at.code if "/train?" in c.value)
+    assert link.startswith("http://192.168.1.20:8501/train?")
+    assert link_builder_warning(at) == ""
