@@ -125,7 +125,7 @@ def buttons_row(run: TrainRun, note: tuple[str, str] | None) -> None:
                       icon=":material/play_arrow:", width="stretch")
     buttons[1].button(_("Pause"), key="train_pause", on_click=run.pause, disabled=not run.running,
                       icon=":material/pause:", width="stretch")
-    buttons[2].button(_("Step"), key="train_step", on_click=run.step, disabled=run.running,
+    buttons[2].button(_("Step once"), key="train_step", on_click=run.step, disabled=run.running,
                       help=_("Train on one mini-batch"), icon=":material/skip_next:", width="stretch")
     buttons[3].button(_("Reset"), key="train_reset", on_click=run.reset, icon=":material/restart_alt:",
                       width="stretch", help=_("A new network with the current settings; the old run is dropped"))

@@ -165,7 +165,8 @@ def session_token() -> str:
 def busy_message() -> str:
     slots = training_slots()
     return _("The server is busy: {busy} students are training right now (the limit is {limit}). Try again in a "
-             "moment, or press Step to train one mini-batch at a time.").format(busy=slots.busy(), limit=slots.capacity)
+             "moment, or press Step once to train one mini-batch at a time.").format(busy=slots.busy(),
+                                                                                    limit=slots.capacity)
 
 
 def lesson_rules() -> tuple[set[str], set[str]]:

@@ -313,7 +313,7 @@ class Trainer(PageViews):
         self.recorder.flush()
         self.status = "diverged"
         self.ending = Divergence(step or self.step_count + 1, loss, self.training.lr, self.training.optimizer,
-                                 _largest_finite(self.history.column("grad_norm")), self.watch.start,
+                                 _largest_finite(self.history.column("grad_norm", "max")), self.watch.start,
                                  self.network.init, tuple(self.network.activations))
 
 

@@ -64,7 +64,7 @@ def test_start_trains_live_and_pause_holds(page, server_url):
 def test_the_trained_model_becomes_active_everywhere_and_can_be_dropped(page, server_url):
     page.goto(f"{server_url}/train")
     wait_for_app(page)
-    page.get_by_role("button", name="Step").click()
+    page.get_by_role("button", name="Step once").click()
     wait_for_app(page)
     use = page.get_by_role("button", name="Use this model on the Draw page")
     assert wait_until(lambda: use.is_enabled(), 20)
