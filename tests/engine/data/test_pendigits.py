@@ -100,3 +100,20 @@ def test_the_union_keeps_each_part_validation_split():
 def test_a_missing_file_is_one_clear_message(tmp_path):
     with pytest.raises(P.PendigitsError, match="cannot read the pendigits file"):
         P.load_raw.__wrapped__(str(tmp_path / "nope.tra"))
+
+
+def test_rendered_digits_are_kept_in_the_shared_disk_cache(tmp_path, monkeypatch):
+    """Rendered once, then read back (engine/data/cache.py, which mnist5k uses too); a damaged file renders again."""
+    from engine.data import cache
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    source = tmp_path / "two.tra"
+    source.write_text(VERTICAL + "\n" + ELL + "\n")
+    first, labels = P.load_raw.__wrapped__(str(source))
+    assert labels.tolist() == [1, 6] and first.shape == (2, 784)
+    (path,) = cache.cache_dir().iterdir()
+    assert path.name.startswith("pendigits-") and np.array_equal(cache.read(path)["x"], first)
+    monkeypatch.setattr(P, "render", lambda *a: pytest.fail("rendered again instead of reading the cache"))
+    assert np.array_equal(P.load_raw.__wrapped__(str(source))[0], first)
+    path.write_bytes(path.read_bytes()[:100])  # truncated
+    monkeypatch.setattr(P, "render", lambda points, widths: np.zeros((len(points), 784), np.float32))
+    assert not P.load_raw.__wrapped__(str(source))[0].any()  # rendered again (by the stand-in)
