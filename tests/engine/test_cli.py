@@ -265,3 +265,30 @@ def test_predict_with_a_model_of_the_wrong_input_size_says_so(tmp_path):
     assert one_error_line(result) == ("error: this model reads 2 inputs, not a 28x28 image (784 pixels): "
                                       "use a model trained on MNIST-style digits")
     assert result.stdout == ""
+
+
+# ---------------------------------------------------------------- speed (issue 23): nothing heavy around the work
+
+NEVER_IMPORTED = """
+import contextlib, io, sys
+from engine.__main__ import main
+for argv in sys.argv[1:]:
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(argv.split("|")) == 0, argv
+print(sorted(m for m in ("torch._dynamo", "torch._inductor") if m in sys.modules))
+"""
+
+
+def test_no_command_imports_the_compiler_stack(tmp_path):
+    """torch._dynamo costs about 1.3 s and 70 MB per process; building the model under torch.device("meta") pulled
+    it in (its normal_ init on meta tensors runs torch._refs). Every command runs in one fresh process here."""
+    draw_digit(tmp_path / "one.png", "1")
+    commands = [f"predict|{tmp_path / 'one.png'}",
+                "landscape|--grid|3|--samples|50",
+                "gradients|--batch-size|32",
+                f"train|--train-size|100|--layers|8|--epochs|1|--out|{tmp_path / 'm.pt'}",
+                f"landscape|--model|{tmp_path / 'm.pt'}|--grid|3|--samples|50"]
+    result = subprocess.run([sys.executable, "-c", NEVER_IMPORTED, *commands], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", result.stdout

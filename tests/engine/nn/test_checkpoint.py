@@ -80,6 +80,18 @@ def test_round_trip_keeps_spec_weights_and_metrics(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))  # the atomic write left nothing behind
 
 
+def test_loading_leaves_the_global_random_state_alone():
+    """The network is built on the CPU before the checkpoint's weights replace its own: nn.Linear's init draws
+    from the global generator, which a load must not move (a seeded run after loading stays reproducible)."""
+    data = to_bytes(build_model(NetworkSpec(hidden=(16,)), seed=4))
+    torch.manual_seed(1)
+    expected = torch.rand(3)
+    torch.manual_seed(1)
+    loaded, _payload = from_bytes(data)
+    assert torch.equal(torch.rand(3), expected)
+    assert not loaded.training and all(p.device.type == "cpu" for p in loaded.parameters())
+
+
 class Evil:
     def __reduce__(self):
         return (os.system, ("touch /tmp/pwned_by_checkpoint",))
