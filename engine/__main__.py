@@ -1,4 +1,4 @@
-"""The command line: python -m engine train | predict | gradients | landscape (see DESIGN.md)."""
+"""The command line: python -m engine train | predict | gradients | landscape | textbooks (see DESIGN.md)."""
 from __future__ import annotations
 
 import argparse
@@ -102,6 +102,11 @@ def build_parser() -> Parser:
     landscape.add_argument("--samples", type=int, default=1000, help="evaluation samples (default 1000)")
     landscape.add_argument("--seed", type=int, default=0, help="random directions' seed (default 0)")
     landscape.add_argument("--json", action="store_true", help="print one JSON document")
+
+    textbooks = sub.add_parser("textbooks", help="the textbooks' experiments, measured beside the books' numbers")
+    textbooks.add_argument("--id", default=None, help="run only this experiment (default: all of them)")
+    textbooks.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    textbooks.add_argument("--json", action="store_true", help="print one JSON document")
     return parser
 
 
@@ -263,7 +268,29 @@ def cmd_landscape(args) -> tuple[dict, int]:
     return out, 0
 
 
-COMMANDS = {"train": cmd_train, "predict": cmd_predict, "gradients": cmd_gradients, "landscape": cmd_landscape}
+def cmd_textbooks(args) -> tuple[list, int]:
+    from .views import textbook_words as words
+    from .views.textbooks import EXPERIMENTS
+
+    if args.id is not None and args.id not in EXPERIMENTS:
+        raise UsageError(f"unknown experiment {args.id!r}; choose one of {', '.join(EXPERIMENTS)}")
+    rows = []
+    for experiment in [EXPERIMENTS[args.id]] if args.id else EXPERIMENTS.values():
+        result = experiment.run(args.seed)
+        text = words.summary(experiment, result)  # English: the command line installs no translator
+        rows.append({"id": experiment.id, "book": words.book(experiment), "cite": experiment.cite,
+                     "published": result.published, "measured": result.measured, "agrees": result.agrees,
+                     "factor": result.factor, "text": text})
+        if not args.json:
+            print(f"{experiment.id}: {experiment.cite}")
+            for name, book, ours in words.rows(experiment, result):
+                print(f"  {name:<58} book {book:>26}  ours {ours:>26}")
+            print(f"  {text}")
+    return rows, 0
+
+
+COMMANDS = {"train": cmd_train, "predict": cmd_predict, "gradients": cmd_gradients, "landscape": cmd_landscape,
+            "textbooks": cmd_textbooks}
 
 
 def main(argv: list[str] | None = None) -> int:
