@@ -2,7 +2,7 @@
 autograd, then one descent step."""
 import streamlit as st
 
-from engine.views.backprop_check import mlp_arrays, small_network
+from engine.views.backprop_check import SMALL_TRAINING, mlp_arrays, small_network
 from engine.views.backprop import (chain_rule, descent_step, digit_image, other_digits, output_jacobian,
                                     work_through)
 from engine.data.datasets import load_dataset
@@ -12,6 +12,7 @@ from ui.bootstrap import require_app_frame
 from ui.draw_figs import input_image
 from ui.i18n import N_, _, translator
 from ui.state import digit_model_or_notice, shown_label
+from ui.textbook_panel import textbook_panel
 
 require_app_frame()
 
@@ -113,6 +114,11 @@ with right:
 if choice == SMALL:
     with st.spinner(_("Training the small 784-16-16-10 network (a few seconds, once)...")):
         arrays = small_arrays()
+    st.caption(_("3Blue1Brown's network as in his videos: sigmoid units up to the ten outputs and the quadratic cost "
+                 "C = ½‖a − y‖² (he sums the squares without the ½, which only doubles the gradient), so BP1 is "
+                 "δᴸ = (aᴸ − y) ⊙ σ'(zᴸ). Trained here for {epochs} epochs of SGD (η = {lr:g}, batches of {batch}) "
+                 "on mnist5k.").format(epochs=SMALL_TRAINING["epochs"], lr=SMALL_TRAINING["lr"],
+                                       batch=SMALL_TRAINING["batch_size"]))
 else:
     arrays = mlp_arrays(model)
 worked = work_through(arrays, pixels, target)
@@ -153,6 +159,8 @@ st.markdown(_("A network is a chain of simple functions, so $C$ depends on $z^l$
               "$\\partial z^{l+1}/\\partial a^l = W^{l+1}$, and since $a^l_j = \\sigma(z^l_j)$ depends on "
               "$z^l_j$ alone, $\\partial a^l/\\partial z^l = \\mathrm{diag}(\\sigma'(z^l))$. Backprop walks the "
               "graph from $C$ back to $x$ and multiplies by each Jacobian, transposed, once."))
+st.caption(_("The graph calls its output layer $L$ (here $L = 2$): on this page $a^2$ always means layer 2 of the "
+             "network worked through below, and $a^L$ its output."))
 st.latex(r"\begin{aligned} \frac{\partial z^{l+1}}{\partial z^l} &= \frac{\partial z^{l+1}}{\partial a^l}\,"
          r"\frac{\partial a^l}{\partial z^l} = W^{l+1}\,\mathrm{diag}\big(\sigma'(z^l)\big) \\[4pt] "
          r"\delta^l = \Big(\frac{\partial z^{l+1}}{\partial z^l}\Big)^T \delta^{l+1}"
@@ -263,3 +271,5 @@ others_story = (_("The other digits tell the real story: their mean cost falls o
                 _("The other digits' mean cost falls too over this whole range: this digit's gradient helps them "
                   "all."))
 st.markdown(_("{this_digit} {other_digits}").format(this_digit=this_story, other_digits=others_story))
+
+textbook_panel("backprop")

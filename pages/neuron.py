@@ -9,6 +9,7 @@ from engine.views import neuron
 from ui import neuron_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.i18n import N_, _, translator
+from ui.textbook_panel import textbook_panel
 
 require_app_frame()
 
@@ -268,3 +269,5 @@ st.markdown(_(
     "- **KL divergence** KL(y ‖ a) = cross-entropy − H(y), where H(y) is the target's entropy, a constant "
     "that does not depend on the network: here H(y) = {h:.3f}. For a one-hot target (y = 0 or 1) H(y) = 0, "
     "so minimising either gives the same gradients.").format(h=entropy))
+
+textbook_panel("neuron")

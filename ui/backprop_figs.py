@@ -168,16 +168,18 @@ def eta_sweep(step: DescentStep) -> go.Figure:
     return style(fig, height=420, legend_below=True)
 
 
-GRAPH_NODES = ("x", "z<sup>1</sup>", "a<sup>1</sup>", "z<sup>2</sup>", "a<sup>2</sup>", "C")
+# The output layer is named L (here L = 2), not 2: on the page a² is the worked network's second layer, which in
+# 3Blue1Brown's 784-16-16-10 network is a hidden layer, so the graph's output must not be called a² too.
+GRAPH_NODES = ("x", "z<sup>1</sup>", "a<sup>1</sup>", "z<sup>L</sup>", "a<sup>L</sup>", "C")
 
 
 def computational_graph(output: str) -> go.Figure:
-    """A two-layer network as a chain x → z¹ → a¹ → z² → a² → C: forward edges labelled with their local
+    """A two-layer network as a chain x → z¹ → a¹ → zᴸ → aᴸ → C (L = 2): forward edges labelled with their local
     derivatives (black, above), the backward pass's messages (orange, below). output: softmax or sigmoid."""
     xs = np.arange(len(GRAPH_NODES)) * 2.0
-    local = ("∂z¹/∂x = W¹", "∂a¹/∂z¹ = diag σ'(z¹)", "∂z²/∂a¹ = W²",
-             "∂a²/∂z² = diag(a²) − a²a²ᵀ" if output == "softmax" else "∂a²/∂z² = diag σ'(z²)", "∂C/∂a² = ∇<sub>a</sub>C")
-    backward = ("", "δ¹ = diag σ'(z¹) (W²)ᵀδ²", "∂C/∂a¹ = (W²)ᵀδ²", "δ² = (∂a²/∂z²)ᵀ∇<sub>a</sub>C", "∇<sub>a</sub>C")
+    local = ("∂z¹/∂x = W¹", "∂a¹/∂z¹ = diag σ'(z¹)", "∂zᴸ/∂a¹ = Wᴸ",
+             "∂aᴸ/∂zᴸ = diag(aᴸ) − aᴸaᴸᵀ" if output == "softmax" else "∂aᴸ/∂zᴸ = diag σ'(zᴸ)", "∂C/∂aᴸ = ∇<sub>a</sub>C")
+    backward = ("", "δ¹ = diag σ'(z¹) (Wᴸ)ᵀδᴸ", "∂C/∂a¹ = (Wᴸ)ᵀδᴸ", "δᴸ = (∂aᴸ/∂zᴸ)ᵀ∇<sub>a</sub>C", "∇<sub>a</sub>C")
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=xs, y=np.zeros(len(xs)), mode="markers+text", text=list(GRAPH_NODES),
                              textfont=dict(size=22, color="white"), hoverinfo="skip",
@@ -200,7 +202,7 @@ def computational_graph(output: str) -> go.Figure:
                        showarrow=False, xanchor="left", font=dict(color=ORANGE, size=15))
     fig.update_xaxes(visible=False, range=[xs[0] - 1.0, xs[-1] + 1.0])
     fig.update_yaxes(visible=False, range=[-1.8, 1.6])
-    fig.update_layout(showlegend=False, title=_("The computational graph of a two-layer network"))
+    fig.update_layout(showlegend=False, title=_("The computational graph of a two-layer network (output layer L = 2)"))
     return style(fig, height=380)
 
 

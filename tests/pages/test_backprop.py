@@ -1,4 +1,6 @@
 """Backprop page logic with AppTest: which network, which digit and target, the autograd check, the descent step."""
+import json
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -39,10 +41,11 @@ def test_a_validation_digit_gets_its_true_label_as_target_and_the_cost_matches_n
     labels = load_dataset("mnist5k").y_val
     assert at.selectbox(key="bp_target_val7").value == int(labels[7])
     assert float(metric(at, "C on this digit, before").value) > 0
+    right = float(metric(at, "C on this digit, before").value)
     at.selectbox(key="bp_target_val7").set_value((int(labels[7]) + 1) % 10).run()
     assert not at.exception
     wrong = float(metric(at, "C on this digit, before").value)
-    assert wrong > 1.0  # a trained network is confidently "wrong" about a wrong target
+    assert wrong > 0.5 > right  # a trained network is confidently "wrong" about a wrong target
 
 
 def test_a_drawing_from_the_draw_page_is_used_with_its_label_as_target():
@@ -57,6 +60,8 @@ def test_a_drawing_from_the_draw_page_is_used_with_its_label_as_target():
 
 def test_a_small_step_helps_this_digit_and_a_huge_one_overshoots_on_the_others():
     at = open_backprop()
+    label = int(load_dataset("mnist5k").y_val[0])
+    at.selectbox(key="bp_target_val0").set_value((label + 1) % 10).run()  # a wrong target: a large gradient
     before = float(metric(at, "C on this digit, before").value)
     at.select_slider(key="bp_eta").set_value(0.1).run()
     small = float(metric(at, "C on this digit, after one step").value)
@@ -111,7 +116,8 @@ def test_a_network_without_hidden_layers_has_no_bp2_step():
 
 
 def test_bp1_for_softmax_is_the_jacobian_product_and_bp2_comes_from_the_chain_rule():
-    at = open_backprop()
+    model = build_model(NetworkSpec(hidden=(16, 16), activations="sigmoid", init="xavier", loss="ce"), seed=0)
+    at = open_backprop({"active_model": (model, "trained on the Train page")})
     assert not at.exception
     check = metric(at, "max |(∂a/∂z)ᵀ∇ₐC − (aᴸ − y)| on this digit")
     assert float(check.value) < 1e-12
@@ -121,8 +127,44 @@ def test_bp1_for_softmax_is_the_jacobian_product_and_bp2_comes_from_the_chain_ru
     assert any("W^{l+1}\\,\\mathrm{diag}" in latex.value for latex in at.latex)  # ∂z^(l+1)/∂z^l derived
     assert any("Hadamard product" in m.value for m in at.markdown)
     chain = [c.value for c in at.caption if "chain rule's product" in c.value]
-    assert len(chain) == 2  # one per hidden layer of the 784-16-16-10 network
+    assert len(chain) == 2  # one per hidden layer of a 784-16-16-10 network
     assert all(float(c.split("max |difference| ")[1].rstrip(".")) < 1e-12 for c in chain)
+
+
+def test_3blue1browns_network_has_sigmoid_outputs_and_the_quadratic_cost_so_bp1_uses_sigma_prime():
+    at = open_backprop()
+    assert at.radio(key="bp_network").value == "3Blue1Brown's 784-16-16-10 sigmoid network"
+    assert float(metric(at, "max |(∂a/∂z)ᵀ∇ₐC − (∇ₐC ⊙ σ′(zᴸ))| on this digit").value) < 1e-12
+    assert float(metric(at, "largest off-diagonal |∂aⱼ/∂zₖ|").value) == 0  # sigmoid outputs: a diagonal Jacobian
+    assert any("(a^L - y) \\odot \\sigma'(z^L)" in latex.value and "quadratic" in latex.value for latex in at.latex)
+    assert any("δᴸ = (aᴸ − y) ⊙ σ'(zᴸ)" in c.value and "quadratic cost" in c.value for c in at.caption)
+    assert any("(quadratic)" in m.value for m in at.markdown)  # the cost the forward pass reports
+
+
+def test_the_graphs_output_is_a_L_so_a2_names_only_the_worked_networks_second_layer():
+    at = open_backprop()
+    graph = next(chart for chart in at.get("plotly_chart") if "computational graph" in chart.proto.spec)
+    texts = " ".join(figure_texts(graph.proto.spec))
+    assert "a<sup>L</sup>" in texts and "z<sup>L</sup>" in texts and "δᴸ" in texts
+    assert "a<sup>2</sup>" not in texts and "a²" not in texts and "δ²" not in texts and "W²" not in texts
+    titles = [a["text"] for chart in at.get("plotly_chart") if chart is not graph
+              for a in json.loads(chart.proto.spec)["layout"].get("annotations", [])]
+    # a² is the 784-16-16-10 network's second hidden layer (its forward-pass figure), and only that
+    assert "a<sup>2</sup> = sigmoid(z<sup>2</sup>)" in titles
+
+
+def test_the_textbook_panel_runs_3blue1browns_network_beside_his_numbers():
+    at = open_backprop()
+    assert any(e.label == "From the textbooks" for e in at.expander)
+    assert not any("89." in m.value or "differs because" in m.value for m in at.markdown)
+    at.button(key="backprop_textbook_run_3b1b-network").click().run()
+    assert not at.exception
+    result = at.session_state["textbook_3b1b-network"]
+    assert result.measured["parameters"] == 13_002
+    shown = f"{result.measured['accuracy']:.1%}"
+    assert any(shown in m.value and "96.0%" in m.value for m in at.markdown)
+    assert any(w.value.startswith("Ours differs because") or w.value.startswith("Ours agrees")
+               for w in list(at.warning) + list(at.success))
 
 
 def test_sigmoid_outputs_with_the_quadratic_cost_show_the_element_wise_bp1():

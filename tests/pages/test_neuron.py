@@ -155,3 +155,18 @@ def test_a_chinese_session_reads_the_page_and_its_figures_in_chinese():
         at.segmented_control(key="neuron_gate").set_value("XOR").run()
     assert any("任何直线都不可能四行全对" in e.value for e in at.error)
     assert "签（XOR） |" in markdown_containing(at, "| x₁ | x₂ | z = w·x + b |")
+
+
+def test_the_textbook_panel_runs_nielsens_slowdown_and_shows_the_measured_plateau():
+    at = open_page("pages/neuron.py", timeout=120)
+    assert [e.label for e in at.expander if e.label == "From the textbooks"] == ["From the textbooks"]
+    assert any("chapter 3" in c.value for c in at.caption)
+    assert not any("152" in m.value for m in at.markdown)  # the book's numbers only, until it runs
+    at.button(key="neuron_textbook_run_nielsen-ch3-slowdown").click().run()
+    assert not at.exception
+    measured = at.session_state["textbook_nielsen-ch3-slowdown"].measured
+    table = next(m.value for m in at.markdown if "epochs until C falls 10%" in m.value)
+    assert f"| 150 | {measured['quadratic_plateau']} |" in table  # the book's about 150 beside ours
+    assert any(s.value.startswith("Ours agrees within ×") for s in at.success)
+    at.run()  # kept for the session: shown again without running again
+    assert any(s.value.startswith("Ours agrees within ×") for s in at.success)
