@@ -23,19 +23,23 @@ class Init:
     std: Callable[[int, int], float]
     label: str  # the init widgets' full label (marked with N_: shown as _(init.label))
     short: str  # in legends and verdict titles (marked with N_: shown as _(init.short))
-    bias_std: float = 0.0  # biases start at zero except for Nielsen's N(0,1) scheme
+    bias_std: float = 0.0  # biases start at zero except in Nielsen's two schemes (normal, lecun): N(0,1)
 
 
 INITS: dict[str, Init] = {
     "he": Init(lambda fan_in, fan_out: math.sqrt(2.0 / fan_in), N_("He: N(0, 2/n_in)"), N_("He")),
     "xavier": Init(lambda fan_in, fan_out: math.sqrt(2.0 / (fan_in + fan_out)), N_("Xavier: N(0, 2/(n_in+n_out))"),
                    N_("Xavier")),
+    # LeCun's weights (Efficient BackProp, 1998: std·√n_in = 1) with N(0,1) biases, as Nielsen's network2.py
+    # default_weight_initializer draws them (his chapter 5 measures the vanishing gradient with it)
+    "lecun": Init(lambda fan_in, fan_out: math.sqrt(1.0 / fan_in),
+                  N_("LeCun: N(0, 1/n_in) weights, N(0, 1) biases (Nielsen's default)"), N_("LeCun"), 1.0),
     "normal": Init(lambda fan_in, fan_out: 1.0, N_("N(0, 1) weights and biases (Nielsen's first network)"),
                    N_("N(0, 1)"), 1.0),
     "small": Init(lambda fan_in, fan_out: 0.01, N_("small: N(0, 0.01²)"), N_("small N(0, 0.01²)")),
     "zeros": Init(lambda fan_in, fan_out: 0.0, N_("zeros: every unit in a layer stays identical"), N_("zeros")),
 }
-INIT_ORDER = ("zeros", "small", "normal", "xavier", "he")  # the widgets' order: from broken to modern
+INIT_ORDER = ("zeros", "small", "normal", "lecun", "xavier", "he")  # the widgets' order: from broken to modern
 
 POOLS: dict[str, Callable[[], nn.Module]] = {
     "max": lambda: nn.MaxPool2d(2),

@@ -7,13 +7,17 @@ import torch
 
 from engine.nn.model import INITS, build_model, count_parameters, output_a
 from engine.nn.probes import record
-from engine.nn.spec import NetworkSpec
+from engine.nn.spec import INIT_NAMES, NetworkSpec
+
+needs_lecun = pytest.mark.skipif("lecun" not in INIT_NAMES, reason="engine/nn/spec.py INIT_NAMES lacks lecun")
 
 
 @pytest.mark.parametrize("init, expected_std", [
     ("he", lambda n_in, n_out: math.sqrt(2 / n_in)),
     ("xavier", lambda n_in, n_out: math.sqrt(2 / (n_in + n_out))),
     ("normal", lambda n_in, n_out: 1.0),
+    # Nielsen's network2 default_weight_initializer: randn(y, x)/√x weights, randn(y, 1) biases
+    pytest.param("lecun", lambda n_in, n_out: math.sqrt(1 / n_in), marks=needs_lecun),
     ("small", lambda n_in, n_out: 0.01),
 ])
 def test_init_statistics(init, expected_std):
@@ -25,6 +29,13 @@ def test_init_statistics(init, expected_std):
         assert float(w.std()) == pytest.approx(expected_std(n_in, n_out), rel=0.05)
     biases = torch.cat([linear.bias.detach() for linear in model.linears])
     assert float(biases.std()) == pytest.approx(INITS[init].bias_std, abs=0.1)
+
+
+def test_every_init_has_a_label_and_a_short_name_and_the_widgets_list_them_all():
+    from engine.nn.model import INIT_ORDER
+    assert set(INIT_ORDER) == set(INITS)
+    assert INITS["lecun"].std(784, 30) == pytest.approx(1 / 28) and INITS["lecun"].bias_std == 1.0
+    assert all(init.label and init.short for init in INITS.values())
 
 
 def test_zero_init_keeps_every_unit_of_a_layer_identical():
