@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import math
 import re
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from ..nn.activations import LEAKY_SLOPE
+import numpy as np
+
+from ..nn.activations import ACTIVATIONS, LEAKY_SLOPE
 from ..nn.spec import NetworkSpec
 from ..text import _
 from ..train.trainer import Divergence, Finished
-from .verdicts import CROWDED, EXPLODING_ABOVE, FLOAT32_TINY, NOTABLE, Verdict, weight_scale
+from .verdicts import CROWDED, FLOAT32_TINY, GAIN_HIGH, GAIN_LOW, NOTABLE, Verdict, weight_scale
 
 if TYPE_CHECKING:
     from .gradients import Trained
@@ -77,7 +80,15 @@ def verdict_text(verdict: Verdict, network: NetworkSpec | None = None) -> str:
 
 
 def _headline(v: Verdict) -> str:
-    """'Vanishing: layer 1 receives 2.0×10⁻⁶ of the error signal of layer 8 (...).'"""
+    """'Vanishing: layer 1 receives 2.0×10⁻⁶ of the error signal of layer 8 (...).', and why training stalled."""
+    head = _flow_headline(v)
+    if v.stalled:
+        head += _(" The loss is still {loss:.3f}, where guessing gets {chance:.3f}: the run has learnt next to "
+                  "nothing, because the first layers barely hear the error.").format(loss=v.loss, chance=v.chance)
+    return head
+
+
+def _flow_headline(v: Verdict) -> str:
     top = _("layer {n} (the last hidden layer)").format(n=v.hidden_layers) if v.hidden_layers > 1 else _("layer 1")
     if v.overflowed:
         return _("Exploding: the error signal overflowed (inf or NaN) on its way from the output layer down to "
@@ -92,18 +103,22 @@ def _headline(v: Verdict) -> str:
     if v.kind == "vanishing":
         return _vanishing_headline(v, top)
     if v.kind == "exploding":
-        return _("Exploding: layer 1 receives {ratio} times the error signal of {top}.").format(
-            ratio=sci(v.ratio), top=top)
+        return _("Exploding: layer 1 receives {ratio} times the error signal of {top}, ×{gain} per layer.").format(
+            ratio=sci(v.ratio), top=top, gain=sci(v.per_layer))
     if v.hidden_layers == 1:
         return _("Healthy: one hidden layer has no chain of layers for δ to vanish or explode in.")
-    return _("Healthy: layer 1 receives {ratio} times the error signal of {top}: "
-             "within {bound:.0f}× either way.").format(ratio=sci(v.ratio), top=top, bound=EXPLODING_ABOVE)
+    if not v.in_band:  # two hidden layers: one BP2 step, too short a chain to vanish or explode in
+        return _("Healthy: layer 1 receives {ratio} times the error signal of {top}, a single BP2 step away: too "
+                 "short a chain to vanish or explode.").format(ratio=sci(v.ratio), top=top)
+    return _("Healthy: each layer passes on ×{gain} of the error signal it receives (between {low:.2g} and "
+             "{high:.2g}), and layer 1 receives {ratio} times the error signal of {top}.").format(
+                 gain=sci(v.per_layer), low=GAIN_LOW, high=GAIN_HIGH, ratio=sci(v.ratio), top=top)
 
 
 def _vanishing_headline(v: Verdict, top: str) -> str:
     if v.ratio > 0:
-        return _("Vanishing: layer 1 receives {ratio} of the error signal of {top}.").format(
-            ratio=sci(v.ratio), top=top)
+        return _("Vanishing: layer 1 receives {ratio} of the error signal of {top}, ×{gain} per layer.").format(
+            ratio=sci(v.ratio), top=top, gain=sci(v.per_layer))
     head = _("Vanishing: layer 1 receives no error signal at all (δ¹ = 0), while {top} gets {last}.").format(
         top=top, last=sci(v.last_delta))
     if v.underflow is not None:
@@ -114,7 +129,7 @@ def _vanishing_headline(v: Verdict, top: str) -> str:
 
 
 def _reason(v: Verdict, network: NetworkSpec | None) -> str:
-    """The why, from the textbook's BP2: δ^l = ((W^(l+1))^T δ^(l+1)) ⊙ σ'(z^l)."""
+    """The why, from the textbook's BP2: δ^l = ((W^(l+1))^T δ^(l+1)) ⊙ σ'(z^l), always naming σ'(z)'s factor."""
     if v.kind == "symmetric":
         return _symmetric_reason(v)
     if v.kind == "dead":
@@ -128,8 +143,11 @@ def _reason(v: Verdict, network: NetworkSpec | None) -> str:
             if v.share >= NOTABLE else []
         return sentences(*parts, measured)
     facts = _Facts(v, network)
+    lead = facts.sigma_prime(v.per_layer)  # first: it tells whether a bound per layer was already given
+    if v.hidden_layers == 1:  # no BP2 step between hidden layers: no gain was measured, so none is explained
+        return sentences(*lead, *_caution(facts))
     parts = {"vanishing": _vanishing, "exploding": _exploding, "healthy": _healthy}[v.kind](facts)
-    return sentences(*parts, measured)
+    return sentences(*lead, *parts, measured)
 
 
 def _symmetric_reason(v: Verdict) -> str:
@@ -139,6 +157,11 @@ def _symmetric_reason(v: Verdict) -> str:
                     "δ, and gradient descent gives them the same update: they stay copies of one another and the "
                     "layer acts like a single unit (zero init never breaks the symmetry). Use random weights such "
                     "as Xavier or He.")
+
+
+def _fraction(value: float) -> str:
+    """0.25 as '1/4', 1.0 as '1' (σ' bounds read as the textbooks write them)."""
+    return str(Fraction(value).limit_denominator(16))
 
 
 class _Facts:
@@ -153,23 +176,55 @@ class _Facts:
         self.scale_text = _("the weight scale std·√n = {std:.3g}·√{n} = {scale:.3g}").format(std=std, n=n,
                                                                                              scale=scale)
         self.share = v.share  # share of hidden units that are saturated or dead
+        self.hidden = v.hidden_layers
+        self.in_band = v.in_band
+        self.gain = v.per_layer
+        self.bound: float | None = None  # std·√n·max σ' on each BP2 step, when sigma_prime stated it
         self.what = _("dead") if mostly_dead else _("saturated")  # whichever the share mostly is
         self.where = (_("z ≤ 0 on every sample, so σ'(z) = 0") if mostly_dead  # what that means for σ'
                       else _("a near its bounds, where σ'(z) ≈ 0"))
 
+    def sigma_prime(self, gain: float) -> list[str]:
+        """σ'(z)'s factor for each hidden activation, read from the registry's σ'.
+
+        With one saturating σ, also the bound std·√n·max σ' it puts on each BP2 step, unless the measured gain
+        exceeds it: a reason never claims a factor the measurement contradicts.
+        """
+        parts = []
+        for name in sorted(self.acts):
+            act = ACTIVATIONS[name]
+            label, peak = _(act.label), float(act.numpy_prime(np.float64(act.best_z)))
+            low = float(act.numpy_prime(np.float64(-1.0)))  # σ' for z ≤ 0 (ReLU's 0, leaky ReLU's slope)
+            if act.saturates and len(self.acts) == 1 and gain <= 1.2 * peak * self.scale:  # 1.2: "about"
+                self.bound = peak * self.scale
+                parts.append(_("σ'(z) ≤ {peak} for {activation}, so each layer multiplies δ by at most about "
+                               "{peak} × {scale_text}, i.e. by ≤ {bound:.3g}.").format(
+                                   peak=_fraction(peak), activation=label, scale_text=self.scale_text,
+                                   bound=peak * self.scale))
+            elif act.saturates:
+                parts.append(_("σ'(z) ≤ {peak} for {activation}, and near 0 where a unit saturates.").format(
+                    peak=_fraction(peak), activation=label))
+            elif low == peak:
+                parts.append(_("σ'(z) = {peak:g} for {activation}: it never shrinks δ.").format(
+                    peak=peak, activation=label))
+            elif low == 0:
+                parts.append(_("σ'(z) is 0 or {peak:g} for {activation}: a unit passes δ on where z > 0 and stops "
+                               "it where z ≤ 0.").format(peak=peak, activation=label))
+            else:
+                parts.append(_("σ'(z) is {low:g} or {peak:g} for {activation}: a unit passes δ on whole where "
+                               "z > 0 and ×{low:g} where z ≤ 0.").format(low=low, peak=peak, activation=label))
+        return parts
+
 
 def _vanishing(f: _Facts) -> list[str]:
     parts = []
-    if "sigmoid" in f.acts:
-        parts.append(_("σ'(z) ≤ 1/4 for the sigmoid, so each layer multiplies δ by at most ¼ × {scale_text}, "
-                       "i.e. by ≤ {bound:.3g}.").format(scale_text=f.scale_text, bound=f.scale / 4))
     if f.scale < 0.5:
         parts.append(_("The weights are tiny: {scale_text}, so (W^(l+1))^T δ^(l+1) shrinks δ at every layer.").format(
             scale_text=f.scale_text))
     if f.share >= NOTABLE:
         parts.append(_("{share:.0%} of the hidden units are {what} ({where}).").format(
             share=f.share, what=f.what, where=f.where))
-    if not parts:
+    if not parts and f.bound is None:
         parts.append(_("BP2 multiplies δ by about std·√n·σ'(z) per layer, and here that is below 1 "
                        "({scale_text}).").format(scale_text=f.scale_text))
     return parts
@@ -190,7 +245,15 @@ def _exploding(f: _Facts) -> list[str]:
 
 
 def _healthy(f: _Facts) -> list[str]:
-    if f.scale > 1.5 and f.share >= NOTABLE:
+    if not f.in_band:  # fewer hidden layers than a chain (verdicts.CHAIN): one BP2 step, not yet compounded
+        # σ's own bound predicts what more layers would do; one measured step (which also carries width changes,
+        # 128 -> 64) does not
+        parts = [_("Two hidden layers are a single BP2 step, so layer 1 loses that one factor only; every further "
+                   "layer would multiply δ by at most about {bound:.3g} again, and δ would vanish.").format(
+                       bound=f.bound) if f.bound is not None and f.bound < GAIN_LOW
+                 else _("Two hidden layers are a single BP2 step (×{gain}): one factor, not a chain that compounds "
+                        "layer after layer.").format(gain=sci(f.gain))]
+    elif f.scale > 1.5 and f.share >= NOTABLE:
         parts = [_("{Scale_text} would blow δ up, but {share:.0%} of the "
                    "hidden units are {what} ({where}), which holds it back: the two roughly cancel.").format(
                        Scale_text=_capital(f.scale_text), share=f.share, what=f.what, where=f.where)]
@@ -200,10 +263,14 @@ def _healthy(f: _Facts) -> list[str]:
     if f.init == "he" and f.acts <= {"relu", "leaky_relu"}:
         parts.append(_("He's std = √(2/n) gives std·√n = √2, and ReLU passes δ on about half the units: "
                        "√2 · √½ = 1."))
-    if f.share >= CROWDED:
-        parts.append(_("Caution: with {share:.0%} of the units {what}, more layers would stop the signal.").format(
-            share=f.share, what=f.what))
-    return parts
+    return parts + _caution(f)
+
+
+def _caution(f: _Facts) -> list[str]:
+    if f.share < CROWDED:
+        return []
+    return [_("Caution: with {share:.0%} of the units {what}, more layers would stop the signal.").format(
+        share=f.share, what=f.what)]
 
 
 # ---------------------------------------------------------------- how a run ended

@@ -1,6 +1,7 @@
-"""engine.views.verdicts.classify on profiles built by hand: every kind, its thresholds, exact ratios and gains.
+"""engine.views.verdicts.classify on profiles built by hand: every kind, its thresholds, exact ratios and gains;
+the rule during training (classify_training, judge_training) and chance's loss.
 
-The mean |δ| are powers of two, so the ratio (first / last hidden layer) and the per-layer gain
+The mean |δ| are mostly powers of two, so the ratio (first / last hidden layer) and the per-layer gain
 ratio^(1/(hidden layers - 1)) are exact floats that can be compared with ==.
 """
 import math
@@ -10,8 +11,9 @@ from dataclasses import FrozenInstanceError
 import pytest
 
 from engine.nn.spec import NetworkSpec
-from engine.views.verdicts import (CROWDED, DEAD_LAYER, EXPLODING_ABOVE, FLOAT32_TINY, KINDS, VANISHING_BELOW,
-                                   Verdict, classify, underflow_estimate, weight_scale)
+from engine.views.verdicts import (AT_CHANCE, CHAIN, CROWDED, DEAD_LAYER, EXPLODING_ABOVE, FLOAT32_TINY, GAIN_HIGH,
+                                   GAIN_LOW, KINDS, STALLED_RATIO, VANISHING_BELOW, Verdict, chance_loss, classify,
+                                   classify_training, judge_training, underflow_estimate, weight_scale)
 
 
 def rows(hidden, saturated=0.0, dead=0.0, act_std=1.0, output=0.2):
@@ -47,10 +49,46 @@ def test_exploding_ratio_and_gain_are_exact():
 
 
 def test_healthy_ratio_and_gain_are_exact():
-    v = classify(rows([0.25, 0.5, 1.0]))
-    assert (v.kind, v.ratio, v.per_layer) == ("healthy", 0.25, 0.5)
+    v = classify(rows([0.5625, 0.75, 1.0]))
+    assert (v.kind, v.ratio, v.per_layer) == ("healthy", 0.5625, 0.75) and v.in_band
+    half = classify(rows([0.25, 0.5, 1.0]))  # within 100x end to end, but δ halves at every step
+    assert (half.kind, half.per_layer, half.in_band) == ("vanishing", 0.5, False)
     four = classify(rows([2 ** -6, 2 ** -4, 2 ** -2, 1.0]))  # three steps of × 1/4: the gain is the cube root
     assert four.ratio == 2 ** -6 and four.per_layer == pytest.approx(0.25, rel=1e-15)
+    assert four.kind == "vanishing"  # within 100x end to end, but a quarter per layer is the sigmoid's σ' ≤ 1/4
+
+
+# ---------------------------------------------------------------- the gain per layer decides from CHAIN layers on
+
+
+def test_the_apps_measurements_of_nielsens_networks_are_vanishing():
+    # issue 23: the relative mean |δ| the app measured for [784,30,30,30,30,10] and [784,30,30,30,10] (sigmoid)
+    four = classify(rows([0.014, 0.05, 0.24, 1.0]))
+    three = classify(rows([0.055, 0.24, 1.0]))
+    assert four.kind == three.kind == "vanishing"
+    assert 0.2 < four.per_layer < 0.3 and 0.2 < three.per_layer < 0.3
+    assert four.ratio > VANISHING_BELOW and three.ratio > VANISHING_BELOW  # the old end-to-end rule called it healthy
+
+
+def test_the_gain_thresholds_are_strict_from_three_hidden_layers_on():
+    assert CHAIN == 3 and GAIN_HIGH == pytest.approx(1 / GAIN_LOW)
+    below, at = 0.99 * GAIN_LOW, GAIN_LOW
+    assert classify(rows([below ** 2, below, 1.0])).kind == "vanishing"
+    assert classify(rows([at * at, at, 1.0])).kind == "healthy"
+    assert classify(rows([(1.01 * GAIN_HIGH) ** 2, 1.01 * GAIN_HIGH, 1.0])).kind == "exploding"
+    assert classify(rows([GAIN_HIGH ** 2, GAIN_HIGH, 1.0])).kind == "healthy"
+    # two hidden layers are one BP2 step, no chain: only the end-to-end ratio counts there
+    two = classify(rows([0.25, 1.0]))
+    assert (two.kind, two.per_layer, two.in_band) == ("healthy", 0.25, False)
+    assert classify(rows([4.0, 1.0])).kind == "healthy"
+    # and a long chain of gains just inside the band still vanishes end to end
+    deep = classify(rows([0.8 ** l for l in range(29, -1, -1)]))
+    assert deep.in_band and deep.ratio < VANISHING_BELOW and deep.kind == "vanishing"
+
+
+def test_variance_preserving_gains_are_healthy():
+    for gain in (0.8, 1.0, 1.2):  # ReLU + He, tanh + Xavier and linear + Xavier measure 0.76-1.22 per layer
+        assert classify(rows([gain ** l for l in range(7, -1, -1)])).kind == "healthy"
 
 
 def test_the_textbook_chain_of_thirty_factors():
@@ -91,10 +129,10 @@ def test_without_a_spec_symmetry_is_read_from_the_rows():
 
 
 def test_a_dead_layer_stops_the_signal_whatever_the_ratio():
-    profile = rows([0.25, 0.5, 1.0])
+    profile = rows([0.5625, 0.75, 1.0])
     profile[1]["dead_frac"] = DEAD_LAYER  # layer 2 counts as dead from DEAD_LAYER on
     v = classify(profile, net("relu", "he", 3))
-    assert (v.kind, v.dead_layers, v.ratio) == ("dead", (2,), 0.25)
+    assert (v.kind, v.dead_layers, v.ratio) == ("dead", (2,), 0.5625)
     profile[1]["dead_frac"] = 0.98
     assert classify(profile, net("relu", "he", 3)).kind == "healthy"
 
@@ -103,7 +141,8 @@ def test_a_crowd_of_dead_units_is_dead_only_when_the_signal_vanishes():
     crowd = classify(rows([2 ** -10, 2 ** -5, 1.0], dead=CROWDED))
     assert (crowd.kind, crowd.dead_layers, crowd.dead) == ("dead", (), CROWDED)
     assert classify(rows([2 ** -10, 2 ** -5, 1.0], dead=0.25)).kind == "vanishing"
-    assert classify(rows([0.25, 0.5, 1.0], dead=0.75)).kind == "healthy"
+    assert classify(rows([0.64, 0.8, 1.0], dead=0.75)).kind == "healthy"
+    assert classify(rows([0.25, 0.5, 1.0], dead=CROWDED)).kind == "dead"  # vanishing by its gain of 1/2
 
 
 def test_shares_are_means_over_the_hidden_layers_only():
@@ -150,6 +189,41 @@ def test_a_silent_top_layer_under_a_live_one_is_an_infinite_ratio_not_an_overflo
 def test_an_empty_profile_is_refused():
     with pytest.raises(ValueError, match="no layers"):
         classify([])
+
+
+# ---------------------------------------------------------------- during training
+
+
+def test_chance_loss_is_what_guessing_each_class_equally_costs():
+    assert chance_loss("ce", 10) == pytest.approx(math.log(10)) == pytest.approx(2.302585)
+    assert chance_loss("mse", 10) == pytest.approx(0.5 * (1 - 0.1))  # ½‖a − y‖² with a = 0.1 everywhere
+    with pytest.raises(ValueError):
+        chance_loss("ce", 1)
+
+
+def test_a_run_stuck_at_chance_while_layer_1_hears_little_is_vanishing():
+    chance = math.log(10)
+    deltas = [0.05, 0.2, 1.0, 0.3]  # three hidden layers (δ¹ is 1/20 of δ³), then the output layer
+    assert classify_training(2.30, chance, deltas) == "vanishing"
+    assert classify_training(AT_CHANCE * chance, chance, deltas) == "vanishing"
+    assert classify_training(0.99 * AT_CHANCE * chance, chance, deltas) is None  # it has learnt something
+    assert classify_training(2.30, chance, [STALLED_RATIO, 0.5, 1.0, 0.3]) is None  # layer 1 hears a tenth
+    assert classify_training(2.30, chance, [0.01, 0.3]) is None  # one hidden layer: no chain to stall in
+    assert classify_training(math.nan, chance, deltas) is None
+
+
+def test_judge_training_turns_a_stalled_healthy_verdict_into_vanishing():
+    vanishing = rows([0.05, 0.2, 1.0])  # gain 0.22: vanishing by its gain already
+    healthy = rows([0.75 ** l for l in range(9, -1, -1)])  # gain 0.75 per layer, δ¹ is 0.075 of δ¹⁰
+    v = classify(healthy)
+    assert v.kind == "healthy" and v.ratio < STALLED_RATIO
+    judged = judge_training(v, healthy, loss=2.30, chance=math.log(10))
+    assert (judged.kind, judged.stalled, judged.loss, judged.chance) == ("vanishing", True, 2.30, math.log(10))
+    learnt = judge_training(v, healthy, loss=0.4, chance=math.log(10))
+    assert (learnt.kind, learnt.stalled, learnt.loss) == ("healthy", False, 0.4)
+    assert judge_training(classify(vanishing), vanishing, 2.30, math.log(10)).stalled  # named for both reasons
+    exploding = rows([2 ** 10, 2 ** 5, 1.0])
+    assert judge_training(classify(exploding), exploding, 2.30, math.log(10)).kind == "exploding"
 
 
 # ---------------------------------------------------------------- the record

@@ -7,7 +7,7 @@ import pytest
 
 from engine.nn.spec import NetworkSpec
 from engine.views.gradients import Trained
-from engine.views.verdicts import classify
+from engine.views.verdicts import classify, judge_training
 from engine.views.words import describe, diverged_profile_note, format_loss, sci, sentences, verdict_text
 from tests.i18n_text import chinese_in, english_left
 from ui.i18n import install_translator, speaking
@@ -44,11 +44,14 @@ SIGMOID = net("sigmoid", "xavier", 3)
 
 def test_each_kind_has_its_headline_with_the_ratio_in_it():
     assert words([2 ** -10, 2 ** -5, 1.0])[0] == ("Vanishing: layer 1 receives 9.8×10⁻⁴ of the error signal of "
-                                                  "layer 3 (the last hidden layer).")
+                                                  "layer 3 (the last hidden layer), ×0.031 per layer.")
     assert words([2 ** 10, 2 ** 5, 1.0])[0] == ("Exploding: layer 1 receives 1.0×10³ times the error signal of "
-                                                "layer 3 (the last hidden layer).")
-    assert words([0.25, 0.5, 1.0])[0] == ("Healthy: layer 1 receives 0.25 times the error signal of layer 3 "
-                                          "(the last hidden layer): within 100× either way.")
+                                                "layer 3 (the last hidden layer), ×32 per layer.")
+    assert words([0.64, 0.8, 1.0])[0] == ("Healthy: each layer passes on ×0.8 of the error signal it receives "
+                                          "(between 0.7 and 1.4), and layer 1 receives 0.64 times the error signal "
+                                          "of layer 3 (the last hidden layer).")
+    assert words([0.25, 1.0])[0] == ("Healthy: layer 1 receives 0.25 times the error signal of layer 2 (the last "
+                                     "hidden layer), a single BP2 step away: too short a chain to vanish or explode.")
     assert words([0.3])[0] == "Healthy: one hidden layer has no chain of layers for δ to vanish or explode in."
     assert words([0.0, 0.0, 0.0], act_std=0.0)[0] == ("Symmetric: every unit of a layer computes the same thing "
                                                       "and gets the same update.")
@@ -84,19 +87,66 @@ def test_dead_headlines_name_the_layer_or_the_share():
 
 def test_reasons_name_the_cause_with_the_networks_numbers():
     assert words([2 ** -10, 2 ** -5, 1.0], SIGMOID)[1] == (
-        "σ'(z) ≤ 1/4 for the sigmoid, so each layer multiplies δ by at most ¼ × the weight scale std·√n = "
+        "σ'(z) ≤ 1/4 for sigmoid, so each layer multiplies δ by at most about 1/4 × the weight scale std·√n = "
         "0.177·√32 = 1, i.e. by ≤ 0.25. Measured: δ changes by ×0.031 per layer on average.")  # gain 2^-5
     big = words([1e4, 1.0], net("tanh", "normal", 2), saturated=0.3)[1]
     assert "The weight scale std·√n = 1·√32 = 5.66 is far above 1" in big
     assert "30% of the hidden units are saturated" in big and "×10⁴ per layer" in big
-    some_dead = words([0.02, 0.1, 1.0], net("relu", "he", 3), dead=0.2)[1]
+    some_dead = words([0.64, 0.8, 1.0], net("relu", "he", 3), dead=0.2)[1]
     assert "20% of the hidden units are dead" not in some_dead  # healthy: a share is named only as a caution
     leaky = words([1e-4, 1e-3, 1.0], net("leaky_relu", "he", 2))[1]
     assert "dead" not in leaky and "saturated" not in leaky
     assert "tiny" in words([1e-9, 1.0], net("relu", "small", 2))[1]
-    assert "√2 · √½ = 1" in words([0.5, 1.0], net("relu", "he", 2))[1]
+    assert "√2 · √½ = 1" in words([0.7, 1.0], net("relu", "he", 2))[1]
     assert "Caution: with 70% of the units saturated" in words([5.0, 1.0], net("tanh", "normal", 2),
                                                                saturated=0.7)[1]
+
+
+def test_every_reason_names_sigma_primes_factor_from_the_registry():
+    flows = {"vanishing": [0.05, 0.2, 1.0], "healthy": [0.8, 0.9, 1.0], "exploding": [30.0, 6.0, 1.0]}
+    factor = {"sigmoid": "σ'(z) ≤ 1/4 for sigmoid", "tanh": "σ'(z) ≤ 1 for tanh", "relu": "σ'(z) is 0 or 1 for ReLU",
+              "leaky_relu": "σ'(z) is 0.01 or 1 for leaky ReLU", "linear": "σ'(z) = 1 for linear (identity)"}
+    for kind, hidden in flows.items():
+        for activation, words_of_it in factor.items():
+            network = net(activation, "xavier", 3)
+            v = classify(rows(hidden), network)
+            assert v.kind == kind
+            assert words_of_it in describe(v, network)[1], (kind, activation)
+
+
+def test_two_hidden_layers_predict_more_only_from_sigmas_bound():
+    sigmoid = words([0.25, 1.0], net("sigmoid", "xavier", 2))[1]  # std·√n = 1: σ' ≤ 1/4 bounds every step
+    assert "at most about 0.25 again, and δ would vanish" in sigmoid
+    relu = words([0.68, 1.0], net("relu", "he", 2))[1]  # 128 -> 64 units measures ×0.68, He keeps deeper nets at 1
+    assert "vanish" not in relu and "(×0.68): one factor, not a chain" in relu
+
+
+def test_a_bound_the_measurement_exceeds_is_not_claimed():
+    # tanh + Xavier: std·√n·max σ' = 1, so a measured ×1.5 per layer must not come with "by ≤ 1"
+    reason = words([2.25, 1.5, 1.0], net("tanh", "xavier", 3))[1]
+    assert "σ'(z) ≤ 1 for tanh" in reason and "i.e. by ≤" not in reason and "×1.5 per layer" in reason
+    assert "i.e. by ≤ 1." in words([0.81, 0.9, 1.0], net("tanh", "xavier", 3))[1]
+
+
+def test_saturation_cancelling_large_weights_is_said_only_when_the_gain_is_near_1():
+    normal = net("sigmoid", "normal", 3, width=30)  # std·√n = √30 = 5.5
+    near_one = words([0.81, 0.9, 1.0], normal, saturated=0.4)[1]
+    assert "the two roughly cancel" in near_one
+    for hidden in ([0.28, 0.53, 1.0], [0.0625, 0.25, 1.0], [0.25, 1.0]):  # N(0,1)'s ×0.53, σ''s ×1/4, one step
+        reason = words(hidden, normal, saturated=0.4)[1]
+        assert "cancel" not in reason and "σ'(z) ≤ 1/4 for sigmoid" in reason, hidden
+    assert "cancel" not in words([0.3], normal, saturated=0.65)[1]  # one hidden layer: no gain measured at all
+
+
+def test_a_stalled_run_says_its_loss_sits_at_chance():
+    profile = rows([0.75 ** l for l in range(9, -1, -1)])  # ×0.75 per layer: healthy at init
+    v = judge_training(classify(profile), profile, loss=2.3021, chance=math.log(10))
+    headline = describe(v)[0]
+    assert headline.startswith("Vanishing: layer 1 receives 0.075 of the error signal of layer 10")
+    assert headline.endswith(" The loss is still 2.302, where guessing gets 2.303: the run has learnt next to "
+                             "nothing, because the first layers barely hear the error.")
+    with speaking("zh"):
+        assert "2.302" in describe(v)[0] and "2.303" in describe(v)[0] and english_left(describe(v)[0]) == []
 
 
 def test_without_a_network_the_reason_is_the_measured_numbers():
@@ -119,12 +169,13 @@ def test_verdict_text_is_the_headline_then_the_reason():
 def test_a_verdict_is_chinese_for_a_chinese_session_and_unchanged_english_otherwise():
     v = classify(rows(VANISHING), SIGMOID)
     english = describe(v, SIGMOID)
-    assert english[0] == "Vanishing: layer 1 receives 2.0×10⁻⁶ of the error signal of layer 3 (the last hidden layer)."
-    assert english[1].startswith("σ'(z) ≤ 1/4 for the sigmoid, so each layer multiplies δ by at most ¼ × the")
+    assert english[0] == ("Vanishing: layer 1 receives 2.0×10⁻⁶ of the error signal of layer 3 (the last hidden "
+                          "layer), ×1.4×10⁻³ per layer.")
+    assert english[1].startswith("σ'(z) ≤ 1/4 for sigmoid, so each layer multiplies δ by at most about 1/4 × the")
     with speaking("zh"):
         headline, reason = describe(v, SIGMOID)
         text = verdict_text(v, SIGMOID)
-    assert headline == "梯度消失：第 1 层收到的误差信号只有第 3 层（最后一个隐藏层）的 2.0×10⁻⁶。"
+    assert headline == "梯度消失：第 1 层收到的误差信号只有第 3 层（最后一个隐藏层）的 2.0×10⁻⁶ 倍，平均每层 ×1.4×10⁻³。"
     assert "权重尺度 std·√n = 0.177·√32 = 1" in reason and chinese_in(reason)
     assert english_left(text) == [], text
     assert "。 " not in text and text.count("。") >= 2  # Chinese sentences run on, no spaces
@@ -134,12 +185,13 @@ def test_a_verdict_is_chinese_for_a_chinese_session_and_unchanged_english_otherw
 def test_the_numbers_stay_in_the_chinese_sentences():
     with speaking("zh"):
         exploding = words([2 ** 10, 2 ** 5, 1.0], net("tanh", "normal", 3))
-        healthy = words([0.25, 0.5, 1.0], net("relu", "he", 3))
+        healthy = words([0.64, 0.8, 1.0], net("relu", "he", 3))
         under = words([0.0, 0.0, 2 ** -140, 2 ** -130, 2 ** -120])[0]
-    assert exploding[0] == "梯度爆炸：第 1 层收到的误差信号是第 3 层（最后一个隐藏层）的 1.0×10³ 倍。"
-    assert "×32" in exploding[1] and "5.66" in exploding[1]
-    assert healthy[0] == "正常：第 1 层收到的误差信号是第 3 层（最后一个隐藏层）的 0.25 倍：在上下 100 倍之内。"
-    assert "×0.5" in healthy[1]
+    assert exploding[0] == "梯度爆炸：第 1 层收到的误差信号是第 3 层（最后一个隐藏层）的 1.0×10³ 倍，平均每层 ×32。"
+    assert "乘以 32" in exploding[1] and "5.66" in exploding[1]
+    assert healthy[0] == ("正常：每一层把收到的误差信号乘以 0.8 再传下去（在 0.7 与 1.4 之间），第 1 层收到的误差信号是"
+                          "第 3 层（最后一个隐藏层）的 0.64 倍。")
+    assert "0.8" in healthy[1] and "ReLU 的 σ'(z) 为 0 或 1" in healthy[1]
     assert "6.8×10⁻⁴⁹" in under and "1.4×10⁻⁴⁵" in under and chinese_in(under)
 
 
