@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.views.gradients import EXPLODING_ABOVE, TRAIN_BATCH, VANISHING_BELOW, ProfileTrainer, profile_at_init, \
-    scalar_chain
+from engine.views.gradients import EXPLODING_ABOVE, GAIN_HIGH, GAIN_LOW, SPEED_EPOCHS, SPEED_IMAGES, SPEED_LR, \
+    TRAIN_BATCH, VANISHING_BELOW, ProfileTrainer, learning_speeds, profile_at_init, scalar_chain
 from engine.nn.activations import ACTIVATIONS, LEAKY_SLOPE, SATURATION_MARGIN
 from engine.nn.model import INIT_ORDER, INITS, LOSS_LABELS, LOSSES
 from engine.nn.optimizers import learning_rates
@@ -12,13 +12,13 @@ from engine.nn.spec import ACTIVATION_NAMES, DATASET_NAMES, NetworkSpec, TrainSp
 from engine.views.words import describe, diverged_profile_note, sci
 from ui.bootstrap import require_app_frame
 from ui.gradient_figs import CONFIG_COLORS, Series, activation_violins, chain_figure, delta_profile, grad_norms, \
-    saturation_bars
+    learning_speed_figure, saturation_bars
 from ui.i18n import N_, _
 from ui.plain_text import plain
 
 require_app_frame()
 
-WIDTHS = (4, 8, 16, 32, 64, 128, 256, 512)
+WIDTHS = (4, 8, 16, 30, 32, 64, 128, 256, 512)  # 30: Nielsen's networks
 BATCHES = (16, 32, 64, 128, 256, 512, 1024)
 INIT_SHORT = {name: init.short for name, init in INITS.items()}
 INIT_LABELS = {name: init.label for name, init in INITS.items()}
@@ -28,6 +28,9 @@ LEARNING_RATES = learning_rates(0.001, 1.0)  # the ladder's stretch a few steps 
 SHOW_VERDICT = {"vanishing": "warning", "exploding": "error", "healthy": "success", "symmetric": "warning",
                 "dead": "error"}  # the alert's name, for st or a column
 COLORS = dict(zip(("A", "B"), CONFIG_COLORS))
+# Nielsen, Neural Networks and Deep Learning, ch. 5: ‖∂C/∂b^l‖ at init of [784, 30, ..., 30, 10], by hidden layers
+BOOK_SPEEDS = {3: (0.012, 0.060, 0.283), 4: (0.003, 0.017, 0.070, 0.285)}
+SPEED_WIDTH = 30
 
 
 def activation_label(name: str) -> str:
@@ -86,6 +89,68 @@ def after_training(networks: dict[str, NetworkSpec], fixed_batch: TrainSpec, lab
     st.session_state.grad_trainers = keep  # only the current configurations: bounded memory per session
     figure = delta_profile(lines, steps=steps)
     st.plotly_chart(figure, width="stretch", theme=None, key="grad_fig_trained")
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def speeds(network: NetworkSpec, epochs: int, seed: int):
+    """Nielsen's speeds of learning on mnist5k (deterministic and read-only: shared by every user)."""
+    return learning_speeds(network, "mnist5k", SPEED_IMAGES, epochs, SPEED_LR, seed)
+
+
+@st.fragment
+def learning_speed_panel(seed: int) -> None:
+    """Nielsen's chapter 5: the speed of learning ‖∂C/∂b^l‖ of each hidden layer, at init and over training."""
+    st.subheader(_("Speed of learning per layer (Nielsen, chapter 5)"))
+    st.markdown(_(
+        "Nielsen calls $\|\partial C / \partial b^l\|$ the **speed of learning** of layer $l$: by BP3 it is the "
+        "length of the batch's mean $\delta^l$. His network [784, 30, 30, 30, 30, 10] with sigmoid units is his "
+        "example of the vanishing gradient problem: the first hidden layer learns about 100 times slower than "
+        "the last."))
+    cols = st.columns([2, 2, 3])
+    depth = cols[0].segmented_control(_("Hidden layers of {width} units").format(width=SPEED_WIDTH), (2, 3, 4),
+                                      default=4, key="grad_speed_depth") or 4
+    activation = cols[1].selectbox(_("Activation σ"), ACTIVATION_NAMES, format_func=activation_label,
+                                   key="grad_speed_act")
+    init = cols[2].selectbox(_("Initialisation"), INIT_ORDER, index=INIT_ORDER.index("lecun"),
+                             format_func=lambda k: _(INIT_LABELS[k]), key="grad_speed_init")
+    train = st.button(_("Train {epochs} epochs on {images} images").format(epochs=SPEED_EPOCHS, images=SPEED_IMAGES),
+                      key="grad_speed_train")
+    trained = st.session_state.setdefault("grad_speed_trained", set())  # (network, seed) the reader trained
+    try:
+        network = NetworkSpec(hidden=(SPEED_WIDTH,) * depth, activations=activation, init=init, loss="ce")
+        if train:
+            trained.add((network, seed))
+        epochs = SPEED_EPOCHS if (network, seed) in trained else 0
+        with st.spinner(_("Computing the speeds of learning ...")):
+            result = speeds(network, epochs, seed)
+    except ValueError as exc:  # SpecError, DatasetError: a message a student can act on
+        st.error(_("These settings do not work: {error}").format(error=plain(exc)))
+        return
+    first, last = result.at_init[0], result.at_init[-1]
+    header = "| | " + " | ".join(_("layer {l}").format(l=l) for l in range(1, depth + 1)) + " | " + \
+        _("last / first") + " |\n|" + "---|" * (depth + 2) + "\n"
+    rows = "| " + _("measured here") + " | " + " | ".join(sci(float(v)) for v in result.at_init) + \
+        f" | {last / first:.0f}× |\n" if first > 0 else ""
+    book = BOOK_SPEEDS.get(depth)
+    if book:
+        rows += "| " + _("Nielsen's book") + " | " + " | ".join(f"{v:.3f}" for v in book) + \
+            f" | {book[-1] / book[0]:.0f}× |\n"
+    st.markdown(_("**At initialisation**, ‖∂C/∂bˡ‖ per hidden layer:"))
+    st.markdown(header + rows)
+    st.plotly_chart(learning_speed_figure(result.curve, result.lr, result.images), width="stretch", theme=None,
+                    key="grad_fig_speed")
+    if epochs:
+        st.markdown(_("Loss on the {images} images: {before:.3f} at init → {after:.3f} after {epochs} epochs "
+                      "(guessing gets ln 10 = 2.303).").format(images=result.images, before=float(result.loss[0]),
+                                                            after=float(result.loss[-1]), epochs=epochs))
+    st.caption(_(
+        "The same as Nielsen's chapter 5: 30-unit hidden layers, {images} MNIST training images (here from "
+        "mnist5k), full-batch gradient descent with η = {lr:g} for {epochs} epochs, the cross-entropy cost, and "
+        "with sigmoid + LeCun his network2 default init (weights N(0, 1/n_in), biases N(0, 1)). What differs: "
+        "his output layer is ten sigmoids, ours is softmax. A softmax's a − y almost averages out over a batch, "
+        "so our speeds are several times smaller than his while their order and ratios agree; and once the "
+        "output biases have learnt how common each digit is, every layer's speed drops together and the loss "
+        "sits at chance.").format(images=SPEED_IMAGES, lr=SPEED_LR, epochs=SPEED_EPOCHS))
 
 
 def _chain_preset(w: float, activation: str) -> None:
@@ -156,12 +221,14 @@ with controls, st.container(border=True):
     st.markdown(_("**Configuration A**"))
     act_a = st.selectbox(_("Activation σ (A)"), ACTIVATION_NAMES, index=0, format_func=activation_label,
                          key="grad_act_a")
-    init_a = st.selectbox(_("Initialisation (A)"), INIT_ORDER, index=2, format_func=lambda k: _(INIT_LABELS[k]),
+    init_a = st.selectbox(_("Initialisation (A)"), INIT_ORDER, index=INIT_ORDER.index("normal"),
+                          format_func=lambda k: _(INIT_LABELS[k]),
                           key="grad_init_a")
     compare = st.toggle(_("Compare with configuration B (same seed, same data)"), value=True, key="grad_compare")
     act_b = st.selectbox(_("Activation σ (B)"), ACTIVATION_NAMES, index=2, format_func=activation_label,
                          key="grad_act_b", disabled=not compare)
-    init_b = st.selectbox(_("Initialisation (B)"), INIT_ORDER, index=4, format_func=lambda k: _(INIT_LABELS[k]),
+    init_b = st.selectbox(_("Initialisation (B)"), INIT_ORDER, index=INIT_ORDER.index("he"),
+                          format_func=lambda k: _(INIT_LABELS[k]),
                           key="grad_init_b", disabled=not compare)
     row = st.columns(2)
     loss = row[0].selectbox(_("Loss"), list(LOSS_LABELS), format_func=lambda k: _(LOSS_SHORT[k]),
@@ -212,11 +279,15 @@ st.markdown(_(
     "activation and an initialisation and watch the profile."))
 for name, (_headline, reason) in verdicts.items():
     st.markdown(f"**{labels[name]}:** {reason}")
-st.caption(_("Verdict rule: mean |δ¹| below {low:g}× the last hidden layer's is vanishing, above {high:g}× is "
-             "exploding, anything between is healthy. At 100× layer 1 learns a hundred times slower (or faster) "
-             "than the top hidden layer with the same learning rate. Zero init is **symmetric** (every unit of a "
-             "layer stays a copy of the others), and a layer of ReLUs that are all **dead** stops the signal "
-             "whatever the ratio.").format(low=VANISHING_BELOW, high=EXPLODING_ABOVE))
+st.caption(_("Verdict rule: from three hidden layers on, δ shrinking by more than ×{gain_low:.2g} per layer on "
+             "average is vanishing and growing by more than ×{gain_high:.2g} is exploding; at any depth, mean |δ¹| "
+             "below {low:g}× the last hidden layer's is vanishing and above {high:g}× exploding. Healthy keeps the "
+             "gain per layer near 1. At 100× layer 1 learns a hundred times slower (or faster) than the top hidden "
+             "layer with the same learning rate. After training, a loss still at chance while mean |δ¹| is below a "
+             "tenth of the top hidden layer's is vanishing too. Zero init is **symmetric** (every unit of a layer "
+             "stays a copy of the others), and a layer of ReLUs that are all **dead** stops the signal whatever "
+             "the ratio.").format(gain_low=GAIN_LOW, gain_high=GAIN_HIGH, low=VANISHING_BELOW,
+                                  high=EXPLODING_ABOVE))
 
 st.subheader(_("Activations per layer"))
 st.markdown(_("Each violin shows the values $a^l$ of one hidden layer on the batch. Sigmoid and tanh units near "
@@ -246,4 +317,5 @@ with st.expander(_("The numbers per layer, and the same from the command line"))
 
 # --- after k training steps, and the scalar chain ----------------------------------------------------
 after_training(networks, fixed_batch, labels, profiles)
+learning_speed_panel(seed)
 scalar_chain_panel(depth, profiles["A"], labels["A"])

@@ -1,4 +1,4 @@
-"""Figures for the Gradients page: δ profiles, ‖∂C/∂W‖, activations, saturation, the scalar chain."""
+"""Figures for the Gradients page: δ profiles, ‖∂C/∂W‖, activations, saturation, learning speeds, the scalar chain."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from engine.nn.activations import ACTIVATIONS
 from ui.i18n import N_, _
-from ui.theme import BLUE, GREEN, GREY, KIND_COLORS, LIGHT_GREY, ORANGE, log_axis, style
+from ui.theme import BLUE, GREEN, GREY, KIND_COLORS, LAYER_COLORS, LIGHT_GREY, ORANGE, log_axis, style
 
 CONFIG_COLORS = [BLUE, ORANGE]  # configuration A blue, B orange
 CHAIN_COLOR = GREEN
@@ -111,6 +111,29 @@ def saturation_bars(series: list[Series], activations: list[str]) -> go.Figure:
     return style(fig, height=380, legend_below=True)
 
 
+def learning_speed_figure(curve: np.ndarray, lr: float, images: int, height: int = 420) -> go.Figure:
+    """Nielsen's speeds of learning ‖∂C/∂b^l‖ over epochs, one line per hidden layer in the layer colours, log y.
+
+    curve is (epochs + 1, hidden layers), first hidden layer first; a single row (at init) is drawn as markers.
+    """
+    epochs = curve.shape[0] - 1
+    fig = go.Figure()
+    for l in range(curve.shape[1]):
+        name = _("hidden layer {l}").format(l=l + 1)
+        fig.add_trace(go.Scatter(
+            x=np.arange(epochs + 1), y=_positive(curve[:, l].tolist()), name=name,
+            mode="lines" if epochs else "markers", line=dict(color=LAYER_COLORS[l % len(LAYER_COLORS)], width=3),
+            marker=dict(size=12), customdata=curve[:, l],
+            hovertemplate=name + "<br>" + _("epoch %{x}: %{customdata:.3g}") + "<extra></extra>"))
+    y_title = _("speed of learning ‖∂C/∂b<sup>l</sup>‖")
+    fig.update_yaxes(**log_axis(curve.reshape(-1).tolist(), title_text=y_title))
+    fig.update_xaxes(title_text=_("epoch (full-batch gradient descent, η = {lr:g}, {images} images)").format(
+        lr=lr, images=images), rangemode="tozero")
+    fig.update_layout(title=_("Speed of learning per hidden layer") if epochs
+                      else _("Speed of learning per hidden layer, at initialisation"))
+    return style(fig, height=height, legend_below=True)
+
+
 def chain_figure(gain: np.ndarray, w: float, activation: str, real: list | None = None,
                  real_label: str = "") -> go.Figure:
     """The scalar chain's Π w·σ'(z) from layer l to the top, next to the real network's mean |δ^l| / mean |δ^L|."""
@@ -141,4 +164,4 @@ def chain_figure(gain: np.ndarray, w: float, activation: str, real: list | None 
 
 
 __all__ = ["Series", "CONFIG_COLORS", "KIND_WORDS", "delta_profile", "grad_norms", "per_layer_log", "activation_violins",
-           "saturation_bars", "chain_figure"]
+           "saturation_bars", "learning_speed_figure", "chain_figure"]

@@ -1,27 +1,33 @@
-"""Vanishing and exploding gradients: per-layer profiles at init and after training, a verdict, the scalar chain.
+"""Vanishing and exploding gradients: per-layer profiles at init and after training, a verdict, the scalar chain,
+and Nielsen's speeds of learning ‖∂C/∂b^l‖ per hidden layer over full-batch training.
 
 The verdict is kinds and numbers (engine/views/verdicts.py); engine/views/words.py words it and the training note.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from ..data.datasets import Dataset, load_dataset
 from ..nn.activations import ACTIVATIONS
-from ..nn.model import Net, as_targets, build_model
+from ..nn.model import Net, as_targets, build_model, loss_function
+from ..nn.optimizers import Optimizer
 from ..nn.probes import layer_table, record
-from ..nn.spec import NetworkSpec, SpecError, TrainSpec, spec_for_dataset
+from ..nn.spec import NetworkSpec, SpecError, TrainSpec, check_number, spec_for_dataset
 from ..text import _
 from ..train.trainer import Trainer
-from .verdicts import EXPLODING_ABOVE, VANISHING_BELOW, Verdict, classify, weight_scale
+from .verdicts import (EXPLODING_ABOVE, GAIN_HIGH, GAIN_LOW, VANISHING_BELOW, Verdict, chance_loss, classify,
+                       judge_training, weight_scale)
 
 ACTIVATION_SAMPLES = 600  # values of a^l kept per layer for the distribution plot
 MAX_TRAIN_STEPS = 5000
 TRAIN_BATCH = 64  # mini-batch of the k training steps (the profile itself uses the fixed batch)
+# Nielsen's chapter 5 plots: 1000 training images, full-batch gradient descent with η = 0.1 for 500 epochs
+SPEED_IMAGES, SPEED_EPOCHS, SPEED_LR = 1000, 500, 0.1
+MAX_SPEED_EPOCHS = 2000
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,22 @@ class Chain:
     sigma_prime: np.ndarray  # (depth,) σ'(z^l)
     factors: np.ndarray  # (depth,) w·σ'(z^l)
     gain: np.ndarray  # (depth,) Π_{j=l..depth} w·σ'(z^j): the share of the top error reaching δ^l
+
+
+@dataclass(frozen=True)
+class LearningSpeeds:
+    """Nielsen's speed of learning of each hidden layer, ‖∂C/∂b^l‖ = ‖batch mean of δ^l‖, over training."""
+
+    network: NetworkSpec  # resized to the dataset's inputs and outputs
+    curve: np.ndarray  # (epochs + 1, hidden layers) ‖∂C/∂b^l‖ before each epoch's step, first hidden layer 1st
+    loss: np.ndarray  # (epochs + 1,) C on the images at the same moments
+    images: int  # the full batch every step uses
+    lr: float  # η of plain gradient descent
+
+    @property
+    def at_init(self) -> np.ndarray:
+        """(hidden layers,) the speeds of the freshly initialised network (Nielsen: 0.003 0.017 0.070 0.285)."""
+        return self.curve[0]
 
 
 # ---------------------------------------------------------------- the fixed batch and the profiles
@@ -138,6 +160,10 @@ class ProfileTrainer:
         self.trainer.step(steps - self.trainer.step_count)
         taken = self.trainer.step_count
         profile = _profile(self.trainer.model, self.x, self.y, self.seed)
+        network = self.trainer.network
+        if taken > 0 and not network.regression:  # a loss still at chance with δ¹ ≪ δ^(L-1) is vanishing
+            chance = chance_loss(network.loss, network.output_size)
+            profile = replace(profile, verdict=judge_training(profile.verdict, profile.rows, profile.loss, chance))
         self._last = (steps, Trained(profile, taken, self.trainer.status, self.training.lr))
         return self._last[1]
 
@@ -148,6 +174,35 @@ def profile_after_training(network: NetworkSpec, dataset: str = "mnist5k", steps
     """Train k mini-batch steps (Trainer, same seed, same initial weights), then profile the same fixed batch."""
     trainer = ProfileTrainer(network, dataset, batch_size=batch_size, seed=seed, optimizer=optimizer, lr=lr)
     return trainer.advance_to(steps)
+
+
+# ---------------------------------------------------------------- Nielsen's speeds of learning
+
+
+def learning_speeds(network: NetworkSpec, dataset: str = "mnist5k", images: int = SPEED_IMAGES,
+                    epochs: int = SPEED_EPOCHS, lr: float = SPEED_LR, seed: int = 0) -> LearningSpeeds:
+    """Full-batch gradient descent on `images` training images, recording ‖∂C/∂b^l‖ of every hidden layer.
+
+    Nielsen (Neural Networks and Deep Learning, ch. 5) calls ‖∂C/∂b^l‖ the speed at which layer l learns; by BP3
+    it is the length of the batch's mean δ^l. The images are the fixed batch of that size (fixed_batch, same seed).
+    """
+    check_number(_("epochs"), epochs, 0, MAX_SPEED_EPOCHS, whole=True)
+    training = TrainSpec(dataset=dataset, optimizer="sgd", lr=lr, batch_size=images, seed=seed)  # checks η
+    data = load_dataset(dataset, seed=seed)
+    network, x, y = fixed_batch(network, data, images, seed)
+    model = build_model(network, seed)
+    cost, optimizer = loss_function(network), Optimizer(model.parameters(), training)
+    biases = [linear.bias for linear in model.linears[:-1]]  # b^l of the hidden layers
+    curve, losses = torch.empty(epochs + 1, len(biases)), torch.empty(epochs + 1)
+    for epoch in range(epochs + 1):
+        optimizer.zero_grad()
+        loss = cost(model(x), y)
+        loss.backward()
+        losses[epoch] = loss.detach()
+        curve[epoch] = torch.stack(torch._foreach_norm([b.grad for b in biases]))  # ‖∂C/∂b^l‖, BP3
+        if epoch < epochs:
+            optimizer.step()
+    return LearningSpeeds(network, curve.numpy(), losses.numpy(), len(x), lr)
 
 
 # ---------------------------------------------------------------- the scalar chain
@@ -184,6 +239,7 @@ def scalar_chain(depth: int, w: float, activation: str = "sigmoid", bias: float 
     return Chain(z, s, factors, gain)
 
 
-__all__ = ["Verdict", "ActivationSample", "Profile", "Trained", "Chain", "ProfileTrainer", "fixed_batch",
-           "activation_samples", "profile_at_init", "profile_after_training", "classify", "weight_scale",
-           "scalar_chain", "VANISHING_BELOW", "EXPLODING_ABOVE", "TRAIN_BATCH"]
+__all__ = ["Verdict", "ActivationSample", "Profile", "Trained", "Chain", "LearningSpeeds", "ProfileTrainer",
+           "fixed_batch", "activation_samples", "profile_at_init", "profile_after_training", "learning_speeds",
+           "classify", "weight_scale", "scalar_chain", "VANISHING_BELOW", "EXPLODING_ABOVE", "GAIN_LOW", "GAIN_HIGH",
+           "TRAIN_BATCH", "SPEED_IMAGES", "SPEED_EPOCHS", "SPEED_LR"]

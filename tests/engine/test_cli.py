@@ -14,7 +14,7 @@ from engine.data.idx import MAX_ELEMENTS
 from engine.data.preprocess import NOT_AN_IMAGE
 from engine.nn.checkpoint import load, save
 from engine.nn.model import build_model
-from engine.nn.spec import NetworkSpec, TrainSpec
+from engine.nn.spec import INIT_NAMES, NetworkSpec, TrainSpec
 from engine.train.kfold import cross_validate
 from tests import ROOT
 from tests.engine.data.test_idx import idx_header, mnist_folder
@@ -136,6 +136,16 @@ def test_gradients_json_contract_and_vanishing_sigmoid():
                               "dead_frac"}  # DESIGN.md
     assert layers[0]["delta_mean_abs"] < layers[-1]["delta_mean_abs"] / 100  # σ' ≤ 1/4 at every step back
     assert np.isfinite([r["grad_norm"] for r in layers]).all()
+
+
+@pytest.mark.skipif("lecun" not in INIT_NAMES, reason="engine/nn/spec.py INIT_NAMES lacks lecun")
+def test_gradients_names_nielsens_network_vanishing_by_its_gain():
+    result = cli("gradients", "--layers", "30,30,30,30", "--activation", "sigmoid", "--init", "lecun", "--json")
+    assert result.returncode == 0, result.stderr
+    verdict = json.loads(result.stdout)["verdict"]
+    assert verdict["kind"] == "vanishing" and 0.15 < verdict["gain"] < 0.3
+    assert verdict["gain"] == pytest.approx(verdict["ratio"] ** (1 / 3), rel=1e-6)  # 4 hidden layers: 3 steps
+    assert "σ'(z) ≤ 1/4 for sigmoid" in verdict["text"] and "stays close to 1" not in verdict["text"]
 
 
 # ---------------------------------------------------------------- hostile checkpoints

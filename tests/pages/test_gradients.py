@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine.nn.spec import NetworkSpec
+from engine.nn.spec import INIT_NAMES, NetworkSpec
 from engine.views.gradients import profile_at_init
 from engine.views.words import sci
 from tests.apptest import open_page
@@ -120,6 +120,50 @@ def test_scalar_chain_d2l_case_has_no_activation(at):
     product = next(m for m in at.metric if m.label.startswith("Product over 30"))
     assert product.value == "9.3×10²⁰"
     assert next(m for m in at.metric if m.label.startswith("Factor")).value == "5"
+
+
+def test_width_30_and_lecun_are_offered_and_the_defaults_stay(at):
+    assert 30 in at.select_slider(key="grad_width").options or "30" in at.select_slider(key="grad_width").options
+    assert at.select_slider(key="grad_width").value == 32
+    from engine.nn.model import INITS
+    assert INITS["lecun"].label in at.selectbox(key="grad_init_a").options
+    assert (at.selectbox(key="grad_init_a").value, at.selectbox(key="grad_init_b").value) == ("normal", "he")
+
+
+@pytest.mark.skipif("lecun" not in INIT_NAMES, reason="engine/nn/spec.py INIT_NAMES lacks lecun")
+def test_nielsens_network_is_vanishing_at_init_and_after_training_at_chance(at):
+    at.slider(key="grad_depth").set_value(4)
+    at.select_slider(key="grad_width").set_value(30)
+    at.selectbox(key="grad_init_a").set_value("lecun")
+    at.toggle(key="grad_compare").set_value(False)
+    at.run()
+    assert not at.exception
+    assert any(w.value.startswith("**A: sigmoid + LeCun — Vanishing") for w in at.warning)
+    assert any("σ'(z) ≤ 1/4 for sigmoid" in m.value for m in at.markdown)
+    at.slider(key="grad_steps").set_value(200)
+    at.run()
+    after = [m for m in alerts(at) if "after 200 steps" in m]
+    assert len(after) == 1 and after[0] in [w.value for w in at.warning]  # not green: vanishing
+    assert "The loss is still" in after[0]
+
+
+@pytest.mark.skipif("lecun" not in INIT_NAMES, reason="engine/nn/spec.py INIT_NAMES lacks lecun")
+def test_the_speed_of_learning_section_follows_the_book(at):
+    import json
+    table = next(m.value for m in at.markdown if "| measured here |" in m.value)
+    measured = table.split("| measured here |")[1].split("\n")[0]
+    ratio = float(measured.strip(" |").split("|")[-1].strip(" ×"))
+    assert 30 < ratio < 300 and "| Nielsen's book | 0.003 | 0.017 | 0.070 | 0.285 | 95× |" in table
+    chart = lambda: json.loads(next(c for c in at.get("plotly_chart")
+                                    if c.proto.id.endswith("-grad_fig_speed")).proto.spec)
+    assert [len(t["y"]) for t in chart()["data"]] == [1, 1, 1, 1]  # at init only, one point per hidden layer
+    at.button(key="grad_speed_train").click().run(timeout=180)
+    assert not at.exception
+    traces = chart()["data"]
+    assert [t["name"] for t in traces] == ["hidden layer 1", "hidden layer 2", "hidden layer 3", "hidden layer 4"]
+    assert all(len(t["y"]) == 501 for t in traces) and chart()["layout"]["yaxis"]["type"] == "log"
+    assert any(m.value.startswith("Loss on the 1000 images:") for m in at.markdown)
+    assert any("ours is softmax" in c.value for c in at.caption)
 
 
 def test_labels_come_from_the_engine_tables(at):

@@ -1,5 +1,6 @@
-"""engine.views.gradients: profiles against autograd and the CLI, the textbook cases and their verdicts, the scalar
-chain. The verdict on hand-built rows is tested in test_verdicts.py, its words in test_words.py."""
+"""engine.views.gradients: profiles against autograd and the CLI, the textbook cases and their verdicts (Nielsen's
+chapter 5 among them), his speeds of learning against the numpy reference, the scalar chain. The verdict on
+hand-built rows is tested in test_verdicts.py, its words in test_words.py."""
 import json
 import math
 
@@ -10,17 +11,32 @@ import torch.nn.functional as F
 
 from engine.__main__ import main as cli
 from engine.data.datasets import load_dataset
-from engine.views.gradients import (ProfileTrainer, activation_samples, fixed_batch, profile_after_training,
-                                    profile_at_init, scalar_chain)
-from engine.nn.model import build_model
-from engine.nn.spec import NetworkSpec, SpecError
-from engine.views.verdicts import KINDS, underflow_estimate
+from engine.views.gradients import (ProfileTrainer, activation_samples, fixed_batch, learning_speeds,
+                                    profile_after_training, profile_at_init, scalar_chain)
+from engine.nn.backprop import backprop, gradient_step
+from engine.nn.model import INITS, build_model
+from engine.nn.spec import INIT_NAMES, NetworkSpec, SpecError
+from engine.views.verdicts import GAIN_LOW, KINDS, underflow_estimate
 from engine.views.words import describe, diverged_profile_note, verdict_text
 
 # The theory cases use the CLI's defaults: mnist5k, width 32, a batch of 256, seed 0 (and two more seeds).
 WIDTH, BATCH = 32, 256
 TORCH_ACT = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
              "leaky_relu": lambda z: F.leaky_relu(z, 0.01), "linear": lambda z: z}
+
+
+# engine/nn/spec.py's INIT_NAMES must list "lecun" (INITS in engine/nn/model.py has it) for NetworkSpec to accept it
+needs_lecun = pytest.mark.skipif("lecun" not in INIT_NAMES, reason="engine/nn/spec.py INIT_NAMES lacks lecun")
+NIELSEN = 30  # the width of Nielsen's chapter 5 networks
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread, as the app runs (ui/bootstrap.py): several threads on a busy 2-core machine crawl."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def net(activation: str, init: str, depth: int, width: int = WIDTH, loss: str = "ce") -> NetworkSpec:
@@ -110,6 +126,38 @@ def test_sigmoid_xavier_depth_8_vanishes_by_more_than_100x(seed):
     assert "σ'(z) ≤ 1/4" in reason(profile)
 
 
+@needs_lecun
+@pytest.mark.parametrize("depth", [3, 4])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_nielsens_sigmoid_networks_vanish_by_about_a_quarter_per_layer(depth, seed):
+    # [784,30,30,30,10] and [784,30,30,30,30,10], sigmoid, his default init: his definition of the problem
+    profile = profile_at_init(net("sigmoid", "lecun", depth, width=NIELSEN), "mnist5k", BATCH, seed)
+    v = profile.verdict
+    assert v.kind == "vanishing", verdict_text(v, profile.network)
+    assert 0.15 < v.per_layer < 0.3  # σ'(z) ≤ 1/4 with std·√n = 1: about a quarter per BP2 step
+    assert "σ'(z) ≤ 1/4 for sigmoid" in reason(profile) and "i.e. by ≤ 0.25" in reason(profile)
+    assert "stays close to 1" not in reason(profile) and "cancel" not in reason(profile)
+
+
+@pytest.mark.parametrize("depth", [3, 4, 8])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_sigmoid_with_normal_weights_never_claims_saturation_cancels_a_blow_up_unless_the_gain_is_near_1(depth, seed):
+    profile = profile_at_init(net("sigmoid", "normal", depth, width=NIELSEN), "mnist5k", BATCH, seed)
+    v = profile.verdict
+    assert "σ'(z) ≤ 1/4 for sigmoid" in reason(profile)
+    if "cancel" in reason(profile):
+        assert v.in_band and v.kind == "healthy"
+    assert v.per_layer < GAIN_LOW and v.kind == "vanishing"  # Nielsen: |w σ'(z)| < 1/4 mostly, so δ shrinks
+
+
+@pytest.mark.parametrize("activation,init", [("relu", "he"), ("tanh", "xavier"), ("leaky_relu", "he")])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_variance_preserving_inits_are_healthy_by_their_gain(activation, init, seed):
+    profile = profile_at_init(net(activation, init, 8), "mnist5k", BATCH, seed)
+    assert profile.verdict.kind == "healthy" and 0.8 < profile.verdict.per_layer < 1.2
+    assert "stays close to 1" in reason(profile)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_tanh_normal_explodes(seed):
     profile = profile_at_init(net("tanh", "normal", 16), "mnist5k", BATCH, seed)
@@ -151,13 +199,60 @@ def test_small_init_30_layers_names_float32_underflow():
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "leaky_relu", "linear"])
 def test_every_activation_and_init_gets_a_verdict(activation):
-    for init in ("zeros", "small", "normal", "xavier", "he"):
+    for init in [name for name in INITS if name in INIT_NAMES]:
         profile = profile_at_init(net(activation, init, 4, width=8), "moons", 50, 0)
         assert profile.verdict.kind in KINDS
         assert (profile.verdict.kind == "symmetric") == (init == "zeros")
         headline, why = describe(profile.verdict, profile.network)
         assert headline and why
         assert len(profile.samples) == 4 and len(profile.rows) == 5
+
+
+# ---------------------------------------------------------------- Nielsen's speeds of learning
+
+
+@needs_lecun
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_speeds_at_init_agree_with_nielsens_in_order_and_magnitude(seed):
+    # the book: 0.003 0.017 0.070 0.285 (4 hidden layers, the last 95x the first) and 0.012 0.060 0.283 (24x)
+    four = learning_speeds(net("sigmoid", "lecun", 4, width=NIELSEN), epochs=0, seed=seed).at_init
+    three = learning_speeds(net("sigmoid", "lecun", 3, width=NIELSEN), epochs=0, seed=seed).at_init
+    assert np.all(np.diff(four) > 0) and np.all(np.diff(three) > 0)  # the first hidden layer learns slowest
+    assert 30 < four[-1] / four[0] < 300  # "roughly 100 times slower"
+    assert 8 < three[-1] / three[0] < 80
+    assert np.all(np.diff(four) / four[:-1] > 1.5)  # each layer down is slower by a clear factor (book: 4-6x)
+
+
+def _reference_speeds(network, images, seed, lr, epochs):
+    """‖∂C/∂b^l‖ per hidden layer by the numpy reference (engine/nn/backprop.py), with its own gradient steps."""
+    data = load_dataset("mnist5k", seed=seed)
+    resized, x, y = fixed_batch(network, data, images, seed)
+    model = build_model(resized, seed)
+    weights = [l.weight.detach().double().numpy() for l in model.linears]
+    biases = [l.bias.detach().double().numpy()[:, None] for l in model.linears]
+    onehot = np.eye(10)[y.numpy()].T
+    speeds = []
+    for epoch in range(epochs + 1):
+        _, grad_w, grad_b = backprop(weights, biases, "sigmoid", x.double().numpy().T, onehot, "ce")
+        speeds.append([np.linalg.norm(g) for g in grad_b[:-1]])
+        weights, biases = gradient_step(weights, biases, grad_w, grad_b, lr)
+    return np.array(speeds)
+
+
+def test_speeds_are_the_bias_gradients_length_and_follow_full_batch_descent():
+    network = net("sigmoid", "xavier", 3, width=12)
+    result = learning_speeds(network, "mnist5k", images=200, epochs=3, lr=0.5, seed=1)
+    assert result.curve.shape == (4, 3) and result.loss.shape == (4,) and result.images == 200 and result.lr == 0.5
+    np.testing.assert_allclose(result.curve, _reference_speeds(network, 200, 1, 0.5, 3), rtol=2e-4)
+    assert np.array_equal(result.at_init, result.curve[0])
+    assert result.loss[-1] < result.loss[0]
+
+
+def test_speeds_reject_bad_settings():
+    with pytest.raises(SpecError, match="epochs must be"):
+        learning_speeds(net("sigmoid", "xavier", 2, width=8), "digits", images=50, epochs=-1)
+    with pytest.raises(SpecError, match="learning rate"):
+        learning_speeds(net("sigmoid", "xavier", 2, width=8), "digits", images=50, epochs=1, lr=0.0)
 
 
 # ---------------------------------------------------------------- the scalar chain
@@ -216,6 +311,18 @@ def test_zero_steps_is_the_profile_at_init_and_training_changes_it():
     again = trainer.advance_to(20)  # going back starts again from the same initial weights
     assert again.profile.rows == profile_after_training(spec, "digits", 20, batch_size=128, seed=0,
                                                         optimizer="sgd", lr=0.1).profile.rows
+
+
+@needs_lecun
+def test_a_run_stuck_at_chance_with_a_quiet_first_layer_is_named_vanishing():
+    trainer = ProfileTrainer(net("sigmoid", "lecun", 4, width=NIELSEN), "mnist5k", batch_size=BATCH, seed=0,
+                             optimizer="sgd", lr=0.03)
+    assert not trainer.advance_to(0).profile.verdict.stalled  # at init a loss near chance is no news
+    trained = trainer.advance_to(200)
+    v = trained.profile.verdict
+    assert trained.profile.loss == pytest.approx(math.log(10), abs=0.02)  # 2.30: it has learnt nothing
+    assert (v.kind, v.stalled, v.chance) == ("vanishing", True, pytest.approx(math.log(10)))
+    assert "The loss is still 2.30" in describe(v, trained.profile.network)[0]
 
 
 def test_training_that_diverges_says_so():
