@@ -189,8 +189,9 @@ if loss == "ce":
 else:
     st.markdown(_("The sigmoid acts on each unit alone, so its Jacobian is diagonal and the product with "
                   "$\\nabla_a C = a^L - y$ (of $C = \\tfrac12\\|a^L - y\\|^2$) is element by element."))
-    st.latex(r"\delta^L = \Big(\frac{\partial a}{\partial z}\Big)^T \nabla_a C = \mathrm{diag}\big(\sigma'(z^L)\big)"
-             r"(a^L - y) = (a^L - y) \odot \sigma'(z^L) \quad\text{" + _("(quadratic cost with sigmoid outputs)") + "}")
+    st.latex(r"\begin{gathered}\delta^L = \Big(\frac{\partial a}{\partial z}\Big)^T \nabla_a C = "
+             r"\mathrm{diag}\big(\sigma'(z^L)\big)(a^L - y) = (a^L - y) \odot \sigma'(z^L) \\[2pt] \text{"
+             + _("(quadratic cost with sigmoid outputs)") + r"}\end{gathered}")
 jac_col, check_col = st.columns([3, 2])
 jac_col.plotly_chart(figs.output_jacobian(jac), key="bp_fig_jacobian", theme=None)
 short = "aᴸ − y" if loss == "ce" else "∇ₐC ⊙ σ′(zᴸ)"

@@ -26,7 +26,7 @@ def textbook_panel(page: str) -> None:
 def experiment_row(page: str, experiment: Experiment) -> None:
     """Title, citation and claim; the Run button; the table of the book's numbers and ours; the verdict."""
     st.markdown(f"##### {words.title(experiment)}")
-    st.caption(_("{book}: {cite}").format(book=words.book(experiment), cite=words.cite(experiment)))
+    st.caption(words.cite(experiment))  # the citation names the book
     st.markdown(words.claim(experiment))
     key = STATE_PREFIX + experiment.id
     if st.button(_("Run"), key=f"{page}_textbook_run_{experiment.id}", icon=":material/play_arrow:"):
