@@ -18,7 +18,8 @@ PIXELS = 28 * 28  # what predict feeds the model
 CHOICES_HELP = f"""
 names:
   activations  {' '.join(S.ACTIVATION_NAMES)}  (one for all hidden layers, or a comma list, one per layer)
-  inits        he (N(0,2/n_in)), xavier (N(0,2/(n_in+n_out))), normal (N(0,1)), small (N(0,0.01^2)), zeros
+  inits        he (N(0,2/n_in)), xavier (N(0,2/(n_in+n_out))), lecun (N(0,1/n_in) weights, N(0,1) biases:
+               Nielsen's default), normal (N(0,1)), small (N(0,0.01^2)), zeros
   losses       ce (softmax + cross-entropy), mse (the quadratic cost 1/2 |a - y|^2 averaged over the batch,
                sigmoid outputs; a linear output on the regression set. Not PyTorch's MSELoss, which
                averages (a - y)^2 over every entry without the 1/2)

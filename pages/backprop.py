@@ -264,7 +264,7 @@ c3.metric(_("Mean C on {n} other digits, after").format(n=descent.n_others), f"{
 st.plotly_chart(figs.eta_sweep(descent), key="bp_fig_eta", theme=None)
 this_story = (_("On this digit the cost falls up to η ≈ {eta:.2g}, then the step overshoots the bottom of the "
                 "valley.").format(eta=descent.this.best_eta) if descent.this.overshoots else
-              _("On this digit a bigger step lowers its cost further: the gradient points down its own valley."))
+              _("On this digit a bigger step lowers its cost further: the negative gradient points down its own valley."))
 others_story = (_("The other digits tell the real story: their mean cost falls only for small steps (least at "
                   "η ≈ {eta:.2g}); a bigger step on one digit **overshoots** and wrecks what the network knew about "
                   "the rest. That is why training takes small steps, averaged over mini-batches.").format(

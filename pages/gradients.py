@@ -15,6 +15,7 @@ from ui.gradient_figs import CONFIG_COLORS, Series, activation_violins, chain_fi
     learning_speed_figure, saturation_bars
 from ui.i18n import N_, _
 from ui.plain_text import plain
+from ui.textbook_panel import textbook_panel
 
 require_app_frame()
 
@@ -242,7 +243,7 @@ with controls, st.container(border=True):
         st.caption(_("The regression data has one linear output and always uses the quadratic loss."))
 
 configs = {"A": (act_a, init_a)} | ({"B": (act_b, init_b)} if compare else {})
-labels = {name: f"{name}: {act} + {_(INIT_SHORT[init])}" for name, (act, init) in configs.items()}
+labels = {name: f"{name}: {activation_label(act)} + {_(INIT_SHORT[init])}" for name, (act, init) in configs.items()}
 try:  # one NetworkSpec per configuration, and the fixed batch δ is measured on, each built once and passed whole
     networks = {name: NetworkSpec(hidden=(width,) * depth, activations=act, init=init, loss=loss)
                 for name, (act, init) in configs.items()}
@@ -319,3 +320,4 @@ with st.expander(_("The numbers per layer, and the same from the command line"))
 after_training(networks, fixed_batch, labels, profiles)
 learning_speed_panel(seed)
 scalar_chain_panel(depth, profiles["A"], labels["A"])
+textbook_panel("gradients")

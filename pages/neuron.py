@@ -267,7 +267,7 @@ st.markdown(_(
     "output. Its slope grows without bound as the output moves away from the target, and multiplied by the "
     "sigmoid's σ'(z) = a(1 − a) it gives δ = ∂C/∂z = a − y.\n"
     "- **KL divergence** KL(y ‖ a) = cross-entropy − H(y), where H(y) is the target's entropy, a constant "
-    "that does not depend on the network: here H(y) = {h:.3f}. For a one-hot target (y = 0 or 1) H(y) = 0, "
-    "so minimising either gives the same gradients.").format(h=entropy))
+    "that does not depend on the network: here H(y) = {h:.3f}. So minimising either always gives the same "
+    "gradients; for a one-hot target (y = 0 or 1) H(y) = 0 and the two values are equal too.").format(h=entropy))
 
 textbook_panel("neuron")

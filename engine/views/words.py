@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..nn.activations import ACTIVATIONS, LEAKY_SLOPE
+from ..nn.model import INITS
 from ..nn.spec import NetworkSpec
 from ..text import _
 from ..train.trainer import Divergence, Finished
@@ -318,7 +319,7 @@ def divergence_advice(d: Divergence) -> str:
         relu = any(a in ("relu", "leaky_relu") for a in activations)
         fixes.append(_("use a scaled init (He for ReLU, Xavier for sigmoid/tanh)") if init is None or not activations
                      else _("use {better} initialisation instead of {init}").format(
-                         better="He" if relu else "Xavier", init=init))
+                         better="He" if relu else "Xavier", init=_(INITS[init].short)))
     if optimizer == "sgd" and high_lr:
         fixes.append(_("or switch to adam, whose step per weight is bounded by about η"))
     if activations and all(a == "linear" for a in activations):
