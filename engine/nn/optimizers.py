@@ -9,6 +9,11 @@ complex, and decaying it pulls units towards z = 0 for nothing). sgd and momentu
 ∇C + λw (L2 regularisation, torch.optim.SGD(weight_decay)); adam decays decoupled from its adaptive step,
 w ← w − ηλw (AdamW, Loshchilov & Hutter): with L2 inside Adam the penalty's gradient would be divided by
 √v like any other and weights with large gradients would hardly decay at all.
+
+What λ means is TrainSpec.decay's convention. d2l (Dive into Deep Learning): λ/2 ‖w‖² is added to every
+mini-batch's cost, so each step is w ← w − η(∇C₀ + λw), the kernels' own weight_decay = λ. nielsen (Neural
+Networks and Deep Learning, ch. 3): C = C₀ + (λ/2n) Σw² with n the training-set size, so each step is
+w ← (1 − ηλ/n)w − η∇C₀: the same kernels with weight_decay = λ/n (decay_rate). Both shrink the same weights.
 """
 from __future__ import annotations
 
@@ -33,6 +38,21 @@ OPTIMIZER_LABELS = {"sgd": N_("SGD: w ← w − η∇C"), "momentum": N_("SGD wi
 WEIGHT_DECAY_HELP = N_("Weight decay λ shrinks the weights W, never the biases. With sgd and momentum it is L2: "
                         "λw is added to the gradient. With adam it is decoupled (AdamW): w ← w − ηλw besides Adam's "
                         "own step.")
+# The conventions of TrainSpec.decay, labelled by the cost they add (the Train page's choice)
+DECAY_LABELS = {"d2l": N_("λ/2 ‖w‖² per mini-batch (D2L)"),
+                "nielsen": N_("λ/2n Σw² over the training set (Nielsen)")}
+DECAY_HELP = N_("What λ means. D2L: λ/2 ‖w‖² is added to every mini-batch's cost, so each step shrinks w by ηλw. "
+                "Nielsen: λ/2n Σw² with n the training-set size, so each step shrinks w by ηλw/n: the same λ "
+                "decays n times less, and Nielsen's λ = 5 on 50,000 images is D2L's λ = 0.0001.")
+
+
+def decay_rate(spec: TrainSpec, train_size: int | None) -> float:
+    """The kernels' weight_decay for spec's λ: λ itself (d2l), or λ/n for the n training samples (nielsen)."""
+    if spec.decay == "d2l" or spec.weight_decay == 0:
+        return spec.weight_decay
+    if not train_size:
+        raise ValueError("Nielsen's weight decay λ/n needs the training-set size n")
+    return spec.weight_decay / train_size
 
 
 def learning_rates(low: float, high: float) -> list[float]:
@@ -44,11 +64,15 @@ def learning_rates(low: float, high: float) -> list[float]:
 
 
 class Optimizer:
-    """spec.optimizer (validated by TrainSpec) over a fixed list of parameters; reads each .grad at step()."""
+    """spec.optimizer (validated by TrainSpec) over a fixed list of parameters; reads each .grad at step().
 
-    def __init__(self, params: Iterable[torch.Tensor], spec: TrainSpec):
+    train_size: n, the training set's size, which Nielsen's convention divides λ by (not needed for d2l).
+    """
+
+    def __init__(self, params: Iterable[torch.Tensor], spec: TrainSpec, train_size: int | None = None):
         name = spec.optimizer
-        self.name, self.lr, self.weight_decay = name, spec.lr, spec.weight_decay
+        self.train_size = train_size
+        self.name, self.lr, self.weight_decay = name, spec.lr, decay_rate(spec, train_size)  # the kernels' λ
         self.momentum = spec.momentum if name == "momentum" else 0.0
         self.params = list(params)
         # weights (matrices, conv kernels) decay; biases (vectors) never do
@@ -79,6 +103,8 @@ class Optimizer:
             params, grads = pick(self.params), [self.params[i].grad for i in idx]
             weight_decay = self.weight_decay if decay else 0.0
             if self.name == "adam":
+                # decoupled: w ← (1 − η·weight_decay)w, then Adam's step. With nielsen's λ/n that is exactly
+                # Nielsen's (1 − ηλ/n) shrink; only the −η∇C₀ beside it is Adam's normalised step instead.
                 torch._fused_adamw_(params, grads, pick(self.exp_avgs), pick(self.exp_avg_sqs), [],
                                     pick(self.state_steps), lr=self.lr, beta1=ADAM_BETAS[0], beta2=ADAM_BETAS[1],
                                     weight_decay=weight_decay, eps=ADAM_EPS, amsgrad=False, maximize=False)
@@ -88,9 +114,9 @@ class Optimizer:
                                   maximize=False, is_first_step=self.steps == 0)
         self.steps += 1
 
-    def retune(self, lr: float, momentum: float, weight_decay: float) -> None:
-        """New η, μ and weight decay from the next step on; m, v and the velocities are kept."""
-        self.lr, self.weight_decay = lr, weight_decay
+    def retune(self, spec: TrainSpec) -> None:
+        """spec's η, μ and weight decay (λ, convention) from the next step on; m, v and the velocities are kept."""
+        self.lr, self.weight_decay, momentum = spec.lr, decay_rate(spec, self.train_size), spec.momentum
         if self.name == "momentum":
             if momentum and not self.velocities:  # the run started at μ = 0: v starts at 0 (v ← μ·0 + ∇C)
                 self.velocities = [torch.zeros_like(p) for p in self.params]

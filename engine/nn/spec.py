@@ -10,9 +10,10 @@ from .activations import ACTIVATIONS, LOSS_OUTPUTS, output_name
 
 # Names shared by the widgets, the CLI choices and the URL (the tables in model.py use these keys).
 ACTIVATION_NAMES = tuple(ACTIVATIONS)
-INIT_NAMES = ("he", "xavier", "normal", "small", "zeros")
+INIT_NAMES = ("he", "xavier", "lecun", "normal", "small", "zeros")
 LOSS_NAMES = tuple(LOSS_OUTPUTS)
 OPTIMIZER_NAMES = ("sgd", "momentum", "adam")
+DECAY_NAMES = ("d2l", "nielsen")  # weight decay's conventions: what λ is per (TrainSpec.decay)
 POOL_NAMES = ("max", "avg", "l2")
 DATASET_NAMES = ("mnist5k", "pendigits", "mnist5k+pendigits", "digits", "moons", "circles", "xor", "spiral",
                  "regression")
@@ -26,7 +27,8 @@ LIMITS = {
     "depth": (0, MAX_DEPTH), "width": (1, MAX_WIDTH), "dropout": (0.0, 0.9),
     "train_size": (10, 60_000),  # full MNIST's training split
     "noise": (0.0, 2.0), "lr": (1e-6, 100.0), "momentum": (0.0, 0.999), "batch_size": (1, 1_000_000),
-    "epochs": (1, 10_000), "weight_decay": (0.0, 1.0), "seed": (0, 2**31 - 1),
+    "epochs": (1, 10_000), "seed": (0, 2**31 - 1),
+    "weight_decay": (0.0, 1000.0),  # λ: Nielsen's convention decays λ/n a step, so its λ is n times D2L's
 }
 
 
@@ -176,7 +178,10 @@ class TrainSpec:
     momentum: float = 0.9  # used by the momentum optimizer only
     batch_size: int = 64  # 1 = stochastic gradient descent; >= training-set size = full-batch
     epochs: int = 5
-    weight_decay: float = 0.0
+    weight_decay: float = 0.0  # λ, in the convention `decay` names
+    # d2l: λ/2 ‖w‖² added to each mini-batch's cost, so w ← w − η(∇C₀ + λw) (Dive into Deep Learning 3.7);
+    # nielsen: (λ/2n) Σw² over the n training samples, so w ← (1 − ηλ/n)w − η∇C₀ (Nielsen ch. 3). Weights only.
+    decay: str = "d2l"
     seed: int = 0
     augment: bool = False  # random shifts, rotations, scaling and stroke width for image data
 
@@ -196,6 +201,7 @@ class TrainSpec:
         check_number(_("batch size"), self.batch_size, *LIMITS["batch_size"], whole=True)
         check_number(_("epochs"), self.epochs, *LIMITS["epochs"], whole=True)
         check_number(_("weight decay"), self.weight_decay, *LIMITS["weight_decay"])
+        _check_choice(_("weight decay convention"), self.decay, DECAY_NAMES)
         check_number(_("seed"), self.seed, *LIMITS["seed"], whole=True)
         if not isinstance(self.augment, bool):
             raise SpecError(_("augment must be true or false, got {value!r}").format(value=self.augment))
@@ -250,7 +256,7 @@ URL_KEYS = {
     "init": ("network", "init", str), "loss": ("network", "loss", str), "do": ("network", "dropout", float),
     "opt": ("train", "optimizer", str), "lr": ("train", "lr", float), "mom": ("train", "momentum", float),
     "bs": ("train", "batch_size", int), "ep": ("train", "epochs", int), "wd": ("train", "weight_decay", float),
-    "seed": ("train", "seed", int),
+    "wdc": ("train", "decay", str), "seed": ("train", "seed", int),
 }
 MAX_URL_VALUE = 300  # characters: nothing legitimate is longer
 
@@ -342,4 +348,4 @@ def from_params(params: dict, base_network: NetworkSpec | None = None,
 
 __all__ = ["to_params", "from_params", "clamp_params", "LIMITS",
            "NetworkSpec", "TrainSpec", "SpecError", "check_number", "spec_for_dataset", "ACTIVATION_NAMES",
-           "INIT_NAMES", "LOSS_NAMES", "OPTIMIZER_NAMES", "POOL_NAMES", "DATASET_NAMES"]
+           "INIT_NAMES", "LOSS_NAMES", "OPTIMIZER_NAMES", "DECAY_NAMES", "POOL_NAMES", "DATASET_NAMES"]

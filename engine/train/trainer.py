@@ -28,7 +28,8 @@ from .snapshots import Snapshots
 
 EVAL_CHUNK = 2048  # samples per forward when evaluating (bounded memory for large sets)
 TRAIN_EVAL_SAMPLES = 5000  # train loss/accuracy at epoch end are measured on at most this many samples
-RETUNABLE = ("lr", "momentum", "batch_size", "weight_decay")  # what retune() may change during a run
+# what retune() may change during a run; decay (the convention) only changes the rate the kernels get, λ or λ/n
+RETUNABLE = ("lr", "momentum", "batch_size", "weight_decay", "decay")
 BACKWARDS = ("explicit", "autograd")  # BP1-BP4 written out (fully connected nets), or autograd with a Probe
 # A run has diverged, besides a NaN/inf loss, when its loss explodes far above where it started:
 SPIKE = 1e3  # one mini-batch's loss above 1000x the first step's: no training blip does that
@@ -189,7 +190,7 @@ class Trainer(PageViews):
         self.loss_fn = loss_function(self.network)
         self.backward = _choose_backward(backward, self.model)
         self._explicit = ExplicitStep(self.model) if self.backward == "explicit" else None
-        self.optimizer = Optimizer(self.model.parameters(), training)
+        self.optimizer = Optimizer(self.model.parameters(), training, len(data.x_train))  # n for Nielsen's λ/n
         self.x_train = shared_tensor(data.x_train)  # no copy: read-only, shared by every session's trainer
         self.y_train = as_targets(data.y_train, self.network.regression)
         self.x_val = shared_tensor(data.x_val)
@@ -233,12 +234,12 @@ class Trainer(PageViews):
         return self._train_while(lambda taken: taken == 0 or time.perf_counter() < deadline)
 
     def retune(self, training: TrainSpec) -> list[str]:
-        """Apply a new η, momentum, batch size or weight decay from the next step on; the names that changed."""
+        """Apply a new η, momentum, batch size or weight decay (λ or convention) from the next step on; what changed."""
         changed = retunable_changes(self.training, training)
         if changed is None:  # data, optimizer, epochs, seed...: that needs a new Trainer
             raise ValueError(f"only {', '.join(RETUNABLE)} can change during a run; not "
                              f"{', '.join(fixed_changes(self.training, training))}")
-        self.optimizer.retune(training.lr, training.momentum, training.weight_decay)
+        self.optimizer.retune(training)
         if "batch_size" in changed:
             self.recorder.flush()
             self.batches.size = min(training.batch_size, len(self.x_train))

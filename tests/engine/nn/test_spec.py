@@ -2,7 +2,8 @@
 import pytest
 
 from engine.data.datasets import DatasetError, load_dataset
-from engine.nn.spec import NetworkSpec, SpecError, TrainSpec, check_number, spec_for_dataset
+from engine.nn.spec import (NetworkSpec, SpecError, TrainSpec, check_number, clamp_params, from_params, spec_for_dataset,
+                             to_params)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -11,7 +12,7 @@ from engine.nn.spec import NetworkSpec, SpecError, TrainSpec, check_number, spec
     ({"hidden": (8,) * 51, "activations": ("relu",)}, "number of hidden layers must be 0-50, got 51"),
     ({"hidden": (8, 8, 8), "activations": ("relu", "tanh")}, "one activation per hidden layer"),
     ({"activations": ("swish",)}, "activation must be one of sigmoid, tanh, relu, leaky_relu, linear"),
-    ({"init": "uniform"}, "init must be one of he, xavier, normal, small, zeros"),
+    ({"init": "uniform"}, "init must be one of he, xavier, lecun, normal, small, zeros"),
     ({"loss": "hinge"}, "loss must be one of ce, mse"),
     ({"dropout": 0.95}, "dropout must be 0-0.9, got 0.95"),
     ({"dropout": float("nan")}, "dropout must be 0-0.9"),
@@ -43,7 +44,9 @@ def test_network_spec_errors(kwargs, message):
     ({"momentum": 1.0}, "momentum must be 0-0.999, got 1"),
     ({"batch_size": 0}, "batch size must be 1-1000000, got 0"),
     ({"epochs": 0}, "epochs must be 1-10000, got 0"),
-    ({"weight_decay": 2.0}, "weight decay must be 0-1, got 2"),
+    ({"weight_decay": 2000.0}, "weight decay must be 0-1000, got 2000"),
+    ({"decay": "l1"}, "weight decay convention must be one of d2l, nielsen; got 'l1'"),
+    ({"decay": None}, "weight decay convention must be one of d2l, nielsen; got None"),
     ({"seed": -1}, "seed must be 0-2147483647, got -1"),
     ({"augment": "yes"}, "augment must be true or false"),
 ])
@@ -90,12 +93,31 @@ def test_network_spec_round_trips_through_a_dict(spec):
 
 
 def test_train_spec_round_trips_and_refuses_unknown_keys():
-    spec = TrainSpec(dataset="moons", train_size=200, optimizer="momentum", lr=0.05, noise=0.3, augment=True)
+    spec = TrainSpec(dataset="moons", train_size=200, optimizer="momentum", lr=0.05, noise=0.3, augment=True,
+                     weight_decay=3.0, decay="nielsen")
     assert TrainSpec.from_dict(spec.to_dict()) == spec
     with pytest.raises(SpecError, match="unknown setting"):
         TrainSpec.from_dict({**spec.to_dict(), "evil": 1})
     with pytest.raises(SpecError, match="expected a dict"):
         NetworkSpec.from_dict(["not", "a", "dict"])
+
+
+def test_weight_decay_convention_goes_through_the_url_and_old_links_keep_d2l():
+    network, training = NetworkSpec(), TrainSpec(weight_decay=5.0, decay="nielsen")
+    params = to_params(network, training)
+    assert (params["wd"], params["wdc"]) == ("5", "nielsen")
+    assert from_params(params) == (network, training)
+    old_link = {key: value for key, value in params.items() if key != "wdc"}  # a link made before the convention
+    assert from_params(old_link)[1] == TrainSpec(weight_decay=5.0, decay="d2l")
+    with pytest.raises(SpecError, match="weight decay convention must be one of d2l, nielsen"):
+        from_params({"wdc": "l2"})
+    assert clamp_params({"wd": "5000"}) == ({"wd": "1000"}, ["wd=5000 is outside 0-1000: using 1000"])
+
+
+def test_an_old_checkpoints_training_dict_without_the_convention_loads_as_d2l():
+    saved = TrainSpec(dataset="moons", weight_decay=0.01).to_dict()
+    del saved["decay"]  # what checkpoints saved before the field existed
+    assert TrainSpec.from_dict(saved) == TrainSpec(dataset="moons", weight_decay=0.01, decay="d2l")
 
 
 def test_specs_are_frozen():

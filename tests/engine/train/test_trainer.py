@@ -246,6 +246,7 @@ def test_huge_losses_print_readably():
     ({"optimizer": "sgd", "lr": 0.01}, {"lr": 0.5}),
     ({"optimizer": "momentum", "momentum": 0.0}, {"momentum": 0.9}),
     ({"optimizer": "adam", "weight_decay": 0.0}, {"weight_decay": 0.1}),
+    ({"optimizer": "sgd", "weight_decay": 5.0}, {"decay": "nielsen"}),  # the convention: λ becomes λ/n
     ({"optimizer": "sgd", "batch_size": 32}, {"batch_size": 100}),
 ])
 def test_retune_before_the_first_step_is_the_same_run_as_starting_with_it(moons, before, after):
@@ -292,10 +293,19 @@ def test_retunable_changes_answers_which_changes_a_run_takes_live():
     assert retunable_changes(old, old) == []
     assert retunable_changes(old, dataclasses.replace(old, lr=0.5, batch_size=128)) == ["lr", "batch_size"]
     assert retunable_changes(old, dataclasses.replace(old, lr=0.5, epochs=3)) is None  # epochs need a new run
+    assert retunable_changes(old, dataclasses.replace(old, weight_decay=2.0, decay="nielsen")) == [
+        "weight_decay", "decay"]  # what λ means only changes the rate the optimizer's kernels get
     assert fixed_changes(old, dataclasses.replace(old, lr=0.5, epochs=3, seed=1)) == ["epochs", "seed"]
 
 
-def test_retune_refuses_anything_but_the_four_live_settings(moons):
+def test_nielsens_decay_divides_lambda_by_the_training_set_size(moons):
+    trainer = Trainer(small(), TrainSpec(dataset="moons", optimizer="sgd", weight_decay=5.0, decay="nielsen"), moons)
+    assert trainer.optimizer.weight_decay == 5.0 / len(moons.x_train)
+    trainer.retune(TrainSpec(dataset="moons", optimizer="sgd", weight_decay=5.0, decay="d2l"))
+    assert trainer.optimizer.weight_decay == 5.0
+
+
+def test_retune_refuses_anything_but_the_live_settings(moons):
     trainer = Trainer(small(), TrainSpec(dataset="moons", optimizer="sgd", epochs=2), moons)
     trainer.step(3)
     with pytest.raises(ValueError, match="optimizer"):
