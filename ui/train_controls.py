@@ -9,9 +9,9 @@ import streamlit as st
 from engine.data.datasets import DATASETS, DatasetError, load_dataset
 from engine.nn.model import ACTIVATIONS, INITS, LOSS_LABELS, REGRESSION_LOSS_LABEL
 from engine.views.presets import DEFAULT_PRESET, PRESETS
-from engine.nn.spec import (LIMITS, URL_KEYS, OPTIMIZER_NAMES, NetworkSpec, SpecError, TrainSpec, clamp_params,
-                         from_params, to_params)
-from engine.nn.optimizers import OPTIMIZER_LABELS, WEIGHT_DECAY_HELP, learning_rates
+from engine.nn.spec import (DECAY_NAMES, LIMITS, URL_KEYS, OPTIMIZER_NAMES, NetworkSpec, SpecError, TrainSpec,
+                         clamp_params, from_params, to_params)
+from engine.nn.optimizers import DECAY_HELP, DECAY_LABELS, OPTIMIZER_LABELS, WEIGHT_DECAY_HELP, learning_rates
 from ui.classroom import lesson_params, lesson_rules
 from ui.i18n import N_, _, translator, url_params
 from ui.train_run import TrainRun
@@ -21,7 +21,10 @@ MAX_LAYERS_IN_UI = LIMITS["depth"][1]  # every depth the engine trains, e.g. a 2
 LEARNING_RATES = [lr for lr in learning_rates(1e-4, 10.0) if f"{lr:e}"[0] in "13" or lr == 0.5]
 BATCH_SIZES = [1, 2, 5, 10, 16, 20, 32, 64, 128, 256, 512, 1024]
 FULL_BATCH = 1_000_000  # larger than any training set: one step per epoch
-WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1]
+# λ: up to 0.1 nothing shows on the overfitting preset (Adam decays ηλw a step); λ = 3 keeps its validation loss
+# near its lowest, 10 already costs accuracy (bench/regularisation.py). Nielsen's λ is n times D2L's for the same
+# decay (λ/n a step), hence the top of the range: on 200 training samples D2L's λ = 3 is Nielsen's λ = 600.
+WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0]
 DATASET_LABELS = {name: description for name, (load, description) in DATASETS.items()}  # shown "name: description"
 DATASET_LABELS["idx"] = N_("full MNIST from IDX files in a folder")
 TWO_D = {"moons", "circles", "xor", "spiral", "regression"}
@@ -29,7 +32,8 @@ VIEWS = [N_("δ per layer"), N_("Gradients"), N_("Activations"), N_("Weights"), 
 SAVED = "train_saved_settings"  # a copy of the widgets' values in plain session state (see remember_settings)
 KEPT = {"train_preset", "train_dataset", "train_idx_folder", "train_use_subset", "train_train_size",
         "train_custom_noise", "train_noise", "train_depth", "train_init", "train_loss", "train_dropout",
-        "train_optimizer", "train_momentum", "train_lr", "train_batch", "train_epochs", "train_wd", "train_seed",
+        "train_optimizer", "train_momentum", "train_lr", "train_batch", "train_epochs", "train_wd", "train_wdc",
+        "train_seed",
         "train_view", "train_link_lock", "train_link_hide"}  # the last three: the page's view, the link builder's
 PER_LAYER = re.compile(r"train_(width|act)_\d+")
 
@@ -57,7 +61,7 @@ def apply(network: NetworkSpec, training: TrainSpec) -> None:
     state.train_optimizer, state.train_lr = training.optimizer, training.lr
     state.train_momentum, state.train_epochs, state.train_seed = training.momentum, training.epochs, training.seed
     state.train_batch = "full" if training.batch_size >= FULL_BATCH else training.batch_size
-    state.train_wd = training.weight_decay
+    state.train_wd, state.train_wdc = training.weight_decay, training.decay
 
 
 def apply_preset() -> None:
@@ -212,7 +216,7 @@ def _network_section(lesson: "_Lesson", state, dataset: str) -> dict:
 
 
 def _training_section(lesson: "_Lesson", state) -> dict:
-    """The Training expander: TrainSpec's optimizer, momentum, lr, batch_size, epochs, weight_decay and seed."""
+    """The Training expander: TrainSpec's optimizer, momentum, lr, batch_size, epochs, weight_decay, decay, seed."""
     _ = translator()  # choices' labels keep this run's language
     with st.expander(_("Training"), expanded=True):
         optimizer = lesson.widget("opt", lambda disabled: st.selectbox(
@@ -236,12 +240,15 @@ def _training_section(lesson: "_Lesson", state) -> dict:
             _("Epochs"), *LIMITS["epochs"], key="train_epochs", disabled=disabled), "train_epochs")
         weight_decay = lesson.widget("wd", lambda disabled: st.select_slider(
             _("Weight decay λ"), _with(WEIGHT_DECAYS, state.train_wd), key="train_wd", disabled=disabled,
-            format_func=lambda v: f"{v:g}", help=_(WEIGHT_DECAY_HELP)), "train_wd")
+            format_func=lambda v: f"{v:g}", help=_(WEIGHT_DECAY_HELP) + "\n\n" + _(DECAY_HELP)), "train_wd")
+        decay = lesson.widget("wd", lambda disabled: st.radio(  # what λ means: locked and hidden with it
+            _("Weight decay convention"), DECAY_NAMES, key="train_wdc", disabled=disabled,
+            format_func=lambda n: _(DECAY_LABELS[n]), help=_(DECAY_HELP)), "train_wdc")
         seed = lesson.widget("seed", lambda disabled: st.number_input(
             _("Seed"), *LIMITS["seed"], key="train_seed", disabled=disabled), "train_seed")
     return dict(optimizer=optimizer, momentum=float(momentum), lr=float(lr),
                 batch_size=FULL_BATCH if batch == "full" else int(batch), epochs=int(epochs),
-                weight_decay=float(weight_decay), seed=int(seed))
+                weight_decay=float(weight_decay), decay=decay, seed=int(seed))
 
 
 def controls() -> tuple[NetworkSpec, TrainSpec]:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from engine.data.datasets import DatasetError
 from engine.data.idx import IdxError
+from engine.nn.optimizers import DECAY_LABELS
 from engine.nn.spec import NetworkSpec, SpecError, TrainSpec
 from engine.train.trainer import Trainer, retunable_changes
 from ui import classroom
@@ -26,9 +27,11 @@ MAX_SLICE_SECONDS = 1.0  # wall-clock cap on a slice, so the readouts still move
 # what the info box says when one of them changes during a run: one clause each, joined into one sentence
 LIVE_CHANGES = {"lr": N_("η is now {value:g}"), "momentum": N_("momentum μ is now {value:g}"),
                 "batch_size": N_("the batch size is now {value:g}"),
-                "weight_decay": N_("weight decay is now {value:g}")}
+                "weight_decay": N_("weight decay is now {value:g}"),
+                "decay": N_("the weight decay convention is now {value}")}  # value: the convention's label
 LIVE_NAMES = {"lr": "η", "momentum": N_("momentum μ"), "batch_size": N_("batch size"),
-              "weight_decay": N_("weight decay")}  # the loss chart's markers
+              "weight_decay": N_("weight decay"), "decay": N_("weight decay")}  # the loss chart's markers
+DECAY_SHORT = {"d2l": "D2L", "nielsen": "Nielsen"}  # a convention on a marker: the book's name
 
 
 class Tick(enum.Enum):
@@ -220,7 +223,8 @@ def tick_seconds(training_now: int) -> float:
 
 def retune_text(first: int, values: tuple) -> str:
     """The info box's sentence, e.g. "η is now 0.5 from step 2.", made when shown (a new language rewords it)."""
-    changes = _(", ").join(_(LIVE_CHANGES[name]).format(value=value) for name, value in values)
+    changes = _(", ").join(_(LIVE_CHANGES[name]).format(value=_(DECAY_LABELS[value]) if name == "decay" else value)
+                           for name, value in values)
     if changes[0].isascii():
         changes = changes[0].upper() + changes[1:]
     return _("{changes} from step {step:,}.").format(changes=changes, step=first)
@@ -228,4 +232,5 @@ def retune_text(first: int, values: tuple) -> str:
 
 def retune_label(values: tuple) -> str:
     """The loss chart marker's label, e.g. "η 0.5"."""
-    return _(", ").join(f"{_(LIVE_NAMES[name])} {value:g}" for name, value in values)
+    return _(", ").join(f"{_(LIVE_NAMES[name])} {DECAY_SHORT[value] if name == 'decay' else format(value, 'g')}"
+                        for name, value in values)

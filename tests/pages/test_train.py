@@ -378,3 +378,41 @@ def test_the_readouts_say_the_step_the_charts_end_at_in_every_tick():
         loss = json.loads(charts(at)["train_fig_loss"].proto.spec)["data"]
         steps = numbers(next(trace["x"] for trace in loss if trace.get("name") == "mini-batch loss"))
         assert metric(at, "Step") == f"{steps[-1]:,}" == f"{the_run(at).trainer.step_count:,}"
+
+
+def test_the_weight_decay_convention_states_its_formula_and_a_link_sets_it():
+    at = open_train()
+    radio = at.radio(key="train_wdc")
+    assert radio.value == "d2l" and not radio.disabled
+    assert radio.options == ["λ/2 ‖w‖² per mini-batch (D2L)", "λ/2n Σw² over the training set (Nielsen)"]
+    assert "ηλw/n" in radio.help and "ηλw/n" in at.select_slider(key="train_wd").help  # what λ means, in each
+    assert at.query_params["wdc"] in ("d2l", ["d2l"])
+    at = open_train({"wd": "100", "wdc": "nielsen"})
+    assert not at.exception
+    assert at.radio(key="train_wdc").value == "nielsen" and at.select_slider(key="train_wd").value == 100.0
+    at.button(key="train_step").click().run()
+    trainer = the_run(at).trainer
+    assert trainer.training.decay == "nielsen"
+    assert trainer.optimizer.weight_decay == 100.0 / len(trainer.x_train)  # λ/n reaches the kernels
+
+
+def test_a_lesson_link_that_locks_or_hides_weight_decay_covers_its_convention():
+    at = open_train({"wd": "1", "wdc": "nielsen", "lock": "wd"})
+    assert at.select_slider(key="train_wd").disabled and at.radio(key="train_wdc").disabled
+    at = open_train({"wd": "1", "wdc": "nielsen", "hide": "wd"})
+    assert not any(w.key == "train_wdc" for w in at.radio)  # hidden, but still applied
+    at.button(key="train_step").click().run()
+    assert not at.exception and the_run(at).trainer.training.decay == "nielsen"
+
+
+def test_switching_the_convention_mid_run_retunes_the_same_run():
+    at = open_train({"wd": "1"})
+    at.button(key="train_step").click().run()
+    trainer = the_run(at).trainer
+    assert trainer.optimizer.weight_decay == 1.0
+    at.radio(key="train_wdc").set_value("nielsen").run()
+    assert not at.exception and the_run(at).trainer is trainer
+    assert trainer.optimizer.weight_decay == 1.0 / len(trainer.x_train)
+    assert any("The weight decay convention is now λ/2n Σw² over the training set (Nielsen) from step 2." in i.value
+               for i in at.info)
+    assert "weight decay Nielsen" in figure_words(charts(at)["train_fig_loss"])  # the loss chart's marker
