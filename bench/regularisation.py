@@ -57,8 +57,8 @@ def table(name: str, network: NetworkSpec, training: TrainSpec) -> None:
     n_train = training.train_size or "all"
     print(f"\n{name}: {network.describe()}, {training.optimizer} η={training.lr:g}, n={n_train}, "
           f"batch {training.batch_size}, {training.epochs} epochs")
-    print(f"{'setting':<22}{'train acc':>10}{'val acc':>9}{'Δval acc':>10}{'acc gap':>9}{'÷base':>7}"
-          f"{'val loss':>10}{'loss gap':>10}{'÷base':>7}{'rise':>7}{'÷base':>7}  end")
+    print(f"{'setting':<22}{'train acc':>10}{'val acc':>9}{'Δval acc':>10}{'acc gap':>9}{'÷base':>8}"
+          f"{'val loss':>10}{'loss gap':>10}{'÷base':>8}{'rise':>7}{'÷base':>8}  end")
     base = None
     for label, net, train in settings(network, training):
         row = measure(net, train)
@@ -67,7 +67,7 @@ def table(name: str, network: NetworkSpec, training: TrainSpec) -> None:
         rise = row["val_loss"] - row["min_val_loss"]  # how far validation loss turned back up
         if base is None:
             base = {"val_acc": row["val_acc"], "acc_gap": acc_gap, "loss_gap": loss_gap, "rise": rise}
-        ratio = lambda value, key: f"{value / base[key]:7.2f}" if base[key] > 1e-9 else f"{'-':>7}"  # noqa: E731
+        ratio = lambda value, key: f" {value / base[key]:7.2f}" if base[key] > 1e-9 else f"{'-':>8}"  # noqa: E731
         print(f"{label:<22}{row['train_acc']:10.3f}{row['val_acc']:9.3f}"
               f"{100 * (row['val_acc'] - base['val_acc']):+9.1f}p{acc_gap:9.3f}{ratio(acc_gap, 'acc_gap')}"
               f"{row['val_loss']:10.3f}{loss_gap:10.3f}{ratio(loss_gap, 'loss_gap')}"
