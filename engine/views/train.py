@@ -1,5 +1,5 @@
-"""What the Train page shows of a Trainer, as plain records: one view of the run per redraw (its charts' history and
-its readouts, from one copy), predictions, distributions."""
+"""What the Train page shows of a Trainer, as plain records: one view of the run per redraw (its charts' history, its
+readouts and what training shows so far, from one copy), predictions, distributions."""
 from __future__ import annotations
 
 import math
@@ -7,10 +7,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..nn.spec import NetworkSpec
 from ..train.history import merge_rows
+from .verdicts import chance_loss, classify_training
 
 MAX_PLOT_POINTS = 600  # steps drawn per chart: enough for the eye, light for the browser
 RECENT_STEPS = 20  # the "Train loss" readout averages the mini-batch loss over this many last steps
+# The training judgement (verdicts.classify_training) reads mean |δ| over the last JUDGED_OVER steps, not one noisy
+# mini-batch, and only from JUDGE_AFTER steps on: at step 3 every run's loss is still at chance. 200 updates take a
+# healthy network (He + ReLU, sgd η = 0.1, batches of 10) from 2.30 to below 1 on mnist5k, while Nielsen's sigmoid
+# [30, 30, 30, 30] with LeCun's init sits at 2.3 with δ¹/δ⁴ ≈ 0.01 for hundreds of steps (tests/engine/views).
+JUDGED_OVER = 50
+JUDGE_AFTER = 200
 GRID_POINTS = 90  # per axis of the 2-D decision-boundary grid
 GRID_MARGIN = 0.3  # the boundary grid reaches this far beyond the training points
 REGRESSION_RANGE = (-1.2, 1.2)  # x range of the fitted-curve plot (the regression set lives in [-1, 1])
@@ -64,6 +72,19 @@ class Gallery:
 
 
 @dataclass(frozen=True)
+class Judgement:
+    """What training shows so far, in a kind and the numbers its sentence needs (words.training_warning)."""
+
+    kind: str | None  # verdicts.classify_training's: "vanishing", or None when there is nothing to name
+    step: int  # the step judged at, the readouts' step
+    loss: float  # the readouts' train loss: the mean mini-batch loss over the last RECENT_STEPS steps
+    chance: float  # the loss of guessing (verdicts.chance_loss)
+    ratio: float  # mean |δ¹| / mean |δ^(L-1)| over the last JUDGED_OVER steps (first / last hidden layer)
+    last_hidden: int  # L-1: the last hidden layer's number
+    window: int  # steps the δ means cover: JUDGED_OVER, or more when one history row holds more
+
+
+@dataclass(frozen=True)
 class RunView:
     """The run at one moment, as the page draws it: the charts' rows and the readouts, taken together, so the
     numbers above the charts are always those at the charts' last step."""
@@ -74,6 +95,7 @@ class RunView:
     saturation: np.ndarray  # saturated plus dead share per layer at the last step, (n_layers,)
     status: str  # the trainer's: ready | running | done | diverged
     ending: object | None  # how the run ended (trainer.Finished or Divergence), once it has
+    judgement: Judgement | None = None  # None: not judged (regression, a diverged run, before JUDGE_AFTER steps)
 
 
 def thinned(history: dict[str, np.ndarray], max_points: int = MAX_PLOT_POINTS) -> dict[str, np.ndarray]:
@@ -92,7 +114,8 @@ def thinned(history: dict[str, np.ndarray], max_points: int = MAX_PLOT_POINTS) -
 def view(trainer) -> RunView:
     """One view of the run now: the charts' rows and every readout from one copy of its history."""
     history = trainer.history
-    rows = thinned(history.as_dict())
+    full = history.as_dict()
+    rows = thinned(full)
     epochs = tuple(dict(e) for e in history.epochs)
     last = epochs[-1] if epochs else None
     recent = history.recent_loss(RECENT_STEPS)
@@ -105,7 +128,34 @@ def view(trainer) -> RunView:
         val_loss=val_loss if val_loss is not None and math.isfinite(val_loss) else None)
     saturation = (np.nan_to_num(history.latest("saturated_frac")) + np.nan_to_num(history.latest("dead_frac"))
                   if len(history) else np.zeros(history.n_layers))
-    return RunView(rows, epochs, shown, saturation, trainer.status, trainer.ending)
+    judged = judge(full, shown, trainer.network, trainer.status)
+    return RunView(rows, epochs, shown, saturation, trainer.status, trainer.ending, judged)
+
+
+def judge(rows: dict[str, np.ndarray], now: Readouts, network: NetworkSpec, status: str) -> Judgement | None:
+    """verdicts.classify_training on the history's rows (History.as_dict(), not thinned) and the readouts' loss.
+
+    Only for a classifier with hidden layers, from JUDGE_AFTER steps on, while the run has not diverged (its red
+    banner says why it stopped).
+    """
+    if (network.regression or not network.hidden or status == "diverged" or now.train_loss is None
+            or now.step < JUDGE_AFTER):
+        return None
+    deltas, window = recent_mean(rows, "delta_mean_abs", JUDGED_OVER)  # (n_layers,): output layer last
+    hidden = deltas[:-1]
+    ratio = float(hidden[0] / hidden[-1]) if hidden[-1] > 0 else math.inf
+    chance = chance_loss(network.loss, network.output_size)
+    return Judgement(classify_training(now.train_loss, chance, deltas), now.step, now.train_loss, chance, ratio,
+                     last_hidden=len(hidden), window=window)
+
+
+def recent_mean(rows: dict[str, np.ndarray], field: str, steps: int) -> tuple[np.ndarray, int]:
+    """(a field's mean over the rows within the last `steps` steps, the steps they cover): each row weighted by its
+    steps, and at least the newest row (in a long run one row may hold more steps than asked)."""
+    recent = rows["step_first"] > rows["step"][-1] - steps
+    recent[-1] = True
+    counts = rows["steps"][recent]
+    return np.average(rows[field][recent], axis=0, weights=counts), int(counts.sum())
 
 
 def readouts(trainer) -> Readouts:

@@ -1,7 +1,8 @@
 """The sentences a person reads, made from the engine's kinds and numbers with `_()` (English is the source text).
 
-The gradients verdict (vanishing / exploding / healthy, and why, in BP2's terms), how a run ended and what to do
-when training diverged, and the display formatters for losses and tiny or huge numbers.
+The gradients verdict (vanishing / exploding / healthy, and why, in BP2's terms), the Train page's warning when a
+run's training shows vanishing gradients, how a run ended and what to do when training diverged, and the display
+formatters for losses and tiny or huge numbers.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from .verdicts import CROWDED, FLOAT32_TINY, GAIN_HIGH, GAIN_LOW, NOTABLE, Verdi
 
 if TYPE_CHECKING:
     from .gradients import Trained
+    from .train import Judgement
 
 
 # ---------------------------------------------------------------- numbers as people read them
@@ -274,6 +276,18 @@ def _caution(f: _Facts) -> list[str]:
         share=f.share, what=f.what)]
 
 
+# ---------------------------------------------------------------- what training shows (the Train page)
+
+
+def training_warning(j: Judgement) -> str:
+    """The Train page's warning while a run is judged vanishing: its loss at chance and δ¹'s share, with numbers."""
+    return _("Vanishing: after {steps:,} steps the loss is still {loss:.3f}, where guessing gets {chance:.3f}. "
+             "Layer 1 receives {ratio} of the error signal of layer {last} (the last hidden layer; mean |δ| over "
+             "the last {window} steps): the first layers barely hear the error, so they barely learn (Nielsen, "
+             "ch. 5).").format(steps=j.step, loss=j.loss, chance=j.chance, ratio=sci(j.ratio), last=j.last_hidden,
+                               window=j.window)
+
+
 # ---------------------------------------------------------------- how a run ended
 
 
@@ -328,5 +342,5 @@ def divergence_advice(d: Divergence) -> str:
         step=step, became=became, cause=cause, grown=grown, fixes=_capital(_("; ").join(fixes)))
 
 
-__all__ = ["sci", "format_loss", "sentences", "describe", "verdict_text", "diverged_profile_note",
-           "ending_message", "divergence_advice"]
+__all__ = ["sci", "format_loss", "sentences", "describe", "verdict_text", "training_warning",
+           "diverged_profile_note", "ending_message", "divergence_advice"]

@@ -1,12 +1,15 @@
 """engine.views.train: what the Train page draws of a Trainer, as exact records."""
+import math
+
 import numpy as np
 import pytest
+import torch
 
 from engine.nn.spec import NetworkSpec, TrainSpec
 from engine.train.history import LAYER_FIELDS, History
-from engine.views.train import (GALLERY_SIZE, GRID_POINTS, RECENT_STEPS, Boundary, Gallery, RegressionFit,
-                               activation_values, latest_saturation, predictions, readouts, thinned, view,
-                               weight_values)
+from engine.views.train import (GALLERY_SIZE, GRID_POINTS, JUDGE_AFTER, JUDGED_OVER, RECENT_STEPS, Boundary, Gallery,
+                               RegressionFit, activation_values, judge, latest_saturation, predictions,
+                               readouts, recent_mean, thinned, view, weight_values)
 from engine.train.trainer import Trainer
 
 
@@ -105,3 +108,70 @@ def test_images_get_a_gallery_and_the_distributions_one_array_per_layer():
     assert shown.images.shape[0] == len(shown.predicted) == GALLERY_SIZE and shown.image_shape == (8, 8)
     assert [len(a) for a in activation_values(trainer, samples=10)] == [10 * 16, 10 * 12, 10 * 10]
     assert [len(w) for w in weight_values(trainer, max_values=100)] == [100, 100, 100]
+
+
+# ---------------------------------------------------------------- the training judgement (issue 23)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread, as the app runs (ui/bootstrap.py): several threads on a busy 2-core machine crawl."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def nielsen_like(activation: str, init: str) -> Trainer:
+    """[784, 30, 30, 30, 30, 10] on mnist5k with Nielsen's sgd, η = 0.1, mini-batches of 10."""
+    return Trainer(NetworkSpec(hidden=(30,) * 4, activations=activation, init=init),
+                   TrainSpec(dataset="mnist5k", optimizer="sgd", lr=0.1, batch_size=10, epochs=30))
+
+
+def test_recent_mean_weighs_merged_rows_by_their_steps():
+    h = History(2, max_points=100)
+    values = np.arange(1, 301, dtype=float)  # step s has δ = (s, 2s)
+    for step, v in enumerate(values, start=1):
+        layers = np.ones((len(LAYER_FIELDS), 2))
+        layers[LAYER_FIELDS.index("delta_mean_abs")] = (v, 2 * v)
+        h.append(step, step / 10, 1.0, 0.5, layers)
+    assert h.width == 4  # rows of four steps: the last 50 steps hold 12 whole rows (48 steps)
+    mean, steps = recent_mean(h.as_dict(), "delta_mean_abs", 50)
+    assert steps == 48
+    np.testing.assert_allclose(mean, [values[-48:].mean(), 2 * values[-48:].mean()], rtol=1e-6)
+    _, one = recent_mean(h.as_dict(), "delta_mean_abs", 1)
+    assert one == 4  # at least the newest row, whole
+
+
+def test_a_nielsen_sigmoid_net_stuck_at_chance_is_judged_vanishing_from_the_minimum_steps_on(one_thread):
+    trainer = nielsen_like("sigmoid", "lecun")
+    trainer.step(JUDGE_AFTER - 1)
+    assert view(trainer).judgement is None  # too early: every run starts at chance
+    trainer.step(JUDGE_AFTER + 50 - trainer.step_count)
+    shown = view(trainer)
+    judged = shown.judgement
+    assert judged.kind == "vanishing"
+    assert judged.step == shown.readouts.step == trainer.step_count == JUDGE_AFTER + 50
+    assert judged.loss == shown.readouts.train_loss >= 0.95 * math.log(10)
+    assert judged.chance == pytest.approx(math.log(10))
+    deltas = trainer.history.column("delta_mean_abs")[-JUDGED_OVER:].mean(0)  # one row a step in a short run
+    assert judged.ratio == pytest.approx(deltas[0] / deltas[3], rel=1e-5) and judged.ratio < 0.1
+    assert judged.last_hidden == 4 and judged.window == JUDGED_OVER
+    rows = trainer.history.as_dict()
+    assert judge(rows, shown.readouts, trainer.network, "running").kind == "vanishing"
+    assert judge(rows, shown.readouts, trainer.network, "diverged") is None  # its red banner says why it stopped
+
+
+def test_a_he_relu_net_trained_alike_learns_and_is_not_judged(one_thread):
+    trainer = nielsen_like("relu", "he")
+    trainer.step(JUDGE_AFTER + 50)
+    judged = view(trainer).judgement
+    assert judged is not None and judged.kind is None
+    assert judged.loss < 0.95 * judged.chance and judged.ratio > 0.1  # it learns, and δ reaches layer 1
+
+
+def test_regression_is_not_judged(one_thread):
+    regression = Trainer(NetworkSpec(hidden=(8, 8), loss="mse", regression=True, output_size=1),
+                         TrainSpec(dataset="regression", epochs=100))
+    regression.step(JUDGE_AFTER)
+    assert regression.step_count == JUDGE_AFTER and view(regression).judgement is None

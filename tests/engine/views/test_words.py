@@ -8,7 +8,9 @@ import pytest
 from engine.nn.spec import NetworkSpec
 from engine.views.gradients import Trained
 from engine.views.verdicts import classify, judge_training
-from engine.views.words import describe, diverged_profile_note, format_loss, sci, sentences, verdict_text
+from engine.views.train import Judgement
+from engine.views.words import (describe, diverged_profile_note, format_loss, sci, sentences, training_warning,
+                                verdict_text)
 from tests.i18n_text import chinese_in, english_left
 from ui.i18n import install_translator, speaking
 
@@ -214,6 +216,20 @@ def test_a_diverged_profile_is_worded_from_its_record_and_a_finished_one_not_at_
         assert diverged_profile_note(diverged).startswith("训练在 12 步后发散") and "η = 50" in \
             diverged_profile_note(diverged)
     assert diverged_profile_note(Trained(profile=None, steps=30, status="running", lr=0.03)) == ""
+
+
+def test_the_train_pages_warning_carries_the_runs_numbers_in_english_and_chinese():
+    judged = Judgement("vanishing", step=1250, loss=2.32414, chance=math.log(10), ratio=0.00944, last_hidden=4,
+                       window=50)
+    assert training_warning(judged) == (
+        "Vanishing: after 1,250 steps the loss is still 2.324, where guessing gets 2.303. Layer 1 receives 9.4×10⁻³ "
+        "of the error signal of layer 4 (the last hidden layer; mean |δ| over the last 50 steps): the first layers "
+        "barely hear the error, so they barely learn (Nielsen, ch. 5).")
+    with speaking("zh"):
+        text = training_warning(judged)
+    assert text.startswith("梯度消失：训练 1,250 步后，损失仍是 2.324，而随机猜测的损失是 2.303。")
+    assert "第 4 层（最后一个隐藏层）的 9.4×10⁻³ 倍" in text and "最近 50 步" in text and "误差信号" in text
+    assert chinese_in(text) and english_left(text) == [], text
 
 
 # ---------------------------------------------------------------- display formatters
