@@ -8,7 +8,7 @@ from engine.nn.spec import SpecError, to_params
 from engine.train.trainer import RATIO_EVERY, Trainer
 from engine.views.train import (Boundary, Gallery, RegressionFit, RunView, activation_values, predictions, view,
                                weight_values)
-from engine.views.words import ending_message, format_loss
+from engine.views.words import ending_message, format_loss, training_warning
 from ui import live_charts as live
 from ui import train_figs as figs
 from ui.bootstrap import require_app_frame
@@ -22,6 +22,8 @@ from ui.train_run import TrainRun
 from ui.uploads import messages_about, uploader_notes
 
 require_app_frame()
+
+SHOW_JUDGEMENT = {"vanishing": "warning"}  # the alert per kind of training judgement, as the Gradients page's verdicts
 
 
 def use_trained_model() -> None:
@@ -56,6 +58,13 @@ def status_banner(shown: RunView) -> None:
         st.success(_("Done: {summary}. Press Reset to train again, or raise the epochs and Start.").format(
                    summary=ending_message(shown.ending)),
                    icon=":material/check_circle:")
+
+
+def training_judgement(shown: RunView) -> None:
+    """While the run's loss sits at chance and δ¹ ≪ δ^(L-1) (engine.views.train.judge): a warning that says so."""
+    judged = shown.judgement
+    if judged is not None and judged.kind is not None:
+        getattr(st, SHOW_JUDGEMENT[judged.kind])(training_warning(judged), icon=":material/trending_flat:")
 
 
 def predictions_view(trainer: Trainer) -> None:
@@ -147,6 +156,7 @@ def live_panel(note: tuple[str, str] | None) -> None:
     shown = view(run.trainer)  # one copy of the history a tick: the readouts and the charts cannot disagree
     status_banner(shown)
     show_readouts(shown, run.trainer.network.regression)
+    training_judgement(shown)
     live_charts(run, shown)  # before the slice: Streamlit sends them at once, a steady tick apart however long it takes
     if run.running and not run.slice():
         st.rerun()  # the whole page, so the buttons, the banner and the readouts show the run has stopped

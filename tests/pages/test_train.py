@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from tests.apptest import open_page
 
 from engine.views.presets import PRESETS
+from engine.views.train import JUDGE_AFTER
 
 
 def open_train(query: dict | None = None) -> AppTest:
@@ -416,3 +417,44 @@ def test_switching_the_convention_mid_run_retunes_the_same_run():
     assert any("The weight decay convention is now λ/2n Σw² over the training set (Nielsen) from step 2." in i.value
                for i in at.info)
     assert "weight decay Nielsen" in figure_words(charts(at)["train_fig_loss"])  # the loss chart's marker
+
+
+# ---------------------------------------------------------------- the training judgement (issue 23)
+
+NIELSEN_DEEP = {"layers": "30,30,30,30", "act": "sigmoid", "init": "lecun", "opt": "sgd", "lr": "0.1", "bs": "10"}
+
+
+def vanishing_warnings(at: AppTest) -> list[str]:
+    return [w.value for w in at.warning if w.value.startswith("Vanishing:")]
+
+
+def train_past(at: AppTest, steps: int) -> None:
+    """Start, then let the live panel tick (each rerun draws the tick's view, then trains a slice) until the
+    readouts show at least `steps` steps; the run is left running."""
+    at.button(key="train_start").click().run()
+    for _ in range(60):
+        assert not at.exception and the_run(at).running
+        if int(metric(at, "Step").replace(",", "")) >= steps:
+            return
+        at.run()
+    raise AssertionError(f"the run did not reach {steps} steps")
+
+
+def test_a_deep_sigmoid_run_stuck_at_chance_is_named_vanishing_while_training_and_paused():
+    at = open_train(NIELSEN_DEEP)
+    train_past(at, JUDGE_AFTER)
+    [live_warning] = vanishing_warnings(at)  # the live view, from the tick's one snapshot
+    assert f"after {metric(at, 'Step')} steps the loss is still" in live_warning
+    assert "where guessing gets 2.303" in live_warning and "of the error signal of layer 4" in live_warning
+    at.button(key="train_pause").click().run()
+    [paused_warning] = vanishing_warnings(at)
+    assert f"after {metric(at, 'Step')} steps" in paused_warning and metric(at, "Step") == \
+        f"{the_run(at).trainer.step_count:,}"
+
+
+def test_a_healthy_preset_past_the_minimum_steps_shows_no_vanishing_warning():
+    at = open_train()
+    train_past(at, JUDGE_AFTER)
+    at.button(key="train_pause").click().run()
+    assert not at.exception and int(metric(at, "Step").replace(",", "")) >= JUDGE_AFTER
+    assert vanishing_warnings(at) == []
