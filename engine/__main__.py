@@ -73,6 +73,9 @@ def build_parser() -> Parser:
     train.add_argument("--weight-decay", type=_floats_ok, default=0.0,
                        help="weight decay λ on the weights, not the biases: L2 for sgd/momentum, AdamW-style "
                             "decoupled for adam (default 0)")
+    train.add_argument("--decay", choices=S.DECAY_NAMES,
+                       default="d2l", help="what λ means: d2l, λ/2 |w|^2 added to each mini-batch's cost; nielsen, "
+                                           "λ/2n Σw^2 over the n training samples (default d2l)")
     train.add_argument("--dropout", type=_floats_ok, default=0.0, help="dropout on hidden layers (default 0)")
     train.add_argument("--train-size", type=int, default=None, help="use only this many training samples")
     train.add_argument("--val-fraction", type=_floats_ok, default=0.2, help="validation share (default 0.2)")
@@ -126,7 +129,7 @@ def cmd_train(args) -> tuple[dict, int]:
     network = _network(args, dropout=args.dropout, conv=args.conv, pool=args.pool)
     training = S.TrainSpec(dataset=args.dataset, train_size=args.train_size, val_fraction=args.val_fraction,
                            noise=args.noise, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
-                           batch_size=args.batch_size, epochs=args.epochs, weight_decay=args.weight_decay,
+                           batch_size=args.batch_size, epochs=args.epochs, weight_decay=args.weight_decay, decay=args.decay,
                            seed=args.seed, augment=args.augment)
     trainer = Trainer(network, training, snapshot_every=10**9)
     start = time.perf_counter()

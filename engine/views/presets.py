@@ -53,7 +53,9 @@ PRESETS: dict[str, Preset] = {
         N_("N(0,1) weights in 128-wide layers: each BP2 step multiplies δ by about std·√n·√E[tanh'(z)²] = "
            "√128 · 0.22 ≈ 2.5 (most units saturate, so E[tanh'] is only about 0.1, but with √128 ≈ 11 the weights "
            "still win). Over 10 layers δ grows about 3,000-fold towards the input (bright rows at the top) "
-           "and training is erratic."), shows="exploding"),
+           "and training is erratic. After a few dozen steps the first layers saturate (|tanh| ≈ 1, so tanh' ≈ 0) "
+           "and δ then vanishes there: once the loss sits at chance, the Train page names the run vanishing."),
+        shows="exploding"),
     N_("Underfitting: 2 hidden units"): Preset(
         NetworkSpec(hidden=(2,), activations="relu", init="he", loss="ce"),
         TrainSpec(dataset="mnist5k", optimizer="adam", lr=1e-2, batch_size=64, epochs=10),
@@ -63,8 +65,12 @@ PRESETS: dict[str, Preset] = {
     N_("Overfitting: 200 samples, no regularisation"): Preset(
         NetworkSpec(hidden=(256, 256), activations="relu", init="he", loss="ce"),
         TrainSpec(dataset="mnist5k", train_size=200, optimizer="adam", lr=1e-3, batch_size=20, epochs=150),
+        # bench/regularisation.py: λ = 3 cuts the validation loss's rise to 0.11-0.32x over 3 seeds; dropout 0.5
+        # makes it 1.45-2.05x; nothing in range closes the accuracy gap
         N_("200 training digits and 270,000 weights: training accuracy reaches 100% while validation loss "
-           "turns back up. Try weight decay or dropout."), shows="overfitting"),
+           "turns back up. Weight decay λ = 3 (D2L) keeps validation loss near its lowest; dropout does not "
+           "(at 0.5 it rises further). Neither closes the accuracy gap: validation accuracy stays near 81%."),
+        shows="overfitting"),
     N_("Spiral (2-D): ReLU 32-32-32"): Preset(
         NetworkSpec(hidden=(32, 32, 32), activations="relu", init="he", loss="ce"),
         TrainSpec(dataset="spiral", optimizer="adam", lr=0.01, batch_size=32, epochs=300),
