@@ -24,8 +24,9 @@ from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
 PO_PATH = ROOT / "locales" / "zh_CN" / "LC_MESSAGES" / "messages.po"
-SOURCES = ("app.py", "pages", "ui", "engine")
-METHOD_MAP = [("app.py", "python"), ("pages/**.py", "python"), ("ui/**.py", "python"), ("engine/**.py", "python")]
+SOURCES = ("app.py", "pages", "ui", "engine", "classroom")
+METHOD_MAP = [("app.py", "python"), ("pages/**.py", "python"), ("ui/**.py", "python"), ("engine/**.py", "python"),
+              ("classroom/**.py", "python")]
 KEYWORDS = {"_": None, "N_": None}
 MARKERS = set(KEYWORDS)
 
