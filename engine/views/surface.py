@@ -277,25 +277,53 @@ def initial_weights(model: Net, seed: int) -> np.ndarray:
 
 
 # --- the training path ------------------------------------------------------------------------
+PCA_CHUNK = 2**16  # parameters per block of the Gram matrix: (k, PCA_CHUNK) float64 moves, a few MB
+
+
 def pca_path(snapshots: list[tuple[int, np.ndarray]]) -> PathPCA:
-    """PCA of θ_i − θ_final over the Trainer's snapshots [(step, flat)]: 2 directions, coordinates, variance."""
+    """PCA of θ_i − θ_final over the Trainer's snapshots [(step, flat)]: 2 directions, coordinates, variance.
+
+    Through the Gram matrix G = M Mᵀ (k × k) of the moves M = θ_i − θ_final, built a block of parameters at a
+    time: beyond the snapshots themselves it needs k × k floats, one (k, PCA_CHUNK) block and the two
+    directions, never the (k, n_params) matrix an SVD of M would copy (three times over in float64).
+    If M = U Σ Vᵀ then G = U Σ² Uᵀ, the directions are v_j = Mᵀ u_j / σ_j and the coordinates M v_j = σ_j u_j.
+    """
     if len(snapshots) < 3:
         raise LandscapeError(_("the training path needs at least 3 snapshots, got {count}: "
                                "train for a few more steps on the Train page").format(count=len(snapshots)))
     steps = np.array([s for s, _theta in snapshots])
-    thetas = np.stack([np.asarray(t, dtype=np.float64) for _step, t in snapshots])  # (n, n_params)
-    centre = thetas[-1]
-    moves = thetas - centre  # uncentred about the final weights, so the path ends at the origin
-    singular, vt = np.linalg.svd(moves, full_matrices=False)[1:]
-    energy = float((singular**2).sum())
+    thetas = [np.asarray(t, dtype=np.float32) for _step, t in snapshots]  # the snapshots themselves, no copy
+    centre = thetas[-1]  # uncentred about the final weights, so the path ends at the origin
+    gram = np.zeros((len(thetas), len(thetas)))  # (k, k) float64
+    for block in _blocks(len(centre)):
+        moves = _moves(thetas, centre, block)  # (k, chunk) float64
+        gram += moves @ moves.T
+    energy = float(np.trace(gram))  # Σ‖θ_i − θ_final‖²
     if energy == 0.0:
         raise LandscapeError(_("the weights never moved: train for a few steps on the Train page"))
-    dirs = vt[:2].copy()  # (2, n_params), orthonormal
-    coords = moves @ dirs.T  # (n, 2)
+    variance, u = np.linalg.eigh(gram)  # ascending
+    variance, u = np.clip(variance[::-1][:2], 0.0, None), u[:, ::-1][:, :2]  # σ², u of the two largest
+    singular = np.sqrt(variance)
+    scale = np.divide(1.0, singular, out=np.zeros(2), where=singular > 0)  # a path on a line has no second axis
+    dirs = np.empty((2, len(centre)), dtype=np.float32)  # (2, n_params), orthonormal
+    for block in _blocks(len(centre)):
+        dirs[:, block] = (u.T @ _moves(thetas, centre, block)) * scale[:, None]
+    coords = u * singular  # (k, 2) = M v_j
     flip = np.where(coords[0] > 0, -1.0, 1.0)  # start at negative coordinates: the path walks towards +α, +β
-    dirs, coords = dirs * flip[:, None], coords * flip
-    return PathPCA(Directions(dirs[0].astype(np.float32), dirs[1].astype(np.float32)), coords,
-                   singular[:2] ** 2 / energy, steps, centre.astype(np.float32))
+    dirs *= flip[:, None].astype(np.float32)
+    coords = coords * flip
+    return PathPCA(Directions(dirs[0], dirs[1]), coords, variance / energy, steps, centre)
+
+
+def _blocks(n: int) -> list[slice]:
+    return [slice(start, min(start + PCA_CHUNK, n)) for start in range(0, n, PCA_CHUNK)]
+
+
+def _moves(thetas: list[np.ndarray], centre: np.ndarray, block: slice) -> np.ndarray:
+    """θ_i − θ_final on one block of parameters: (k, block) float64."""
+    moves = np.stack([theta[block] for theta in thetas]).astype(np.float64)
+    moves -= centre[block]
+    return moves
 
 
 def path_surface(model: Net, x: torch.Tensor, y: torch.Tensor, pca: PathPCA, grid: int = 41,

@@ -6,7 +6,7 @@ import torch
 
 from engine.nn.model import build_model
 from engine.nn.spec import NetworkSpec
-from engine.train.snapshots import Snapshots
+from engine.train.snapshots import MIN_POINTS, Snapshots, snapshot_limit
 
 
 def tiny():
@@ -118,3 +118,34 @@ def test_the_pace_and_the_limit_have_floors():
     assert steps_of(path) == [0, 1]  # every=0 would never divide a step: it means every step
     run(path, model, 2, 2)
     assert steps_of(path) == [0, 2] and path.every == 2  # three points are more than two: [0] + [2]
+
+
+def test_the_path_keeps_its_points_within_a_byte_budget_that_scales_with_the_model():
+    model = build_model(NetworkSpec(input_size=100, hidden=(50,), output_size=10))  # 5,560 parameters
+    per_point = 4 * 5560
+    path = Snapshots(model, every=1, limit=60, budget=10 * per_point)
+    assert path.limit == 10
+    for step in range(1, 500):
+        path.after_step(step)
+        assert len(path.points) <= 10 and path.bytes <= 10 * per_point
+    assert path.points[0][0] == 0 and path.points[-1][0] > 400  # still spread over the whole run
+    assert Snapshots(model, every=1, limit=60, budget=10**9).limit == 60  # a small model keeps the full path
+
+
+def test_a_model_larger_than_the_budget_still_keeps_the_points_a_pca_plane_needs_the_newest_last():
+    model = build_model(NetworkSpec(input_size=100, hidden=(50,), output_size=10))
+    assert snapshot_limit(5560, 60, budget=4 * 5560) == MIN_POINTS == 4
+    assert snapshot_limit(5560, 60, budget=11 * 4 * 5560) == 10  # even: thinning keeps the newest
+    path = Snapshots(model, every=1, budget=1)
+    for step in range(1, 50):
+        path.after_step(step)
+        assert len(path.points) <= 4 and path.points[-1][0] == step - step % path.every
+    path.now(49)
+    assert len(path.points) >= 3 and path.points[-1][0] == 49
+
+
+def test_each_point_is_the_flat_parameters_in_model_order():
+    from engine.nn.model import flat_parameters
+
+    model = build_model(NetworkSpec(input_size=7, hidden=(5, 3), output_size=2), seed=3)
+    np.testing.assert_array_equal(Snapshots(model).points[0][1], flat_parameters(model))

@@ -114,6 +114,56 @@ def test_pca_projection_reproduces_snapshots_to_the_explained_variance():
     assert np.dot(path.directions.d1, path.directions.d2) == pytest.approx(0, abs=1e-5)
 
 
+def _reference_pca(thetas: np.ndarray):
+    """The old computation, independently: a float64 SVD of θ_i − θ_final; (directions, coords, explained)."""
+    moves = thetas.astype(np.float64) - thetas[-1]
+    _u, singular, vt = np.linalg.svd(moves, full_matrices=False)
+    dirs = vt[:2]
+    coords = moves @ dirs.T
+    flip = np.where(coords[0] > 0, -1.0, 1.0)
+    return dirs * flip[:, None], coords * flip, singular[:2] ** 2 / (singular**2).sum()
+
+
+@pytest.mark.parametrize("chunk", [7, L.PCA_CHUNK])  # blocks smaller than the model, or one block
+def test_pca_through_the_gram_matrix_equals_a_float64_svd_of_the_moves(monkeypatch, chunk):
+    monkeypatch.setattr(L, "PCA_CHUNK", chunk)
+    rng = np.random.default_rng(1)
+    t = np.linspace(0, 1, 9)[:, None]
+    a, b = rng.normal(size=(2, 50))
+    thetas = (2 * t * a + np.cos(4 * t) * b + 0.1 * rng.normal(size=(9, 50))).astype(np.float32)
+    snapshots = [(3 * i, th) for i, th in enumerate(thetas)]
+    before = [th.copy() for th in thetas]
+    path = L.pca_path(snapshots)
+    dirs, coords, explained = _reference_pca(thetas)
+    np.testing.assert_allclose(np.stack([path.directions.d1, path.directions.d2]), dirs, atol=1e-5)
+    np.testing.assert_allclose(path.coords, coords, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(path.explained, explained, rtol=1e-6)
+    np.testing.assert_array_equal(path.centre, thetas[-1])
+    assert path.directions.d1.dtype == np.float32 and path.centre.dtype == np.float32
+    for th, was in zip(thetas, before):
+        np.testing.assert_array_equal(th, was)  # the trainer's snapshots are read, never centred in place
+
+
+def test_a_path_along_a_line_has_a_zero_second_direction_not_nans():
+    line = [(i, np.full(4, float(i), dtype=np.float32)) for i in range(5)]
+    path = L.pca_path(line)
+    assert np.isfinite(path.coords).all() and path.explained[1] == pytest.approx(0, abs=1e-12)
+    np.testing.assert_allclose(np.abs(path.directions.d1), 0.5, rtol=1e-6)
+
+
+def test_pca_of_21_snapshots_of_2m_parameters_costs_little_beyond_the_snapshots(tmp_path):
+    from tests.memory import probe
+
+    k, n = 21, 2_000_000
+    size_mb = k * n * 4 / 2**20  # 160 MB of float32 snapshots, made before the peak is reset
+    imports = ("import numpy as np\nfrom engine.views.surface import pca_path\n"
+               f"rng = np.random.default_rng(0)\nsnaps = [(i, rng.standard_normal({n}, dtype=np.float32)) "
+               f"for i in range({k})]")
+    outcome, growth = probe(tmp_path, b"", imports, "pca_path(snaps).explained.tolist()")
+    assert outcome.startswith("ok"), outcome
+    assert growth <= 0.3 * size_mb  # the old float64 SVD took about 6x the snapshots on top of them
+
+
 def test_path_surface_and_interpolation_on_a_real_training_run():
     from engine.data.datasets import load_dataset
     from engine.train.trainer import Trainer
