@@ -26,12 +26,17 @@ class StepBuffer:
     them in right after backward, while still in the CPU cache); the summaries then read contiguous blocks.
     """
 
-    def __init__(self, widths: tuple[int, ...], batch: int):
+    def __init__(self, widths: tuple[int, ...], batch: int, steps: int = FLUSH_EVERY):
         self.batch = batch
-        self.outputs = [torch.empty(FLUSH_EVERY, batch, n) for n in widths]
-        self.grads = [torch.empty(FLUSH_EVERY, batch, n) for n in widths]
+        self.outputs = [torch.empty(steps, batch, n) for n in widths]
+        self.grads = [torch.empty(steps, batch, n) for n in widths]
         # step k's rows: ([a^1, ..., z^L], [∂C/∂z^1, ..., ∂C/∂z^L]), each (B, n_l)
-        self.steps = [([t[k] for t in self.outputs], [t[k] for t in self.grads]) for k in range(FLUSH_EVERY)]
+        self.steps = [([t[k] for t in self.outputs], [t[k] for t in self.grads]) for k in range(steps)]
+
+    @staticmethod
+    def bytes_for(widths: tuple[int, ...], batch: int, steps: int = FLUSH_EVERY) -> int:
+        """What a buffer of `steps` steps of this batch size holds: a^l and δ^l of every layer, float32."""
+        return 2 * steps * batch * sum(widths) * 4
 
     def first(self, k: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """The first k steps' outputs and gradients, (k, B, n_l) per layer (views: read before overwriting)."""
@@ -49,7 +54,7 @@ class Recorder:
         self.weights = [linear.weight for linear in model.linears]  # W^l, l = 1..L
         self.before = [torch.empty_like(w) for w in self.weights]  # W^l before a measured step
         self.pending: list[tuple] = []  # (step, y, ‖∂C/∂W^l‖, loss, update ratio) of steps not yet summarised
-        self.buffers: dict[int, StepBuffer] = {}  # by batch size: the full one, and a smaller last batch
+        self.buffers: dict[int, StepBuffer] = {}  # by batch size: the full one, and a smaller last batch; no others
         self.buffer: StepBuffer | None = None  # the one the pending steps are in
         self.ratio = torch.full((len(self.weights),), math.nan)  # last measured ‖ΔW^l‖ / ‖W^l‖
         self.measuring = False  # this step's ‖ΔW‖ is measured
@@ -59,9 +64,21 @@ class Recorder:
         if self.buffer is None or self.buffer.batch != batch:
             self.flush()  # the pending steps had another batch size
             if batch not in self.buffers:
-                self.buffers[batch] = StepBuffer(self.network.widths, batch)
+                if len(self.buffers) >= 2:  # a new batch size (a retune): only the current one is still needed
+                    self.buffers = {} if self.buffer is None else {self.buffer.batch: self.buffer}
+                self.buffers[batch] = StepBuffer(self.network.widths, batch, FLUSH_EVERY if self.enabled else 1)
             self.buffer = self.buffers[batch]
         return self.buffer.steps[len(self.pending)]  # without recording: always the first
+
+    def retune(self) -> None:
+        """The batch size changes: summarise the pending steps and free every buffer (the next step makes its own)."""
+        self.flush()
+        self.buffers, self.buffer = {}, None
+
+    @property
+    def buffer_bytes(self) -> int:
+        """What the step buffers hold now."""
+        return sum(StepBuffer.bytes_for(self.network.widths, b.batch, len(b.steps)) for b in self.buffers.values())
 
     def before_update(self, step: int, y: torch.Tensor, loss: float) -> None:
         """After backward, before the optimizer moves W: ‖∂C/∂W^l‖ while the gradients are hot; W^l if measured.

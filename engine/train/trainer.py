@@ -241,7 +241,7 @@ class Trainer(PageViews):
                              f"{', '.join(fixed_changes(self.training, training))}")
         self.optimizer.retune(training)
         if "batch_size" in changed:
-            self.recorder.flush()
+            self.recorder.retune()  # frees the old batch size's step buffers
             self.batches.size = min(training.batch_size, len(self.x_train))
             self.clock.rebase(self.step_count, self.batches.steps_per_epoch)
         self.training = training

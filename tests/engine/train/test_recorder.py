@@ -1,7 +1,9 @@
 """engine.train.recorder: what every step records, against the same numbers worked out here in numpy (captum
 style: a 2-2-2 ReLU net with hand-set weights, one hidden unit dead, one output saturated), and when the steps
 reach the History: FLUSH_EVERY at a time, at a batch-size change, or on flush()."""
+import gc
 import math
+import weakref
 
 import numpy as np
 import pytest
@@ -194,3 +196,37 @@ def test_the_epoch_clock_counts_across_a_batch_size_change():
     assert [clock.epoch(s) for s in (15, 17, 19, 23)] == [1.5, 2.0, 2.5, 3.5]
     clock.rebase(23, steps_per_epoch=1)
     assert clock.epoch(25) == 5.5
+
+
+def test_only_the_current_batch_sizes_buffers_are_kept_a_retune_frees_the_old_ones():
+    run = Run()
+    run.step(3)  # batch 2
+    run.step(1, x=X[1:], y=Y[1:])  # a smaller last batch of the epoch: its own buffer beside the full one
+    assert sorted(run.recorder.buffers) == [1, 2]
+    run.step(2)
+    assert sorted(run.recorder.buffers) == [1, 2]  # the two alternate without reallocating
+    old = run.recorder.buffers[2]
+    run.recorder.retune()  # the batch size changes
+    assert run.recorder.buffers == {} and run.recorder.buffer is None and len(run.history) == 6
+    ref = weakref.ref(old)
+    del old
+    gc.collect()
+    assert ref() is None  # nothing else holds the old batch size's buffer
+    run.step(2, x=np.vstack([X, X]), y=np.concatenate([Y, Y]))  # batch 4
+    assert list(run.recorder.buffers) == [4]
+    assert run.recorder.buffer_bytes == StepBuffer.bytes_for((2, 2), 4) == 2 * FLUSH_EVERY * 4 * 4 * 4
+
+
+def test_a_third_batch_size_without_a_retune_drops_all_but_the_current_one():
+    run = Run()
+    run.step(1)
+    run.step(1, x=X[1:], y=Y[1:])
+    run.step(1, x=np.vstack([X, X]), y=np.concatenate([Y, Y]))
+    assert sorted(run.recorder.buffers) == [1, 4]  # at most two, whatever asks
+
+
+def test_a_disabled_recorders_buffer_has_one_step_of_rows():
+    run = Run(enabled=False)
+    run.step(1)
+    assert len(run.recorder.buffers[2].steps) == 1
+    assert run.recorder.buffer_bytes == StepBuffer.bytes_for((2, 2), 2, steps=1)

@@ -299,3 +299,15 @@ def test_retune_refuses_anything_but_the_live_settings(moons):
     with pytest.raises(ValueError, match="epochs"):
         trainer.retune(TrainSpec(dataset="moons", optimizer="sgd", epochs=3))
     assert trainer.training.optimizer == "sgd" and trainer.step_count == 3  # nothing was half applied
+
+
+def test_retunes_of_the_batch_size_keep_only_the_current_batch_sizes_step_buffers(moons):
+    trainer = Trainer(small(), TrainSpec(dataset="moons", optimizer="sgd", lr=0.1, batch_size=32, epochs=50), moons)
+    n = len(trainer.x_train)
+    for batch in (32, 100, 7, 64, 100):
+        trainer.retune(TrainSpec(dataset="moons", optimizer="sgd", lr=0.1, batch_size=batch, epochs=50))
+        trainer.step(2 * trainer.steps_per_epoch)  # whole epochs: the full batch and the last, smaller one
+        expected = {batch, n % batch} - {0}
+        assert set(trainer.recorder.buffers) == expected
+        widths = trainer.network.widths
+        assert trainer.recorder.buffer_bytes == sum(2 * 8 * b * sum(widths) * 4 for b in expected)
