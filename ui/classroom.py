@@ -22,6 +22,7 @@ DEFAULT_MAX_TRAINING = 8  # two cores: beyond this every run crawls, so newcomer
 STALE_SECONDS = 15.0  # a slot whose session stopped ticking (tab closed) is freed after this
 CLOSED_TAB_SECONDS = 20.0  # a closed tab's run is freed this long after its browser left (a phone back sooner keeps it)
 SWEEP_SECONDS = 5.0  # how often closed tabs are looked for
+ALL_CONTROLS = "all"  # lock=all: every control in LESSON_CONTROLS
 LESSON_CONTROLS = {  # URL name -> label (marked; shown as _(label)), for lock= and hide=
     "data": N_("Dataset and training-set size"),
     "layers": N_("Hidden layers"),
@@ -176,6 +177,8 @@ def lesson_rules() -> tuple[set[str], set[str]]:
 
         def names(key: str) -> set[str]:
             raw = params.get(key, "")
+            if str(raw).strip() == ALL_CONTROLS:  # a class variant: every setting fixed
+                return set(LESSON_CONTROLS)
             return {n.strip() for n in str(raw).split(",") if n.strip() in LESSON_CONTROLS}
 
         hidden = names("hide")
@@ -187,7 +190,9 @@ def lesson_params() -> dict[str, str]:
     """lock= and hide= to keep in the URL while the settings change."""
     locked, hidden = lesson_rules()
     out = {}
-    if locked - hidden:
+    if locked - hidden == set(LESSON_CONTROLS):
+        out["lock"] = ALL_CONTROLS
+    elif locked - hidden:
         out["lock"] = ",".join(sorted(locked - hidden))
     if hidden:
         out["hide"] = ",".join(sorted(hidden))

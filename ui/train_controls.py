@@ -12,6 +12,7 @@ from engine.views.presets import DEFAULT_PRESET, PRESETS
 from engine.nn.spec import (DECAY_NAMES, LIMITS, URL_KEYS, OPTIMIZER_NAMES, NetworkSpec, SpecError, TrainSpec,
                          clamp_params, from_params, to_params)
 from engine.nn.optimizers import DECAY_HELP, DECAY_LABELS, OPTIMIZER_LABELS, WEIGHT_DECAY_HELP, learning_rates
+from ui.class_session import link_params as class_params
 from ui.classroom import lesson_params, lesson_rules
 from ui.i18n import N_, _, translator, url_params
 from ui.train_run import TrainRun
@@ -273,7 +274,8 @@ def controls() -> tuple[NetworkSpec, TrainSpec]:
     if not data["dataset"]:
         raise SpecError(_("Type the folder that holds the MNIST IDX files."))
     network, training = NetworkSpec(**layers), TrainSpec(**data, **steps)
-    st.query_params.from_dict({**to_params(network, training), **lesson_params(), **url_params()})
+    st.query_params.from_dict({**to_params(network, training), **lesson_params(), **url_params(),
+                               **class_params()})  # cls=: a class student's token stays in the link
     return network, training
 
 
