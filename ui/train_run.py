@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from engine.data.datasets import DatasetError
+from engine.data.datasets import DatasetError, load_dataset
 from engine.data.idx import IdxError
 from engine.nn.optimizers import DECAY_LABELS
-from engine.nn.spec import NetworkSpec, SpecError, TrainSpec
+from engine.nn.spec import NetworkSpec, SpecError, TrainSpec, spec_for_dataset
+from engine.train.budget import Fit, estimate, session_budget, what_fits
 from engine.train.trainer import Trainer, retunable_changes
 from ui import classroom
 from ui.compute import INTERACTIVE, click_waiting, training_debt
@@ -207,13 +208,53 @@ class TrainRun:
 
 
 def build_trainer(network: NetworkSpec, training: TrainSpec) -> Trainer | None:
-    """A new Trainer for these settings, or None with the reason shown."""
+    """A new Trainer for these settings, or None with the reason shown (also: more memory than a student may use)."""
     try:
         with st.spinner(_("Loading the data and building the network...")):
-            return Trainer(network, training)
+            data = load_dataset(training.dataset, train_size=training.train_size, val_fraction=training.val_fraction,
+                                noise=training.noise, seed=training.seed)
+            too_big = over_budget(spec_for_dataset(network, data.n_inputs, data.n_outputs,
+                                                   data.task == "regression", data.image_shape),
+                                  training, len(data.x_train))
+            if too_big is not None:
+                st.error(too_big)
+                return None
+            return Trainer(network, training, data)
     except (SpecError, DatasetError, IdxError, ValueError) as exc:
         st.error(_("Cannot build this network: {reason}").format(reason=plain(exc)))
         return None
+
+
+def over_budget(network: NetworkSpec, training: TrainSpec, n_train: int) -> str | None:
+    """Why this run may not be built on this server (more than a session's memory), and what fits; None: it fits."""
+    budget = session_budget()
+    need = estimate(network, training, n_train).total
+    if need <= budget:
+        return None
+    return too_big_text(need, budget, network, min(training.batch_size, n_train),
+                        what_fits(network, training, n_train, budget))
+
+
+def too_big_text(need: int, budget: int, network: NetworkSpec, batch: int, fit: Fit) -> str:
+    """The refusal, e.g. "This network needs about 1.9 GB (50 hidden layers of up to 1,024 units, batch 12,000) ..."."""
+    depth, widest = len(network.hidden), max(network.hidden, default=0)
+    advice = {
+        "batch": _("use a batch size of at most {value:,}, or fewer or narrower layers"),
+        "width": _("use fewer or narrower layers (at this batch size, {depth} hidden layers of at most {value:,} "
+                   "units fit) or a smaller batch"),
+        "layers": _("use at most {value} hidden layers of these widths, with a small batch"),
+    }.get(fit.kind, _("use fewer or narrower layers or a smaller batch"))
+    return _("This network needs about {need} ({depth} hidden layers of up to {width:,} units, batch {batch:,}); "
+             "this server allows {budget} per student: {advice}.").format(
+        need=size_text(need), depth=depth, width=widest, batch=batch, budget=size_text(budget),
+        advice=advice.format(value=fit.value, depth=depth))
+
+
+def size_text(size: int) -> str:
+    """Bytes for a person: "1.9 GB", "500 MB"."""
+    if size >= 2**30:
+        return _("{gb:.1f} GB").format(gb=size / 2**30)
+    return _("{mb:,.0f} MB").format(mb=size / 2**20)
 
 
 def tick_seconds(training_now: int) -> float:

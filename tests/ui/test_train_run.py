@@ -1,5 +1,6 @@
 """TrainRun, the Train page's run: Start, Pause, Step, Reset, a retune at the next step, a closed tab freed."""
 import dataclasses
+import re
 
 import pytest
 
@@ -161,3 +162,40 @@ def test_a_class_redraws_less_often(slots, monkeypatch):
     run.start()
     monkeypatch.setattr(slots, "busy", lambda: 5)
     assert run.timer() == CLASS_TICK_SECONDS
+
+
+# --- the per-session memory budget (engine/train/budget.py, PLAYGROUND_SESSION_MB) ------------------------------
+def test_the_train_page_refuses_a_network_above_the_session_budget_and_says_why_and_what_fits(monkeypatch):
+    from tests.pages.test_train import open_train
+
+    monkeypatch.delenv("PLAYGROUND_SESSION_MB", raising=False)  # the default: 500 MB
+    built_runs = []
+    monkeypatch.setattr(ui.train_run, "Trainer", lambda *a, **k: built_runs.append(a))
+    at = open_train({"layers": ",".join(["1024"] * 50), "act": "relu", "ds": "mnist5k", "bs": "1000000",
+                     "opt": "sgd"})
+    assert not at.exception
+    said = " ".join(e.value for e in at.error)
+    assert "This network needs about" in said and "GB" in said
+    assert "50 hidden layers of up to 1,024 units, batch 4,000" in said  # the batch the data allows
+    assert "this server allows 500 MB per student" in said
+    assert "at this batch size, 50 hidden layers of at most" in said
+    assert built_runs == [] and at.session_state["train_run"].trainer is None  # nothing was allocated
+
+
+def test_what_fits_is_a_smaller_batch_when_the_network_itself_fits(monkeypatch):
+    from engine.train.budget import estimate
+
+    monkeypatch.setenv("PLAYGROUND_SESSION_MB", "3")
+    network = NetworkSpec(hidden=(64, 64), input_size=2, output_size=2, image_shape=None)
+    training = TrainSpec(dataset="moons", batch_size=100_000)
+    said = ui.train_run.over_budget(network, training, 8000)
+    assert said is not None and "this server allows 3 MB per student" in said
+    fits = int(re.search(r"batch size of at most (\d{1,3}(?:,\d{3})*)", said).group(1).replace(",", ""))
+    assert estimate(network, TrainSpec(dataset="moons", batch_size=fits), 8000).total <= 3 * 2**20
+    assert estimate(network, TrainSpec(dataset="moons", batch_size=fits + 1), 8000).total > 3 * 2**20
+    assert ui.train_run.over_budget(network, TrainSpec(dataset="moons", batch_size=fits), 8000) is None
+
+
+def test_a_run_within_the_budget_is_built_as_before(slots, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_SESSION_MB", "500")
+    assert built().trainer.network.hidden == (8,)
