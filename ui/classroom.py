@@ -1,6 +1,7 @@
 """A classroom on one laptop: a cap on sessions training at once, and lesson links with locked controls."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import threading
@@ -101,8 +102,9 @@ class ClosedTabs:
     # Each run is held weakly: once Streamlit drops its session, nothing is kept here.
 
     def __init__(self, connected: Callable[[str], bool], grace: float = CLOSED_TAB_SECONDS,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, forget: Callable[[str], None] = lambda token: None):
         self._connected, self._grace, self._clock = connected, grace, clock
+        self._forget = forget  # drops what Streamlit still holds of the session's page (drop_page_references)
         self._lock = threading.Lock()
         self._watched: dict[str, tuple[weakref.ref, float | None]] = {}  # token -> (its run, when its browser left)
 
@@ -129,6 +131,7 @@ class ClosedTabs:
                     self._watched[token] = (run, now)
                 elif now - left >= self._grace:
                     held.free()
+                    self._forget(token)
                     del self._watched[token]
                     freed.append(token)
         return freed
@@ -143,9 +146,39 @@ class ClosedTabs:
 @st.cache_resource(show_spinner=False)
 def closed_tabs() -> ClosedTabs:
     """The server's one watcher of closed tabs, sweeping in its own thread."""
-    tabs = ClosedTabs(connected=_session_connected)
+    tabs = ClosedTabs(connected=_session_connected, forget=_forget_session)
     threading.Thread(target=tabs.run, name="closed-tabs", daemon=True).start()
     return tabs
+
+
+def drop_page_references(session_state, fragment_storage) -> None:
+    """Forget the page functions a closed tab's session still holds, and with them the page's globals.
+
+    A page's module namespace (pages/train.py's `trainer`, for one) lives as long as one of its functions does:
+    the fragment storage keeps the live panel, and the widgets' metadata keep their callbacks (on_click). A closed
+    tab never runs its script again to replace them, so they would hold its run until Streamlit drops the session.
+    A tab that comes back registers its widgets and fragments again on its next run; a click it made before that
+    finds no callback, and the page says its run was freed.
+    """
+    fragment_storage.clear()
+    widgets = session_state._new_widget_state  # Streamlit's own (private): no public way to drop a callback
+    for key, meta in list(widgets.widget_metadata.items()):
+        if meta.callback is not None or meta.callbacks:
+            widgets.widget_metadata[key] = dataclasses.replace(meta, callback=None, callbacks=None,
+                                                               callback_args=None, callback_kwargs=None)
+
+
+def _forget_session(token: str) -> None:
+    """What a server drops for a closed tab besides its run: the page's functions, deferred downloads, uploads."""
+    if not Runtime.exists():
+        return
+    runtime = Runtime.instance()
+    info = runtime._session_mgr.get_session_info(token)  # private: the session's AppSession, if still kept
+    if info is not None:
+        drop_page_references(info.session.session_state, info.session._fragment_storage)
+    runtime.media_file_mgr.clear_session_refs(token)  # a deferred download_button's callable holds the page too
+    runtime.media_file_mgr.remove_orphaned_files()
+    runtime.uploaded_file_mgr.remove_session_files(token)  # what the tab uploaded (D7)
 
 
 def watch_this_tab(run: Freeable) -> None:

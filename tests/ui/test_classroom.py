@@ -141,3 +141,36 @@ def test_a_public_url_is_the_links_base_and_needs_no_warning(monkeypatch, listen
     link = next(c.value for c in at.code if "/train?" in c.value)
     assert link.startswith("http://192.168.1.20:8501/train?")
     assert link_builder_warning(at) == ""
+
+
+def test_a_freed_closed_tabs_trainer_really_dies_and_the_tab_can_come_back(monkeypatch):
+    """The issue's D6: not the state object but the Trainer itself, by a weak reference, with Streamlit's own
+    SessionState and fragment storage (AppTest's): the page's live panel (a fragment) and its buttons' callbacks
+    hold pages/train.py's globals, and with them its `trainer`, until ClosedTabs drops them."""
+    import weakref
+
+    from ui.classroom import drop_page_references
+
+    watched = []
+    monkeypatch.setattr(ui.classroom, "watch_this_tab", watched.append)
+    at = open_train({"layers": "16,16", "act": "sigmoid", "lr": "0.5", "opt": "sgd"})
+    at.button(key="train_start").click().run()
+    at.run()
+    run = at.session_state["train_run"]
+    trainer = weakref.ref(run.trainer)
+    assert trainer().step_count > 0
+    forgotten = []
+    tabs = ClosedTabs(connected=lambda token: False, grace=0.0, forget=forgotten.append)
+    tabs.watch("tab", watched[0])
+    tabs.sweep()
+    tabs.sweep()  # seen gone, then freed
+    assert forgotten == ["tab"] and run.trainer is None
+    gc.collect()
+    assert trainer() is not None  # run.free() alone: the page's functions still hold its globals' trainer
+    drop_page_references(at._session_state._state, at._fragment_storage)  # what forget does on a server
+    gc.collect()
+    assert trainer() is None
+    at.run()  # the tab comes back
+    assert not at.exception and any("was away for more than 20 seconds" in i.value for i in at.info)
+    at.button(key="train_start").click().run()
+    assert not at.exception and at.session_state["train_run"].running
