@@ -220,6 +220,8 @@ def run_figures(b: classroom.Board, hide: bool) -> None:
     if right is not None:
         right.plotly_chart(curves_figure(b, hide, focus), key="board_fig_curves", on_select="rerun",
                            selection_mode="points", width="stretch", theme=None, config=chart_config("class-curves"))
+    st.caption(_("One dot per student; the bar is each group's median, the grey line its lowest to highest. "
+                 "Click a dot or a line to highlight that student's run."))
     verdicts = {}
     for g in b.groups:
         for kind, n in g.verdicts.items():
