@@ -71,8 +71,7 @@ def hadamard(back: np.ndarray, sigma_prime: np.ndarray, delta: np.ndarray, l: in
     fig.update_xaxes(**axis)
     fig.update_xaxes(title_text=_("unit j of layer {l}").format(l=l), row=3, col=1)
     fig.update_layout(showlegend=False, title=_("BP2 for layer {l}: multiply the rows element by element").format(l=l))
-    fig = style(fig, height=580)
-    fig.update_layout(margin=dict(t=95))
+    fig = style(fig, height=580)  # room above for the title and the first panel title: fit_texts()
     return fig
 
 
@@ -136,8 +135,7 @@ def input_weight_gradients(rows: np.ndarray, units: list[int], deltas: np.ndarra
     for i in range(2, len(units) + 1):  # every panel square, not just the first
         fig.update_yaxes(scaleanchor=f"x{i}", row=1, col=i)
     fig.update_layout(title=_("∂C/∂W<sup>1</sup>: each unit's 784 weight gradients as a 28x28 image"))
-    fig = style(fig, height=360)
-    fig.update_layout(margin=dict(t=110))  # room for the two-line panel titles under the figure title
+    fig = style(fig, height=360)  # room for the two-line panel titles under the figure title: fit_texts()
     return fig
 
 

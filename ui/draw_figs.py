@@ -43,7 +43,6 @@ def probability_bars(probs: np.ndarray, output: str = "softmax", temperature: fl
     fig.update_xaxes(title_text=_("digit"), type="category")
     fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text=axis)
     fig = style(fig, height=380)
-    fig.update_layout(margin=dict(t=110))
     return fig
 
 
@@ -88,7 +87,7 @@ def input_image(pixels: np.ndarray) -> go.Figure:
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed",
                      scaleanchor="x", constrain="domain")
     fig = style(fig, height=356)
-    fig.update_layout(margin=dict(l=10, r=10, t=86, b=10))  # two title lines
+    fig.update_layout(margin=dict(l=10, r=10, b=10))  # the title's lines: fit_texts()
     return fig
 
 
@@ -130,7 +129,6 @@ def layer_activations(values: np.ndarray, title: str, labels: list[str] | None =
     fig.update_xaxes(visible=False, range=[-0.5, cols - 0.5])
     fig.update_yaxes(visible=False, autorange="reversed")
     fig = style(fig, height=max(236, 126 + 42 * rows))
-    fig.update_layout(margin=dict(t=86))
     return fig
 
 
@@ -169,7 +167,7 @@ def feature_maps(maps: np.ndarray, title: str, show: int = 16, cols: int = 8) ->
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
     pixel = 780 / sheet.shape[1]  # screen px per map pixel: the plot area is ~780 px wide beside the colour bar
     fig = style(fig, height=int(116 + pixel * sheet.shape[0]))
-    fig.update_layout(margin=dict(l=20, r=20, t=86, b=10))
+    fig.update_layout(margin=dict(l=20, r=20, b=10))
     return fig
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ui.i18n import _
-from ui.theme import FONT_SIZE, TOP_MARGIN, log_axis, style
+from ui.theme import FONT_SIZE, fit_texts, log_axis, style
 
 COLOURS = "Viridis"  # perceptually even and readable on a projector; low loss = dark blue
 PATH_COLOUR = "#ff4136"
@@ -29,11 +29,11 @@ def _colourbar(loss: np.ndarray, log_colour: bool) -> dict:
 
 def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int = 560) -> go.Figure:
     fig = style(fig, height=height, legend_below=True)
-    fig.update_layout(title_text=title, margin=dict(l=70, r=30, t=TOP_MARGIN, b=130),  # legend under the x title
+    fig.update_layout(title_text=title, margin=dict(l=70, r=30, b=130),  # legend under the x title
                       legend=dict(y=-0.2))
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title)
-    return fig
+    return fit_texts(fig)
 
 
 def contour_figure(alphas: np.ndarray, betas: np.ndarray, loss: np.ndarray, *, log_colour: bool = False,
@@ -90,10 +90,10 @@ def surface_figure(alphas: np.ndarray, betas: np.ndarray, loss: np.ndarray, *, l
                                                                            symbol="diamond")))
     axis = lambda text: dict(title=dict(text=text, font=dict(size=FONT_SIZE)), tickfont=dict(size=12))  # noqa: E731
     fig = style(fig, height=620, legend_below=True)
-    fig.update_layout(title_text=title, margin=dict(l=0, r=0, t=TOP_MARGIN, b=40), legend=dict(y=0.0),
+    fig.update_layout(title_text=title, margin=dict(l=0, r=0, b=40), legend=dict(y=0.0),
                       scene=dict(xaxis=axis(axis_names[0]), yaxis=axis(axis_names[1]), zaxis=axis(height_name),
                                  camera=dict(eye=dict(x=1.6, y=-1.6, z=1.1))))
-    return fig
+    return fit_texts(fig)
 
 
 def interpolation_figure(ts: np.ndarray, losses: np.ndarray, *, log_y: bool = False) -> go.Figure:

@@ -52,3 +52,69 @@ def test_every_failure_kind_has_one_colour_and_every_figure_reads_it():
     assert not hasattr(train_figs, "SATURATED")  # the Train bars take KIND_COLORS too
     for old in ("SATURATED_COLOR", "DEAD_COLOR", "ACTIVATION_LABELS", "LOSS_LABELS", "COST_LABELS"):
         assert not hasattr(neuron_figs, old), old  # the neuron figures' own tables are gone
+
+
+# --- fitting texts to the narrowest figure (a phone's 358 px) ------------------------------------------------------
+from plotly.subplots import make_subplots  # noqa: E402
+
+from ui.theme import (GLUE, PHONE_FIGURE_WIDTH, TITLE_INSET, chart_config, style, text_width,  # noqa: E402
+                      wrap)
+
+
+def widest_line(text: str, size: float) -> float:
+    return max(text_width(line, size) for line in text.split("<br>"))
+
+
+def test_a_long_english_title_breaks_at_spaces_into_lines_that_fit():
+    title = "The computational graph of a two-layer network (output layer L = 2)"
+    wrapped = wrap(title, 200, 19)
+    assert wrapped.replace("<br>", " ") == title  # only spaces became breaks
+    assert wrapped.count("<br>") >= 1 and widest_line(wrapped, 19) <= 200
+
+
+def test_a_short_title_is_left_alone_and_wrapping_twice_changes_nothing():
+    assert wrap("Weight gradient per layer", 340, 19) == "Weight gradient per layer"
+    once = wrap("layer l   (1 = first hidden layer, 31 = output layer)", 250, 16)
+    assert wrap(once, 250, 16) == once
+
+
+def test_chinese_breaks_after_its_punctuation_before_between_characters():
+    wrapped = wrap("每层的误差信号（初始化时）", 150, 19)
+    assert wrapped == "每层的误差信号<br>（初始化时）"
+
+
+def test_a_term_glued_with_word_joiners_is_never_split():
+    term = GLUE.join("梯度爆炸")
+    for width in range(40, 200, 5):
+        wrapped = wrap("梯度消失与" + term, width, 19)
+        assert term in wrapped.split("<br>")[-1], (width, wrapped)
+
+
+def test_markup_is_measured_at_its_size_and_never_cut():
+    text = "z<sup>1</sup> = W<sup>1</sup>a<sup>0</sup> + b<sup>1</sup>"
+    assert text_width(text, 16) < text_width(text.replace("<sup>", "").replace("</sup>", ""), 16)
+    for width in range(20, 200, 10):
+        assert all(line.count("<sup>") == line.count("</sup>") for line in wrap(text, width, 16).split("<br>"))
+
+
+def test_style_fits_subplot_titles_axis_titles_and_the_title_to_a_phone_and_makes_room_above():
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("sigmoid: a = σ(z) = 1/(1 + e⁻ᶻ)", "its slope σ'(z)"))
+    fig.update_xaxes(title_text="layer l   (1 = first hidden layer, 31 = output layer)")
+    fig.update_layout(title="The computational graph of a two-layer network (output layer L = 2)")
+    style(fig, height=380)
+    width = PHONE_FIGURE_WIDTH
+    assert widest_line(fig.layout.title.text, 19) <= width - 2 * TITLE_INSET
+    plot_width = width - fig.layout.margin.l - fig.layout.margin.r
+    for annotation in fig.layout.annotations:  # each panel title within its half: they cannot overlap
+        assert widest_line(annotation.text, 16) <= plot_width * 0.45 + 1, annotation.text
+    for axis in fig.select_xaxes():
+        assert axis.automargin and widest_line(axis.title.text, 16) <= plot_width * 0.45 + 1
+    lines = fig.layout.title.text.count("<br>") + 1
+    panel_lines = max(a.text.count("<br>") + 1 for a in fig.layout.annotations)
+    assert fig.layout.margin.t >= 34 + (lines * 19 + panel_lines * 16) * 1.3  # the titles' lines fit above the plot
+
+
+def test_every_chart_downloads_a_sharp_png_named_after_it():
+    config = chart_config("bp_fig_graph")
+    assert config["toImageButtonOptions"] == {"format": "png", "scale": 2, "filename": "bp_fig_graph"}
+    assert config["displaylogo"] is False
