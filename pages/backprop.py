@@ -13,6 +13,7 @@ from ui.draw_figs import input_image
 from ui.i18n import N_, _, translator
 from ui.state import digit_model_or_notice, shown_label
 from ui.textbook_panel import textbook_panel
+from ui.theme import CHART_CONFIG
 
 require_app_frame()
 
@@ -60,10 +61,15 @@ st.markdown(_("The four equations that compute every gradient of a network in on
               "digit. Notation: $z^l = W^l a^{l-1} + b^l$, $a^l = \\sigma(z^l)$, the error of layer $l$ is "
               "$\\delta^l = \\partial C / \\partial z^l$, and $\\odot$ is the **Hadamard product**, element by "
               "element: $(u \\odot v)_j = u_j v_j$."))
-st.latex(r"\begin{aligned} &\textbf{BP1}\quad \delta^L = \Big(\frac{\partial a^L}{\partial z^L}\Big)^T \nabla_a C"
-         r" && \qquad \textbf{BP2}\quad \delta^l = \big((W^{l+1})^T \delta^{l+1}\big) \odot \sigma'(z^l) \\[4pt] "
-         r"&\textbf{BP3}\quad \frac{\partial C}{\partial b^l} = \delta^l && \qquad "
-         r"\textbf{BP4}\quad \frac{\partial C}{\partial W^l} = \delta^l (a^{l-1})^T \end{aligned}")
+EQUATIONS = (  # two a row on a projector; one under the other on a phone, each as wide as the screen allows
+    (r"\textbf{BP1}\quad \delta^L = \Big(\frac{\partial a^L}{\partial z^L}\Big)^T \nabla_a C",
+     r"\textbf{BP2}\quad \delta^l = \big((W^{l+1})^T \delta^{l+1}\big) \odot \sigma'(z^l)"),
+    (r"\textbf{BP3}\quad \frac{\partial C}{\partial b^l} = \delta^l",
+     r"\textbf{BP4}\quad \frac{\partial C}{\partial W^l} = \delta^l (a^{l-1})^T"),
+)
+for row in EQUATIONS:
+    for column, equation in zip(st.columns(2), row):
+        column.latex(equation)
 st.caption(_("When the output activation acts on each unit alone (sigmoid), ∂a/∂z is diagonal and BP1 is "
              "the element-wise ∇ₐC ⊙ σ'(z^L); softmax is not element-wise, and with cross-entropy BP1 gives "
              "a^L − y."))
@@ -142,18 +148,18 @@ image_col, text_col = st.columns([1, 2])
 picture = input_image(pixels)
 picture.update_layout(title=_("What the network sees: 28x28"))  # ui/draw_figs' words, in the session's language
 picture.update_traces(hovertemplate=_("row %{y}, column %{x}: %{z:.2f}") + "<extra></extra>")
-image_col.plotly_chart(picture, key="bp_fig_input", theme=None)
+image_col.plotly_chart(picture, key="bp_fig_input", theme=None, config=CHART_CONFIG)
 forward_text, result_text = FORWARD_WORDS["ce" if loss == "ce" else "mse"]
 text_col.markdown(_(forward_text).format(n=n_layers))
 text_col.markdown(_(result_text).format(predicted=worked.predicted, target=target, cost=worked.cost))
 for l in range(1, n_layers + 1):
     st.plotly_chart(figs.forward_layer(worked.zs[l - 1], worked.outs[l], l, worked.layer_names[l - 1],
-                                       digits=l == n_layers), key=f"bp_fig_fwd_{l}", theme=None)
+                                       digits=l == n_layers), key=f"bp_fig_fwd_{l}", theme=None, config=CHART_CONFIG)
 
 # --- 2. the chain rule ---------------------------------------------------------------------------
 st.header(_("2. Backprop: the chain rule"))
 output_name = worked.layer_names[-1]
-st.plotly_chart(figs.computational_graph(output_name), key="bp_fig_graph", theme=None)
+st.plotly_chart(figs.computational_graph(output_name), key="bp_fig_graph", theme=None, config=CHART_CONFIG)
 st.markdown(_("A network is a chain of simple functions, so $C$ depends on $z^l$ only through $z^{l+1}$, and the chain "
               "rule multiplies **local derivatives** along the graph. Each is a Jacobian matrix: "
               "$\\partial z^{l+1}/\\partial a^l = W^{l+1}$, and since $a^l_j = \\sigma(z^l_j)$ depends on "
@@ -163,9 +169,9 @@ st.caption(_("The graph calls its output layer $L$ (here $L = 2$): on this page 
              "network worked through below, and $a^L$ its output."))
 st.latex(r"\begin{aligned} \frac{\partial z^{l+1}}{\partial z^l} &= \frac{\partial z^{l+1}}{\partial a^l}\,"
          r"\frac{\partial a^l}{\partial z^l} = W^{l+1}\,\mathrm{diag}\big(\sigma'(z^l)\big) \\[4pt] "
-         r"\delta^l = \Big(\frac{\partial z^{l+1}}{\partial z^l}\Big)^T \delta^{l+1}"
-         r" &= \mathrm{diag}\big(\sigma'(z^l)\big)\,(W^{l+1})^T \delta^{l+1}"
-         r" = \big((W^{l+1})^T \delta^{l+1}\big) \odot \sigma'(z^l) \end{aligned}")
+         r"\delta^l &= \Big(\frac{\partial z^{l+1}}{\partial z^l}\Big)^T \delta^{l+1} \\[4pt]"  # a line each:
+         r" &= \mathrm{diag}\big(\sigma'(z^l)\big)\,(W^{l+1})^T \delta^{l+1} \\[4pt]"  # fits a phone's width
+         r" &= \big((W^{l+1})^T \delta^{l+1}\big) \odot \sigma'(z^l) \end{aligned}")
 st.caption(_("Multiplying by a diagonal matrix multiplies element by element: that is where BP2's Hadamard product "
              "comes from. Section 4 computes both sides on your digit."))
 
@@ -181,7 +187,7 @@ if loss == "ce":
     st.latex(r"\begin{aligned} \frac{\partial a_j}{\partial z_k} &= a_j(1_{[j=k]} - a_k), \qquad "
              r"\frac{\partial a}{\partial z} = \mathrm{diag}(a) - a a^T \\[4pt] "
              r"\delta_k = \sum_j \frac{\partial a_j}{\partial z_k}\Big(-\frac{y_j}{a_j}\Big)"
-             r" &= -\frac{a_t(1_{[t=k]} - a_k)}{a_t} = a_k - y_k \quad\text{"
+             r" &= -\frac{a_t(1_{[t=k]} - a_k)}{a_t} \\[4pt] &= a_k - y_k \quad\text{"
              + _("({t} the target digit)").format(t="$t$") + r"}\end{aligned}")
     st.latex(_(r"\nabla_a C = -y/a:\ \text{{only digit }} {t}\text{{: }} -1/{a_t:.4f} = {grad:.4g}, \qquad "
                r"\delta^L = \Big(\frac{{\partial a}}{{\partial z}}\Big)^T\nabla_a C = a^L - y").format(
@@ -190,10 +196,10 @@ else:
     st.markdown(_("The sigmoid acts on each unit alone, so its Jacobian is diagonal and the product with "
                   "$\\nabla_a C = a^L - y$ (of $C = \\tfrac12\\|a^L - y\\|^2$) is element by element."))
     st.latex(r"\begin{gathered}\delta^L = \Big(\frac{\partial a}{\partial z}\Big)^T \nabla_a C = "
-             r"\mathrm{diag}\big(\sigma'(z^L)\big)(a^L - y) = (a^L - y) \odot \sigma'(z^L) \\[2pt] \text{"
+             r"\mathrm{diag}\big(\sigma'(z^L)\big)(a^L - y) \\ = (a^L - y) \odot \sigma'(z^L) \\[2pt] \text{"
              + _("(quadratic cost with sigmoid outputs)") + r"}\end{gathered}")
 jac_col, check_col = st.columns([3, 2])
-jac_col.plotly_chart(figs.output_jacobian(jac), key="bp_fig_jacobian", theme=None)
+jac_col.plotly_chart(figs.output_jacobian(jac), key="bp_fig_jacobian", theme=None, config=CHART_CONFIG)
 short = "aᴸ − y" if loss == "ce" else "∇ₐC ⊙ σ′(zᴸ)"
 check_col.metric(_("max |(∂a/∂z)ᵀ∇ₐC − ({short})| on this digit").format(short=short),
                  f"{jac.difference:.1e}")
@@ -204,7 +210,7 @@ check_col.caption(_("The full Jacobian product and the short formula agree to ro
                   if loss == "ce" else
                   _("The full Jacobian product and the short formula agree to rounding (float64). The sigmoid's "
                     "Jacobian has nothing off the diagonal."))
-st.plotly_chart(figs.bp1(output.a, worked.y[:, 0], output.delta), key="bp_fig_bp1", theme=None)
+st.plotly_chart(figs.bp1(output.a, worked.y[:, 0], output.delta), key="bp_fig_bp1", theme=None, config=CHART_CONFIG)
 st.caption(_("Where the output is too high (above the target) δ is positive, where it is too low δ is negative: "
              "the error says which way each output unit should move."))
 
@@ -218,7 +224,8 @@ else:
 for step, chain in zip(worked.steps[1:], chain_rule(worked)):
     l = step.layer
     st.latex(rf"\delta^{{{l}}} = \big((W^{{{l + 1}}})^T \delta^{{{l + 1}}}\big) \odot \sigma'(z^{{{l}}})")
-    st.plotly_chart(figs.hadamard(step.back, step.sigma_prime, step.delta, l), key=f"bp_fig_bp2_{l}", theme=None)
+    st.plotly_chart(figs.hadamard(step.back, step.sigma_prime, step.delta, l), key=f"bp_fig_bp2_{l}",
+                    theme=None, config=CHART_CONFIG)
     st.caption(_("The chain rule's product (∂z^{next}/∂z^{l})ᵀ δ^{next} with the full {rows}x{cols} Jacobian "
                  "W^{next} diag(σ'(z^{l})) gives the same δ^{l}: max |difference| {difference:.1e}.").format(
         l=l, next=l + 1, rows=chain.jacobian.shape[0], cols=chain.jacobian.shape[1], difference=chain.difference))
@@ -230,13 +237,14 @@ st.markdown(_("$\\partial C/\\partial b^l = \\delta^l$ (BP3), and each weight's 
               "Red means $\\partial C/\\partial w > 0$: the descent step lowers that weight; blue raises it."))
 unit_names = figs.unit_labels(len(worked.steps[-1].delta), digits=n_layers == 1)
 st.plotly_chart(figs.input_weight_gradients(worked.top_grad_w, [unit_names[u] for u in worked.top_units],
-                                            worked.top_delta), key="bp_fig_input_grads", theme=None)
+                                            worked.top_delta), key="bp_fig_input_grads",
+                                                theme=None, config=CHART_CONFIG)
 st.caption(_("The four units of layer 1 with the largest |δ|. Only the inked pixels' weights get a gradient: "
              "$a^0_k = 0$ on the black background, so $\\delta^1_j a^0_k = 0$ there."))
 for step in worked.steps[:-1][::-1]:  # layers 2..L
     l = step.layer
     st.plotly_chart(figs.outer_product(step.delta, worked.outs[l - 1], step.grad_w, l, digits=l == n_layers),
-                    key=f"bp_fig_bp4_{l}", theme=None)
+                    key=f"bp_fig_bp4_{l}", theme=None, config=CHART_CONFIG)
 
 # --- 5. checked against autograd --------------------------------------------------------------------
 st.header(_("6. Checked against PyTorch's autograd"))
@@ -261,7 +269,7 @@ c2.metric(_("C on this digit, after one step"), f"{descent.this_after:.4f}",
           f"{descent.this_after - descent.this_before:+.4f}", delta_color="inverse")
 c3.metric(_("Mean C on {n} other digits, after").format(n=descent.n_others), f"{descent.others_after:.4f}",
           f"{descent.others_after - descent.others_before:+.4f}", delta_color="inverse")
-st.plotly_chart(figs.eta_sweep(descent), key="bp_fig_eta", theme=None)
+st.plotly_chart(figs.eta_sweep(descent), key="bp_fig_eta", theme=None, config=CHART_CONFIG)
 this_story = (_("On this digit the cost falls up to η ≈ {eta:.2g}, then the step overshoots the bottom of the "
                 "valley.").format(eta=descent.this.best_eta) if descent.this.overshoots else
               _("On this digit a bigger step lowers its cost further: the negative gradient points down its own valley."))

@@ -12,6 +12,7 @@ from ui.bootstrap import require_app_frame
 from ui.i18n import N_, _
 from ui.plain_text import plain
 from ui.state import DEFAULT_LABEL, default_model, digit_model_or_notice, shown_label
+from ui.theme import CHART_CONFIG
 from ui.uploads import messages_about, uploader_notes
 
 require_app_frame()
@@ -132,7 +133,7 @@ with right:
                                    above=evidence.get("accuracy_above", 0.0)), icon=":material/help:")
         st.plotly_chart(figs.probability_bars(prediction.probs, model.spec.output_activation,
                                               prediction.temperature, pair),
-                        key="draw_fig_probs", theme=None)
+                        key="draw_fig_probs", theme=None, config=CHART_CONFIG)
         if softmax_out:
             with st.expander(_("Why a network can be sure and wrong, and what T does")):
                 raw = prediction.raw_probs if prediction.raw_probs is not None else prediction.probs
@@ -159,7 +160,7 @@ with right:
 if prediction.status == "ok":
     st.subheader(_("What the network sees"))
     image_col, text_col = st.columns([1, 2])
-    image_col.plotly_chart(figs.input_image(prediction.pixels), key="draw_fig_input", theme=None)
+    image_col.plotly_chart(figs.input_image(prediction.pixels), key="draw_fig_input", theme=None, config=CHART_CONFIG)
     text_col.markdown(_(
         "Your drawing is cropped to the ink, scaled to fit a 20x20 box, and centred by its centre of mass "
         "in a 28x28 frame, the way the MNIST digits were prepared. These 784 numbers, from 0 (black) to 1 "
@@ -182,7 +183,8 @@ if prediction.status == "ok":
                   else _("the first {shown} of {n} filters, each {h}x{w} after pooling")).format(
             shown=SHOWN_FILTERS, n=len(maps), h=maps.shape[1], w=maps.shape[2])
         title = f"{head}<br><sup>{detail}</sup>"
-        st.plotly_chart(figs.feature_maps(maps, title, show=SHOWN_FILTERS), key=f"draw_fig_maps_{i}", theme=None)
+        st.plotly_chart(figs.feature_maps(maps, title, show=SHOWN_FILTERS), key=f"draw_fig_maps_{i}",
+                        theme=None, config=CHART_CONFIG)
     n_layers = len(prediction.layers)
     for l, values in enumerate(prediction.layers, start=1):
         output = l == n_layers
@@ -194,4 +196,4 @@ if prediction.status == "ok":
         title = f"{head}<br><sup>{units}</sup>"
         st.plotly_chart(figs.layer_activations(values, title,
                                                [str(d) for d in range(len(values))] if l == n_layers else None),
-                        key=f"draw_fig_layer_{l}", theme=None)
+                        key=f"draw_fig_layer_{l}", theme=None, config=CHART_CONFIG)

@@ -16,6 +16,7 @@ from ui.gradient_figs import CONFIG_COLORS, Series, activation_violins, chain_fi
 from ui.i18n import N_, _
 from ui.plain_text import plain
 from ui.textbook_panel import textbook_panel
+from ui.theme import CHART_CONFIG
 
 require_app_frame()
 
@@ -89,7 +90,7 @@ def after_training(networks: dict[str, NetworkSpec], fixed_batch: TrainSpec, lab
                             trained.profile.rows, COLORS[name]))
     st.session_state.grad_trainers = keep  # only the current configurations: bounded memory per session
     figure = delta_profile(lines, steps=steps)
-    st.plotly_chart(figure, width="stretch", theme=None, key="grad_fig_trained")
+    st.plotly_chart(figure, width="stretch", theme=None, config=CHART_CONFIG, key="grad_fig_trained")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -138,7 +139,8 @@ def learning_speed_panel(seed: int) -> None:
             f" | {book[-1] / book[0]:.0f}× |\n"
     st.markdown(_("**At initialisation**, ‖∂C/∂bˡ‖ per hidden layer:"))
     st.markdown(header + rows)
-    st.plotly_chart(learning_speed_figure(result.curve, result.lr, result.images), width="stretch", theme=None,
+    st.plotly_chart(learning_speed_figure(result.curve, result.lr, result.images), width="stretch",
+                    theme=None, config=CHART_CONFIG,
                     key="grad_fig_speed")
     if epochs:
         st.markdown(_("Loss on the {images} images: {before:.3f} at init → {after:.3f} after {epochs} epochs "
@@ -201,7 +203,7 @@ def scalar_chain_panel(depth: int, real, real_label: str) -> None:  # depth: the
     st.plotly_chart(chain_figure(chain.gain, float(w), activation, real.rows,
                                  _("real network {label}: mean |δ<sup>l</sup>| / mean |δ<sup>{depth}</sup>|").format(
                                      label=real_label, depth=depth)),
-                    width="stretch", theme=None, key="grad_fig_chain")
+                    width="stretch", theme=None, config=CHART_CONFIG, key="grad_fig_chain")
     st.caption(_("The real network multiplies by matrices, not numbers, but the same product decides its fate: "
                  "a weight scale std·√n and σ' whose product stays near 1 keeps δ alive over many layers."))
 
@@ -261,8 +263,9 @@ for column, (name, profile) in zip(verdict_row.columns(len(profiles)), profiles.
     getattr(column, SHOW_VERDICT[profile.verdict.kind])(f"**{labels[name]} — {verdicts[name][0]}**")
 series = [Series(labels[n], p.rows, COLORS[n]) for n, p in profiles.items()]
 with pictures:
-    st.plotly_chart(delta_profile(series, height=380), width="stretch", theme=None, key="grad_fig_delta")
-    st.plotly_chart(grad_norms(series), width="stretch", theme=None, key="grad_fig_norms")
+    st.plotly_chart(delta_profile(series, height=380), width="stretch",
+                    theme=None, config=CHART_CONFIG, key="grad_fig_delta")
+    st.plotly_chart(grad_norms(series), width="stretch", theme=None, config=CHART_CONFIG, key="grad_fig_norms")
     if any(r["delta_mean_abs"] == 0 for p in profiles.values() for r in p.rows):
         st.caption(_("Points where δ is exactly 0 cannot be drawn on a log axis and are left out."))
 
@@ -297,8 +300,9 @@ st.markdown(_("Each violin shows the values $a^l$ of one hidden layer on the bat
 columns = st.columns(len(profiles))
 for column, (name, profile) in zip(columns, profiles.items()):
     figure = activation_violins(profile.samples, labels[name], COLORS[name])
-    column.plotly_chart(figure, width="stretch", theme=None, key=f"grad_fig_violin_{name}")
-st.plotly_chart(saturation_bars(series, activations=[configs[n][0] for n in profiles]), width="stretch", theme=None,
+    column.plotly_chart(figure, width="stretch", theme=None, config=CHART_CONFIG, key=f"grad_fig_violin_{name}")
+st.plotly_chart(saturation_bars(series, activations=[configs[n][0] for n in profiles]), width="stretch",
+                theme=None, config=CHART_CONFIG,
                 key="grad_fig_saturation")
 st.caption(_("Saturated: a within {margin:g} of σ's bounds (share of all values); sigmoid and tanh saturate. Dead "
              "ReLU: z ≤ 0 for every sample of the batch, so the unit never passes an error back. Leaky ReLU and "

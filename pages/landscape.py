@@ -12,6 +12,7 @@ from ui.i18n import N_, _
 from ui.landscape_figs import contour_figure, interpolation_figure, surface_figure
 from ui.plain_text import plain
 from ui.state import current_trainer, default_model
+from ui.theme import CHART_CONFIG
 
 require_app_frame()
 
@@ -150,7 +151,7 @@ with right:
 with tab_random:
     st.plotly_chart(contour_figure(rand.alphas, rand.betas, rand.loss, log_colour=log_colour,
                                    title=_("Contours: loss around the network"), height=CONTOUR_HEIGHT),
-                    width="stretch", theme=None, key="land_c")
+                    width="stretch", theme=None, config=CHART_CONFIG, key="land_c")
 with tab_path:
     if source != "trained":
         st.info(_("The default model was trained offline, so its path was not recorded. Train a network on the "
@@ -163,16 +164,17 @@ with tab_path:
         names = (_("α (1st principal direction)"), _("β (2nd principal direction)"))
         st.plotly_chart(contour_figure(s.alphas, s.betas, s.loss, log_colour=log_colour, axis_names=names,
                                        title=_("Contours with the training path"), path=pca.coords,
-                                       path_steps=pca.steps, height=CONTOUR_HEIGHT), width="stretch", theme=None,
+                                       path_steps=pca.steps, height=CONTOUR_HEIGHT), width="stretch",
+                                           theme=None, config=CHART_CONFIG,
                         key="land_pc")
 with tab_line:
     st.plotly_chart(interpolation_figure(view.ts, view.line, log_y=log_colour), width="stretch",
-                    theme=None, key="land_line")
+                    theme=None, config=CHART_CONFIG, key="land_line")
 
 # --- below the fold: the 3-D views, the captions and the explanation -------------------------------
 with tab_random:
     st.plotly_chart(surface_figure(rand.alphas, rand.betas, rand.loss, log_colour=log_colour),
-                    width="stretch", theme=None, key="land_s")
+                    width="stretch", theme=None, config=CHART_CONFIG, key="land_s")
     st.caption(_("Two random filter-normalised directions through the network's weights (the red × at the "
                  "centre). Drag the 3-D surface to turn it; scroll to zoom. Random directions are almost orthogonal "
                  "to the way training moved, so the training path is not shown here: see the next tab."))
@@ -180,7 +182,8 @@ with tab_path:
     if source == "trained" and view.path is not None:
         st.plotly_chart(surface_figure(s.alphas, s.betas, s.loss, log_colour=log_colour, axis_names=names,
                                        title=_("Training path on the surface"), path=pca.coords,
-                                       path_loss=ps.path_loss), width="stretch", theme=None, key="land_ps")
+                                       path_loss=ps.path_loss), width="stretch",
+                                           theme=None, config=CHART_CONFIG, key="land_ps")
         st.caption(_("The plane through the trained weights spanned by the two directions in which the {count} "
                      "saved weight snapshots (steps {first}–{last}) vary most (PCA). They explain {one:.1%} and "
                      "{two:.1%} of the path's movement ({both:.1%} together): the closer to 100 %, the more "

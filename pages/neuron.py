@@ -10,6 +10,7 @@ from ui import neuron_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.i18n import N_, _, translator
 from ui.textbook_panel import textbook_panel
+from ui.theme import CHART_CONFIG
 
 require_app_frame()
 
@@ -114,7 +115,8 @@ with left:
     st.metric("a = σ(z)", f"{a:.4f}")
     st.metric("σ'(z)", f"{slope:.4f}")
 curve = neuron.activation_curve(name)
-right.plotly_chart(figs.activation_figure(curve, z, a, slope), key="neuron_fig_activation", theme=None)
+right.plotly_chart(figs.activation_figure(curve, z, a, slope), key="neuron_fig_activation",
+                   theme=None, config=CHART_CONFIG)
 kind_text = NEITHER_TEXT[name] if curve.kind == "none" else KIND_TEXT[curve.kind]
 st.info(_(kind_text).format(margin=SATURATION_MARGIN, slope=LEAKY_SLOPE))
 
@@ -151,7 +153,8 @@ def learning_panel() -> None:
     # that lands in the middle of a tick cannot leave the slider at one epoch and the table at another.
     st.session_state.neuron_epoch = st.session_state.neuron_at_epoch
     epoch = st.slider(_("Epoch"), 0, neuron.NEURON_EPOCHS, key="neuron_epoch", on_change=follow_slider)
-    st.plotly_chart(figs.neuron_costs_figure(quadratic, cross_entropy, epoch), key="neuron_fig_costs", theme=None)
+    st.plotly_chart(figs.neuron_costs_figure(quadratic, cross_entropy, epoch), key="neuron_fig_costs",
+                    theme=None, config=CHART_CONFIG)
     q, c = quadratic, cross_entropy
     table = _("| at epoch {epoch} | quadratic cost | cross-entropy |").format(epoch=epoch) + "\n|---|---:|---:|\n"
     table += "".join(f"| {_(label)} | {getattr(q, field)[epoch]:.4f} | {getattr(c, field)[epoch]:.4f} |\n"
@@ -184,7 +187,8 @@ with controls:
 unit = neuron.perceptron(w1, w2, b)
 targets = neuron.GATES[gate]
 picture.caption(_("The line w·x + b = 0; the step unit outputs 1 on the shaded side."))
-picture.plotly_chart(figs.perceptron_figure(unit, neuron.INPUTS, targets), key="neuron_fig_perceptron", theme=None)
+picture.plotly_chart(figs.perceptron_figure(unit, neuron.INPUTS, targets), key="neuron_fig_perceptron",
+                     theme=None, config=CHART_CONFIG)
 table = (_("| x₁ | x₂ | z = w·x + b | output | target ({gate}) | |").format(gate=gate)
          + "\n|---:|---:|---:|---:|---:|:---:|\n")
 for (x1, x2), z_value, out, target in zip(neuron.INPUTS, unit.z, unit.outputs, targets):
@@ -210,7 +214,8 @@ if gate == "XOR":
     st.subheader(_("One hidden layer fixes it: XOR = AND(OR, NAND)"))
     picture, explanation = st.columns([2, 3])
     picture.caption(_("Two hidden units draw two lines; the network outputs 1 in the band between them."))
-    picture.plotly_chart(figs.xor_figure(network, neuron.INPUTS, targets), key="neuron_fig_xor", theme=None)
+    picture.plotly_chart(figs.xor_figure(network, neuron.INPUTS, targets), key="neuron_fig_xor",
+                         theme=None, config=CHART_CONFIG)
     (or_w, or_b), (nand_w, nand_b) = ((u.w, u.b) for u in network.hidden)
     (and_w, and_b) = network.output
     hidden_table = (_("| x₁ | x₂ | h₁ = OR | h₂ = NAND | output = AND(h₁, h₂) |")
@@ -248,7 +253,8 @@ with st.spinner(_("Training the two networks on moons...")):
     straight, curved = trained_boundary(linear), trained_boundary(switched)
 titles = (_("All identity: {acc:.0%} validation accuracy").format(acc=straight.val_acc),
           _(RELU_TITLES[relu_layer]).format(acc=curved.val_acc))
-st.plotly_chart(figs.boundaries_figure(straight, curved, titles), key="neuron_fig_boundaries", theme=None)
+st.plotly_chart(figs.boundaries_figure(straight, curved, titles), key="neuron_fig_boundaries",
+                theme=None, config=CHART_CONFIG)
 st.caption(_("Each network: {steps} Adam steps (η = {lr}, batches of {batch}). The black line is where the output "
              "for class 1 is ½.").format(steps=straight.steps, lr=neuron.BOUNDARY_TRAINING["lr"],
                                         batch=neuron.BOUNDARY_TRAINING["batch_size"]))
@@ -258,7 +264,8 @@ st.subheader(_("Loss functions and their slopes"))
 y = st.select_slider(_("Target y"), TARGETS, value=1.0, key="neuron_target")
 curves = [neuron.loss_curve(loss, y) for loss in neuron.NEURON_LOSSES]
 entropy = neuron.target_entropy(y)
-st.plotly_chart(figs.loss_figure(curves, neuron.kl_divergence(curves[0].a, y)), key="neuron_fig_losses", theme=None)
+st.plotly_chart(figs.loss_figure(curves, neuron.kl_divergence(curves[0].a, y)), key="neuron_fig_losses",
+                theme=None, config=CHART_CONFIG)
 st.markdown(_(
     "- **L1** |a − y| has slope ±1 however large the error.\n"
     "- **Quadratic** ½(a − y)² has slope a − y: it shrinks as the output nears the target (the ½ makes it "
