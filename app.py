@@ -6,9 +6,11 @@ from ui.bootstrap import configure_process
 from ui.compute import INTERACTIVE
 from ui.i18n import _, install_language
 from ui.state import sidebar
+from ui.theme import install_presenter, page_css, presenter_switch
 
 configure_process()
 install_language()
+presenting = install_presenter()
 st.set_page_config(page_title=_("Neural-network playground"), page_icon=":material/neurology:", layout="wide")
 
 PAGES = [
@@ -30,4 +32,7 @@ page = st.navigation([st.Page(home, title=_("Draw"), url_path="home", default=Tr
 ctx = get_script_run_ctx()
 with INTERACTIVE.running(ctx.session_id if ctx else "bare"):  # a click's run goes before others' training
     sidebar(PAGES)
+    with st.sidebar:
+        presenter_switch()
+        st.markdown(page_css(presenting), unsafe_allow_html=True)  # the pages' own st.html styles come after
     page.run()

@@ -27,7 +27,7 @@ from PIL import Image
 from plotly.colors import sequential
 
 from ui.i18n import _
-from ui.theme import FONT_SIZE, LAYER_COLORS, log_axis
+from ui.theme import FONT_SIZE, LAYER_COLORS, font_scale, log_axis
 from ui.train_figs import LOSS_HEIGHT, TRAIN, VAL, has_bands, layer_name, log_delta, powers_of_ten, smooth
 
 INK, GRID, AXIS_LINE, MARK = "#2a3f5f", "#ebf0f8", "#c8d4e3", "#888"  # plotly_white's colours
@@ -74,6 +74,7 @@ def rich(text: str) -> str:
 def label(x: float, y: float, text: str, size: int = TICK_SIZE, anchor: str = "middle", **attributes) -> str:
     """One line of text; extra attributes as keyword arguments (font_weight becomes font-weight)."""
     extra = "".join(f' {key.replace("_", "-")}="{value}"' for key, value in attributes.items())
+    size = round(size * font_scale())  # presenter mode's larger text
     return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{INK}"{extra}>'
             f"{rich(text)}</text>")
 
@@ -229,8 +230,9 @@ def html_legend(items: list[tuple[str, str, str | None, float]]) -> str:
                 f'{swatch(color, dash, line_width)}/></svg>')
         entries.append(f'<span style="display:flex;align-items:center;gap:6px;white-space:nowrap">{line}'
                        f"{html.escape(name, quote=False)}</span>")
+    size = round((TICK_SIZE - 1) * font_scale())  # presenter mode's larger text
     return (f'<div class="live-legend" style="flex:1 1 100%;display:grid;gap:0 12px;padding-left:8px;color:{INK};'
-            f'font-size:{TICK_SIZE - 1}px;grid-template-columns:repeat(auto-fill,minmax(11.5em,1fr))">'
+            f'font-size:{size}px;grid-template-columns:repeat(auto-fill,minmax(11.5em,1fr))">'
             f'{"".join(entries)}</div>')
 
 

@@ -38,3 +38,27 @@ def test_a_model_trained_on_the_train_page_becomes_active(app):
     assert "trained on the Train page" in app.session_state["active_model"][1]
     # the sidebar's "Use the default model" round trip is checked in Chromium (tests/browser/test_train_page.py):
     # AppTest does not see app.py's sidebar elements after a page switch
+
+
+def styles(at: AppTest) -> str:
+    return " ".join(m.value for m in at.markdown if m.value.startswith("<style>"))
+
+
+def test_presenter_mode_from_the_link_enlarges_the_page_text_and_stays_in_the_url():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["present"] = "1"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["present"] is True
+    assert at.sidebar.toggle(key="presenter_switch").value is True
+    assert "html {font-size: 21px}" in styles(at)  # Streamlit's rem sizes: every text grows
+    assert at.query_params["present"] == "1"
+
+
+def test_without_presenter_mode_the_page_keeps_its_size_and_the_switch_turns_it_on_and_off(app):
+    assert app.sidebar.toggle(key="presenter_switch").value is False
+    assert styles(app) and "html {font-size: 21px}" not in styles(app)
+    app.sidebar.toggle(key="presenter_switch").set_value(True).run()
+    assert app.session_state["present"] is True and app.query_params["present"] == "1"
+    app.sidebar.toggle(key="presenter_switch").set_value(False).run()
+    assert app.session_state["present"] is False and "present" not in app.query_params

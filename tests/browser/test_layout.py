@@ -1,0 +1,131 @@
+"""Phones (390 x 844) and projectors (1280 x 720) in Chromium: nothing runs off the screen or covers another text,
+and presenter mode makes the text larger (issue 23). Measured in the page, on what the issue saw broken."""
+import pytest
+
+from tests.browser.conftest import assert_no_exception, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+PROJECTOR = {"width": 1280, "height": 720}
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def projector(browser):
+    context = browser.new_context(viewport=PROJECTOR)
+    yield context.new_page()
+    context.close()
+
+
+def open_page(page, url: str) -> None:
+    page.goto(url)
+    wait_for_app(page)
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length > 0",
+                           timeout=120_000)
+    assert_no_exception(page)
+
+
+def boxes(page, selector: str) -> list[dict]:
+    return page.locator(selector).evaluate_all(
+        "els => els.map(e => { const r = e.getBoundingClientRect(); "
+        "return {text: e.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom}; })")
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return a["left"] < b["right"] - 1 and b["left"] < a["right"] - 1 and a["top"] < b["bottom"] - 1 \
+        and b["top"] < a["bottom"] - 1
+
+
+def test_on_a_phone_bp1_to_bp4_fit_the_screen_and_the_page_never_scrolls_sideways(phone, server_url):
+    open_page(phone, f"{server_url}/backprop")
+    equations = phone.locator(".katex-display").filter(has_text="BP")
+    assert equations.count() == 4
+    for i in range(4):
+        fits = equations.nth(i).evaluate("e => [e.scrollWidth, e.clientWidth, e.getBoundingClientRect().right]")
+        assert fits[0] <= fits[1] and fits[2] <= PHONE["width"], (equations.nth(i).inner_text(), fits)
+    assert phone.evaluate("() => document.documentElement.scrollWidth <= innerWidth")
+
+
+def test_on_a_phone_the_neuron_charts_titles_do_not_overlap(phone, server_url):
+    open_page(phone, f"{server_url}/neuron")
+    phone.wait_for_selector(".st-key-neuron_fig_activation .infolayer .annotation-text", timeout=60_000)
+    titles = boxes(phone, ".st-key-neuron_fig_activation .infolayer .annotation-text")
+    titles += boxes(phone, ".st-key-neuron_fig_activation .infolayer .gtitle")
+    assert len(titles) >= 2
+    for i, a in enumerate(titles):
+        for b in titles[i + 1:]:
+            assert not overlap(a, b), (a, b)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_on_a_phone_the_gradients_axis_titles_stay_inside_their_figures(phone, server_url, lang):
+    open_page(phone, f"{server_url}/gradients?lang={lang}")
+    figures = phone.locator(".js-plotly-plot")
+    assert figures.count() >= 2
+    for i in range(figures.count()):
+        figure = figures.nth(i)
+        frame = figure.locator(".main-svg").first.bounding_box()
+        for title in boxes(figure, ".g-xtitle text, .g-ytitle text, .gtitle"):
+            assert title["left"] >= frame["x"] - 1 and title["right"] <= frame["x"] + frame["width"] + 1, title
+            assert title["top"] >= frame["y"] - 1 and title["bottom"] <= frame["y"] + frame["height"] + 1, title
+
+
+@pytest.mark.xfail(strict=True, reason="the dataset and loss boxes show whole descriptions ('mnist5k: 5000 "
+                   "handwritten 28x28 MNIST digits ...' 494 px, 'cross-entropy −Σ y ln a (softmax outputs), averaged "
+                   "over the batch' 400 px, in 252-px boxes): ui/train_controls.py must show the names alone")
+def test_on_a_projector_the_sidebar_shows_dataset_loss_optimizer_and_preset_names_in_full(projector, server_url):
+    open_page(projector, f"{server_url}/train")
+    sidebar = projector.locator('[data-testid="stSidebar"]')
+    for summary in sidebar.locator("details summary").all():  # open every group so its boxes are laid out
+        if summary.locator("xpath=..").get_attribute("open") is None:
+            summary.click()
+    inputs = sidebar.locator('[data-testid="stSelectbox"] input')
+    assert inputs.count() >= 4
+    for i in range(inputs.count()):
+        sizes = inputs.nth(i).evaluate("e => [e.value, e.scrollWidth, e.clientWidth]")
+        assert sizes[1] <= sizes[2], f"'{sizes[0]}' is cut off: {sizes}"
+
+
+def test_on_a_projector_the_sidebar_is_wide_and_the_preset_name_fits(projector, server_url):
+    open_page(projector, f"{server_url}/train")
+    sidebar = projector.locator('[data-testid="stSidebar"]')
+    assert sidebar.bounding_box()["width"] >= 380
+    inputs = sidebar.locator('[data-testid="stSelectbox"] input')
+    shown = [inputs.nth(i).evaluate("e => [e.value, e.scrollWidth, e.clientWidth]") for i in range(inputs.count())]
+    shown = [s for s in shown if s[2] > 0][:1]  # the preset; the boxes in the groups below: the test above
+    assert shown
+    for value, needed, width in shown:
+        assert needed <= width, f"'{value}' is cut off: {needed} > {width}"
+
+
+def sizes(page) -> tuple[float, float]:
+    body = page.locator('[data-testid="stMain"] p').first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    title = page.locator(".js-plotly-plot .gtitle").first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    return body, title
+
+
+def test_presenter_mode_makes_the_text_and_the_chart_titles_larger(projector, server_url):
+    open_page(projector, f"{server_url}/gradients")
+    body, title = sizes(projector)
+    open_page(projector, f"{server_url}/gradients?present=1")
+    larger_body, larger_title = sizes(projector)
+    assert larger_body >= 20 and larger_body > body * 1.2, (body, larger_body)
+    assert larger_title > title * 1.3, (title, larger_title)
+    assert "present=1" in projector.url
+
+
+@pytest.mark.parametrize("name", ["neuron", "gradients", "backprop"])
+def test_every_chart_has_a_png_download_and_a_fullscreen_button_in_its_toolbar(projector, server_url, name):
+    open_page(projector, f"{server_url}/{name}")
+    projector.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .modebar').length > 0")
+    charts = projector.locator(".js-plotly-plot")
+    for i in range(charts.count()):
+        titles = charts.nth(i).locator(".modebar-btn").evaluate_all("bs => bs.map(b => b.dataset.title)")
+        assert "Download plot as a PNG" in titles and "Fullscreen" in titles, (i, titles)
