@@ -2,6 +2,7 @@
 
 N Streamlit workers (default: one per core, since Python's GIL lets one process use about one core) on
 loopback ports, and HAProxy on --address:--port in front of them with cookie-based sticky sessions.
+A worker or HAProxy that dies is restarted (serve/supervise.py); only a crash loop stops the class.
 Ctrl-C (or SIGTERM) stops every process it started.
 """
 from __future__ import annotations
@@ -11,8 +12,11 @@ import os
 import shutil
 import sys
 
-from serve.cluster import Cluster, port_is_free, run
+from serve.claims import PortTaken, claim_port, release_port
+from serve.cluster import Cluster, http_url, port_is_free
 from serve.network import network_address, public_url
+from serve.status import StatusPage
+from serve.supervise import run
 
 DEFAULT_ADDRESS = "0.0.0.0"  # every interface: the point is that students' devices on the network reach it
 DEFAULT_PORT = 8501
@@ -34,11 +38,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="where the proxy listens: %(default)s = every interface, so the class can reach it; "
                              "127.0.0.1 = this machine only")
     parser.add_argument("--haproxy", default=shutil.which("haproxy") or "/usr/sbin/haproxy", help="HAProxy binary")
+    parser.add_argument("--status-port", type=int, default=0,
+                        help="the teacher's status page on 127.0.0.1 (default: any free port, printed at start)")
     args = parser.parse_args(argv)
     if not 1 <= args.workers <= 64:
         parser.error(f"--workers must be between 1 and 64, not {args.workers}")
     if not 1 <= args.port <= 65535:
         parser.error(f"--port must be between 1 and 65535, not {args.port}")
+    if not 0 <= args.status_port <= 65535:
+        parser.error(f"--status-port must be a port number (1-65535), not {args.status_port}")
     try:
         free = port_is_free(args.address, args.port)
     except OSError as error:  # e.g. an address this machine does not have
@@ -52,17 +60,38 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    try:  # before anything listens: of two launchers started a moment apart, the second stops here
+        lock = claim_port(args.port)
+    except PortTaken as taken:
+        by = f" (pid {taken.pid})" if taken.pid else ""
+        print(f"error: port {args.port} is already used by another python -m serve{by}: choose another with --port",
+              file=sys.stderr)
+        return 2
+    try:
+        return serve(args)
+    finally:
+        release_port(lock)
+
+
+def serve(args: argparse.Namespace) -> int:
     shared = args.address in ("0.0.0.0", "::")
     host = (network_address() if shared else args.address) or "127.0.0.1"
-    students = public_url() or f"http://{host}:{args.port}"
+    students = public_url() or http_url(host, args.port)
+    try:  # bound before the workers' ports are chosen, so none of them takes it
+        status = StatusPage(args.status_port)
+    except OSError as error:
+        print(f"error: the status page cannot listen on 127.0.0.1:{args.status_port}: {error.strerror}",
+              file=sys.stderr)
+        return 2
     # the workers listen on loopback behind the proxy: told the proxy's address, their lesson links name it
     cluster = Cluster(args.workers, args.address, args.port, args.haproxy, public_url=students)
 
     def announce() -> None:
         print(f"{args.workers} workers behind HAProxy on {args.address}:{args.port}. "
-              f"Students open {students}  (Ctrl-C stops everything)", flush=True)
+              f"Students open {students}/  (Ctrl-C stops everything)\n"
+              f"Status for the teacher (this machine only): {status.url}", flush=True)
 
-    return run(cluster, announce)
+    return run(cluster, announce, status)
 
 
 if __name__ == "__main__":

@@ -1,30 +1,28 @@
-"""N Streamlit workers on loopback ports and HAProxy in front: started together, stopped together."""
+"""N Streamlit workers on loopback ports and HAProxy in front: how each is started, checked and stopped."""
 from __future__ import annotations
 
+import csv
 import ctypes
 import errno
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
+from serve.claims import make_run_folder
 from serve.config import WORKERS_VARIABLE, Worker, render
 from serve.network import PUBLIC_URL_VARIABLE
 
 ROOT = Path(__file__).resolve().parents[1]  # the repo: app.py and .streamlit/config.toml live here
 HEALTH = "/_stcore/health"
-START_SECONDS = 180.0  # a worker imports torch and loads the default model; on one busy core that takes a while
 STOP_SECONDS = 10.0  # then SIGKILL
-
-
-class Stop(Exception):
-    """SIGINT or SIGTERM arrived: stop everything."""
-
+HAPROXY = "haproxy"  # the proxy's name among the cluster's processes
+BACKEND, FRONTEND = "workers", "playground"  # their names in serve/haproxy.cfg.in
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
@@ -71,64 +69,118 @@ def _die_with_parent() -> None:
         pass
 
 
-def healthy(url: str) -> bool:
+def http_url(host: str, port: int) -> str:
+    """http://host:port, with an IPv6 address in brackets (http://[::1]:8501)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def healthy(url: str, timeout: float = 2.0) -> bool:
     try:
-        with urllib.request.urlopen(url + HEALTH, timeout=2) as response:
+        with urllib.request.urlopen(url + HEALTH, timeout=timeout) as response:
             return response.status == 200
     except OSError:
         return False
 
 
+def listening(host: str, port: int, timeout: float = 2.0) -> bool:
+    """Whether something accepts TCP connections on host:port (HAProxy is up: its port is bound)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 class Cluster:
-    """The processes of one `python -m serve`: workers first, the proxy once they answer."""
+    """The processes of one `python -m serve`: a Streamlit worker per name w1..wN, and HAProxy.
+
+    Each can be (re)started on its own: a worker keeps its port, HAProxy its configuration, so a restarted
+    process takes the place of the dead one. The supervisor (serve/supervise.py) decides when.
+    """
 
     def __init__(self, workers: int, address: str, port: int, haproxy: str, public_url: str | None = None):
         self.address, self.port, self.haproxy = address, port, haproxy
         self.public_url = public_url  # where students reach the proxy: the workers' PLAYGROUND_PUBLIC_URL
         self.workers = [Worker(f"w{i + 1}", "127.0.0.1", free_port()) for i in range(workers)]
-        self.processes: dict[str, subprocess.Popen] = {}  # name -> process, workers then "haproxy"
-        self._config_dir = tempfile.TemporaryDirectory(prefix="playground-serve-")
+        self.processes: dict[str, subprocess.Popen] = {}  # name -> its current process
+        self.folder = make_run_folder()  # named after our pid: a later launcher removes it if we are SIGKILLed
+        self.stats_socket = self.folder / "haproxy.sock"
+        self.config = self.folder / "haproxy.cfg"
+        bind = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+        self.config.write_text(render(bind, self.workers, stats_socket=str(self.stats_socket)))
+        self.local = "127.0.0.1" if address in ("0.0.0.0", "::") else address  # where this machine reaches the proxy
 
-    def _spawn(self, name: str, command: list[str], **kwargs) -> None:
-        self.processes[name] = subprocess.Popen(command, start_new_session=True,  # Ctrl-C reaches us only
-                                                preexec_fn=_die_with_parent, **kwargs)
+    @property
+    def names(self) -> list[str]:
+        return [w.name for w in self.workers] + [HAPROXY]
 
-    def start(self) -> None:
-        for w in self.workers:
-            self._spawn(w.name, [sys.executable, "-m", "streamlit", "run", "app.py",
-                                 "--server.address", w.host, "--server.port", str(w.port),
-                                 "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-                        cwd=ROOT, stdout=subprocess.DEVNULL,  # its "open http://127.0.0.1:..." banner misleads
-                        env={**os.environ, WORKERS_VARIABLE: str(len(self.workers)),  # they share the cores
-                             **({PUBLIC_URL_VARIABLE: self.public_url} if self.public_url else {})})
-        self._wait_healthy([f"http://{w.host}:{w.port}" for w in self.workers])
-        config = Path(self._config_dir.name) / "haproxy.cfg"
-        bind = f"[{self.address}]:{self.port}" if ":" in self.address else f"{self.address}:{self.port}"
-        config.write_text(render(bind, self.workers))
-        self._spawn("haproxy", [self.haproxy, "-db", "-f", str(config)])
-        local = "127.0.0.1" if self.address in ("0.0.0.0", "::") else self.address
-        self._wait_healthy([f"http://{'[' + local + ']' if ':' in local else local}:{self.port}"])
+    def worker(self, name: str) -> Worker:
+        return next(w for w in self.workers if w.name == name)
 
-    def _wait_healthy(self, urls: list[str]) -> None:
-        deadline = time.monotonic() + START_SECONDS
-        waiting = list(urls)
-        while waiting:
-            self.check_alive()
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"no answer from {', '.join(waiting)} within {START_SECONDS:.0f} s")
-            waiting = [u for u in waiting if not healthy(u)]
-            if waiting:
-                time.sleep(0.3)
+    def spawn(self, name: str) -> subprocess.Popen:
+        """Start (or start again) the worker or HAProxy called name. Call it from the main thread only:
+        PDEATHSIG fires when the thread that started a child ends."""
+        if name == HAPROXY:
+            return self._spawn(name, [self.haproxy, "-db", "-f", str(self.config)])
+        w = self.worker(name)
+        return self._spawn(name, [sys.executable, "-m", "streamlit", "run", "app.py",
+                                  "--server.address", w.host, "--server.port", str(w.port),
+                                  "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+                           cwd=ROOT, stdout=subprocess.DEVNULL,  # its "open http://127.0.0.1:..." banner misleads
+                           env={**os.environ, WORKERS_VARIABLE: str(len(self.workers)),  # they share the cores
+                                **({PUBLIC_URL_VARIABLE: self.public_url} if self.public_url else {})})
 
-    def check_alive(self) -> None:
-        """Raise if any process has exited (the class would lose every session on it)."""
-        for name, process in self.processes.items():
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with code {process.returncode}")
+    def _spawn(self, name: str, command: list[str], **kwargs) -> subprocess.Popen:
+        process = subprocess.Popen(command, start_new_session=True,  # Ctrl-C reaches us only
+                                   preexec_fn=_die_with_parent, **kwargs)
+        self.processes[name] = process
+        return process
+
+    def answers(self, name: str) -> bool:
+        """Worker: its /_stcore/health says ok. HAProxy: its port accepts connections."""
+        if name == HAPROXY:
+            return listening(self.local, self.port)
+        w = self.worker(name)
+        return healthy(http_url(w.host, w.port))
+
+    def proxy_stats(self) -> dict[str, dict[str, str]] | None:
+        """HAProxy's `show stat` on its stats socket, one row per worker ("haproxy": the students' side).
+
+        Each row has HAProxy's columns: status (UP, DOWN, ...), scur (open connections), ... None while
+        HAProxy is down."""
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(2)
+                s.connect(str(self.stats_socket))
+                s.sendall(b"show stat\n")
+                chunks = []
+                while chunk := s.recv(65536):
+                    chunks.append(chunk)
+        except OSError:
+            return None
+        rows = {}
+        for row in csv.DictReader(b"".join(chunks).decode(errors="replace").lstrip("# ").splitlines()):
+            if row.get("pxname") == BACKEND and row.get("svname") not in ("BACKEND", "FRONTEND"):
+                rows[row["svname"]] = row
+            elif row.get("pxname") == FRONTEND and row.get("svname") == "FRONTEND":
+                rows[HAPROXY] = row
+        return rows
+
+    def routes(self) -> bool:
+        """Whether HAProxy sends students to every worker (its checks mark one up within a second of answering)."""
+        stats = self.proxy_stats() or {}
+        return all(stats.get(w.name, {}).get("status") == "UP" for w in self.workers)
+
+    def describe(self, name: str) -> str:
+        """Where name listens, for the status page: 127.0.0.1:40123, or the students' address for HAProxy."""
+        if name == HAPROXY:
+            return f"[{self.address}]:{self.port}" if ":" in self.address else f"{self.address}:{self.port}"
+        w = self.worker(name)
+        return f"{w.host}:{w.port}"
 
     def stop(self) -> None:
         """The proxy first (no new requests), then the workers; SIGKILL whatever outlives STOP_SECONDS."""
-        order = ["haproxy"] + [w.name for w in self.workers]
+        order = [HAPROXY] + [w.name for w in self.workers]
         running = [self.processes[n] for n in order if n in self.processes and self.processes[n].poll() is None]
         for process in running:
             process.terminate()
@@ -139,29 +191,4 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        self._config_dir.cleanup()
-
-
-def raise_stop(signum, frame) -> None:
-    raise Stop(signal.Signals(signum).name)
-
-
-def run(cluster: Cluster, announce) -> int:
-    """Start, announce, supervise until a signal or a crash, stop. Returns the exit code."""
-    signal.signal(signal.SIGINT, raise_stop)
-    signal.signal(signal.SIGTERM, raise_stop)
-    try:
-        cluster.start()
-        announce()
-        while True:
-            cluster.check_alive()
-            time.sleep(0.5)
-    except Stop:
-        return 0
-    except RuntimeError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean-up
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        cluster.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)

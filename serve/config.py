@@ -18,18 +18,21 @@ class Worker:
     port: int
 
 
-def render(bind: str, workers: list[Worker], cookie: str = COOKIE, resolver: str | None = None) -> str:
+def render(bind: str, workers: list[Worker], cookie: str = COOKIE, resolver: str | None = None,
+           stats_socket: str | None = None) -> str:
     """haproxy.cfg text: listen on bind ("0.0.0.0:8501"), balance over workers with a sticky cookie.
 
     resolver ("127.0.0.11:53", Docker's DNS): look the workers' host names up again while running, so a
-    restarted container with a new address is found.
+    restarted container with a new address is found. stats_socket: a Unix socket path where HAProxy answers
+    `show stat` (the launcher's status page reads each worker's open connections there).
     """
     if not workers:
         raise ValueError("at least one worker is needed")
     servers = "\n".join(f"    server {w.name} {w.host}:{w.port} cookie {w.name}" for w in workers)
     resolvers = (f"\nresolvers dns\n    nameserver dns1 {resolver}\n    hold valid 10s\n" if resolver else "")
+    stats = f"    stats socket {stats_socket} mode 600 level user\n" if stats_socket else ""
     return Template(TEMPLATE.read_text()).substitute(bind=bind, cookie=cookie, servers=servers, resolvers=resolvers,
-                                                     resolve=" resolvers dns" if resolver else "")
+                                                     resolve=" resolvers dns" if resolver else "", stats=stats)
 
 
 def parse_worker(text: str, index: int) -> Worker:
