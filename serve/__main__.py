@@ -87,7 +87,8 @@ def serve(args: argparse.Namespace) -> int:
     cluster = Cluster(args.workers, args.address, args.port, args.haproxy, public_url=students)
 
     def announce() -> None:
-        print(f"{args.workers} workers behind HAProxy on {args.address}:{args.port}. "
+        workers = f"{args.workers} worker{'s' if args.workers > 1 else ''}"
+        print(f"{workers} behind HAProxy on {args.address}:{args.port}. "
               f"Students open {students}/  (Ctrl-C stops everything)\n"
               f"Status for the teacher (this machine only): {status.url}", flush=True)
 

@@ -68,7 +68,7 @@ class StatusPage:
                 "<title>Playground: workers</title><style>body{font-family:sans-serif}td,th{padding:4px 12px;"
                 "text-align:left}.up{color:#2b8a3e}.down,.restarting,.given-up{color:#c92a2a}</style>"
                 "<h1>Playground workers</h1><table><tr><th>process</th><th>listens on</th><th>state</th>"
-                f"<th>since</th><th>open tabs</th><th>restarts</th></tr>{cells}</table>"
+                f"<th>for</th><th>open tabs</th><th>restarts</th></tr>{cells}</table>"
                 "<p>Open tabs: HAProxy's connections to that worker (a tab holds one). A dead worker's students "
                 "are moved to a live one; it is restarted after 1, 2, 4 ... 10 s.</p>")
 
