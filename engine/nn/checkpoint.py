@@ -1,12 +1,15 @@
 """Save and load models safely: {"format": 1, "spec": {...}, "state_dict": {...}}, never unpickling code."""
 from __future__ import annotations
 
+import errno
 import io
 import math
 import os
 import pickle
+import re
 import stat
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -68,10 +71,12 @@ def to_bytes(model: Net, train: dict | None = None, metrics: dict | None = None,
     return buffer.getvalue()
 
 
-def check_target(path: str | Path) -> Path:
+def check_target(path: str | Path, make_folder: bool = False) -> Path:
     """Refuse a save target that is not a new or regular file in a writable folder; returns the path.
 
-    Called before training (nothing is lost to a bad --out) and again just before the rename.
+    Called before training (nothing is lost to a bad --out) and again just before the rename. Only save() makes
+    missing folders (make_folder): a run refused or stopped after this check leaves no empty folders behind, so
+    before training the nearest folder that exists is the one tested for writing.
     """
     path = Path(path)
     try:
@@ -90,7 +95,13 @@ def check_target(path: str | Path) -> Path:
                                   "name a new file or a model file to replace")
     folder = path.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        if make_folder:
+            folder.mkdir(parents=True, exist_ok=True)
+        else:
+            while not folder.exists() and folder != folder.parent:  # the folder save() would make its folders in
+                folder = folder.parent
+            if not folder.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
         fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=folder)  # the only sure test, even as root
     except OSError as exc:
         raise CheckpointError(f"cannot save to {path}: {exc.strerror or exc}") from None
@@ -102,7 +113,7 @@ def check_target(path: str | Path) -> Path:
 def save(model: Net, path: str | Path, train: dict | None = None, metrics: dict | None = None,
          calibration: dict | None = None) -> None:
     """Write atomically: a temporary file in the same folder, then rename over the target (a regular file)."""
-    path = check_target(path)
+    path = check_target(path, make_folder=True)
     data = to_bytes(model, train, metrics, calibration)
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     try:
@@ -132,17 +143,31 @@ def from_bytes(data: bytes, max_bytes: int = MAX_CHECKPOINT_BYTES) -> tuple[Net,
             size=len(data) / 1e6, limit=max_bytes / 1e6))
     _check_archive(data, max_bytes)
     try:
-        # weights_only: only tensors and plain containers are rebuilt; any other object is refused
-        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        # weights_only: only tensors and plain containers are rebuilt; any other object is refused. Rebuilding a
+        # sparse CSR tensor warns "support is in beta state" on stderr: _validate refuses it in its own words.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise CheckpointError(_("refused: the file contains Python objects other than tensors and plain "
                                 "values, which this app never loads ({detail})").format(
                                     detail=str(exc).splitlines()[0][:200])) from None
-    except Exception as exc:  # corrupted archive, truncated file, ...
+    except Exception as exc:  # corrupted archive, truncated file, a zip inside a zip, entries outside its folder
         raise CheckpointError(_("the checkpoint could not be read: {kind}: {detail}").format(
-            kind=type(exc).__name__,
-            detail=str(exc).splitlines()[0][:200] if str(exc) else _("corrupted file"))) from None
+            kind=type(exc).__name__, detail=_reader_detail(exc) or _("corrupted file"))) from None
     return _validate(payload, max_bytes), payload
+
+
+# PyTorch's archive reader ends some messages with a request to report them ("(Could this error message be
+# improved? If so, please report an enhancement request to PyTorch.)") and starts others with a source location
+# ("[enforce fail at inline_container.cc:180] ."): neither helps someone whose file was refused.
+_TORCH_NOISE = re.compile(r"\s*\(Could this error message be improved\?.*$|^\s*\[enforce fail at [^\]]*\]\s*\.?\s*")
+
+
+def _reader_detail(exc: Exception) -> str:
+    """The first line of a reader's error, without PyTorch's report request, at most 200 characters."""
+    lines = str(exc).strip().splitlines()
+    return _TORCH_NOISE.sub("", lines[0]).strip()[:200] if lines else ""
 
 
 def load(path: str | Path, max_bytes: int = MAX_CHECKPOINT_BYTES) -> tuple[Net, dict]:
@@ -234,14 +259,61 @@ def _validate(payload, max_bytes: int = MAX_CHECKPOINT_BYTES) -> Net:
                                 "missing {missing}, unexpected {unexpected}").format(
                                     network=spec.describe(), missing=missing[:5],
                                     unexpected=[str(k)[:40] for k in extra[:5]]))
-    for name, tensor in state.items():  # shapes first: a stride-0 tensor may claim far more than it stores
+    for name, tensor in state.items():  # kinds first: no operation runs on a sparse, meta or float8 tensor
+        _check_kind(name, tensor)
+    for name, tensor in state.items():  # shapes next: a stride-0 tensor may claim far more than it stores
         if tuple(tensor.shape) != expected[name]:
             raise CheckpointError(_("{name} has shape {shape} but the network needs {needed}").format(
                 name=name, shape=tuple(tensor.shape), needed=expected[name]))
-    for name, tensor in state.items():
-        if not torch.is_floating_point(tensor) or not torch.isfinite(tensor).all():
+    weights = {}
+    for name, tensor in state.items():  # as float32, the model's type: a float64 1e300 becomes inf here
+        weights[name] = tensor.to(torch.float32, memory_format=torch.contiguous_format).clone()
+        if not torch.isfinite(weights[name]).all():
             raise CheckpointError(_("{name} holds non-numeric, NaN or infinite values").format(name=name))
-    return _build(spec, state)
+    model = _build(spec, weights)
+    _check_forward(model, weights)
+    return model
+
+
+# The tensor types a checkpoint may hold: this app saves float32; half, bfloat16 and double convert exactly or
+# to the nearest float32. Everything else (integers, bool, complex, float8, quantized) is refused by name.
+WEIGHT_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
+
+
+def _check_kind(name: str, tensor: torch.Tensor) -> None:
+    """Refuse, before any operation on it, a tensor that is not dense, on the CPU and of a WEIGHT_DTYPES type.
+
+    torch.load(weights_only=True) rebuilds sparse (COO, CSR, CSC, BSR, BSC), meta and float8 tensors, on which
+    isfinite, clone or a matrix product raise NotImplementedError or RuntimeError instead of a CheckpointError.
+    """
+    if tensor.layout != torch.strided:
+        raise CheckpointError(_("the checkpoint holds a sparse tensor ({name}, layout {layout}); "
+                                "this app saves dense tensors only").format(
+                                    name=name, layout=str(tensor.layout).removeprefix("torch.")))
+    if tensor.device.type != "cpu":  # map_location="cpu" moves real tensors; a meta tensor has no values to move
+        raise CheckpointError(_("the checkpoint holds a {device} tensor ({name}), which has a shape but no "
+                                "values").format(device=tensor.device.type, name=name))
+    if tensor.dtype not in WEIGHT_DTYPES:
+        raise CheckpointError(_("the checkpoint holds a tensor of type {dtype} ({name}); weights must be "
+                                "float32 (float16, bfloat16 and float64 are converted)").format(
+                                    dtype=str(tensor.dtype).removeprefix("torch."), name=name))
+
+
+def _check_forward(model: Net, weights: dict[str, torch.Tensor]) -> None:
+    """Refuse finite weights whose forward pass overflows (e.g. |w| = 3e38): every prediction would be NaN.
+
+    Two inputs, a blank one and uniform noise in [0, 1) like pixels, from a private generator (the global RNG
+    is not moved); in eval mode, so dropout is off.
+    """
+    generator = torch.Generator().manual_seed(0)
+    x = torch.cat([torch.zeros(1, model.spec.input_size),
+                   torch.rand(1, model.spec.input_size, generator=generator)])
+    with torch.no_grad():
+        z = model(x)  # (2, n_L) output pre-activations
+    if not torch.isfinite(z).all():
+        largest = max(float(w.abs().max()) for w in weights.values() if w.numel())
+        raise CheckpointError(_("the weights are too large for arithmetic: a forward pass overflows to infinity "
+                                "or NaN (the largest |w| is {largest:.3g})").format(largest=largest))
 
 
 def _build(spec: NetworkSpec, state: dict[str, torch.Tensor]) -> Net:
@@ -253,8 +325,7 @@ def _build(spec: NetworkSpec, state: dict[str, torch.Tensor]) -> Net:
     """
     with torch.random.fork_rng(devices=()):
         model = build_model(spec)
-    model.load_state_dict({k: v.to(torch.float32, memory_format=torch.contiguous_format).clone()
-                           for k, v in state.items()}, assign=True)
+    model.load_state_dict(state, assign=True)  # state: float32 contiguous copies (_validate made them)
     model.eval()
     return model
 

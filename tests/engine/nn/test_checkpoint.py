@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from engine.nn.checkpoint import (MAX_CHECKPOINT_BYTES, CheckpointError, from_bytes, load, parameter_count,
-                                  parameter_shapes, save, to_bytes)
+from engine.nn.checkpoint import (MAX_CHECKPOINT_BYTES, CheckpointError, check_target, from_bytes, load,
+                                  parameter_count, parameter_shapes, save, to_bytes)
 from engine.nn.model import build_model
 from engine.nn.spec import NetworkSpec
 from tests.memory import BOUND_MB, REFUSAL_MB, probe
@@ -52,6 +52,41 @@ def giant_description() -> bytes:
     buffer = io.BytesIO()
     torch.save({"format": 1, "spec": spec, "state_dict": {}}, buffer)
     return buffer.getvalue()
+
+
+def exotic(kind: str) -> bytes:
+    """A real checkpoint whose first weight matrix is a tensor kind torch.load(weights_only=True) rebuilds
+    but no operation of ours handles (issue 26, D9): sparse COO or CSR, meta, float8, integers, complex."""
+    payload = payload_of(build_model(NetworkSpec(input_size=4, hidden=(3,), output_size=2)))
+    weight = payload["state_dict"]["linears.0.weight"]  # (3, 4)
+    payload["state_dict"]["linears.0.weight"] = {
+        "sparse_coo": lambda: weight.to_sparse(), "sparse_csr": lambda: weight.to_sparse_csr(),
+        "meta": lambda: torch.empty(3, 4, device="meta"), "float8": lambda: weight.to(torch.float8_e4m3fn),
+        "int": lambda: (weight * 10).to(torch.int32), "complex": lambda: weight.to(torch.complex64)}[kind]()
+    return resaved(payload)
+
+
+EXOTIC_REFUSALS = {
+    "sparse_coo": "the checkpoint holds a sparse tensor (linears.0.weight, layout sparse_coo); "
+                  "this app saves dense tensors only",
+    "sparse_csr": "the checkpoint holds a sparse tensor (linears.0.weight, layout sparse_csr); "
+                  "this app saves dense tensors only",
+    "meta": "the checkpoint holds a meta tensor (linears.0.weight), which has a shape but no values",
+    "float8": "the checkpoint holds a tensor of type float8_e4m3fn (linears.0.weight); weights must be float32 "
+              "(float16, bfloat16 and float64 are converted)",
+    "int": "the checkpoint holds a tensor of type int32 (linears.0.weight); weights must be float32 "
+           "(float16, bfloat16 and float64 are converted)",
+    "complex": "the checkpoint holds a tensor of type complex64 (linears.0.weight); weights must be float32 "
+               "(float16, bfloat16 and float64 are converted)",
+}
+
+
+def huge_weights(value: float = 3e38) -> bytes:
+    """A 784-16-10 checkpoint with every weight `value`: finite, but z^1 overflows float32 (issue 26, D13)."""
+    payload = payload_of(build_model(NetworkSpec(hidden=(16,))))
+    for name, tensor in payload["state_dict"].items():
+        payload["state_dict"][name] = torch.full_like(tensor, value) if name.endswith("weight") else tensor
+    return resaved(payload)
 
 
 def resaved(payload: dict) -> bytes:
@@ -232,3 +267,77 @@ def test_save_itself_refuses_a_folder_and_makes_a_new_folder(tmp_path):
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".write-test-*"))
     save(build_model(NetworkSpec(hidden=(4,))), tmp_path / "new" / "model.pt")  # a new file in a new folder
     assert (tmp_path / "new" / "model.pt").is_file()
+
+
+# ---------------------------------------------------------------- tensor kinds and sizes no operation handles
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("kind", list(EXOTIC_REFUSALS))
+def test_sparse_meta_float8_integer_and_complex_tensors_are_refused_by_kind(kind):
+    """Before issue 26 the first four raised NotImplementedError or RuntimeError from isfinite (a traceback on
+    the Train page, whose upload shows only CheckpointError's sentence)."""
+    with pytest.raises(CheckpointError) as err:
+        from_bytes(exotic(kind))
+    assert str(err.value) == EXOTIC_REFUSALS[kind]
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_half_bfloat16_and_double_weights_load_as_float32(dtype):
+    model = build_model(NetworkSpec(hidden=(8,)), seed=2)
+    payload = payload_of(model)
+    payload["state_dict"] = {k: v.to(dtype) for k, v in payload["state_dict"].items()}
+    loaded, _payload = from_bytes(resaved(payload))
+    for name, tensor in loaded.state_dict().items():
+        assert tensor.dtype == torch.float32 and tensor.is_contiguous()
+        assert torch.equal(tensor, payload["state_dict"][name].to(torch.float32))
+
+
+def test_a_double_too_large_for_float32_is_refused_as_infinite():
+    payload = payload_of(build_model(NetworkSpec(hidden=(8,))))
+    payload["state_dict"]["linears.1.bias"] = torch.full((10,), 1e300, dtype=torch.float64)  # finite as double
+    with pytest.raises(CheckpointError, match=r"^linears.1.bias holds non-numeric, NaN or infinite values$"):
+        from_bytes(resaved(payload))
+
+
+@pytest.mark.hostile
+def test_finite_weights_whose_forward_overflows_are_refused():
+    """3e38 is a finite float32, but Σ w·x over 784 pixels is not: every prediction would be NaN (D13: the Draw
+    page showed "0 · nan% sure" and the CLI printed label 0 with null probabilities)."""
+    with pytest.raises(CheckpointError) as err:
+        from_bytes(huge_weights(3e38))
+    assert str(err.value) == ("the weights are too large for arithmetic: a forward pass overflows to infinity "
+                              "or NaN (the largest |w| is 3e+38)")
+    model, _payload = from_bytes(huge_weights(1e3))  # large, yet every output is a number: accepted
+    assert torch.isfinite(model(torch.rand(5, 784))).all()
+
+
+@pytest.mark.hostile
+def test_pytorchs_report_request_never_reaches_the_message():
+    """A zip whose entries lie outside the archive's folder (zip-slip names) or a zip inside a zip."""
+    honest = zipfile.ZipFile(io.BytesIO(to_bytes(build_model(NetworkSpec(input_size=4, hidden=(3,), output_size=2)))))
+    slip, nested = io.BytesIO(), io.BytesIO()
+    with zipfile.ZipFile(slip, "w") as z:
+        for info in honest.infolist():
+            z.writestr("../../" + info.filename, honest.read(info))
+    with zipfile.ZipFile(nested, "w") as z:
+        z.writestr("inner.pt", to_bytes(build_model(NetworkSpec(hidden=(3,)))))
+    for data in (slip.getvalue(), nested.getvalue()):
+        with pytest.raises(CheckpointError) as err:
+            from_bytes(data)
+        message = str(err.value)
+        assert message.startswith("the checkpoint could not be read: RuntimeError: "), message
+        assert "Could this error message be improved" not in message and "enforce fail" not in message, message
+
+
+@pytest.mark.hostile
+def test_checking_a_target_makes_no_folder_and_save_makes_it(tmp_path):
+    """The CLI checks --out before training; a run refused or stopped later must leave no empty folders (D14)."""
+    target = tmp_path / "x" / "new" / "dir" / "m.pt"
+    assert check_target(target) == target
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(CheckpointError, match=r"^cannot save to .*: Not a directory$"):
+        check_target(tmp_path / "file" / "deeper" / "m.pt")
+    save(build_model(NetworkSpec(hidden=(4,))), target)
+    assert target.is_file()
