@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from engine.data.datasets import load_dataset
-from engine.data.idx import MAX_ELEMENTS, IdxError, load_idx_folder, read_idx
+from engine.data.idx import MAX_ELEMENTS, MAX_IMAGES, IdxError, load_idx_folder, read_idx
 from tests.memory import REFUSAL_MB, probe
 
 READER = "from engine.data.idx import read_idx"
+FOLDER_READER = "from engine.data.idx import load_idx_folder"
 
 
 # ---------------------------------------------------------------- an independent IDX writer
@@ -251,3 +252,75 @@ def test_allowed_roots_limit_idx_folders_and_symbolic_links_cannot_leave_them(tm
         monkeypatch.setenv("PLAYGROUND_IDX_ROOTS", off)
         with pytest.raises(IdxError, match="^this server does not read IDX folders"):
             load_dataset(f"idx:{outside}")
+
+
+# ---------------------------------------------------------------- hostile folders: every header before any data
+
+
+def gzip_of_zeros(path, dims, code, chunk=1 << 22):
+    """A gzip IDX file whose header claims `dims` of type `code`, followed by that many zero bytes, written
+    chunk by chunk (the zeros are never held): a few hundred KB on disk for a claim of a hundred MB."""
+    itemsize = {0x08: 1, 0x0E: 8}[code]
+    left = itemsize * int(np.prod(dims))
+    with gzip.open(path, "wb", compresslevel=9) as f:
+        f.write(idx_header(dims, code))
+        while left:
+            f.write(bytes(min(chunk, left)))
+            left -= min(chunk, left)
+    return path
+
+
+@pytest.mark.hostile
+def test_a_folder_of_gzipped_doubles_is_refused_from_its_headers_before_any_data_is_read(tmp_path):
+    """issue 26, D11's double_bomb: four gzip files of type 0x0E (double). All four were decompressed (4.0 GB
+    for 3.1 MB of files) before the type check; here 2 x 125 MB of claimed images must cost nothing."""
+    folder = tmp_path / "double_bomb"
+    folder.mkdir()
+    for (_label, stem), dims in zip(
+            [("", "train-images-idx3-ubyte"), ("", "train-labels-idx1-ubyte"), ("", "t10k-images-idx3-ubyte"),
+             ("", "t10k-labels-idx1-ubyte")], [(20_000, 28, 28), (20_000,), (20_000, 28, 28), (20_000,)]):
+        gzip_of_zeros(folder / (stem + ".gz"), dims, 0x0E)
+    assert sum(p.stat().st_size for p in folder.iterdir()) < 1_000_000
+    outcome, growth = probe(tmp_path, b"", FOLDER_READER, f"load_idx_folder({str(folder)!r})")
+    assert outcome == "IdxError: train images must hold unsigned bytes (type 0x08), got float64", outcome
+    assert growth < REFUSAL_MB, f"refusing cost {growth:.0f} MB"
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("dims, message", [
+    ((1, 10_000, 10_000), "train images must be 28x28 pixels, got 10000x10000"),
+    ((MAX_IMAGES + 1, 28, 28), f"train images: {MAX_IMAGES + 1} images, more than the limit of {MAX_IMAGES}"),
+])
+def test_absurd_image_dimensions_are_refused_at_the_header(tmp_path, dims, message):
+    """issue 26, D11: uint8 images of absurd dimensions were read whole (1.1 GB) before, or after, any check."""
+    folder = tmp_path / "absurd"
+    mnist_folder(folder)
+    (folder / "train-images-idx3-ubyte").unlink()
+    gzip_of_zeros(folder / "train-images-idx3-ubyte.gz", dims, 0x08)
+    write_idx(folder / "train-labels-idx1-ubyte", np.zeros(dims[0], np.uint8))
+    outcome, growth = probe(tmp_path, b"", FOLDER_READER, f"load_idx_folder({str(folder)!r})")
+    assert outcome == f"IdxError: {message}", outcome
+    assert growth < REFUSAL_MB, f"refusing cost {growth:.0f} MB"
+
+
+def test_counts_and_label_types_are_compared_before_any_data_is_read(tmp_path):
+    mnist_folder(tmp_path, n_train=12, n_train_labels=11, gz=True)
+    path = tmp_path / "t10k-images-idx3-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:-100])  # a gzip cut short: reading its data would fail first
+    with pytest.raises(IdxError, match="^train images: 12 but train labels: 11$"):
+        load_idx_folder(tmp_path)
+    mnist_folder(tmp_path, gz=True)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.zeros(7), code=0x0E, gz=True)
+    with pytest.raises(IdxError, match="^test labels must be whole numbers, got float64$"):
+        load_idx_folder(tmp_path)
+
+
+def test_a_broken_stream_among_open_files_is_named_by_its_own_file(tmp_path):
+    """All four files are open at once; a broken train-images stream must not be blamed on the last one opened."""
+    mnist_folder(tmp_path, gz=True)
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2:] = bytes(len(data) - len(data) // 2)  # the deflate stream is garbage from its middle on
+    path.write_bytes(bytes(data))
+    with pytest.raises(IdxError, match="^train-images-idx3-ubyte.gz could not be read: "):
+        load_idx_folder(tmp_path)
