@@ -13,6 +13,7 @@ import torch
 
 from ..data.datasets import Dataset, load_dataset
 from ..nn.activations import ACTIVATIONS
+from ..nn.memory import check_memory
 from ..nn.model import Net, as_targets, build_model, loss_function
 from ..nn.optimizers import Optimizer
 from ..nn.probes import layer_table, record
@@ -128,6 +129,7 @@ def profile_at_init(network: NetworkSpec, dataset: str = "mnist5k", batch_size: 
     """A freshly initialised network on the fixed batch: the CLI's rows, activation samples and a verdict."""
     data = load_dataset(dataset, seed=seed)
     network, x, y = fixed_batch(network, data, batch_size, seed)
+    check_memory(network, len(x))  # before the model is built: MemoryLimitError names the estimate
     return _profile(build_model(network, seed), x, y, seed)
 
 
