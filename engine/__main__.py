@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,9 @@ every command takes --json: one JSON document on stdout. Bad input: exit code 2 
 """
 
 
+NOT_ENOUGH_MEMORY = "not enough memory for this command; try a smaller network, batch, dataset or grid"
+
+
 class UsageError(Exception):
     """Bad input from the command line: printed as one 'error:' line, exit code 2."""
 
@@ -39,11 +43,44 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+# ASCII only: int() and float() also read Arabic-Indic and fullwidth digits ('١٢٨', '１２８') and '1_000'
+WHOLE = re.compile(r"[+-]?[0-9]+")
+DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+ECHO_MAX = 80  # characters of a value an error line repeats; a longer one is cut with "…"
+LINE_MAX = 500  # characters of an error line: values with spaces in them are cut here
+
+
+def _whole(value: str) -> int:
+    if not WHOLE.fullmatch(value.strip()):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number (digits 0-9)")
+    return int(value)
+
+
 def _floats_ok(value: str) -> float:
+    if value.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a finite number")
+    if not DECIMAL.fullmatch(value.strip()):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number (digits 0-9, '.', 'e')")
     number = float(value)
-    if not math.isfinite(number):
+    if not math.isfinite(number):  # 1e400
         raise argparse.ArgumentTypeError(f"{value!r} is not a finite number")
     return number
+
+
+def _one_line(message: str) -> str:
+    """The first line of a message, each word over ECHO_MAX characters (a 5000-character --layers) cut in its
+    middle, so a long path keeps its file name; at most LINE_MAX characters in all."""
+    lines = message.strip().splitlines()
+    first = lines[0] if lines else ""
+    half = (ECHO_MAX - 1) // 2
+    first = re.sub(r"\S{%d,}" % (ECHO_MAX + 1), lambda m: m.group()[:half] + "…" + m.group()[-half:], first)
+    return first if len(first) <= LINE_MAX else first[:LINE_MAX - 1] + "…"
+
+
+def _out_of_memory(exc: RuntimeError) -> bool:
+    """torch's allocator failing ('DefaultCPUAllocator: can't allocate memory'), not any other RuntimeError."""
+    return type(exc).__name__ == "OutOfMemoryError" or "can't allocate memory" in str(exc) \
+        or "DefaultCPUAllocator" in str(exc)
 
 
 def build_parser() -> Parser:
@@ -53,13 +90,13 @@ def build_parser() -> Parser:
 
     def network_flags(p, layers: str, activation: str, init: str) -> None:
         p.add_argument("--dataset", default="mnist5k", help="dataset name or idx:FOLDER (default mnist5k)")
-        p.add_argument("--layers", default=layers, help=f"hidden widths, comma separated (default {layers})")
+        p.add_argument("--layers", default=layers, help=f"hidden widths, comma separated, or none (default {layers})")
         p.add_argument("--activation", default=activation,
                        help=f"{'/'.join(S.ACTIVATION_NAMES)}: one name or one per layer (default {activation})")
         p.add_argument("--init", default=init, choices=S.INIT_NAMES, help=f"weight init (default {init})")
         p.add_argument("--loss", default="ce", choices=S.LOSS_NAMES,
                        help="ce (cross-entropy) or mse (1/2 |a - y|^2 averaged over the batch; default ce)")
-        p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        p.add_argument("--seed", type=_whole, default=0, help="random seed (default 0)")
         p.add_argument("--json", action="store_true", help="print one JSON document")
 
     train = sub.add_parser("train", help="train a network and save it", epilog=CHOICES_HELP,
@@ -68,8 +105,8 @@ def build_parser() -> Parser:
     train.add_argument("--optimizer", default="adam", choices=S.OPTIMIZER_NAMES, help="(default adam)")
     train.add_argument("--lr", type=_floats_ok, default=1e-3, help="learning rate η (default 0.001)")
     train.add_argument("--momentum", type=_floats_ok, default=0.9, help="for --optimizer momentum (default 0.9)")
-    train.add_argument("--batch-size", type=int, default=64, help="mini-batch size; 1 = SGD (default 64)")
-    train.add_argument("--epochs", type=int, default=5, help="passes over the training set (default 5)")
+    train.add_argument("--batch-size", type=_whole, default=64, help="mini-batch size; 1 = SGD (default 64)")
+    train.add_argument("--epochs", type=_whole, default=5, help="passes over the training set (default 5)")
     train.add_argument("--weight-decay", type=_floats_ok, default=0.0,
                        help="weight decay λ on the weights, not the biases: L2 for sgd/momentum, AdamW-style "
                             "decoupled for adam (default 0)")
@@ -77,14 +114,14 @@ def build_parser() -> Parser:
                        default="d2l", help="what λ means: d2l, λ/2 |w|^2 added to each mini-batch's cost; nielsen, "
                                            "λ/2n Σw^2 over the n training samples (default d2l)")
     train.add_argument("--dropout", type=_floats_ok, default=0.0, help="dropout on hidden layers (default 0)")
-    train.add_argument("--train-size", type=int, default=None, help="use only this many training samples")
+    train.add_argument("--train-size", type=_whole, default=None, help="use only this many training samples")
     train.add_argument("--val-fraction", type=_floats_ok, default=0.2, help="validation share (default 0.2)")
     train.add_argument("--noise", type=_floats_ok, default=None, help="noise of the 2-D and regression sets")
     train.add_argument("--conv", default="", help="channels of a conv front end, e.g. 32,64 (default none)")
     train.add_argument("--pool", default="max", choices=S.POOL_NAMES, help="pooling after each conv layer")
     train.add_argument("--augment", action="store_true", help="random shifts, rotations, scale, stroke width")
     train.add_argument("--out", default="model.pt", help="where to save the checkpoint (default model.pt)")
-    train.add_argument("--kfold", type=int, default=None, metavar="K",
+    train.add_argument("--kfold", type=_whole, default=None, metavar="K",
                        help="also run K-fold cross-validation on the training split (K = 2-20): each fold's "
                             "validation accuracy, their mean and standard deviation")
 
@@ -96,26 +133,37 @@ def build_parser() -> Parser:
     gradients = sub.add_parser("gradients", help="per-layer δ and gradients at initialisation",
                                epilog=CHOICES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     network_flags(gradients, "32,32,32,32,32,32,32,32", "sigmoid", "normal")
-    gradients.add_argument("--batch-size", type=int, default=256, help="samples in the batch (default 256)")
+    gradients.add_argument("--batch-size", type=_whole, default=256, help="samples in the batch (default 256)")
 
     landscape = sub.add_parser("landscape", help="loss surface around a model on two random directions")
     landscape.add_argument("--model", default=None, help="checkpoint (default: the app's default model)")
     landscape.add_argument("--dataset", default="mnist5k", help="dataset to evaluate on (default mnist5k)")
-    landscape.add_argument("--grid", type=int, default=41, help="grid points per axis (default 41)")
+    landscape.add_argument("--grid", type=_whole, default=41, help="grid points per axis (default 41)")
     landscape.add_argument("--span", type=_floats_ok, default=1.0, help="alphas/betas in [-span, span]")
-    landscape.add_argument("--samples", type=int, default=1000, help="evaluation samples (default 1000)")
-    landscape.add_argument("--seed", type=int, default=0, help="random directions' seed (default 0)")
+    landscape.add_argument("--samples", type=_whole, default=1000, help="evaluation samples (default 1000)")
+    landscape.add_argument("--seed", type=_whole, default=0, help="random directions' seed (default 0)")
     landscape.add_argument("--json", action="store_true", help="print one JSON document")
 
     textbooks = sub.add_parser("textbooks", help="the textbooks' experiments, measured beside the books' numbers")
     textbooks.add_argument("--id", default=None, help="run only this experiment (default: all of them)")
-    textbooks.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    textbooks.add_argument("--seed", type=_whole, default=0, help="random seed (default 0)")
     textbooks.add_argument("--json", action="store_true", help="print one JSON document")
     return parser
 
 
 def _network(args, **extra) -> S.NetworkSpec:
-    return S.NetworkSpec(hidden=args.layers, activations=args.activation, init=args.init, loss=args.loss, **extra)
+    return S.NetworkSpec(hidden=_layers(args.layers), activations=args.activation, init=args.init, loss=args.loss,
+                         **extra)
+
+
+def _layers(value: str) -> str:
+    """--layers as the spec reads it: 'none' is no hidden layer; an empty value is refused, not read as none."""
+    if value.strip().lower() == "none":
+        return ""
+    if not value.strip():
+        raise UsageError("--layers is empty: give hidden widths such as 128,64, or --layers none for a network "
+                         "without hidden layers")
+    return value
 
 
 def cmd_train(args) -> tuple[dict, int]:
@@ -123,7 +171,6 @@ def cmd_train(args) -> tuple[dict, int]:
     from .train.trainer import Trainer
     from .views.words import ending_message, format_loss
 
-    check_target(args.out)  # before training: a bad --out must not cost the run
     if args.kfold is not None and not 2 <= args.kfold <= 20:
         raise UsageError(f"--kfold must be 2-20, got {args.kfold}")
     network = _network(args, dropout=args.dropout, conv=args.conv, pool=args.pool)
@@ -131,7 +178,8 @@ def cmd_train(args) -> tuple[dict, int]:
                            noise=args.noise, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
                            batch_size=args.batch_size, epochs=args.epochs, weight_decay=args.weight_decay, decay=args.decay,
                            seed=args.seed, augment=args.augment)
-    trainer = Trainer(network, training, snapshot_every=10**9)
+    check_target(args.out)  # before training, after the settings: a bad --out must not cost the run; makes no folder
+    trainer = Trainer(network, training, snapshot_every=10**9)  # loads the dataset: a bad one ends here
     start = time.perf_counter()
     reported = 0
     while not trainer.finished:
@@ -217,15 +265,18 @@ def cmd_predict(args) -> tuple[list, int]:
             else:
                 x = torch.tensor(prepared.pixels.reshape(1, -1), dtype=torch.float32)
                 probs = soften(predict_proba(model, x)[0].numpy(), temperature)
-                row["label"], row["probs"] = int(np.argmax(probs)), [round(float(p), 6) for p in probs]
+                if np.isfinite(probs).all():
+                    row["label"], row["probs"] = int(np.argmax(probs)), [round(float(p), 6) for p in probs]
+                else:  # the checkpoint's forward check passed on a blank and a noise image, not on this one
+                    row["error"] = "the model's output for this image is not a number (its weights overflow)"
         results.append(row)
         if not args.json:
             print(f"{path}: {row['error'] or row['label']}"
                   + (f"  ({max(row['probs']):.1%})" if row["probs"] else ""))
     failed = [row for row in results if row["error"] not in (None, "blank")]  # blank: read, but no digit
     if failed:
-        print(f"error: {len(failed)} of {len(results)} images could not be read; "
-              f"{failed[0]['file']}: {failed[0]['error']}", file=sys.stderr)
+        print("error: " + _one_line(f"{len(failed)} of {len(results)} images could not be read; "
+                                    f"{failed[0]['file']}: {failed[0]['error']}"), file=sys.stderr)
         return results, 2
     return results, 0
 
@@ -304,11 +355,15 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         result, code = COMMANDS[args.command](args)
     except (UsageError, ValueError, CheckpointError, FileNotFoundError) as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {_one_line(str(exc)) or type(exc).__name__}", file=sys.stderr)
         return 2
     except MemoryError:
-        print("error: not enough memory for this command; try a smaller network, dataset or grid", file=sys.stderr)
+        print(f"error: {NOT_ENOUGH_MEMORY}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # torch's allocator; any other RuntimeError is a bug and keeps its traceback
+        if not _out_of_memory(exc):
+            raise
+        print(f"error: {NOT_ENOUGH_MEMORY}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -317,7 +372,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except OSError as exc:  # a disk full or a file vanishing while saving
-        print(f"error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}", file=sys.stderr)
+        print("error: " + _one_line(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}"),
+              file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(_plain(result), allow_nan=False))

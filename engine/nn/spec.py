@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass
 
 from ..text import _
@@ -61,9 +62,11 @@ def _check_choice(name: str, value, choices) -> None:
 
 
 def _as_tuple(value, cast) -> tuple:
-    """Accept '128,64', [128, 64], (128, 64) or a single value; return a tuple."""
+    """Accept '128,64', [128, 64], (128, 64) or a single value; return a tuple ('' is the empty tuple)."""
     if isinstance(value, str):
-        parts = [p.strip() for p in value.split(",") if p.strip()]
+        parts = [p.strip() for p in value.split(",")] if value.strip() else []
+        if not all(parts):  # ',,,' or '128,,64' is a typo, not a shorter network
+            raise SpecError(_("{value!r} has an empty item between commas").format(value=value))
     elif isinstance(value, (list, tuple)):
         parts = list(value)
     else:
@@ -71,12 +74,14 @@ def _as_tuple(value, cast) -> tuple:
     return tuple(cast(p) for p in parts)
 
 
+WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: int() also reads '١٢٨', '１２８' and '1_28'
+
+
 def _int(value) -> int:
     if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            raise SpecError(_("expected a whole number, got {value!r}").format(value=value)) from None
+        if not WHOLE_NUMBER.fullmatch(value.strip()):
+            raise SpecError(_("expected a whole number, got {value!r}").format(value=value))
+        return int(value)
     return value
 
 

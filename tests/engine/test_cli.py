@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from engine.__main__ import main
 from engine.data.idx import MAX_ELEMENTS
 from engine.data.preprocess import NOT_AN_IMAGE
 from engine.nn.checkpoint import load, save
@@ -19,7 +20,7 @@ from engine.train.kfold import cross_validate
 from tests import ROOT
 from tests.engine.data.test_idx import idx_header, mnist_folder
 from tests.engine.data.test_preprocess import encode, phone_photo
-from tests.engine.nn.test_checkpoint import giant_description, zip_bomb
+from tests.engine.nn.test_checkpoint import EXOTIC_REFUSALS, exotic, giant_description, huge_weights, zip_bomb
 
 
 def cli(*args, env=None, timeout=300):
@@ -302,3 +303,141 @@ def test_no_command_imports_the_compiler_stack(tmp_path):
                             text=True, timeout=300, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]", result.stdout
+
+
+# ---------------------------------------------------------------- issue 26: the same bounds outside the browser
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("kind", list(EXOTIC_REFUSALS))
+def test_predict_refuses_sparse_meta_float8_integer_and_complex_checkpoints_in_one_line(tmp_path, kind):
+    """D9: the first four exited 1 with a 22-115 line traceback (isfinite on a sparse, meta or float8 tensor)."""
+    model = tmp_path / f"{kind}.pt"
+    model.write_bytes(exotic(kind))
+    image = tmp_path / "digit.png"
+    image.write_bytes(encode(np.zeros((28, 28), np.uint8)))
+    result = cli("predict", "--model", model, image, "--json")
+    assert one_error_line(result) == f"error: {EXOTIC_REFUSALS[kind]}"
+    assert result.stdout == ""
+
+
+@pytest.mark.hostile
+def test_predict_refuses_a_checkpoint_whose_finite_weights_overflow(tmp_path):
+    """D13: weights of 3e38 gave exit 0 with label 0 and null probabilities."""
+    model = tmp_path / "huge_weights.pt"
+    model.write_bytes(huge_weights(3e38))
+    draw_digit(tmp_path / "one.png", "1")
+    result = cli("predict", "--model", model, tmp_path / "one.png", "--json")
+    assert one_error_line(result) == ("error: the weights are too large for arithmetic: a forward pass overflows "
+                                      "to infinity or NaN (the largest |w| is 3e+38)")
+    assert result.stdout == ""
+
+
+@pytest.mark.hostile
+def test_gradients_refuses_a_profile_too_big_for_memory_before_building_it():
+    """D10: 50 layers of 1024 on mnist5k+pendigits with --batch-size 100000 reached 9.8 GB and died in the
+    allocator (exit 1). The batch really drawn is the training split, 9,994 samples; refused by arithmetic."""
+    layers = ",".join(["1024"] * 50)
+    result = cli("gradients", "--layers", layers, "--batch-size", "100000", "--dataset", "mnist5k+pendigits", "--json")
+    line = one_error_line(result)
+    assert line.startswith("error: this needs about ") and line.endswith(
+        " GB of memory (50 hidden layers up to 1024 units wide on a batch of 9,994 samples); the limit is 2 GB: "
+        "lower the batch size, the width or the depth"), line
+    assert float(line.split("about ")[1].split(" GB")[0]) > 9.8  # what it reached before dying, and more
+    assert result.stdout == ""
+
+
+@pytest.mark.hostile
+def test_torchs_allocator_error_becomes_one_not_enough_memory_line(monkeypatch, capsys):
+    """The estimate is arithmetic; if the allocator fails anyway, the same one line, never its traceback."""
+    import engine.views.gradients as gradients
+
+    def out_of_memory(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory: "
+                           "you tried to allocate 4194304000 bytes.")
+
+    monkeypatch.setattr(gradients, "profile_at_init", out_of_memory)
+    assert main(["gradients", "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == ("error: not enough memory for this command; try a smaller network, batch, dataset "
+                            "or grid\n")
+    assert captured.out == ""
+
+    def a_bug(*args, **kwargs):
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+
+    monkeypatch.setattr(gradients, "profile_at_init", a_bug)
+    with pytest.raises(RuntimeError, match="shapes cannot be multiplied"):  # a bug keeps its traceback
+        main(["gradients", "--json"])
+
+
+@pytest.mark.hostile
+def test_a_folder_of_gzipped_doubles_or_absurd_images_exits_2_from_its_headers(tmp_path):
+    """D11 through the CLI: the double_bomb and uint8 images of absurd dimensions, refused from their headers."""
+    from tests.engine.data.test_idx import gzip_of_zeros, write_idx
+
+    bomb = tmp_path / "double_bomb"
+    bomb.mkdir()
+    for stem, dims in [("train-images-idx3-ubyte", (2000, 28, 28)), ("train-labels-idx1-ubyte", (2000,)),
+                       ("t10k-images-idx3-ubyte", (2000, 28, 28)), ("t10k-labels-idx1-ubyte", (2000,))]:
+        gzip_of_zeros(bomb / (stem + ".gz"), dims, 0x0E)
+    result = cli("train", "--dataset", f"idx:{bomb}", "--out", tmp_path / "m.pt", "--json")
+    assert one_error_line(result) == "error: train images must hold unsigned bytes (type 0x08), got float64"
+    absurd = tmp_path / "absurd"
+    mnist_folder(absurd)
+    (absurd / "train-images-idx3-ubyte").unlink()
+    gzip_of_zeros(absurd / "train-images-idx3-ubyte.gz", (1, 8000, 8000), 0x08)
+    write_idx(absurd / "train-labels-idx1-ubyte", np.zeros(1, np.uint8))
+    for command in (["train", "--out", tmp_path / "m.pt"], ["gradients"]):
+        result = cli(*command, "--dataset", f"idx:{absurd}", "--json")
+        assert one_error_line(result) == "error: train images must be 28x28 pixels, got 8000x8000"
+    assert not (tmp_path / "m.pt").exists()
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("bad", [["--layers", "abc"], ["--dataset", "cifar"], ["--dataset", "idx:/no/such"],
+                                 ["--lr", "-1"]])
+def test_a_refused_train_creates_no_folder(tmp_path, bad):
+    """D14: `train --out x/new/dir/m.pt --layers abc` made x/new/dir/ and then failed."""
+    one_error_line(cli(*TRAIN_FAST, *bad, "--out", tmp_path / "x" / "new" / "dir" / "m.pt", "--json"))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("args, message", [
+    (["--layers", ",,,"], "error: ',,,' has an empty item between commas"),
+    (["--layers", "8,,8"], "error: '8,,8' has an empty item between commas"),
+    (["--layers", ""], "error: --layers is empty: give hidden widths such as 128,64, or --layers none for a "
+                       "network without hidden layers"),
+    (["--layers", "   "], "error: --layers is empty: give hidden widths such as 128,64, or --layers none for a "
+                          "network without hidden layers"),
+    (["--layers", "١٢٨"], "error: expected a whole number, got '١٢٨'"),
+    (["--layers", "１２８"], "error: expected a whole number, got '１２８'"),
+    (["--layers", "1_0"], "error: expected a whole number, got '1_0'"),
+    (["--epochs", "١"], "error: argument --epochs: '١' is not a whole number (digits 0-9)"),
+    (["--batch-size", "１６"], "error: argument --batch-size: '１６' is not a whole number (digits 0-9)"),
+    (["--seed", "1_000"], "error: argument --seed: '1_000' is not a whole number (digits 0-9)"),
+    (["--lr", "0.0_1"], "error: argument --lr: '0.0_1' is not a number (digits 0-9, '.', 'e')"),
+    (["--lr", "٠.١"], "error: argument --lr: '٠.١' is not a number (digits 0-9, '.', 'e')"),
+    (["--lr", "1e400"], "error: argument --lr: '1e400' is not a finite number"),
+])
+def test_train_takes_only_ascii_numbers_and_no_empty_layer_list(tmp_path, args, message):
+    """D15: ',,,' and '' trained 0 hidden layers without a word; int() and float() read '١٢٨', '１２８', '1_000'."""
+    result = cli(*TRAIN_FAST, *args, "--out", tmp_path / "m.pt", "--json")
+    assert one_error_line(result) == message
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_layers_none_is_a_network_without_hidden_layers(tmp_path):
+    result = cli(*TRAIN_FAST, "--layers", "none", "--out", tmp_path / "m.pt", "--json")
+    assert result.returncode == 0, result.stderr
+    assert load(tmp_path / "m.pt")[0].spec.hidden == ()
+
+
+@pytest.mark.hostile
+def test_an_error_line_cuts_a_long_value_to_80_characters(tmp_path):
+    """D15: the error line repeated a 5000-character value."""
+    line = one_error_line(cli(*TRAIN_FAST, "--layers", "x" * 5000, "--out", tmp_path / "m.pt"))
+    assert line == "error: expected a whole number, got '" + "x" * 38 + "…" + "x" * 38 + "'"  # 79 characters
+    line = one_error_line(cli(*TRAIN_FAST, "--activation", "a b " * 2000, "--out", tmp_path / "m.pt"))
+    assert len(line) <= len("error: ") + 500 and line.endswith("…")
