@@ -3,6 +3,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ui.bootstrap import configure_process
+from ui.class_join import class_box
 from ui.compute import INTERACTIVE
 from ui.i18n import _, install_language
 from ui.state import sidebar
@@ -20,6 +21,7 @@ PAGES = [
     st.Page("pages/gradients.py", title=_("Gradients"), icon=":material/trending_down:", url_path="gradients"),
     st.Page("pages/landscape.py", title=_("Loss surface"), icon=":material/landscape:", url_path="landscape"),
     st.Page("pages/backprop.py", title=_("Backprop"), icon=":material/calculate:", url_path="backprop"),
+    st.Page("pages/board.py", title=_("Class board"), icon=":material/co_present:", url_path="board"),
 ]
 
 
@@ -32,6 +34,7 @@ page = st.navigation([st.Page(home, title=_("Draw"), url_path="home", default=Tr
 ctx = get_script_run_ctx()
 with INTERACTIVE.running(ctx.session_id if ctx else "bare"):  # a click's run goes before others' training
     sidebar(PAGES)
+    class_box()
     with st.sidebar:
         presenter_switch()
         st.markdown(page_css(presenting), unsafe_allow_html=True)  # the pages' own st.html styles come after

@@ -9,6 +9,7 @@ from engine.train.calibration import UNSURE_BELOW, temperature_of
 from engine.views.draw import BLANK, architecture, predict_bytes, predict_image
 from ui import draw_figs as figs
 from ui.bootstrap import require_app_frame
+from ui.class_send import send_panel
 from ui.i18n import N_, _
 from ui.plain_text import plain
 from ui.state import DEFAULT_LABEL, default_model, digit_model_or_notice, shown_label
@@ -118,6 +119,7 @@ with right:
                   help=_("The digit with the largest output activation a^L (softmax probabilities for a network "
                          "trained with cross-entropy, sigmoid outputs for one trained with mse). A blank canvas "
                          "gets no guess."))
+    send_panel("draw", pixels=prediction.pixels if prediction.status == "ok" else None)  # "collect our digits"
     if prediction.status == "blank":
         st.info(_("Draw a digit (or upload a photo) and the network's answer appears here."))
     else:

@@ -104,8 +104,8 @@ def learning_speed_panel(seed: int) -> None:
     """Nielsen's chapter 5: the speed of learning ‖∂C/∂b^l‖ of each hidden layer, at init and over training."""
     st.subheader(_("Speed of learning per layer (Nielsen, chapter 5)"))
     st.markdown(_(
-        "Nielsen calls $\|\partial C / \partial b^l\|$ the **speed of learning** of layer $l$: by BP3 it is the "
-        "length of the batch's mean $\delta^l$. His network [784, 30, 30, 30, 30, 10] with sigmoid units is his "
+        "Nielsen calls $\\|\\partial C / \\partial b^l\\|$ the **speed of learning** of layer $l$: by BP3 it is the "
+        "length of the batch's mean $\\delta^l$. His network [784, 30, 30, 30, 30, 10] with sigmoid units is his "
         "example of the vanishing gradient problem: the first hidden layer learns about 100 times slower than "
         "the last."))
     cols = st.columns([2, 2, 3])

@@ -18,6 +18,7 @@ from ui.classroom import CLOSED_TAB_SECONDS, busy_message, lesson_link_builder
 from ui.i18n import _
 from ui.plain_text import plain
 from ui.state import set_active_model
+from ui.theme import CHART_CONFIG
 from ui.train_controls import controls, init_state, remember_settings, view_choice
 from ui.train_run import TrainRun
 from ui.uploads import messages_about, uploader_notes
@@ -72,11 +73,11 @@ def predictions_view(trainer: Trainer) -> None:
     """Decision boundary (2-D), fitted curve (regression) or a gallery of validation digits."""
     shown = predictions(trainer)
     if isinstance(shown, RegressionFit):
-        st.plotly_chart(figs.regression_fit(shown), key="train_fig_fit", theme=None)
+        st.plotly_chart(figs.regression_fit(shown), key="train_fig_fit", theme=None, config=CHART_CONFIG)
     elif isinstance(shown, Boundary):
-        st.plotly_chart(figs.decision_boundary(shown), key="train_fig_boundary", theme=None)
+        st.plotly_chart(figs.decision_boundary(shown), key="train_fig_boundary", theme=None, config=CHART_CONFIG)
     elif isinstance(shown, Gallery):
-        st.plotly_chart(figs.digit_gallery(shown), key="train_fig_gallery", theme=None)
+        st.plotly_chart(figs.digit_gallery(shown), key="train_fig_gallery", theme=None, config=CHART_CONFIG)
     else:
         st.info(_("No picture for this dataset."))
 
@@ -92,7 +93,8 @@ def lines_chart(place, history: dict, field: str, title: str, y_title: str, live
         width = live.FULL_WIDTH // 2 if half else live.FULL_WIDTH  # half: in one of two columns
         place.markdown(live.per_layer_lines(history, field, title, y_title, width), unsafe_allow_html=True)
     else:
-        place.plotly_chart(figs.per_layer_lines(history, field, title, y_title), key=LINES_KEYS[field], theme=None)
+        place.plotly_chart(figs.per_layer_lines(history, field, title, y_title), key=LINES_KEYS[field], theme=None,
+                           config=CHART_CONFIG)
 
 
 def detail_view(trainer: Trainer, shown: RunView, choice: str, live_view: bool) -> None:
@@ -117,13 +119,14 @@ def detail_view(trainer: Trainer, shown: RunView, choice: str, live_view: bool) 
     elif choice == "Activations":
         left, right = st.columns([2, 1])
         left.plotly_chart(figs.distributions(activation_values(trainer), _("Activations a<sup>l</sup> "
-                                             "(256 validation samples)"), "a", names), key="train_fig_acts", theme=None)
+                                             "(256 validation samples)"), "a", names), key="train_fig_acts",
+                          theme=None, config=CHART_CONFIG)
         activations = list(trainer.network.activations) + [trainer.network.output_activation]
         right.plotly_chart(figs.saturation_bars(shown.saturation, names, activations),
-                           key="train_fig_sat", theme=None)
+                           key="train_fig_sat", theme=None, config=CHART_CONFIG)
     elif choice == "Weights":
         st.plotly_chart(figs.distributions(weight_values(trainer), _("Weights W<sup>l</sup>"), "w", names),
-                        key="train_fig_weights", theme=None)
+                        key="train_fig_weights", theme=None, config=CHART_CONFIG)
     else:
         predictions_view(trainer)
 
@@ -175,8 +178,8 @@ def live_charts(run: TrainRun, shown: RunView) -> None:
         st.caption(_("Live view: pause to hover over the charts for their values and to zoom in."))
     else:
         loss.plotly_chart(figs.loss_accuracy(history, epochs, trainer.network.regression, run.marks()),
-                          key="train_fig_loss", theme=None)
-        delta.plotly_chart(figs.delta_heatmap(history), key="train_fig_delta", theme=None)
+                          key="train_fig_loss", theme=None, config=CHART_CONFIG)
+        delta.plotly_chart(figs.delta_heatmap(history), key="train_fig_delta", theme=None, config=CHART_CONFIG)
     detail_view(trainer, shown, view_choice(), live_view)
 
 

@@ -5,6 +5,7 @@ import csv
 import ctypes
 import errno
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -109,6 +110,9 @@ class Cluster:
         bind = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
         self.config.write_text(render(bind, self.workers, stats_socket=str(self.stats_socket)))
         self.local = "127.0.0.1" if address in ("0.0.0.0", "::") else address  # where this machine reaches the proxy
+        # one cookie secret for every worker of this launch: a student moved to another worker (its own died) keeps
+        # a valid XSRF cookie, so an upload still works; new each launch, never written to a file
+        self.cookie_secret = os.environ.get("STREAMLIT_SERVER_COOKIE_SECRET") or secrets.token_hex(32)
 
     @property
     def names(self) -> list[str]:
@@ -128,6 +132,7 @@ class Cluster:
                                   "--server.headless", "true", "--browser.gatherUsageStats", "false"],
                            cwd=ROOT, stdout=subprocess.DEVNULL,  # its "open http://127.0.0.1:..." banner misleads
                            env={**os.environ, WORKERS_VARIABLE: str(len(self.workers)),  # they share the cores
+                                "STREAMLIT_SERVER_COOKIE_SECRET": self.cookie_secret,
                                 **({PUBLIC_URL_VARIABLE: self.public_url} if self.public_url else {})})
 
     def _spawn(self, name: str, command: list[str], **kwargs) -> subprocess.Popen:

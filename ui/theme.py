@@ -80,6 +80,9 @@ def text_width(text: str, size: float) -> float:
     return width
 
 
+RELATIONS = set("=≈<>≤≥→←×·+−")  # signs whose neighbours stay on their line
+
+
 def _breaks(tokens: list[str]) -> dict[int, int]:
     """Where a line of tokens may break (a break at i starts the next line with tokens[i]) and how well:
     2 after a space or punctuation or before an opening bracket, 1 between two Chinese characters not glued by
@@ -91,6 +94,8 @@ def _breaks(tokens: list[str]) -> dict[int, int]:
         depth -= before.startswith("</")
         if depth > 0 or after.startswith("</") or after == " ":
             continue
+        if before == " " and (after in RELATIONS or (i >= 2 and tokens[i - 2] in RELATIONS)):
+            continue  # keep "P = 0.5" and "a ≈ 0" on one line: a line never starts or ends at a relation
         if before in BREAK_AFTER or after in BREAK_BEFORE:
             breaks[i] = 2
         elif (len(before) == len(after) == 1 and GLUE not in (before, after)

@@ -3,12 +3,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests import ROOT
+from ui import bootstrap
 
 PAGES = ["pages/draw.py", "pages/neuron.py", "pages/train.py", "pages/gradients.py", "pages/landscape.py", "pages/backprop.py"]
 
 
 @pytest.fixture
 def app() -> AppTest:
+    bootstrap._switched.clear()  # a page opened by an earlier test of the process left its frame flag set
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     assert not at.exception, at.exception
