@@ -96,7 +96,7 @@ def _session_connected(token: str) -> bool:
 
 
 class ClosedTabs:
-    """Frees the run of a tab whose browser has left, CLOSED_TAB_SECONDS after it left."""
+    """Frees the runs of a tab whose browser has left, CLOSED_TAB_SECONDS after it left."""
     # Streamlit keeps a closed tab's session for server.disconnectedSessionTTL (2 minutes), so that a phone that lost
     # its Wi-Fi can come back to it; a class opening and closing tabs would hold every closed tab's trainer that long.
     # Each run is held weakly: once Streamlit drops its session, nothing is kept here.
@@ -106,31 +106,39 @@ class ClosedTabs:
         self._connected, self._grace, self._clock = connected, grace, clock
         self._forget = forget  # drops what Streamlit still holds of the session's page (drop_page_references)
         self._lock = threading.Lock()
-        self._watched: dict[str, tuple[weakref.ref, float | None]] = {}  # token -> (its run, when its browser left)
+        # token -> (its runs: the Train page's, its capacity jobs..., when its browser left)
+        self._watched: dict[str, tuple[tuple[weakref.ref, ...], float | None]] = {}
 
     def watch(self, token: str, run: Freeable) -> None:
-        """Watch the session with this token; run.free() once its browser has been gone long enough."""
+        """Watch the session with this token; run.free() (with its other watched runs') once its browser has been
+        gone long enough."""
         with self._lock:
-            self._watched[token] = (weakref.ref(run), None)
+            runs, _left = self._watched.get(token, ((), None))
+            if not any(ref() is run for ref in runs):
+                runs += (weakref.ref(run),)
+            self._watched[token] = (runs, None)
 
     def watched(self) -> int:
         with self._lock:
             return len(self._watched)
 
     def sweep(self) -> list[str]:
-        """Free the run of each watched session whose browser left `grace` seconds ago or more; their tokens."""
+        """Free the runs of each watched session whose browser left `grace` seconds ago or more; their tokens."""
         now, freed = self._clock(), []
         with self._lock:
-            for token, (run, left) in list(self._watched.items()):
-                held = run()
-                if held is None:  # Streamlit dropped the session, and its run with it
+            for token, (runs, left) in list(self._watched.items()):
+                runs = tuple(ref for ref in runs if ref() is not None)
+                if not runs:  # Streamlit dropped the session, and its runs with it
                     del self._watched[token]
                 elif self._connected(token):
-                    self._watched[token] = (run, None)  # back (or never gone)
+                    self._watched[token] = (runs, None)  # back (or never gone)
                 elif left is None:
-                    self._watched[token] = (run, now)
+                    self._watched[token] = (runs, now)
                 elif now - left >= self._grace:
-                    held.free()
+                    for ref in runs:
+                        held = ref()
+                        if held is not None:
+                            held.free()
                     self._forget(token)
                     del self._watched[token]
                     freed.append(token)

@@ -18,7 +18,8 @@ import contextlib
 import os
 import threading
 import time
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Callable, Iterator
 
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -57,6 +58,42 @@ def training_debt(owed: float, alone_rate: float, elapsed: float, training_now: 
                   cores: float | None = None) -> float:
     """CPU seconds one session trains now: what its last (cut short) slice owed, plus training_budget; ≤ MAX_OWED."""
     return min(MAX_OWED, max(owed, 0.0) + training_budget(alone_rate, elapsed, training_now, cores))
+
+
+@dataclass
+class SliceBudget:
+    """One session's training paid by the clock, one slice a tick: what the last slice owed and when it began."""
+    owed: float = 0.0  # CPU seconds the last slice could not train, owed to the next
+    last_slice: float | None = None  # time.monotonic() when the last slice began; None: the first is one tick's
+
+    def budget(self, alone_rate: float, first_elapsed: float, training_now: int) -> float:
+        """CPU seconds to train now (training_debt), for the wall time since the last slice (first: first_elapsed)."""
+        now = time.monotonic()
+        elapsed = now - self.last_slice if self.last_slice is not None else first_elapsed
+        self.last_slice = now
+        return training_debt(self.owed, alone_rate, elapsed, training_now)
+
+    def train(self, advance: Callable[[float], bool], budget: float, token: str, chunk: float, max_wall: float,
+              yield_point: Callable[[], object]) -> bool:
+        """Call advance(seconds) -> finished in `chunk`-second pieces until `budget` CPU seconds or `max_wall` wall
+        seconds are spent, other sessions' clicks first; True when it finished.
+
+        A click of this session waiting ends the slice: yield_point() (an element call) lets Streamlit stop the run.
+        """
+        # CPU time, not wall time: in a class the other sessions' threads hold the GIL for most of the wall clock
+        cpu_start, wall_start = time.thread_time(), time.perf_counter()
+        try:
+            while True:
+                INTERACTIVE.wait_turn(token)  # another session's click first
+                if advance(min(chunk, budget)):
+                    return True
+                if click_waiting():  # this session's own click
+                    yield_point()  # Streamlit's yield point: raises here when a button outside a fragment was hit
+                    return False  # a button of the fragment: Streamlit runs it again for it once this run ends
+                if time.thread_time() - cpu_start >= budget or time.perf_counter() - wall_start >= max_wall:
+                    return False
+        finally:  # also when a click stops the run: what was not trained is owed to the next slice
+            self.owed = budget - (time.thread_time() - cpu_start)
 
 
 class Interactive:

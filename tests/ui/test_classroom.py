@@ -58,6 +58,22 @@ def test_a_tab_back_within_the_grace_time_keeps_its_run_and_starts_the_count_aga
     assert tabs.sweep() == [] and a.trainer == "run a" and not a.freed
 
 
+def test_every_run_a_closed_tab_watched_is_freed_and_its_page_forgotten_once():
+    connected, forgotten = set(), []
+    clock = Clock()
+    tabs = ClosedTabs(connected=lambda token: token in connected, clock=clock, forget=forgotten.append)
+    train, kfold = TrainRun(trainer="run a", running=True), TrainRun(trainer="k-fold of a")  # a Train run, a job
+    tabs.watch("a", train)
+    tabs.watch("a", kfold)
+    tabs.watch("a", kfold)  # the page watches again on a later run: still one entry
+    assert tabs.watched() == 1
+    tabs.sweep()
+    clock.now = CLOSED_TAB_SECONDS + 1
+    assert tabs.sweep() == ["a"] and forgotten == ["a"]
+    assert train.freed and train.trainer is None and kfold.freed and kfold.trainer is None
+    assert tabs.watched() == 0
+
+
 def test_a_session_streamlit_has_dropped_is_forgotten_without_freeing_anything():
     tabs, clock = watcher(set())
     run = TrainRun(trainer="run")
