@@ -63,8 +63,18 @@ def test_the_best_width_is_the_lowest_validation_error_narrowest_first():
 LINK = {"ds": "moons", "n": "60", "layers": "8", "act": "relu", "ep": "3", "lr": "0.01", "bs": "16", "opt": "adam"}
 
 
-def open_train():
-    return open_page("pages/train.py", LINK, timeout=240)
+def open_train(**link):
+    return open_page("pages/train.py", {**LINK, **link}, timeout=240)
+
+
+def finish(at, key: str, ticks: int = 30):
+    """Let the section's job under `key` tick (each run of the page is one tick of its fragment) until it is done."""
+    for _ in range(ticks):
+        if at.session_state[key].job is None:
+            return at
+        at.run()
+        assert not at.exception
+    raise AssertionError(f"{key} still training after {ticks} ticks")
 
 
 def test_the_section_renders_and_a_small_sweep_draws_one_point_per_width():
@@ -74,6 +84,7 @@ def test_the_section_renders_and_a_small_sweep_draws_one_point_per_width():
     assert at.button(key="capacity_run") and at.button(key="kfold_run")
     at.multiselect(key="capacity_widths").set_value([1, 4, 32]).run()
     at.button(key="capacity_run").click().run()
+    finish(at, "capacity_job")
     assert not at.exception and not at.error
     fig = next(c for c in at.get("plotly_chart") if "capacity_fig" in c.proto.id)
     train, val, best = json.loads(fig.proto.spec)["data"]
@@ -85,6 +96,7 @@ def test_k_fold_runs_from_the_page_with_each_fold_mean_and_std():
     at = open_train()
     at.selectbox(key="kfold_k").set_value(3).run()
     at.button(key="kfold_run").click().run()
+    finish(at, "kfold_job")
     assert not at.exception and not at.error
     assert next(m for m in at.metric if m.label == "Folds").value == "3"
     mean = float(next(m for m in at.metric if m.label == "Mean validation accuracy").value)
@@ -92,21 +104,21 @@ def test_k_fold_runs_from_the_page_with_each_fold_mean_and_std():
     assert any("Each fold trained on 40 samples" in c.value for c in at.caption)  # 60 moons in 3 folds
     fig = next(c for c in at.get("plotly_chart") if "kfold_fig" in c.proto.id)
     assert all(f"fold {i}" in fig.proto.spec for i in (1, 2, 3))
-    at.button(key="kfold_run").click().run()  # the same settings again: the kept run, no replayed progress bar
+    at.button(key="kfold_run").click().run()  # the same settings again: the server's finished run, no training
     assert not at.exception and next(m for m in at.metric if m.label == "Folds").value == "3"
+    assert at.session_state["kfold_job"].job is None
 
 
 def test_finished_runs_are_kept_by_their_settings_and_the_oldest_forgotten():
     from ui.capacity_panel import FinishedRuns
 
-    runs, calls = FinishedRuns(2), []
-
-    def run(value):
-        return lambda: calls.append(value) or value
-
-    assert runs.get_or_run("a", run(1)) == 1 and runs.get_or_run("a", run(9)) == 1 and calls == [1]
-    runs.get_or_run("b", run(2)), runs.get_or_run("a", run(9)), runs.get_or_run("c", run(3))  # b is the oldest
-    assert runs.get_or_run("a", run(9)) == 1 and runs.get_or_run("b", run(4)) == 4 and calls == [1, 2, 3, 4]
+    runs = FinishedRuns(2)
+    assert runs.get("a") is None
+    runs.put("a", 1)
+    runs.put("b", 2)
+    assert runs.get("a") == 1  # now b is the oldest
+    runs.put("c", 3)
+    assert runs.get("b") is None and runs.get("a") == 1 and runs.get("c") == 3
 
 
 def test_an_empty_width_list_gets_one_clear_message():
@@ -129,12 +141,128 @@ def test_a_full_server_refuses_the_sweep_politely_and_runs_it_once_a_slot_is_fre
         at.button(key="capacity_run").click().run()
         assert not at.exception and any("busy" in w.value for w in at.warning)
         assert not any("capacity_fig" in c.proto.id for c in at.get("plotly_chart"))
+        assert at.session_state["capacity_job"].job is None and not at.get("progress")  # nothing runs
     finally:
         for token in others:
             slots.release(token)
     at.button(key="capacity_run").click().run()
+    finish(at, "capacity_job")
     assert any("capacity_fig" in c.proto.id for c in at.get("plotly_chart"))
     assert slots.busy() == 0  # the sweep gave its slot back
+
+
+# --- the jobs train a slice per tick, inside the training cap -----------------------------------------
+@pytest.fixture
+def one_step_a_tick(monkeypatch):
+    """No CPU time to spend: every tick trains exactly one mini-batch (a slice trains at least one)."""
+    import ui.capacity_panel
+
+    monkeypatch.setattr(ui.capacity_panel, "TRAIN_BUDGET", 0.0)
+
+
+def kfold_steps(at) -> tuple[int, int]:
+    """(folds done, steps of the fold in training) of the session's K-fold job."""
+    job = at.session_state["kfold_job"].job
+    return job.done, (job.current.step_count if job.current is not None else 0)
+
+
+TINY = {"ep": "1"}  # 60 moons in 3 folds of 40, batch 16: 3 steps a fold, 9 in all
+
+
+def test_run_k_fold_takes_a_slot_and_trains_one_slice_per_tick_until_its_result_shows(one_step_a_tick):
+    from ui.classroom import training_slots
+
+    slots = training_slots()
+    at = open_train(**TINY)
+    at.selectbox(key="kfold_k").set_value(3).run()
+    at.button(key="kfold_run").click().run()
+    assert not at.exception and not at.error
+    assert kfold_steps(at) == (0, 1)  # the click's run drew the progress, then trained its first slice
+    assert at.session_state["session_token"] in slots._last_tick  # holding this session's training slot
+    assert "Training fold 1 of 3" in at.get("progress")[0].proto.text
+    assert at.button(key="kfold_job_stop") and not any(m.label == "Folds" for m in at.metric)
+    at.run()  # the fragment's timer ticks
+    assert kfold_steps(at) == (0, 2)
+    at.run()  # fold 1's last step: it is measured and dropped; fold 2 is built at the next tick
+    assert kfold_steps(at) == (1, 0)
+    at.run()  # each tick draws the progress, then trains
+    assert kfold_steps(at) == (1, 1) and "Training fold 2 of 3" in at.get("progress")[0].proto.text
+    for _ in range(5):
+        at.run()
+    assert not at.exception and at.session_state["kfold_job"].job is None  # 9 steps, 9 slices
+    assert next(m for m in at.metric if m.label == "Folds").value == "3"
+    assert any("Each fold trained on 40 samples" in c.value for c in at.caption)
+    assert not at.get("progress") and slots.busy() == 0  # done: the slot went back to the class
+
+
+def test_stop_ends_the_job_and_gives_the_slot_back(one_step_a_tick):
+    from ui.classroom import training_slots
+
+    at = open_train(**TINY)
+    at.button(key="capacity_run").click().run()  # the default widths: far from done after one step
+    run = at.session_state["capacity_job"]
+    assert run.job is not None and training_slots().busy() == 1
+    assert "Training width 1: 0 of 9 widths done" in at.get("progress")[0].proto.text
+    job = run.job
+    at.button(key="capacity_job_stop").click().run()
+    assert not at.exception and run.job is None and training_slots().busy() == 0
+    steps = job.current.step_count
+    at.run()
+    assert job.current.step_count == steps and not at.get("progress")  # no tick trains it any more
+    assert not any("capacity_fig" in c.proto.id for c in at.get("plotly_chart"))
+
+
+def test_a_full_server_says_busy_and_runs_no_k_fold(one_step_a_tick):
+    from ui.classroom import training_slots
+
+    slots = training_slots()
+    others = [f"other-student-{i}" for i in range(slots.capacity)]
+    at = open_train(**TINY)
+    try:
+        for token in others:
+            assert slots.acquire(token)
+        at.button(key="kfold_run").click().run()
+        assert not at.exception and any("The server is busy" in w.value for w in at.warning)
+        assert at.session_state["kfold_job"].job is None and not at.get("progress")
+        assert slots.busy() == slots.capacity  # the others' slots, and none for this session
+        at.run()
+        assert not any("busy" in w.value for w in at.warning)  # said once
+    finally:
+        for token in others:
+            slots.release(token)
+
+
+def test_a_closed_tabs_job_is_dropped_and_its_slot_given_back(one_step_a_tick, monkeypatch):
+    import ui.classroom
+    from ui.classroom import training_slots
+
+    watched = []
+    monkeypatch.setattr(ui.classroom, "watch_this_tab", watched.append)  # the section hands over how to free it
+    at = open_train(**TINY)
+    at.button(key="kfold_run").click().run()
+    run = at.session_state["kfold_job"]
+    assert run in watched and run.job is not None  # beside the Train page's run
+    job = run.job
+    run.free()  # what ClosedTabs does CLOSED_TAB_SECONDS after the tab closed
+    assert run.job is None
+    steps = job.current.step_count
+    at.run()  # the tab comes back after that
+    assert not at.exception and job.current.step_count == steps  # nothing trained it after it was freed
+    assert any("the server stopped this run" in i.value for i in at.info)
+    assert not at.get("progress") and training_slots().busy() == 0
+
+
+def test_the_progress_speaks_the_sessions_language():
+    from tests.i18n_text import chinese_in, english_left
+    from engine.train.kfold import KFoldJob
+    from ui.capacity_panel import kfold_words
+    from ui.i18n import speaking
+
+    job = KFoldJob(SMALL, MOONS, 3)
+    assert kfold_words(job) == "Training fold 1 of 3"
+    with speaking("zh"):
+        text = kfold_words(job)
+    assert chinese_in(text) and english_left(text) == []
 
 
 def test_on_the_regression_set_folds_and_widths_are_judged_by_the_loss():
@@ -176,8 +304,10 @@ def test_a_chinese_session_sees_the_section_its_runs_and_the_classroom_link_in_c
     at = open_page("pages/train.py", {**LINK, "lang": "zh"}, state={"lang": "zh"}, timeout=240)
     at.multiselect(key="capacity_widths").set_value([1, 4]).run()
     at.button(key="capacity_run").click().run()
+    finish(at, "capacity_job")
     at.selectbox(key="kfold_k").set_value(3).run()
     at.button(key="kfold_run").click().run()
+    finish(at, "kfold_job")
     assert not at.exception and not at.error
     with speaking("zh"):
         heading, axis = _("Capacity and validation"), _("hidden width (units per hidden layer, log scale)")
