@@ -94,3 +94,9 @@ def _nodes(node):
     for child in getattr(node, "children", {}).values() if isinstance(getattr(node, "children", None), dict) \
             else []:
         yield from _nodes(child)
+
+
+def unwrapped(text: str) -> str:
+    """A figure text as written, before ui.theme.fit_texts wrapped it: the <br> that took a space's place between
+    two Latin words becomes the space again, one between Chinese characters goes."""
+    return re.sub(r"(?<=[\x21-\x7e])<br>(?=[\x21-\x7e])", " ", text).replace("<br>", "")

@@ -7,11 +7,12 @@ import re
 import streamlit as st
 
 from engine.data.datasets import DATASETS, DatasetError, load_dataset
-from engine.nn.model import ACTIVATIONS, INITS, LOSS_LABELS, REGRESSION_LOSS_LABEL
+from engine.nn.model import ACTIVATIONS, INITS, LOSS_LABELS, LOSSES, REGRESSION_LOSS_LABEL
 from engine.views.presets import DEFAULT_PRESET, PRESETS
 from engine.nn.spec import (DECAY_NAMES, LIMITS, URL_KEYS, OPTIMIZER_NAMES, NetworkSpec, SpecError, TrainSpec,
                          clamp_params, from_params, to_params)
-from engine.nn.optimizers import DECAY_HELP, DECAY_LABELS, OPTIMIZER_LABELS, WEIGHT_DECAY_HELP, learning_rates
+from engine.nn.optimizers import (DECAY_HELP, DECAY_LABELS, OPTIMIZER_LABELS, OPTIMIZER_SHORT, WEIGHT_DECAY_HELP,
+                                  learning_rates)
 from ui.class_session import link_params as class_params
 from ui.classroom import lesson_params, lesson_rules
 from ui.i18n import N_, _, translator, url_params
@@ -170,8 +171,8 @@ def _data_section(lesson: "_Lesson", state) -> dict:
             folder = state.get("train_idx_folder", "")
         else:
             off = "data" in lesson.locked
-            dataset = st.selectbox(_("Dataset"), list(DATASET_LABELS), key="train_dataset", disabled=off,
-                                   format_func=lambda n: f"{n}: {_(DATASET_LABELS[n])}")
+            dataset = st.selectbox(_("Dataset"), list(DATASET_LABELS), key="train_dataset", disabled=off)
+            st.caption(_(DATASET_LABELS[dataset]))  # the box shows the name, which fits; the caption wraps
             folder = (st.text_input(_("IDX folder"), key="train_idx_folder", disabled=off,
                                     placeholder=_("/path/to/mnist (train-images-idx3-ubyte(.gz), ...)"))
                       if dataset == "idx" else "")
@@ -199,7 +200,8 @@ def _network_section(lesson: "_Lesson", state, dataset: str) -> dict:
             widths, acts = _layers("layers" in lesson.locked)
         init = lesson.widget("init", lambda disabled: st.selectbox(
             _("Initialisation"), list(INITS), key="train_init", disabled=disabled,
-            format_func=lambda n: _(INITS[n].label)), "train_init")
+            format_func=lambda n: _(INITS[n].short)), "train_init")
+        st.caption(_(INITS[init].label))
         if dataset == "regression":  # one linear output: the quadratic cost is the only one that fits
             st.selectbox(_("Loss"), [REGRESSION_LOSS_LABEL], disabled=True, key="train_loss_regression",
                          format_func=_)
@@ -210,7 +212,8 @@ def _network_section(lesson: "_Lesson", state, dataset: str) -> dict:
         else:
             loss = lesson.widget("loss", lambda disabled: st.selectbox(
                 _("Loss"), list(LOSS_LABELS), key="train_loss", disabled=disabled,
-                format_func=lambda n: _(LOSS_LABELS[n])), "train_loss")
+                format_func=lambda n: _(LOSSES[n].short)), "train_loss")
+            st.caption(_(LOSS_LABELS[loss]))
         dropout = lesson.widget("dropout", lambda disabled: st.slider(
             _("Dropout"), *LIMITS["dropout"], key="train_dropout", step=0.05, disabled=disabled), "train_dropout")
     return dict(hidden=tuple(widths), activations=tuple(acts), init=init, loss=loss, dropout=float(dropout))
@@ -222,7 +225,8 @@ def _training_section(lesson: "_Lesson", state) -> dict:
     with st.expander(_("Training"), expanded=True):
         optimizer = lesson.widget("opt", lambda disabled: st.selectbox(
             _("Optimizer"), OPTIMIZER_NAMES, key="train_optimizer", disabled=disabled,
-            format_func=lambda n: _(OPTIMIZER_LABELS[n])), "train_optimizer")
+            format_func=lambda n: _(OPTIMIZER_SHORT[n])), "train_optimizer")
+        st.caption(_(OPTIMIZER_LABELS[optimizer]))
         momentum = state.train_momentum
         if optimizer == "momentum":
             momentum = lesson.widget("opt", lambda disabled: st.slider(

@@ -34,6 +34,7 @@ ADAM_EPS = 1e-8
 # Marked with N_: shown as _(OPTIMIZER_LABELS[name]) and _(WEIGHT_DECAY_HELP)
 OPTIMIZER_LABELS = {"sgd": N_("SGD: w ← w − η∇C"), "momentum": N_("SGD with momentum: v ← μv + ∇C, w ← w − ηv"),
                     "adam": N_("Adam: per-weight step sizes from running gradient moments")}
+OPTIMIZER_SHORT = {"sgd": N_("SGD"), "momentum": N_("SGD with momentum"), "adam": N_("Adam")}  # in the Train box
 # What the weight-decay control does with each optimizer (the Train page's help, the README)
 WEIGHT_DECAY_HELP = N_("Weight decay λ shrinks the weights W, never the biases. With sgd and momentum it is L2: "
                         "λw is added to the gradient. With adam it is decoupled (AdamW): w ← w − ηλw besides Adam's "

@@ -77,9 +77,6 @@ def test_on_a_phone_the_gradients_axis_titles_stay_inside_their_figures(phone, s
             assert title["top"] >= frame["y"] - 1 and title["bottom"] <= frame["y"] + frame["height"] + 1, title
 
 
-@pytest.mark.xfail(strict=True, reason="the dataset and loss boxes show whole descriptions ('mnist5k: 5000 "
-                   "handwritten 28x28 MNIST digits ...' 494 px, 'cross-entropy −Σ y ln a (softmax outputs), averaged "
-                   "over the batch' 400 px, in 252-px boxes): ui/train_controls.py must show the names alone")
 def test_on_a_projector_the_sidebar_shows_dataset_loss_optimizer_and_preset_names_in_full(projector, server_url):
     open_page(projector, f"{server_url}/train")
     sidebar = projector.locator('[data-testid="stSidebar"]')

@@ -217,7 +217,9 @@ def test_regression_link_asking_for_cross_entropy_is_told_it_trains_the_quadrati
 
 def test_loss_labels_say_what_mse_is():
     at = open_train()
-    label = at.selectbox(key="train_loss").format_func("mse")
+    at.selectbox(key="train_loss").set_value("mse").run()
+    assert at.selectbox(key="train_loss").format_func("mse") == "quadratic"  # the box: a name that fits the sidebar
+    label = " ".join(c.value for c in at.sidebar.caption)  # below it, the whole description
     assert "½‖a − y‖² averaged over the batch" in label and "not PyTorch's MSELoss" in label
     assert "softmax regression" in at.number_input(key="train_depth").help
     assert "AdamW" in at.select_slider(key="train_wd").help  # which decay adam gets, and biases never decay
