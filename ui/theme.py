@@ -80,7 +80,7 @@ def text_width(text: str, size: float) -> float:
     return width
 
 
-RELATIONS = set("=≈<>≤≥→←×·+−")  # signs whose neighbours stay on their line
+RELATIONS = set("=≈<>≤≥→←×·+−/")  # signs whose neighbours stay on their line
 
 
 def _breaks(tokens: list[str]) -> dict[int, int]:
@@ -94,8 +94,10 @@ def _breaks(tokens: list[str]) -> dict[int, int]:
         depth -= before.startswith("</")
         if depth > 0 or after.startswith("</") or after == " ":
             continue
-        if before == " " and (after in RELATIONS or (i >= 2 and tokens[i - 2] in RELATIONS)):
-            continue  # keep "P = 0.5" and "a ≈ 0" on one line: a line never starts or ends at a relation
+        if before in RELATIONS or after in RELATIONS:
+            continue  # "1/(1 + e⁻ᶻ)" stays whole: no break glued to a sign
+        if before == " " and after in RELATIONS:
+            continue  # a line may end at "a =" (as TeX breaks after a relation) but never start with "= 0.5"
         if before in BREAK_AFTER or after in BREAK_BEFORE:
             breaks[i] = 2
         elif (len(before) == len(after) == 1 and GLUE not in (before, after)

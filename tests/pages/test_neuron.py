@@ -6,7 +6,7 @@ import pytest
 from engine.nn.activations import ACTIVATIONS, SATURATION_MARGIN
 from engine.views import neuron
 from tests.apptest import open_page
-from tests.i18n_text import figure_texts
+from tests.i18n_text import figure_texts, unwrapped
 from ui.i18n import speaking
 from ui.theme import KIND_COLORS
 
@@ -67,7 +67,8 @@ def test_the_activations_labels_symbols_and_colours_are_the_registrys(at):
     for name, kind in (("sigmoid", "saturates"), ("relu", "dies")):
         at.segmented_control(key="neuron_activation").set_value(name).run()
         title = f"{ACTIVATIONS[name].label}: a = {ACTIVATIONS[name].symbol}"
-        [figure] = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if title in figure_texts(c.proto.spec)]
+        [figure] = [json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                    if title in map(unwrapped, figure_texts(c.proto.spec))]
         assert {shape["fillcolor"] for shape in figure["layout"]["shapes"] if "fillcolor" in shape} == \
             {KIND_COLORS[kind]} and ACTIVATIONS[name].kind == kind
     at.segmented_control(key="neuron_activation").set_value("sigmoid").run()
@@ -138,7 +139,7 @@ def test_target_slider_states_the_targets_entropy(at):
 def test_switching_the_relu_layer_retrains_and_keeps_a_curved_boundary(at):
     at.radio(key="neuron_relu_layer").set_value(1).run()
     assert not at.exception
-    assert any("Hidden layer 2 ReLU" in str(c.proto) for c in at.get("plotly_chart"))
+    assert any("Hidden layer 2 ReLU" in text for c in at.get("plotly_chart") for text in figure_texts(c.proto.spec))
 
 
 def test_a_chinese_session_reads_the_page_and_its_figures_in_chinese():
