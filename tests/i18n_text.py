@@ -97,6 +97,9 @@ def _nodes(node):
 
 
 def unwrapped(text: str) -> str:
-    """A figure text as written, before ui.theme.fit_texts wrapped it: the <br> that took a space's place between
-    two Latin words becomes the space again, one between Chinese characters goes."""
-    return re.sub(r"(?<=[\x21-\x7e])<br>(?=[\x21-\x7e])", " ", text).replace("<br>", "")
+    """A figure text as written, before ui.theme.fit_texts wrapped it: a <br> that took a space's place (between
+    two Latin characters, or a Latin character and a Chinese one, as the catalog spaces them) becomes the space
+    again; one between Chinese characters or after Chinese punctuation goes."""
+    latin, han = r"[\x21-\x7e]", r"[\u4e00-\u9fff]"
+    spaced = rf"(?<={latin})<br>(?={latin}|{han})|(?<={han})<br>(?={latin})"
+    return re.sub(spaced, " ", text).replace("<br>", "")

@@ -207,7 +207,13 @@ def fit_texts(fig: go.Figure) -> go.Figure:
             if annotation.yanchor == "bottom" and (annotation.y or 0) >= 0.99:
                 top_subtitle_lines = max(top_subtitle_lines, line_count(annotation.text))
     lines = line_count(layout_.title.text)
-    needed = MODEBAR_STRIP + lines * title_size * LINE_HEIGHT + top_subtitle_lines * sub_size * LINE_HEIGHT + 8
+    # plotly.js raises a title of several lines by part of a line above its anchor: pad it down by its extra lines,
+    # so the first one stays clear of the toolbar's strip (a projector's half-width chart wraps titles too)
+    lift = (lines - 1) * title_size * LINE_HEIGHT
+    if lift:
+        fig.update_layout(title_pad_t=math.ceil(MODEBAR_STRIP + lift))
+    needed = (MODEBAR_STRIP + lift + lines * title_size * LINE_HEIGHT + top_subtitle_lines * sub_size * LINE_HEIGHT
+              + 8)
     if needed > (margin.t or 0):
         fig.update_layout(margin=dict(t=math.ceil(needed)))
     plot_height = (layout_.height or 360) - (layout_.margin.t or 0) - (margin.b or 0)
