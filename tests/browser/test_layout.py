@@ -29,6 +29,15 @@ def open_page(page, url: str) -> None:
     wait_for_app(page)
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length > 0",
                            timeout=120_000)
+    # every chart drawn, the fonts loaded, and the charts' sizes the same at two polls in a row: a loaded machine
+    # may still be laying out the lower charts when the first one appears
+    page.wait_for_function("""() => {
+        const plots = [...document.querySelectorAll('.js-plotly-plot')];
+        const drawn = plots.length > 0 && plots.every(p => p.querySelector('.main-svg'));
+        const shape = plots.map(p => { const r = p.getBoundingClientRect(); return r.width + 'x' + r.height; }).join();
+        const still = window.__plotShapes === shape;
+        window.__plotShapes = shape;
+        return drawn && still && document.fonts.status === 'loaded'; }""", polling=500, timeout=120_000)
     assert_no_exception(page)
 
 
