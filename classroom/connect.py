@@ -8,6 +8,8 @@ workers on several machines; psycopg 3 is its driver.
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -73,7 +75,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
         dbapi_connection.isolation_level = None  # the driver issues no BEGIN of its own: on_begin does
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={BUSY_MS}")  # first: switching a new file to WAL may wait too
-        cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
+        _until_unlocked(lambda: cursor.execute("PRAGMA journal_mode=WAL"))  # readers never wait for the writer
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=FULL")  # a result is on disk when send() returns
         cursor.close()
@@ -93,3 +95,16 @@ def forget_engines() -> None:
 
 
 __all__ = ["STORE_VARIABLE", "DATA_VARIABLE", "data_folder", "store_url", "engine_for", "forget_engines"]
+
+
+def _until_unlocked(statement, tries: int = 200, pause: float = 0.05) -> None:
+    """Run a statement, again while SQLite says the database is locked: switching a new file to WAL takes an
+    exclusive lock without calling the busy handler, so workers opening a fresh store at once can collide."""
+    for attempt in range(tries):
+        try:
+            statement()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(pause)

@@ -77,7 +77,8 @@ def test_on_a_phone_the_neuron_charts_titles_do_not_overlap(phone, server_url):
 def test_on_a_phone_the_gradients_axis_titles_stay_inside_their_figures(phone, server_url, lang):
     open_page(phone, f"{server_url}/gradients?lang={lang}")
     figures = phone.locator(".js-plotly-plot")
-    assert figures.count() >= 2
+    phone.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2",
+                            timeout=120_000)  # the δ profile and at least one more figure
     for i in range(figures.count()):
         figure = figures.nth(i)
         frame = figure.locator(".main-svg").first.bounding_box()

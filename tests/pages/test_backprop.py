@@ -12,7 +12,7 @@ from engine.nn.optimizers import LEARNING_RATES, learning_rates
 from engine.nn.spec import NetworkSpec
 from engine.views.backprop_check import mlp_arrays
 from tests.apptest import open_page
-from tests.i18n_text import figure_texts
+from tests.i18n_text import figure_texts, unwrapped
 
 
 def open_backprop(state: dict | None = None) -> AppTest:
@@ -147,7 +147,7 @@ def test_the_graphs_output_is_a_L_so_a2_names_only_the_worked_networks_second_la
     texts = " ".join(figure_texts(graph.proto.spec))
     assert "a<sup>L</sup>" in texts and "z<sup>L</sup>" in texts and "δᴸ" in texts
     assert "a<sup>2</sup>" not in texts and "a²" not in texts and "δ²" not in texts and "W²" not in texts
-    titles = [a["text"] for chart in at.get("plotly_chart") if chart is not graph
+    titles = [unwrapped(a["text"]) for chart in at.get("plotly_chart") if chart is not graph
               for a in json.loads(chart.proto.spec)["layout"].get("annotations", [])]
     # a² is the 784-16-16-10 network's second hidden layer (its forward-pass figure), and only that
     assert "a<sup>2</sup> = sigmoid(z<sup>2</sup>)" in titles
