@@ -209,9 +209,8 @@ def fit_texts(fig: go.Figure) -> go.Figure:
     lines = line_count(layout_.title.text)
     # plotly.js raises a title of several lines by part of a line above its anchor: pad it down by its extra lines,
     # so the first one stays clear of the toolbar's strip (a projector's half-width chart wraps titles too)
-    lift = (lines - 1) * title_size * LINE_HEIGHT
-    if lift:
-        fig.update_layout(title_pad_t=math.ceil(MODEBAR_STRIP + lift))
+    lift = max(lines - 1, 0) * title_size * LINE_HEIGHT  # no title yet (lines = 0): no lift, never a negative one
+    fig.update_layout(title_pad_t=math.ceil(MODEBAR_STRIP + lift))  # set each call: the title may have changed
     needed = (MODEBAR_STRIP + lift + lines * title_size * LINE_HEIGHT + top_subtitle_lines * sub_size * LINE_HEIGHT
               + 8)
     if needed > (margin.t or 0):

@@ -89,8 +89,10 @@ def test_a_first_visitor_by_a_deep_link_gets_the_apps_frame(page):
         wait_for_app(page)
         sidebar = page.locator('[data-testid="stSidebar"]')
         assert wait_until(lambda: "Active model" in sidebar.inner_text(), 30)
-        for title in ("Draw", "Train", "Gradients", "Loss surface", "Backprop"):
-            assert sidebar.get_by_role("link", name=title).count() == 1
+        titles = ("Draw", "Train", "Gradients", "Loss surface", "Backprop")
+        # the links are drawn by the same run as the caption, but a loaded browser may show one before the other
+        assert wait_until(lambda: all(sidebar.get_by_role("link", name=t, exact=True).count() == 1 for t in titles),
+                          30), [sidebar.get_by_role("link", name=t, exact=True).count() for t in titles]
         assert page.locator('[data-testid="stMain"] h1').first.inner_text().startswith("Train a network")
         assert_no_exception(page)
         screenshot(page, "train_deep_link")
