@@ -27,9 +27,9 @@ class MemoryLimitError(SpecError):
     """A network and batch that would need more memory than the limit (a SpecError: callers already show those)."""
 
 
-def unit_count(network: NetworkSpec) -> int:
-    """Values one sample produces in the network: conv feature maps (before and after pooling), then n_l per layer."""
-    units = sum(network.widths)
+def conv_unit_count(network: NetworkSpec) -> int:
+    """Values one sample produces in the conv front end: each feature map before and after pooling (0 without)."""
+    units = 0
     if network.conv:
         height, width = network.image_shape
         for channels in network.conv:
@@ -37,6 +37,11 @@ def unit_count(network: NetworkSpec) -> int:
             height, width = height // 2, width // 2
             units += channels * height * width  # after 2x2 pooling
     return units
+
+
+def unit_count(network: NetworkSpec) -> int:
+    """Values one sample produces in the network: conv feature maps (before and after pooling), then n_l per layer."""
+    return sum(network.widths) + conv_unit_count(network)
 
 
 def estimate_bytes(network: NetworkSpec, batch_size: int, *,
@@ -73,4 +78,4 @@ def _gigabytes(n_bytes: int) -> str:
     return f"{value:.0f} GB" if math.isclose(value, round(value)) else f"{value:.1f} GB"
 
 
-__all__ = ["MEMORY_LIMIT_BYTES", "MemoryLimitError", "estimate_bytes", "check_memory", "unit_count"]
+__all__ = ["MEMORY_LIMIT_BYTES", "MemoryLimitError", "estimate_bytes", "check_memory", "conv_unit_count", "unit_count"]

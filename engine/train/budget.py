@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 
 from ..nn.checkpoint import parameter_count  # from the spec's shapes: nothing is allocated
+from ..nn.memory import conv_unit_count
 from ..nn.spec import NetworkSpec, TrainSpec
 from .recorder import FLUSH_EVERY, StepBuffer
 from .snapshots import BUDGET_BYTES, FLOAT_BYTES, snapshot_limit
@@ -51,21 +52,6 @@ class RunEstimate:
         return self.parameters + self.optimizer + self.recorder + self.step + self.evaluation + self.snapshots
 
 
-def _conv_floats(network: NetworkSpec) -> int:
-    """Floats one sample's conv front end holds: each conv's output and its pooled output.
-
-    (engine/nn/memory.py's unit_count, minus the layers' widths: use that once it is in.)
-    """
-    if not network.conv:
-        return 0
-    height, width = network.image_shape
-    total = 0
-    for channels in network.conv:
-        total += channels * height * width + channels * (height // 2) * (width // 2)
-        height, width = height // 2, width // 2
-    return total
-
-
 def estimate(network: NetworkSpec, training: TrainSpec, n_train: int, *, record: bool = True,
              snapshot_budget: int | None = BUDGET_BYTES, max_snapshots: int = 60) -> RunEstimate:
     """The bytes a Trainer of `network` (sized for its dataset: spec_for_dataset) on n_train samples will hold."""
@@ -77,8 +63,8 @@ def estimate(network: NetworkSpec, training: TrainSpec, n_train: int, *, record:
     buffers = StepBuffer.bytes_for(widths, batch, steps) + StepBuffer.bytes_for(widths, last, steps)
     weights = n_params - sum(widths)  # W without the biases: the recorder's copy for ‖ΔW‖/‖W‖
     per_sample = network.input_size * (2 if training.augment else 1) + STEP_WORK * (sum(widths) +
-                                                                                    _conv_floats(network))
-    evaluation = min(EVAL_CHUNK, n_train) * (2 * max(widths) + _conv_floats(network) + network.input_size)
+                                                                                    conv_unit_count(network))
+    evaluation = min(EVAL_CHUNK, n_train) * (2 * max(widths) + conv_unit_count(network) + network.input_size)
     snapshots = snapshot_limit(n_params, max_snapshots, snapshot_budget)
     return RunEstimate(
         n_params=n_params,
