@@ -83,10 +83,43 @@ snapshots = Table(
     Column("saved_at", Float, nullable=False),
 )
 
-SCHEMA_VERSION = 1  # the version `metadata` describes
+class_lessons = Table(  # issue 25: the guided lesson the teacher runs for the class now, at most one
+    "class_lessons", metadata,
+    Column("class_id", Integer, ForeignKey("classes.id"), primary_key=True),
+    Column("lesson_id", String(64), nullable=False),  # a lessons/ file's id
+    Column("steps", Integer, nullable=False),  # the lesson's step count: every step stored is below it
+    Column("step", Integer, nullable=False),  # 0-based step the teacher has the class on
+    Column("paced", Boolean, nullable=False),  # True: the teacher moves everyone; False: own pace
+    Column("revealed", Boolean, nullable=False),  # the projector shows the current step's answer
+    Column("started_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),  # last start, move, pace or reveal
+)
+
+lesson_answers = Table(  # one prediction per student per lesson step; a new one replaces it
+    "lesson_answers", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("class_id", Integer, ForeignKey("classes.id"), nullable=False),
+    Column("lesson_id", String(64), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("student_id", Integer, ForeignKey("students.id"), nullable=False),
+    Column("answer", Float, nullable=False),  # the option's index (choice) or the number predicted
+    Column("measured", Float),  # what the student's own run measured, if it ran
+    Column("answered_at", Float, nullable=False),
+    UniqueConstraint("student_id", "lesson_id", "step", name="one_answer_per_step"),
+    Index("answers_by_step", "class_id", "lesson_id", "step"),
+)
+
+
+def _lessons(conn: Connection) -> None:
+    """Version 2 (issue 25): the class's current lesson and its students' answers."""
+    class_lessons.create(conn)
+    lesson_answers.create(conn)
+
+
+SCHEMA_VERSION = 2  # the version `metadata` describes
 # version -> the step from version - 1 (DDL through SQLAlchemy, e.g. `Column(...).create`-style ALTERs).
 # Append one, never edit one: a database records which it ran. Change the Table above in the same commit.
-UPGRADES: dict[int, Callable[[Connection], None]] = {}
+UPGRADES: dict[int, Callable[[Connection], None]] = {2: _lessons}
 ADVISORY_LOCK = 7_240_024  # any constant: the key PostgreSQL serialises schema work on
 
 
@@ -127,4 +160,4 @@ def _stored_version(conn: Connection) -> int | None:
 
 
 __all__ = ["metadata", "classes", "experiments", "students", "assignments", "results", "snapshots",
-           "schema_version", "SCHEMA_VERSION", "UPGRADES", "SchemaError", "ensure_schema"]
+           "class_lessons", "lesson_answers", "schema_version", "SCHEMA_VERSION", "UPGRADES", "SchemaError", "ensure_schema"]

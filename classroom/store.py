@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from .connect import engine_for
+from .lessons_store import LessonPacing
 from .records import ClassInfo, Experiment, Limits, StoredResult, Student
 from .results import MAX_RUN_ID, Refused, from_json, to_json, validate
 from .schema import assignments, classes, ensure_schema, experiments, results, snapshots, students
@@ -30,8 +31,9 @@ HOURS_VARIABLE = "PLAYGROUND_CLASS_HOURS"
 RUN_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
-class Store:
-    """One database's classes; cheap to make, safe to share between the threads of a worker."""
+class Store(LessonPacing):
+    """One database's classes; cheap to make, safe to share between the threads of a worker (the guided
+    lesson's methods: classroom.lessons_store)."""
 
     def __init__(self, engine: Engine, limits: Limits = Limits(), clock: Callable[[], float] = time.time):
         self.engine, self.limits, self.clock = engine, limits, clock
