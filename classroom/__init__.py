@@ -41,6 +41,18 @@ Students (the student token is the session's only credential; keep it in st.sess
         progresses); run_id is 1-64 of [A-Za-z0-9_-], e.g. classroom.tokens.new_secret(). Payload: see
         classroom.results (numbers, deltas, verdict, curve, digits); results.thin(curve) thins a curve.
 
+Guided lessons (issue 25; classroom.lessons_store): one lesson at a time per class, its answers kept
+    Store.start_lesson(teacher_key, class_id, lesson_id, steps, paced=True)   from step 0, replacing the lesson run
+    Store.move_lesson(teacher_key, class_id, step) -> LessonState             hides the new step's answer again
+    Store.set_paced(teacher_key, class_id, paced) / Store.reveal_lesson(teacher_key, class_id, revealed=True)
+    Store.stop_lesson(teacher_key, class_id)                                  Refused("closed") when none runs
+    Store.lesson_state(class_id) -> LessonState(class_id, lesson_id, steps, step, paced, revealed, started_at,
+        updated_at) | None
+    Store.answer(student_token, lesson_id, step, answer, measured=None)       one per student and step, a new one
+        replaces it; only for the lesson the class runs now (else Refused("closed")); finite numbers, step < steps
+    Store.answers(class_id, lesson_id, step) -> [Answer(student_id, name, answer, measured, answered_at)]
+    Store.answer_counts(class_id, lesson_id) -> {step: students who answered}
+
 Run snapshots (issue 26): keyed by a run token, newest wins
     Store.put_snapshot(run_token, data: bytes);  Store.get_snapshot(run_token) -> bytes | None
     Store.delete_snapshot(run_token);  Store.prune_snapshots(max_age_seconds) -> deleted
@@ -64,13 +76,14 @@ Refusals
 """
 from __future__ import annotations
 
+from .lessons_store import Answer, LessonState
 from .board import Board, Entry, Finding, Group, Stats, board, export_csv, export_json
 from .results import REFUSALS, Refused, Result, thin, validate
 from .records import ClassInfo, Experiment, Limits, StoredResult, Student
 from .store import Store, open_store
 from .templates import CUSTOM, TEMPLATES, Template, from_settings, template, variant_labels
 
-__all__ = ["open_store", "Store", "Limits", "ClassInfo", "Experiment", "Student", "StoredResult",
+__all__ = ["open_store", "Store", "Limits", "ClassInfo", "Experiment", "Student", "StoredResult", "LessonState", "Answer",
            "board", "Board", "Group", "Entry", "Stats", "Finding", "export_csv", "export_json",
            "Refused", "REFUSALS", "Result", "validate", "thin",
            "TEMPLATES", "CUSTOM", "Template", "template", "from_settings", "variant_labels"]
