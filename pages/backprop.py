@@ -12,6 +12,7 @@ from ui.bootstrap import require_app_frame
 from ui.draw_figs import input_image
 from ui.i18n import N_, _, translator
 from ui.state import digit_model_or_notice, shown_label
+from ui.lesson_measures import measured
 from ui.textbook_panel import textbook_panel
 from ui.theme import CHART_CONFIG
 
@@ -128,6 +129,9 @@ if choice == SMALL:
 else:
     arrays = mlp_arrays(model)
 worked = work_through(arrays, pixels, target)
+for name, value in (("predicted", worked.predicted), ("target", target), ("cost", worked.cost),
+                    ("delta_target", worked.steps[0].delta[target])):
+    measured(f"backprop.{name}", float(value))  # a lesson's reveal quotes them (ui/lesson_measures.py)
 n_layers, loss = worked.n_layers, worked.loss
 
 FORWARD_WORDS = {  # loss -> what the output holds, and the cost it is judged by (whole sentences, for translation)
@@ -249,6 +253,8 @@ for step in worked.steps[:-1][::-1]:  # layers 2..L
 # --- 5. checked against autograd --------------------------------------------------------------------
 st.header(_("6. Checked against PyTorch's autograd"))
 diffs = worked.differences
+measured("backprop.diff64", float(diffs["float64"]["delta"]))
+measured("backprop.diff32", float(diffs["float32"]["delta"]))
 cols = st.columns(3)
 for col, key, label in zip(cols, ("delta", "grad_w", "grad_b"), ("δ", "∂C/∂W", "∂C/∂b")):
     col.metric(_("max |difference| in {quantity}, float64").format(quantity=label), f"{diffs['float64'][key]:.1e}",
@@ -263,6 +269,8 @@ st.latex(r"w \leftarrow w - \eta \frac{\partial C}{\partial w}, \qquad "
          r"b \leftarrow b - \eta \frac{\partial C}{\partial b}")
 eta = st.select_slider(_("Learning rate η"), LEARNING_RATES, value=1.0, key="bp_eta")
 descent = descent_step(worked, eta, *other_digits(x_val, y_val, index, N_OTHERS))  # on this digit and the rest
+for name in ("this_before", "this_after", "others_before", "others_after"):
+    measured(f"backprop.{name}", float(getattr(descent, name)))
 c1, c2, c3 = st.columns(3)
 c1.metric(_("C on this digit, before"), f"{descent.this_before:.4f}")
 c2.metric(_("C on this digit, after one step"), f"{descent.this_after:.4f}",

@@ -1,6 +1,8 @@
 """Gradients: see the error signal δ vanish or explode layer by layer, find out why, and find the cure."""
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from engine.views.gradients import EXPLODING_ABOVE, GAIN_HIGH, GAIN_LOW, SPEED_EPOCHS, SPEED_IMAGES, SPEED_LR, \
@@ -14,14 +16,17 @@ from ui.bootstrap import require_app_frame
 from ui.gradient_figs import CONFIG_COLORS, Series, activation_violins, chain_figure, delta_profile, grad_norms, \
     learning_speed_figure, saturation_bars
 from ui.i18n import N_, _
+from ui.lesson_measures import measured
 from ui.plain_text import plain
 from ui.textbook_panel import textbook_panel
+from ui.class_send import send_panel
+from ui.class_session import current as class_student
+from ui.gradient_controls import BATCHES, MAX_STEPS_SHOWN, OPTIMIZERS, WIDTHS, class_settings, read_link, widget, \
+    with_value
 from ui.theme import CHART_CONFIG
 
 require_app_frame()
 
-WIDTHS = (4, 8, 16, 30, 32, 64, 128, 256, 512)  # 30: Nielsen's networks
-BATCHES = (16, 32, 64, 128, 256, 512, 1024)
 INIT_SHORT = {name: init.short for name, init in INITS.items()}
 INIT_LABELS = {name: init.label for name, init in INITS.items()}
 LOSS_SHORT = {name: loss.short for name, loss in LOSSES.items()}
@@ -51,20 +56,24 @@ def cli_command(network: NetworkSpec, batch: TrainSpec) -> str:
             f"--activation {network.activations[0]} --init {network.init} --loss {network.loss} "
             f"--batch-size {batch.batch_size} --seed {batch.seed}")
 
-@st.fragment
-def after_training(networks: dict[str, NetworkSpec], fixed_batch: TrainSpec, labels: dict, profiles: dict) -> None:
-    """Train each configuration in place for k steps and redraw its profile next to the one at init."""
+def trained_profiles(networks: dict[str, NetworkSpec], fixed_batch: TrainSpec, labels: dict,
+                     profiles: dict) -> dict:
+    """Train each configuration in place for k steps and redraw its profile next to the one at init; the Trained
+    profile of each configuration."""
     st.subheader(_("After k training steps"))
     st.markdown(_("Gradient descent on mini-batches of {batch}, from the same initial weights; the profile "
                   "is measured again on the same fixed batch.").format(batch=TRAIN_BATCH))
     cols = st.columns([3, 1, 2])
-    steps = cols[0].slider(_("Training steps k"), 0, 500, 0, step=10, key="grad_steps")
-    optimizer = cols[1].segmented_control(_("Optimizer"), ("sgd", "adam"), default="sgd", key="grad_optimizer") \
-        or "sgd"
-    lr = cols[2].select_slider(_("Learning rate η"), LEARNING_RATES, value=0.03, key="grad_lr",
-                               help=_("Too large an η can kill ReLUs (z ≤ 0 everywhere): the profile collapses."))
+    state = st.session_state
+    steps = widget("grad_steps", lambda off: cols[0].slider(
+        _("Training steps k"), 0, max(MAX_STEPS_SHOWN, state.grad_steps), step=10, key="grad_steps", disabled=off))
+    optimizer = widget("grad_optimizer", lambda off: cols[1].segmented_control(
+        _("Optimizer"), OPTIMIZERS, key="grad_optimizer", disabled=off)) or "sgd"
+    lr = widget("grad_lr", lambda off: cols[2].select_slider(
+        _("Learning rate η"), with_value(LEARNING_RATES, state.grad_lr), key="grad_lr", disabled=off,
+        help=_("Too large an η can kill ReLUs (z ≤ 0 everywhere): the profile collapses.")))
     trainers = st.session_state.setdefault("grad_trainers", {})
-    keep = {}
+    keep, done = {}, {}
     lines = []
     for name, network in networks.items():
         key = (network, fixed_batch, optimizer, lr)
@@ -74,7 +83,7 @@ def after_training(networks: dict[str, NetworkSpec], fixed_batch: TrainSpec, lab
                                      seed=fixed_batch.seed, optimizer=optimizer, lr=lr)
         keep[key] = trainer
         with st.spinner(_("Training {label} for {steps} steps ...").format(label=labels[name], steps=steps)):
-            trained = trainer.advance_to(steps)
+            trained = done[name] = trainer.advance_to(steps)
         note = diverged_profile_note(trained)
         if note:
             st.warning(f"{labels[name]}: {plain(note)}")
@@ -91,6 +100,10 @@ def after_training(networks: dict[str, NetworkSpec], fixed_batch: TrainSpec, lab
     st.session_state.grad_trainers = keep  # only the current configurations: bounded memory per session
     figure = delta_profile(lines, steps=steps)
     st.plotly_chart(figure, width="stretch", theme=None, config=CHART_CONFIG, key="grad_fig_trained")
+    return done
+
+
+after_training = st.fragment(trained_profiles)  # moving k or η reruns only this part of the page
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -114,7 +127,8 @@ def learning_speed_panel(seed: int) -> None:
     activation = cols[1].selectbox(_("Activation σ"), ACTIVATION_NAMES, format_func=activation_label,
                                    key="grad_speed_act")
     init = cols[2].selectbox(_("Initialisation"), INIT_ORDER, index=INIT_ORDER.index("lecun"),
-                             format_func=lambda k: _(INIT_LABELS[k]), key="grad_speed_init")
+                             format_func=lambda k: _(INIT_SHORT[k]), key="grad_speed_init")
+    cols[2].caption(_(INIT_LABELS[init]))  # the box shows the short name, which fits; the caption wraps
     train = st.button(_("Train {epochs} epochs on {images} images").format(epochs=SPEED_EPOCHS, images=SPEED_IMAGES),
                       key="grad_speed_train")
     trained = st.session_state.setdefault("grad_speed_trained", set())  # (network, seed) the reader trained
@@ -129,6 +143,9 @@ def learning_speed_panel(seed: int) -> None:
         st.error(_("These settings do not work: {error}").format(error=plain(exc)))
         return
     first, last = result.at_init[0], result.at_init[-1]
+    for l, speed in enumerate(result.at_init, 1):  # a lesson's reveal quotes them (ui/lesson_measures.py)
+        measured(f"gradients.speed_{l}", float(speed))
+    measured("gradients.speed_ratio", float(last / first) if first > 0 else None)
     header = "| | " + " | ".join(_("layer {l}").format(l=l) for l in range(1, depth + 1)) + " | " + \
         _("last / first") + " |\n|" + "---|" * (depth + 2) + "\n"
     rows = "| " + _("measured here") + " | " + " | ".join(sci(float(v)) for v in result.at_init) + \
@@ -195,6 +212,10 @@ def scalar_chain_panel(depth: int, real, real_label: str) -> None:  # depth: the
     best = cols[3].toggle(_("Best case: every z at σ's steepest point"), key="grad_chain_best",
                           help=_("Off: b = 0 and input x = 1, so z follows from the chain itself."))
     chain = scalar_chain(chain_depth, float(w), activation, bias=None if best else 0.0, x=1.0)
+    product = float(chain.gain[0])
+    measured("gradients.chain_factor", float(chain.factors[-1]))
+    measured("gradients.chain_product", product)
+    measured("gradients.chain_log10", math.log10(product) if product > 0 else None)
     m = st.columns(3)
     m[0].metric(_("Factor w·σ'(z) in the top layer"), sci(float(chain.factors[-1])))
     m[1].metric(_("Product over {n} layers").format(n=chain_depth), sci(float(chain.gain[0])))
@@ -214,33 +235,50 @@ def _tex(value: float) -> str:
     return f"{mantissa} \\times 10^{{{int(exponent)}}}"
 
 
+link_note = read_link()  # a lesson's or a class variant's settings, before the widgets draw
 st.title(_("Vanishing and exploding gradients"))
+if link_note:
+    st.warning(plain(link_note))
 # On a projector (1280x720) the verdict and the δ profile come first, next to the controls; the why follows below.
 verdict_row = st.container()
+class_row = st.container()  # in a class: the variant and Send to class, filled once the profiles are known
 controls, pictures = st.columns([2, 3], gap="medium")
 with controls, st.container(border=True):
-    depth = st.slider(_("Hidden layers (depth)"), 1, 50, 30, key="grad_depth")
-    width = st.select_slider(_("Units per hidden layer"), WIDTHS, value=32, key="grad_width")
+    depth = widget("grad_depth", lambda off: st.slider(_("Hidden layers (depth)"), 1, 50, key="grad_depth",
+                                                        disabled=off))
+    width = widget("grad_width", lambda off: st.select_slider(
+        _("Units per hidden layer"), with_value(WIDTHS, st.session_state.grad_width), key="grad_width", disabled=off))
     st.markdown(_("**Configuration A**"))
-    act_a = st.selectbox(_("Activation σ (A)"), ACTIVATION_NAMES, index=0, format_func=activation_label,
-                         key="grad_act_a")
-    init_a = st.selectbox(_("Initialisation (A)"), INIT_ORDER, index=INIT_ORDER.index("normal"),
-                          format_func=lambda k: _(INIT_LABELS[k]),
-                          key="grad_init_a")
-    compare = st.toggle(_("Compare with configuration B (same seed, same data)"), value=True, key="grad_compare")
-    act_b = st.selectbox(_("Activation σ (B)"), ACTIVATION_NAMES, index=2, format_func=activation_label,
-                         key="grad_act_b", disabled=not compare)
-    init_b = st.selectbox(_("Initialisation (B)"), INIT_ORDER, index=INIT_ORDER.index("he"),
-                          format_func=lambda k: _(INIT_LABELS[k]),
+    act_a = widget("grad_act_a", lambda off: st.selectbox(
+        _("Activation σ (A)"), ACTIVATION_NAMES, format_func=activation_label, key="grad_act_a", disabled=off))
+    init_a = widget("grad_init_a", lambda off: st.selectbox(
+        _("Initialisation (A)"), INIT_ORDER, format_func=lambda k: _(INIT_SHORT[k]), key="grad_init_a",
+        disabled=off))
+    st.caption(_(INIT_LABELS[init_a]))  # the box shows the short name, which fits; the caption wraps
+    compare = widget("grad_compare", lambda off: st.toggle(
+        _("Compare with configuration B (same seed, same data)"), key="grad_compare", disabled=off))
+    act_b = st.selectbox(_("Activation σ (B)"), ACTIVATION_NAMES, format_func=activation_label, key="grad_act_b",
+                         disabled=not compare)
+    init_b = st.selectbox(_("Initialisation (B)"), INIT_ORDER, format_func=lambda k: _(INIT_SHORT[k]),
                           key="grad_init_b", disabled=not compare)
+    if compare:
+        st.caption(_(INIT_LABELS[init_b]))
     row = st.columns(2)
-    loss = row[0].selectbox(_("Loss"), list(LOSS_LABELS), format_func=lambda k: _(LOSS_SHORT[k]),
-                            help="\n\n".join(_(label) for label in LOSS_LABELS.values()), key="grad_loss")
-    dataset = row[1].selectbox(_("Data"), DATASET_NAMES, format_func=_, key="grad_dataset")
+    with row[0]:
+        loss = widget("grad_loss", lambda off: st.selectbox(
+            _("Loss"), list(LOSS_LABELS), format_func=lambda k: _(LOSS_SHORT[k]), key="grad_loss", disabled=off,
+            help="\n\n".join(_(label) for label in LOSS_LABELS.values())))
+    with row[1]:
+        dataset = widget("grad_dataset", lambda off: st.selectbox(
+            _("Data"), DATASET_NAMES, format_func=_, key="grad_dataset", disabled=off))
     row = st.columns([3, 2])
-    batch = row[0].select_slider(_("Batch (samples)"), BATCHES, value=256, key="grad_batch",
-                                 help=_("The fixed batch δ is averaged over."))
-    seed = int(row[1].number_input(_("Seed"), 0, 9999, 0, key="grad_seed"))
+    with row[0]:
+        batch = widget("grad_batch", lambda off: st.select_slider(
+            _("Batch (samples)"), with_value(BATCHES, st.session_state.grad_batch), key="grad_batch", disabled=off,
+            help=_("The fixed batch δ is averaged over.")))
+    with row[1]:
+        seed = int(widget("grad_seed", lambda off: st.number_input(_("Seed"), 0, 9999, key="grad_seed",
+                                                                   disabled=off)))
     if dataset == "regression":
         st.caption(_("The regression data has one linear output and always uses the quadratic loss."))
 
@@ -259,6 +297,11 @@ except ValueError as exc:  # SpecError, DatasetError: a message a student can ac
 # --- the verdict and the per-layer profiles, above the fold ------------------------------------------
 # (headline, reason) of each verdict, worded now in the session's language
 verdicts = {name: describe(profile.verdict, profile.network) for name, profile in profiles.items()}
+for name, profile in profiles.items():  # a lesson's reveal quotes them (ui/lesson_measures.py)
+    suffix = "" if name == "A" else "_b"
+    measured(f"gradients.verdict{suffix}", profile.verdict.kind)
+    measured(f"gradients.ratio{suffix}", float(profile.verdict.ratio))
+    measured(f"gradients.gain{suffix}", float(profile.verdict.per_layer))
 for column, (name, profile) in zip(verdict_row.columns(len(profiles)), profiles.items()):
     getattr(column, SHOW_VERDICT[profile.verdict.kind])(f"**{labels[name]} — {verdicts[name][0]}**")
 series = [Series(labels[n], p.rows, COLORS[n]) for n, p in profiles.items()]
@@ -321,7 +364,11 @@ with st.expander(_("The numbers per layer, and the same from the command line"))
 
 
 # --- after k training steps, and the scalar chain ----------------------------------------------------
-after_training(networks, fixed_batch, labels, profiles)
+in_class = class_student() is not None  # then the whole page reruns with k, so Send to class above sees it
+trained = (trained_profiles if in_class else after_training)(networks, fixed_batch, labels, profiles)
+with class_row:  # in a class whose experiment runs here: the variant and Send to class
+    send_panel("gradients", settings=class_settings(networks["A"], dataset, batch, seed), profile=profiles["A"],
+               trained=(trained or {}).get("A"))
 learning_speed_panel(seed)
 scalar_chain_panel(depth, profiles["A"], labels["A"])
 textbook_panel("gradients")

@@ -6,9 +6,11 @@ import streamlit as st
 
 from engine.nn.activations import LEAKY_SLOPE, SATURATION_MARGIN
 from engine.views import neuron
+from engine.views.textbooks import epochs_until_fall
 from ui import neuron_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.i18n import N_, _, translator
+from ui.lesson_measures import measured
 from ui.textbook_panel import textbook_panel
 from ui.theme import CHART_CONFIG
 
@@ -129,6 +131,11 @@ buttons = st.columns([4, 1, 1, 1], vertical_alignment="bottom")
 start = buttons[0].radio(_("Starting point"), list(START_LABELS), format_func=labels(START_LABELS),
                          key="neuron_start", horizontal=True)
 quadratic, cross_entropy = one_neuron("quadratic", start), one_neuron("cross_entropy", start)
+for name, value in (("start_output", quadratic.a[0]), ("quadratic_gradient", quadratic.dc_dw[0]),
+                    ("cross_entropy_gradient", cross_entropy.dc_dw[0]),
+                    ("quadratic_plateau", epochs_until_fall(quadratic.cost_value)),
+                    ("cross_entropy_plateau", epochs_until_fall(cross_entropy.cost_value))):
+    measured(f"neuron.{name}", float(value))  # a lesson's reveal quotes them (ui/lesson_measures.py)
 buttons[1].button(_("Play"), key="neuron_play", type="primary", on_click=play, disabled=playing,
                   icon=":material/play_arrow:", width="stretch")
 buttons[2].button(_("Pause"), key="neuron_pause", on_click=pause, disabled=not playing,

@@ -4,6 +4,7 @@ import copy
 import streamlit as st
 
 from engine.nn.checkpoint import CheckpointError, from_bytes, to_bytes
+from engine.nn.model import count_parameters
 from engine.nn.spec import SpecError, to_params
 from engine.train.trainer import RATIO_EVERY, Trainer
 from engine.views.train import (Boundary, Gallery, RegressionFit, RunView, activation_values, predictions, view,
@@ -16,6 +17,7 @@ from ui.capacity_panel import capacity_section
 from ui.class_send import send_panel
 from ui.classroom import CLOSED_TAB_SECONDS, busy_message, lesson_link_builder
 from ui.i18n import _
+from ui.lesson_measures import measured
 from ui.plain_text import plain
 from ui.state import set_active_model
 from ui.theme import CHART_CONFIG
@@ -39,6 +41,12 @@ def use_trained_model() -> None:
 def show_readouts(shown: RunView, regression: bool) -> None:
     """Step, Epoch, Train loss, Val accuracy, Val loss: at the charts' last step."""
     now = shown.readouts
+    last = shown.epochs[-1] if shown.epochs else {}
+    val_losses = [e["val_loss"] for e in shown.epochs if e.get("val_loss") is not None]
+    for name, value in (("step", now.step), ("epoch", now.epoch), ("train_loss", now.train_loss),
+                        ("val_acc", now.val_acc), ("val_loss", now.val_loss), ("train_acc", last.get("train_acc")),
+                        ("best_val_loss", min(val_losses) if val_losses else None)):
+        measured(f"train.{name}", value)  # a lesson's reveal quotes them (ui/lesson_measures.py)
     cols = st.columns(5)
     cols[0].metric(_("Step"), f"{now.step:,}")
     cols[1].metric(_("Epoch"), f"{now.epoch:.1f} / {now.epochs}")
@@ -233,6 +241,7 @@ trainer = run.ready(network, training)
 if trainer is None:  # its data could not be loaded (the message is above): the buttons, to try again
     buttons_row(run, note)
     st.stop()
+measured("train.parameters", count_parameters(trainer.model))  # a lesson's reveal quotes it
 
 # --- the live panel --------------------------------------------------------------------------------
 # small, one line: the readouts and charts move up into a projector's first screen

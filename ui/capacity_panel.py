@@ -18,6 +18,7 @@ from ui import classroom
 from ui.classroom import CLOSED_TAB_SECONDS, busy_message
 from ui.compute import SliceBudget
 from ui.i18n import _, language
+from ui.lesson_measures import measured
 from ui.train_run import CHUNK_SECONDS, MAX_SLICE_SECONDS, TICK_SECONDS, TRAIN_BUDGET, TrainRun, tick_seconds
 
 WIDTH_CHOICES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -250,6 +251,8 @@ def _kfold(network: NetworkSpec, training: TrainSpec) -> None:
         return
     accuracy = result.metric == "validation accuracy"
     values = [f.val_acc if accuracy else f.val_loss for f in result.folds]
+    measured("train.kfold_mean", result.mean if accuracy else None)  # a lesson's reveal quotes them
+    measured("train.kfold_std", result.std if accuracy else None)
     cols = st.columns(3)
     cols[0].metric(_("Mean {metric}").format(metric=_(result.metric)), f"{result.mean:.3f}")
     cols[1].metric(_("Standard deviation"), f"{result.std:.3f}")
