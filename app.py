@@ -6,6 +6,7 @@ from ui.bootstrap import configure_process
 from ui.class_join import class_box
 from ui.compute import INTERACTIVE
 from ui.i18n import _, install_language
+from ui.lesson_panel import lesson_panel
 from ui.state import sidebar
 from ui.theme import install_presenter, page_css, presenter_switch
 
@@ -22,6 +23,7 @@ PAGES = [
     st.Page("pages/landscape.py", title=_("Loss surface"), icon=":material/landscape:", url_path="landscape"),
     st.Page("pages/backprop.py", title=_("Backprop"), icon=":material/calculate:", url_path="backprop"),
     st.Page("pages/board.py", title=_("Class board"), icon=":material/co_present:", url_path="board"),
+    st.Page("pages/lessons.py", title=_("Lessons"), icon=":material/school:", url_path="lessons"),
 ]
 
 
@@ -38,4 +40,5 @@ with INTERACTIVE.running(ctx.session_id if ctx else "bare"):  # a click's run go
     with st.sidebar:
         presenter_switch()
         st.markdown(page_css(presenting), unsafe_allow_html=True)  # the pages' own st.html styles come after
+    lesson_panel(page.url_path)  # the open lesson's step, above the page (ui/lesson_panel.py)
     page.run()

@@ -11,6 +11,7 @@ from ui import draw_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.class_send import send_panel
 from ui.i18n import N_, _
+from ui.lesson_measures import measured
 from ui.plain_text import plain
 from ui.state import DEFAULT_LABEL, default_model, digit_model_or_notice, shown_label
 from ui.theme import CHART_CONFIG
@@ -99,6 +100,9 @@ with left:
         if image is not None:
             prediction = predict_image(model, image, temperature)
 remember(prediction)
+if prediction.status == "ok":  # a lesson's reveal quotes them (ui/lesson_measures.py)
+    measured("draw.label", float(prediction.label))
+    measured("draw.confidence", 100.0 * float(prediction.confidence))
 
 with right:
     if problem:

@@ -16,6 +16,7 @@ from engine.nn.optimizers import (DECAY_HELP, DECAY_LABELS, OPTIMIZER_LABELS, OP
 from ui.class_session import link_params as class_params
 from ui.classroom import lesson_params, lesson_rules
 from ui.i18n import N_, _, translator, url_params
+from ui.lesson_walk import walk_params
 from ui.train_run import TrainRun
 
 MAX_LAYERS_IN_UI = LIMITS["depth"][1]  # every depth the engine trains, e.g. a 20-layer sigmoid lesson
@@ -279,7 +280,8 @@ def controls() -> tuple[NetworkSpec, TrainSpec]:
         raise SpecError(_("Type the folder that holds the MNIST IDX files."))
     network, training = NetworkSpec(**layers), TrainSpec(**data, **steps)
     st.query_params.from_dict({**to_params(network, training), **lesson_params(), **url_params(),
-                               **class_params()})  # cls=: a class student's token stays in the link
+                               **class_params(), **walk_params()})  # cls=: a class student's token stays in
+    # the link, and lesson= and step= while a lesson is open
     return network, training
 
 

@@ -1,0 +1,130 @@
+"""The lesson panel above every page while a lesson is open: the step bar, the question asked before the run, what
+to run and where to look, and the reveal (their prediction beside what happened, the book's words, cited)."""
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+import lessons
+from ui import lesson_walk as walks
+from ui.i18n import _, language, translator
+from ui.lesson_measures import values
+from ui.lesson_pace import class_pace, follow, send_answer
+from ui.plain_text import plain
+
+CLOSE = 0.25  # a number prediction within 25 % of the measured value (or 0.5 of it, near 0) counts as close
+
+
+def lesson_panel(page: str) -> None:
+    """Draw the open lesson's step for `page` (the url path of the page about to run); nothing without a lesson."""
+    walk = walks.current()
+    if walk is None:
+        return
+    walks.apply_once(walk, page)
+    pace = class_pace(walk.lesson.id)
+    follow(walk.lesson.id, walk.step, lambda n: walks.go(walk, n))
+    lang, step = language(), walk.current
+    total = len(walk.lesson.steps)
+    with st.container(border=True, key="lesson_panel"):
+        top = st.columns([5, 2], vertical_alignment="center")
+        top[0].markdown(_("**Lesson:** {title}").format(title=walk.lesson.title(lang)))
+        top[1].progress((walk.step + 1) / total, text=_("Step {n} / {total}").format(n=walk.step + 1, total=total))
+        if step.page != page:
+            st.info(_("This step is on another page."), icon=":material/info:")
+            if st.button(_("Go to this step's page"), key="lesson_goto", type="primary"):
+                walks.go(walk, walk.step)
+            _buttons(walk, pace)
+            return
+        st.markdown(_("**Predict first:** {question}").format(question=step.question.prompt(lang)))
+        prediction = _question(walk, lang)
+        st.markdown(_("**Then run:** {task}").format(task=step.task(lang)))
+        st.markdown(_("**Look at:** {chart}").format(chart=step.look(lang)))
+        seen = walks.revealed(walk)
+        if seen is None:
+            if st.button(_("Reveal"), key="lesson_reveal", icon=":material/visibility:", disabled=prediction is None,
+                         help=_("Answer the question first: predict, then run, then reveal.")):
+                seen = values()
+                walks.set_revealed(walk, seen)
+                send_answer(walk.lesson.id, walk.step, float(prediction), _measured_answer(step.question, seen))
+        if seen is not None:
+            _reveal(walk, prediction, seen, lang)
+        _buttons(walk, pace)
+
+
+def _question(walk: walks.Walk, lang: str):
+    """The question's widget, holding the answer kept for this step; the answer or None."""
+    question, kept = walk.current.question, walks.answer(walk)
+    key = f"lesson_q_{walk.lesson.id}_{walk.step}"
+    if key not in st.session_state and kept is not None:
+        st.session_state[key] = kept  # back from another page: Streamlit dropped the widget, the session kept it
+    if question.kind == "choice":
+        answer = st.radio(_("Your prediction"), range(len(question.options)), index=None, key=key,
+                          format_func=lambda i: question.options[i](lang), label_visibility="collapsed")
+    else:
+        unit = question.unit(lang) if question.unit else ""
+        answer = st.number_input(_("Your prediction ({unit})").format(unit=unit) if unit else _("Your prediction"),
+                                 value=None, key=key, format="%g", placeholder=_("type a number"))
+    if answer is not None and answer != kept:
+        walks.set_answer(walk, answer)
+        send_answer(walk.lesson.id, walk.step, float(answer))
+    return answer
+
+
+def _measured_answer(question: lessons.Question, seen: dict) -> float | None:
+    """What happened, as a number the board can plot: the right option's index, or the measured value."""
+    if question.measure is not None:
+        value = seen.get(question.measure)
+        return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+    return float(question.answer) if question.answer is not None else None
+
+
+def _reveal(walk: walks.Walk, prediction, seen: dict, lang: str) -> None:
+    """Their prediction beside what happened, the explanation with this run's numbers, and the book, cited."""
+    step = walk.current
+    question, happened = step.question, _measured_answer(step.question, seen)
+    ours, theirs = st.columns(2)
+    if question.kind == "choice":
+        ours.metric(_("Your prediction"), question.options[int(prediction)](lang) if prediction is not None else "—")
+        theirs.metric(_("What happened"), question.options[int(happened)](lang) if happened is not None else "—")
+        right = happened is not None and prediction is not None and int(prediction) == int(happened)
+    else:
+        ours.metric(_("Your prediction"), f"{prediction:g}" if prediction is not None else "—")
+        theirs.metric(_("What happened"), f"{happened:.3g}" if happened is not None else "—")
+        right = (happened is not None and prediction is not None
+                 and abs(prediction - happened) <= max(CLOSE * abs(happened), 0.5))
+    if happened is None:
+        st.warning(_("Nothing was measured yet: run the step on this page, then reveal again."),
+                   icon=":material/hourglass_empty:")
+        if st.button(_("Reveal again"), key="lesson_reveal_again"):
+            walks.forget_reveal(walk)
+            st.rerun()
+    elif right:
+        st.success(_("Your prediction was right."), icon=":material/check_circle:")
+    else:
+        st.info(_("Not what you predicted: read why below."), icon=":material/lightbulb:")
+    st.markdown(lessons.fill(step.reveal(lang), seen))
+    cite = step.cite
+    st.markdown("> " + cite.text(lang).replace("\n", "\n> ") + "\n>\n> — " +
+                _("{book}, chapter {chapter}").format(book=plain(cite.book), chapter=plain(cite.chapter)))
+
+
+def _buttons(walk: walks.Walk, pace) -> None:
+    """Back, Next and Leave; a paced class's students cannot go past the teacher's step."""
+    tr = translator()
+    last = walk.step == len(walk.lesson.steps) - 1
+    held = pace is not None and pace.paced and walk.step >= pace.step
+    cols = st.columns(3)
+    if cols[0].button(tr("Back"), key="lesson_back", icon=":material/arrow_back:", disabled=walk.step == 0,
+                      width="stretch"):
+        walks.go(walk, walk.step - 1)
+    if cols[1].button(tr("Next"), key="lesson_next", icon=":material/arrow_forward:", type="primary",
+                      disabled=last or held, width="stretch"):
+        walks.go(walk, walk.step + 1)
+    if cols[2].button(tr("Leave the lesson"), key="lesson_leave", icon=":material/close:", width="stretch"):
+        walks.leave()
+        st.rerun()
+    if held and not last:
+        st.caption(tr("Your teacher moves the class to the next step."))
+    elif last:
+        st.caption(tr("This is the lesson's last step. The Lessons page lists the others."))
