@@ -8,6 +8,7 @@ import streamlit as st
 
 import classroom
 from classroom import TEMPLATES, Refused, from_settings
+from classroom.live import board_version
 from classroom.templates import DEEP, PAGE_KEYS
 from engine.nn.spec import URL_KEYS, NetworkSpec, SpecError, TrainSpec, to_params
 from engine.views.presets import DEFAULT_PRESET, PRESETS
@@ -22,13 +23,15 @@ from ui.class_words import refusal_text, template_label
 from ui.classroom import link_for_students, link_reach, qr_png, reach_warning
 from ui.i18n import N_, _, language, translator, url_params
 from ui.plain_text import plain
-from ui.theme import chart_config
+from ui.theme import chart_config, font_scale
 from ui.train_controls import FULL_BATCH, SAVED
 
 require_app_frame()
 
 KEY_STATE, KEY_PARAM = "board_teacher_key", "teacher"  # session state and URL: the teacher key (the creator's link)
 FOCUS = "board_focus"  # session state: the result id highlighted in both figures
+LIVE, FIGURES = "board_live", "board_figures"  # session state: (Board, version) last read; figures built from it
+LIVE_SECONDS = 0.5  # how often an open board asks the store whether anything changed (one cheap query)
 SUGGESTED = {"layers": "32 32,32 32,32,32,32", "act": "sigmoid tanh relu", "init": "normal xavier he",
              "lr": "0.001 0.01 0.1 1", "bs": "16 64 256", "ep": "1 5 20", "seed": "0 1 2 3", "n": "200 1000 4000",
              "opt": "sgd momentum adam", "do": "0 0.2 0.5", "wd": "0 0.001 0.01", "k": "0 100 500"}
@@ -181,10 +184,34 @@ def focused_run() -> int | None:
     return state.get(FOCUS)
 
 
-@st.fragment(run_every=1)
+def current_board(store: classroom.Store, experiment_id: int) -> tuple[classroom.Board, tuple]:
+    """The experiment's board and its version: re-read from the store only when one cheap query says it changed."""
+    version = (experiment_id, board_version(store, experiment_id))
+    held = st.session_state.get(LIVE)
+    if held is None or held[1] != version:
+        held = (classroom.board(store, experiment_id), version)
+        st.session_state[LIVE] = held
+        st.session_state[FIGURES] = {}  # the figures of the board before: built again from this one
+    return held
+
+
+def figure(name: str, version: tuple, view: tuple, build):
+    """build(), made once per board version and view (e.g. names hidden, the highlight; language, text size).
+
+    A tick with nothing new sends the browser the very same figure: Streamlit gives it the same element id, so the
+    chart on the projector stays as it is, instead of being drawn anew from a blank.
+    """
+    made = st.session_state.setdefault(FIGURES, {})
+    signature = (version, view, language(), font_scale())
+    if made.get(name, (None,))[0] != signature:
+        made[name] = (signature, build())
+    return made[name][1]
+
+
+@st.fragment(run_every=LIVE_SECONDS)
 def live_board(store: classroom.Store, key: str, experiment_id: int) -> None:
-    """The experiment's board, re-read from the store every second: counts, figures, the class's finding."""
-    b = classroom.board(store, experiment_id)
+    """The experiment's board: counts, figures, the class's finding; redrawn as soon as the store holds more."""
+    b, version = current_board(store, experiment_id)
     exp = b.experiment
     st.subheader(_("{template}: {state}").format(template=template_label(b.template),
                                                    state=_(STATE_WORDS.get(exp.state, exp.state))))
@@ -202,24 +229,26 @@ def live_board(store: classroom.Store, key: str, experiment_id: int) -> None:
     elif b.key:
         st.info(_("Waiting for the first result."))
     if b.template.id == "digits":
-        digits_board(store, experiment_id, b.runs)
+        digits_board(store, experiment_id, version)
     else:
-        run_figures(b, hide)
+        run_figures(b, version, hide)
     controls(store, key, b, hide)
 
 
-def run_figures(b: classroom.Board, hide: bool) -> None:
+def run_figures(b: classroom.Board, version: tuple, hide: bool) -> None:
     """A dot per student by variant; for a Train experiment, each student's loss curve beside it."""
     focus = focused_run()
     ids = {e.result_id: e for g in b.groups for e in g.entries}
     focus = focus if focus in ids else None
     has_curves = b.template.page == "train"  # the same layout from the first second: charts update in place
     left, right = st.columns(2) if has_curves else (st.container(), None)
-    left.plotly_chart(class_figure(b, hide, focus), key="board_fig_class", on_select="rerun",
-                      selection_mode="points", width="stretch", theme=None, config=chart_config("class-board"))
+    left.plotly_chart(figure("class", version, (hide, focus), lambda: class_figure(b, hide, focus)),
+                      key="board_fig_class", on_select="rerun", selection_mode="points", width="stretch", theme=None,
+                      config=chart_config("class-board"))
     if right is not None:
-        right.plotly_chart(curves_figure(b, hide, focus), key="board_fig_curves", on_select="rerun",
-                           selection_mode="points", width="stretch", theme=None, config=chart_config("class-curves"))
+        right.plotly_chart(figure("curves", version, (hide, focus), lambda: curves_figure(b, hide, focus)),
+                           key="board_fig_curves", on_select="rerun", selection_mode="points", width="stretch",
+                           theme=None, config=chart_config("class-curves"))
     st.caption(_("One dot per student; the bar is each group's median, the grey line its lowest to highest. "
                  "Click a dot or a line to highlight that student's run."))
     verdicts = {}
@@ -246,29 +275,31 @@ def reader():
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def class_drawings(_store: classroom.Store, experiment_id: int, runs: int, latest: float):
-    """The class's drawings, how the default model reads them, and the two downloads; re-read when a result arrives."""
+def class_drawings(_store: classroom.Store, experiment_id: int, version: tuple):
+    """The class's drawings, how the default model reads them, and the two downloads; re-read when a result arrives
+    (the board's version changes)."""
     from classroom import digits
 
     drawn = digits.class_digits(_store, experiment_id)
     return drawn, digits.read(drawn, reader()), digits.to_npz(drawn), digits.to_idx_zip(drawn)
 
 
-def digits_board(store: classroom.Store, experiment_id: int, runs: int) -> None:
+def digits_board(store: classroom.Store, experiment_id: int, version: tuple) -> None:
     """Collect our digits: the class's handwriting, the default model's accuracy and confusion, the downloads."""
-    latest = max((s.sent_at for s in store.results(experiment_id)), default=0.0)
-    drawn, reading, npz, idx_zip = class_drawings(store, experiment_id, runs, latest)
+    drawn, reading, npz, idx_zip = class_drawings(store, experiment_id, version)
     if not len(drawn.labels):
         st.info(_("Waiting for the first drawings: students draw the digits 0-9 on the Draw page."))
         return
     st.metric(_("The default model reads {n} drawings right").format(n=len(drawn.labels)),
               f"{reading.accuracy:.0%}")
-    st.plotly_chart(gallery_figure(drawn.images, drawn.labels), key="board_fig_gallery", width="stretch",
-                    theme=None, config=chart_config("our-digits"))
+    st.plotly_chart(figure("gallery", version, (), lambda: gallery_figure(drawn.images, drawn.labels)),
+                    key="board_fig_gallery", width="stretch", theme=None, config=chart_config("our-digits"))
     left, right = st.columns(2)
-    left.plotly_chart(confusion_figure(reading.confusion), key="board_fig_confusion", width="stretch", theme=None,
+    left.plotly_chart(figure("confusion", version, (), lambda: confusion_figure(reading.confusion)),
+                      key="board_fig_confusion", width="stretch", theme=None,
                       config=chart_config("our-digits-confusion"))
-    right.plotly_chart(per_digit_figure(reading.per_digit), key="board_fig_per_digit", width="stretch", theme=None,
+    right.plotly_chart(figure("per_digit", version, (), lambda: per_digit_figure(reading.per_digit)),
+                       key="board_fig_per_digit", width="stretch", theme=None,
                        config=chart_config("our-digits-per-digit"))
     down = st.columns(2)
     down[0].download_button(_("Download our digits (.npz)"), npz, "our-digits.npz", "application/octet-stream",

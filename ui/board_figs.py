@@ -16,7 +16,7 @@ from classroom import Board
 from ui.board_words import key_label, student_label, student_numbers, value_text, varied_text, \
     variant_text
 from ui.i18n import _
-from ui.theme import BLACK, DARK, GREY, LAYER_COLORS, log_axis, style
+from ui.theme import BLACK, DARK, GREY, LAYER_COLORS, fit_texts, layout, live_figure, log_axis, merged, style
 
 JITTER = 0.28  # half the width a column's dots spread over, in columns
 FADED = 0.3  # opacity of the runs not highlighted while one is
@@ -40,82 +40,77 @@ def _plottable(value: float | None, log: bool) -> bool:
 
 def class_figure(board: Board, hide_names: bool = False, highlight: int | None = None,
                  height: int = 440) -> go.Figure:
-    """One column per variant, a dot per student's key number, the group's median as a bar with its low-high range."""
+    """One column per variant, a dot per student's key number, the group's median as a bar with its low-high range.
+
+    Redrawn on the projector whenever a result arrives: built from Plotly's dicts (theme.live_figure), 1 ms where
+    Plotly's checked objects took 15 ms.
+    """
     numbers = student_numbers(board)
     names = [variant_text(g.label, "<br>") for g in board.groups]
     settings = board.groups[0].settings if board.groups else {}
     y_title = key_label(board.key, settings)
-    fig = go.Figure()
-    values = []
+    data, values = [], []
     for g in board.groups:
         entries = [e for e in g.entries if _plottable(e.value, board.log)]
         values += [e.value for e in entries]
-        color = variant_color(g.variant)
-        xs = [g.variant + dx for dx in _offsets(len(entries))]
         picked = [e.result_id == highlight for e in entries]
-        fig.add_trace(go.Scatter(
-            x=xs, y=[e.value for e in entries], mode="markers", name=variant_text(g.label),
-            customdata=[[e.result_id] for e in entries],
+        data.append(dict(
+            type="scatter", x=[g.variant + dx for dx in _offsets(len(entries))], y=[e.value for e in entries],
+            mode="markers", name=variant_text(g.label), customdata=[[e.result_id] for e in entries],
             hovertext=[html.escape(student_label(e, numbers, hide_names)) for e in entries],
-            hovertemplate="%{hovertext}: %{y:.3g}<extra></extra>",
-            marker=dict(color=color, size=[BIG_DOT if p else DOT for p in picked],
+            hovertemplate="%{hovertext}: %{y:.3g}<extra></extra>", showlegend=False,
+            marker=dict(color=variant_color(g.variant), size=[BIG_DOT if p else DOT for p in picked],
                         opacity=[1.0 if p or highlight is None else FADED for p in picked],
-                        line=dict(color=[BLACK if p else "white" for p in picked], width=[4 if p else 1 for p in picked])),
-            showlegend=False))
+                        line=dict(color=[BLACK if p else "white" for p in picked],
+                                  width=[4 if p else 1 for p in picked]))))
         s = g.stats
         if s.n and _plottable(s.median, board.log):
-            fig.add_trace(go.Scatter(
-                x=[g.variant], y=[s.median], mode="markers", name=_("median"), showlegend=False,
+            data.append(dict(
+                type="scatter", x=[g.variant], y=[s.median], mode="markers", name=_("median"), showlegend=False,
                 marker=dict(symbol="line-ew", size=MEDIAN_WIDTH, color=DARK, line=dict(color=DARK, width=5)),
                 error_y=dict(type="data", symmetric=False, array=[s.high - s.median],
                              arrayminus=[s.median - s.low], color=GREY, thickness=3, width=0),
                 hovertemplate=_("median {value}, low–high {low}–{high}, {n} runs").format(
                     value=value_text(board.key, s.median), low=value_text(board.key, s.low),
                     high=value_text(board.key, s.high), n=s.n) + "<extra></extra>"))
-    fig.update_layout(title=_("{key} per student").format(key=y_title),
-                      clickmode="event+select", dragmode=False)
-    fig.update_xaxes(tickvals=list(range(len(names))), ticktext=names, range=[-0.6, max(len(names), 1) - 0.4],
-                     title=varied_text(board.groups[0].label if board.groups else {}), showgrid=False)
     if board.log:
-        fig.update_yaxes(**log_axis(values, title=y_title))
+        y_axis = log_axis(values, title=dict(text=y_title))
     elif board.key in ("val_acc", "train_acc"):
-        fig.update_yaxes(title=y_title, tickformat=".0%", range=[-0.03, 1.03])
+        y_axis = dict(title=dict(text=y_title), tickformat=".0%", range=[-0.03, 1.03])
     else:
-        fig.update_yaxes(title=y_title, tickformat=".0%" if board.key == "gap" else None)
-    return style(fig, height)
+        y_axis = dict(title=dict(text=y_title), tickformat=".0%" if board.key == "gap" else None)
+    x_axis = dict(tickvals=list(range(len(names))), ticktext=names, range=[-0.6, max(len(names), 1) - 0.4],
+                  title=dict(text=varied_text(board.groups[0].label if board.groups else {})), showgrid=False)
+    return fit_texts(live_figure(data, merged(layout(height), dict(
+        title=dict(text=_("{key} per student").format(key=y_title)), clickmode="event+select", dragmode=False,
+        xaxis=x_axis, yaxis=y_axis))))
 
 
 def curves_figure(board: Board, hide_names: bool = False, highlight: int | None = None,
                   height: int = 400) -> go.Figure:
-    """Each student's thinned loss curve, coloured by variant; the highlighted one thick and on top."""
+    """Each student's thinned loss curve, coloured by variant; the highlighted one thick and on top (from dicts)."""
     numbers = student_numbers(board)
-    fig = go.Figure()
-    shown, last = set(), []
+    shown, data, last = set(), [], []
     for g in board.groups:
         for e in g.entries:
             if len(e.curve) < 2:
                 continue
             xs = list(np.linspace(0, 100, len(e.curve)))
-            ys = [c if c > 0 or not board.log else None for c in e.curve]
             picked = e.result_id == highlight
-            trace = go.Scatter(
-                x=xs, y=ys, mode="lines", name=variant_text(g.label), legendgroup=str(g.variant),
-                showlegend=g.variant not in shown, customdata=[[e.result_id]] * len(xs),
+            trace = dict(
+                type="scatter", x=xs, y=[c if c > 0 or not board.log else None for c in e.curve], mode="lines",
+                name=variant_text(g.label), legendgroup=str(g.variant), showlegend=g.variant not in shown,
+                customdata=[[e.result_id]] * len(xs),
                 hovertext=[html.escape(student_label(e, numbers, hide_names))] * len(xs),
                 hovertemplate="%{hovertext}: %{y:.3g}<extra></extra>",
                 line=dict(color=variant_color(g.variant), width=6 if picked else 2),
                 opacity=1.0 if picked or highlight is None else FADED)
             shown.add(g.variant)
-            if picked:
-                last.append(trace)
-            else:
-                fig.add_trace(trace)
-    for trace in last:  # drawn last: on top of the others
-        fig.add_trace(trace)
-    fig.update_layout(title=_("Loss during each student's run"), clickmode="event+select", dragmode=False)
-    fig.update_xaxes(title=_("progress through the run"), ticksuffix="%", range=[0, 100])
-    fig.update_yaxes(title=_("loss"), type="log" if board.log else "linear")
-    return style(fig, height, legend_below=True)
+            (last if picked else data).append(trace)
+    return fit_texts(live_figure(data + last, merged(layout(height, legend_below=True), dict(  # picked: on top
+        title=dict(text=_("Loss during each student's run")), clickmode="event+select", dragmode=False,
+        xaxis=dict(title=dict(text=_("progress through the run")), ticksuffix="%", range=[0, 100]),
+        yaxis=dict(title=dict(text=_("loss")), type="log" if board.log else "linear")))))
 
 
 def digit_sheet(images: np.ndarray, labels: np.ndarray, columns: int = SHEET_COLUMNS) -> np.ndarray:
