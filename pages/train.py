@@ -218,6 +218,12 @@ st.caption(_("Pick a preset or your own network in the sidebar, press **Start**,
              "layer."), unsafe_allow_html=True)
 if link_problem:
     st.warning(plain(link_problem))
+run.resume()  # a reload, or another worker after a crash: the link's run= is taken up from its snapshot
+if resumed := run.was_resumed():
+    st.info(resumed, icon=":material/restore:")
+if run.was_lost():
+    st.warning(_("Your earlier run could not be restored from its snapshot, so a new one starts from your settings."),
+               icon=":material/history_toggle_off:")
 if run.was_freed():
     st.info(_("This tab was away for more than {seconds:.0f} seconds, so the server gave its run back to the class. "
               "Your settings are kept: press Start to train again.").format(seconds=CLOSED_TAB_SECONDS),
@@ -241,6 +247,8 @@ trainer = run.ready(network, training)
 if trainer is None:  # its data could not be loaded (the message is above): the buttons, to try again
     buttons_row(run, note)
     st.stop()
+if unsaved := run.was_unsaved():
+    st.warning(unsaved, icon=":material/cloud_off:")
 measured("train.parameters", count_parameters(trainer.model))  # a lesson's reveal quotes it
 
 # --- the live panel --------------------------------------------------------------------------------

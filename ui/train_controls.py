@@ -18,6 +18,7 @@ from ui.classroom import lesson_params, lesson_rules
 from ui.i18n import N_, _, translator, url_params
 from ui.lesson_walk import walk_params
 from ui.train_run import TrainRun
+from ui.train_run import link_params as run_params
 
 MAX_LAYERS_IN_UI = LIMITS["depth"][1]  # every depth the engine trains, e.g. a 20-layer sigmoid lesson
 # η: the one ladder's 1s and 3s from 1e-4 to 10, and 0.5 (the deep sigmoid preset's η)
@@ -280,8 +281,8 @@ def controls() -> tuple[NetworkSpec, TrainSpec]:
         raise SpecError(_("Type the folder that holds the MNIST IDX files."))
     network, training = NetworkSpec(**layers), TrainSpec(**data, **steps)
     st.query_params.from_dict({**to_params(network, training), **lesson_params(), **url_params(),
-                               **class_params(), **walk_params()})  # cls=: a class student's token stays in
-    # the link, and lesson= and step= while a lesson is open
+                               **class_params(), **walk_params(), **run_params()})  # cls=: a class student's
+    # token stays in the link, lesson= and step= while a lesson is open, run= (the key of this run's snapshot)
     return network, training
 
 

@@ -2,19 +2,25 @@
 from __future__ import annotations
 
 import enum
+import logging
 import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from classroom import Refused
+from classroom.tokens import new_secret
 from engine.data.datasets import DatasetError, load_dataset
 from engine.data.idx import IdxError
 from engine.nn.optimizers import DECAY_LABELS
 from engine.nn.spec import NetworkSpec, SpecError, TrainSpec, spec_for_dataset
 from engine.train.budget import Fit, estimate, session_budget, what_fits
+from engine.train.resume import estimated_bytes, restore, snapshot_bytes
 from engine.train.trainer import Trainer, retunable_changes
 from ui import classroom
+from ui.class_session import open_store
 from ui.compute import INTERACTIVE, click_waiting, training_debt
 from ui.i18n import N_, _
 from ui.plain_text import plain
@@ -33,6 +39,10 @@ LIVE_CHANGES = {"lr": N_("η is now {value:g}"), "momentum": N_("momentum μ is 
 LIVE_NAMES = {"lr": "η", "momentum": N_("momentum μ"), "batch_size": N_("batch size"),
               "weight_decay": N_("weight decay"), "decay": N_("weight decay")}  # the loss chart's markers
 DECAY_SHORT = {"d2l": "D2L", "nielsen": "Nielsen"}  # a convention on a marker: the book's name
+RUN_PARAM = "run"  # URL: the run's token, the key of its snapshot in the class store (a reload finds it there)
+SAVE_EVERY = 10.0  # s of wall time between two snapshots of a training run (issue 26: at most 30 s may be lost)
+PRUNE_EVERY = 600.0  # s between two prunes, by this process, of snapshots older than the class hours
+log = logging.getLogger(__name__)
 
 
 class Tick(enum.Enum):
@@ -56,6 +66,12 @@ class TrainRun:
     step_once: bool = False  # Step was pressed: the page's next run trains one mini-batch
     busy: bool = False  # Start found every training slot taken: say so once
     freed: bool = False  # a closed tab's run was given back (ClosedTabs): say so once
+    token: str | None = None  # run=<token> in the link: the key of this run's snapshot in the class store
+    saved: float | None = None  # time.monotonic() of the last snapshot written
+    unsaved: int | None = None  # bytes of a snapshot too big for the store (the run goes on unsaved): say so once
+    resumed: tuple[int, float, bool] | None = None  # (step, s since saved, training) of a restored run: say so once
+    lost: bool = False  # the link's snapshot could not be restored: say so once
+    looked: bool = False  # the link's run= was looked up (once per session)
 
     @classmethod
     def of(cls, state: MutableMapping | None = None) -> TrainRun:
@@ -83,6 +99,7 @@ class TrainRun:
     def pause(self) -> None:
         """Stop now; the readouts say so in this panel run, and the timer's next tick stops the timer."""
         self.stop()
+        self.save(force=True)
         if self.tick is Tick.TICKING:
             self.tick = Tick.PAUSED
 
@@ -93,14 +110,18 @@ class TrainRun:
         self.tick = Tick.WHOLE_PAGE
 
     def reset(self) -> None:
-        """Drop the run and its retunes: the page's next run builds a new network from the settings."""
+        """Drop the run, its retunes and its snapshot: the page's next run builds a new network from the settings."""
         self.stop()
+        self.forget()
         self.trainer, self.retunes = None, []
         self.tick = Tick.WHOLE_PAGE
 
     def free(self) -> None:
-        """A closed tab's run goes back to the class (ClosedTabs calls this from its thread); the settings stay."""
-        self.trainer, self.running, self.retunes, self.freed = None, False, [], True
+        """A closed tab's run goes back to the class (ClosedTabs calls this from its thread); the settings stay, and
+        its snapshot, so the tab's next run takes it up again (resume)."""
+        self.running = False
+        self.save(force=True)
+        self.trainer, self.retunes, self.freed, self.looked = None, [], True, False
 
     # --- the page's run ---------------------------------------------------------------------------------------
     def sync(self, network: NetworkSpec, training: TrainSpec) -> bool:
@@ -115,6 +136,7 @@ class TrainRun:
             return False
         if self.trainer.step_count == 0:
             self.stop()
+            self.forget()
             self.trainer = None  # nothing to lose: follow the new settings
             return False
         return True
@@ -133,10 +155,16 @@ class TrainRun:
             self.trainer = build_trainer(network, training)
             self.built_from = (network, training)  # the settings as the widgets gave them
             classroom.watch_this_tab(self)  # a closed tab's run is freed (self.free) after CLOSED_TAB_SECONDS
+            if self.trainer is not None:
+                self.token, self.saved = new_secret(), None  # a new run, a new key: no one else's snapshot
+                put_in_link(self.token)
+                if estimated_bytes(self.trainer) > open_store().limits.snapshot_bytes:
+                    self.unsaved = estimated_bytes(self.trainer)  # said once, on this page run
         if self.step_once and not self.running:
             self.step_once = False
             if self.trainer is not None:
                 self.trainer.step(1)
+                self.save()
         return self.trainer
 
     def timer(self) -> float | None:
@@ -161,7 +189,9 @@ class TrainRun:
         self._train_slice()
         if self.trainer.finished:
             self.stop()
+            self.save(force=True)
             return False
+        self.save()
         return True
 
     def _train_slice(self) -> None:
@@ -187,7 +217,111 @@ class TrainRun:
         finally:  # also when a click stops the run: what was not trained is owed to the next slice
             self.owed = budget - (time.thread_time() - cpu_start)
 
+    # --- its snapshots in the class store (a reload, or another worker after a crash, takes the run up again) ---
+    def save(self, force: bool = False, now: float | None = None) -> bool:
+        """Write the run's snapshot if SAVE_EVERY has passed since the last (or force: paused, finished, freed).
+
+        True when written. A snapshot over the store's limit is not written: the run goes on, and the page says
+        once that a reload would start it again. A store that fails is logged, never the student's problem.
+        """
+        now = time.monotonic() if now is None else now
+        trainer = self.trainer
+        if trainer is None or self.token is None or self.unsaved is not None:
+            return False
+        if not force and self.saved is not None and now - self.saved < SAVE_EVERY:
+            return False
+        self.saved = now
+        store = open_store()
+        limit = store.limits.snapshot_bytes
+        try:
+            if estimated_bytes(trainer) > limit:  # not even serialised: a large run would pay for it every 10 s
+                raise Refused("too_big", "snapshot")
+            store.put_snapshot(self.token, snapshot_bytes(trainer, self._extra()))
+        except Refused:
+            self.unsaved = estimated_bytes(trainer)
+            return False
+        except Exception:  # noqa: BLE001  (the database is away or locked: the run trains on, the next save retries)
+            log.exception("could not save the run's snapshot")
+            return False
+        prune_now(store)
+        return True
+
+    def _extra(self) -> dict:
+        """What the page keeps beside the engine's run: when, whether it trained, its settings as given, retunes."""
+        network, training = self.built_from
+        return {"saved_at": time.time(), "running": self.running, "network": network.to_dict(),
+                "training": training.to_dict(),
+                "retunes": [[first, [[name, value] for name, value in values]] for first, values in self.retunes]}
+
+    def forget(self) -> None:
+        """Delete the run's snapshot and its token (Reset, or a new run): nothing can take it up again."""
+        if self.token is not None:
+            try:
+                open_store().delete_snapshot(self.token)
+            except Exception:  # noqa: BLE001  (pruned with the old ones later)
+                log.exception("could not delete the run's snapshot")
+        self.token, self.saved, self.unsaved = None, None, None
+
+    def resume(self) -> bool:
+        """Once per session (and after a closed tab's run was freed): take up the run of the link's `run=` from its
+        snapshot, training again if it was. True when a run was restored; a token without a snapshot is no error."""
+        if self.looked or self.trainer is not None:
+            return False
+        self.looked = True
+        token = self.token or link_token()
+        if not token:
+            return False
+        store = open_store()
+        try:
+            data = store.get_snapshot(token)
+        except Exception:  # noqa: BLE001
+            log.exception("could not read the run's snapshot")
+            return False
+        if data is None:  # nothing saved under it (yet): the run built next gets a token of its own
+            self.token = None
+            return False
+        try:
+            trainer, extra = restore(data, max_bytes=store.limits.snapshot_bytes)
+            built_from = (NetworkSpec.from_dict(extra["network"]), TrainSpec.from_dict(extra["training"]))
+            retunes = [(int(first), tuple((str(name), value) for name, value in values))
+                       for first, values in extra["retunes"]]
+            saved_at, training = float(extra["saved_at"]), bool(extra["running"])
+        except Exception as exc:  # noqa: BLE001  (ResumeError, a dataset gone, a damaged extra: a new run, said)
+            log.warning("a run snapshot was refused: %s", exc)
+            self.token, self.lost = token, True
+            self.forget()
+            return False
+        self.trainer, self.built_from, self.retunes, self.token = trainer, built_from, retunes, token
+        self.saved, self.freed = time.monotonic(), False
+        self.resumed = (trainer.step_count, max(0.0, time.time() - saved_at), training and not trainer.finished)
+        put_in_link(token)
+        classroom.watch_this_tab(self)
+        if self.resumed[2]:
+            self.start()  # as it was: training (or told busy, like any Start)
+        return True
+
     # --- what the page says about it --------------------------------------------------------------------------
+    def was_resumed(self) -> str | None:
+        """The sentence for a run just taken up from its snapshot (once), in the session's language."""
+        if self.resumed is None:
+            return None
+        (step, seconds, training), self.resumed = self.resumed, None
+        return resumed_text(step, seconds, training)
+
+    def was_unsaved(self) -> str | None:
+        """Once: why this run has no snapshot (too big for the store), so a reload would start it again."""
+        if self.unsaved is None or self.unsaved < 0:
+            return None
+        size, self.unsaved = self.unsaved, -1  # -1: said; still unsaved
+        return _("This run is too large to be saved on the server (about {size}; the limit is {limit}), so if this "
+                 "page reloads or the server restarts, it starts again from step 0.").format(
+            size=size_text(size), limit=size_text(open_store().limits.snapshot_bytes))
+
+    def was_lost(self) -> bool:
+        """Whether the link's snapshot could not be restored, since the page last asked."""
+        lost, self.lost = self.lost, False
+        return lost
+
     def was_busy(self) -> bool:
         """Whether Start found the server full since the page last asked."""
         busy, self.busy = self.busy, False
@@ -205,6 +339,50 @@ class TrainRun:
     def marks(self) -> tuple[tuple[int, str], ...]:
         """(first step, label) of every retune: the loss chart's markers."""
         return tuple((first, retune_label(values)) for first, values in self.retunes)
+
+
+def link_token() -> str | None:
+    """The link's run token, if this is a page run with one."""
+    if get_script_run_ctx() is None:
+        return None
+    token = st.query_params.get(RUN_PARAM)
+    return token if isinstance(token, str) and 0 < len(token) <= 200 else None
+
+
+def put_in_link(token: str) -> None:
+    """Keep `run=<token>` in the URL (ui.train_controls writes it with the settings from then on)."""
+    if get_script_run_ctx() is not None and st.query_params.get(RUN_PARAM) != token:
+        st.query_params[RUN_PARAM] = token
+
+
+def link_params() -> dict[str, str]:
+    """`run=<token>` for the Train page's query, while this session's run has one (never in links for others)."""
+    token = TrainRun.of().token
+    return {RUN_PARAM: token} if token else {}
+
+
+_pruned = [0.0]  # time.monotonic() of this process's last prune
+
+
+def prune_now(store) -> None:
+    """Delete, at most every PRUNE_EVERY s per process, the snapshots older than the class hours."""
+    now = time.monotonic()
+    if now - _pruned[0] >= PRUNE_EVERY:
+        _pruned[0] = now
+        store.prune_snapshots(store.limits.class_hours * 3600)
+
+
+def resumed_text(step: int, seconds: float, training: bool) -> str:
+    """What a student is told when their run came back from its snapshot (a reload, or a worker that died)."""
+    if training:
+        return _("Your run is back: this page reconnected to the server (after a reload, or because its server "
+                 "process stopped) and the run trains on from its last snapshot, step {step:,}, saved {seconds:.0f} s "
+                 "earlier. Its weights, optimizer state and charts were kept; only the steps after the snapshot were "
+                 "lost.").format(step=step, seconds=seconds)
+    return _("Your run is back: this page reconnected to the server (after a reload, or because its server process "
+             "stopped) and the run was restored from its last snapshot, step {step:,}, saved {seconds:.0f} s earlier. "
+             "Its weights, optimizer state and charts were kept. Press Start to train on.").format(
+        step=step, seconds=seconds)
 
 
 def build_trainer(network: NetworkSpec, training: TrainSpec) -> Trainer | None:

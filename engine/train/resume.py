@@ -42,12 +42,15 @@ class ResumeError(ValueError):
 
 
 def estimated_bytes(trainer: Trainer) -> int:
-    """About what snapshot_bytes(trainer) writes: the parameters, the optimizer's buffers and the history."""
+    """At most about what snapshot_bytes(trainer) writes, however long the run: the parameters, the optimizer's
+    buffers, the batch order, the history's rows when full and the path's points while they travel."""
     optimizer = trainer.optimizer
     buffers = optimizer.exp_avgs + optimizer.exp_avg_sqs + optimizer.velocities
     n = sum(p.numel() for p in optimizer.params) + sum(b.numel() for b in buffers)
-    history = trainer.history
-    return 4 * n + history._stats[:, :len(history)].nbytes + 8 * len(trainer.batches.order) + 50_000
+    history, path = trainer.history, trainer.path
+    path_bytes = 4 * path.n_params * path.limit
+    return (4 * n + history._stats.nbytes + history._span.nbytes + 8 * len(trainer.batches.order)
+            + (path_bytes if path_bytes <= PATH_BYTES else 0) + 100_000)
 
 
 def snapshot_bytes(trainer: Trainer, extra: dict | None = None) -> bytes:

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+import classroom
 import ui.classroom
 import ui.train_run
 from engine.nn.spec import NetworkSpec, TrainSpec
@@ -12,6 +13,14 @@ from ui.train_run import CLASS_TICK_SECONDS, KEY, TICK_SECONDS, Tick, TrainRun
 
 NETWORK = NetworkSpec(hidden=(8,))
 TRAINING = TrainSpec(dataset="moons", optimizer="sgd", lr=0.1, batch_size=32, epochs=3)
+
+
+@pytest.fixture(autouse=True)
+def store(tmp_path, monkeypatch):
+    """The class store the run's snapshots go to: a fresh SQLite file (tests/ui/test_train_run_snapshots.py)."""
+    store = classroom.open_store(f"sqlite:///{tmp_path / 'classroom.db'}")
+    monkeypatch.setattr(ui.train_run, "open_store", lambda: store)
+    return store
 
 
 @pytest.fixture
