@@ -8,7 +8,8 @@ import streamlit as st
 import torch
 from streamlit.runtime.pages_manager import PagesManager
 
-from ui.i18n import install_translator
+from ui.classroom import unknown_controls_warning
+from ui.i18n import install_translator, unknown_language_warning
 
 
 def configure_process() -> None:
@@ -43,3 +44,13 @@ def require_app_frame() -> None:
         _switched.set()
         PagesManager.uses_pages_directory = False
         st.rerun()
+    link_warnings()
+
+
+def link_warnings() -> None:
+    """At the top of every page: what its link asked for that this app does not know (a teacher's typo in lang=,
+    lock= or hide=), in the session's language, with the values it takes. Ignored without a word, a typo in
+    lock= would leave a control unlocked (issue 26, D16)."""
+    for text in (unknown_language_warning(), unknown_controls_warning()):
+        if text:
+            st.warning(text, icon=":material/link_off:")

@@ -17,7 +17,8 @@ from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from serve.network import PUBLIC_URL_VARIABLE, is_loopback, network_address, public_url, student_url
-from ui.i18n import N_, _, language
+from ui.i18n import SHOWN_CHARACTERS, N_, _, language
+from ui.plain_text import plain
 
 DEFAULT_MAX_TRAINING = 8  # two cores: beyond this every run crawls, so newcomers wait a moment instead
 STALE_SECONDS = 15.0  # a slot whose session stopped ticking (tab closed) is freed after this
@@ -227,6 +228,37 @@ def lesson_rules() -> tuple[set[str], set[str]]:
     return st.session_state.train_lesson
 
 
+UNKNOWN_CONTROLS = "link_unknown_controls"  # session state: lock=/hide= names of this session's link that name no control
+
+
+def unknown_controls() -> dict[str, list[str]]:
+    """The names in the link's lock= and hide= that name no control ({"lock": ["layer"]}), read once per session
+    like lesson_rules(): lesson_rules() leaves them out without a word, so a teacher's typo would leave a control
+    unlocked."""
+    state = st.session_state
+    if UNKNOWN_CONTROLS not in state and ("lock" in st.query_params or "hide" in st.query_params):
+        unknown = {}
+        for key in ("lock", "hide"):
+            raw = str(st.query_params.get(key, ""))
+            names = [n.strip() for n in raw.split(",") if n.strip()]
+            bad = [n for n in names if n not in LESSON_CONTROLS] if raw.strip() != ALL_CONTROLS else []
+            if bad:
+                unknown[key] = bad
+        state[UNKNOWN_CONTROLS] = unknown
+    return state.get(UNKNOWN_CONTROLS, {})
+
+
+def unknown_controls_warning() -> str | None:
+    """What to tell the teacher whose link locks or hides a control name that does not exist, else None."""
+    unknown = unknown_controls()
+    if not unknown:
+        return None
+    named = _("; ").join(f"{key}={plain(','.join(names)[:SHOWN_CHARACTERS])}" for key, names in unknown.items())
+    return _("This link names controls that do not exist: {names}. Nothing was locked or hidden for them, so students "
+             "can change those settings. The names lock= and hide= take: {valid}, or {all} for every control.").format(
+        names=named, valid=", ".join(LESSON_CONTROLS), all=ALL_CONTROLS)  # URL words, as typed in a link
+
+
 def lesson_params() -> dict[str, str]:
     """lock= and hide= to keep in the URL while the settings change."""
     locked, hidden = lesson_rules()
@@ -311,4 +343,8 @@ def lesson_link_builder(settings: dict[str, str]) -> None:
         warning = reach_warning(link_reach(urlsplit(link).hostname, listening, public_url()), listening)
         if warning:
             text.warning(warning, icon=":material/wifi_off:")
+        typo = unknown_controls_warning()  # the link this page was opened with: the link above takes only real names
+        if typo:
+            text.warning(typo, icon=":material/link_off:")
+            text.caption(_("The link above locks and hides only the controls chosen here."))
         picture.image(qr_png(link), caption=_("Scan to open the link"), width=260)

@@ -19,12 +19,15 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import engine.text
 from engine.text import N_  # noqa: F401  (one marker for the engine and the app: translate where it is shown)
+from ui.plain_text import plain
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 CATALOG_LOCALES = {"zh": "zh_CN"}  # the language of a session → its catalog's folder
 LANG_KEY = "lang"  # session state: the session's language
 CHOSEN_KEY = "lang_chosen"  # session state: True if the link or the switch chose it (then the URL carries it)
+UNKNOWN_KEY = "lang_unknown"  # session state: a lang= of the link that names no language here (said on the page)
+SHOWN_CHARACTERS = 40  # of a value from a link, in a message: a 100 kB typo is cut, not printed whole
 DEFAULT = "en"
 
 _outside_session = [DEFAULT]  # the language of _() outside a Streamlit session (tests set it with speaking())
@@ -90,12 +93,27 @@ def install_language() -> str:
     if asked in LANGUAGES:
         st.session_state[LANG_KEY] = asked
         st.session_state[CHOSEN_KEY] = True
-    elif LANG_KEY not in st.session_state:
+        st.session_state.pop(UNKNOWN_KEY, None)
+    elif asked is not None:
+        st.session_state[UNKNOWN_KEY] = str(asked)  # a typo (lang=zh-cn, lang=fr): said until a language is chosen
+    if LANG_KEY not in st.session_state:
         st.session_state[LANG_KEY] = from_browser(st.context.locale)
     lang = st.session_state[LANG_KEY]
     if st.session_state.get(CHOSEN_KEY) and asked != lang:
         st.query_params["lang"] = lang  # a page link drops the query: put the language back
     return lang
+
+
+def unknown_language_warning() -> str | None:
+    """What to tell a visitor whose link asked for a language this app does not have (lang=fr), else None."""
+    asked = st.session_state.get(UNKNOWN_KEY)
+    if asked is None:
+        return None
+    shown = asked if len(asked) <= SHOWN_CHARACTERS else asked[:SHOWN_CHARACTERS] + "…"
+    return _("This link asks for the language “{value}”, which this app does not have, so it is shown in {language}. "
+             "The link's lang= takes: {choices}.").format(
+        value=plain(shown), language=LANGUAGES[language()],
+        choices=_(", ").join(f"{code} ({name})" for code, name in LANGUAGES.items()))
 
 
 def url_params() -> dict[str, str]:
@@ -108,6 +126,7 @@ def _switched() -> None:
     if choice in LANGUAGES:
         st.session_state[LANG_KEY] = choice
         st.session_state[CHOSEN_KEY] = True
+        st.session_state.pop(UNKNOWN_KEY, None)
         st.query_params["lang"] = choice
 
 
