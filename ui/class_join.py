@@ -31,7 +31,7 @@ def variant_name(part: Assigned) -> str:
 def variant_query(part: Assigned, student: ClassStudent) -> dict[str, str]:
     """The variant page's query: its settings, every Train control locked, the student's token, the language."""
     query = {key: value for key, value in part.settings.items()}
-    if part.template.page == "train":
+    if part.template.page in ("train", "gradients"):
         query["lock"] = ALL_CONTROLS
     return {**query, TOKEN_PARAM: student.token, **url_params()}
 

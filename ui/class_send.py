@@ -197,8 +197,20 @@ def _train(student, part, trainer, network, training) -> None:
     _outcome(run_id)
 
 
+def same_settings(variant: dict, settings: dict) -> bool:
+    """True if a page's settings (URL vocabulary, with the Gradients page's k) are the variant's, each read as the
+    page reads it ("act=sigmoid" is every layer's sigmoid, "lr=0.030" is 0.03)."""
+    if "k" in variant and variant["k"] != settings.get("k"):
+        return False
+    try:
+        network, training = from_params({k: v for k, v in settings.items() if k != "k"})
+    except SpecError:
+        return False
+    return matches(variant, network, training)
+
+
 def _gradients(student, part, settings: dict, profile, trained) -> None:
-    if profile is None or any(settings.get(k) != v for k, v in part.settings.items() if k in settings):
+    if profile is None or not same_settings(part.settings, settings):
         return _not_my_variant()
     run_id = _run_id(("gradients", tuple(sorted(settings.items()))))
     payload = gradients_payload(profile, trained)

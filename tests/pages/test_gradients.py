@@ -127,7 +127,9 @@ def test_width_30_and_lecun_are_offered_and_the_defaults_stay(at):
     assert 30 in at.select_slider(key="grad_width").options or "30" in at.select_slider(key="grad_width").options
     assert at.select_slider(key="grad_width").value == 32
     from engine.nn.model import INITS
-    assert INITS["lecun"].label in at.selectbox(key="grad_init_a").options
+    assert INITS["lecun"].short in at.selectbox(key="grad_init_a").options  # short: the box fits on a projector
+    captions = [c.value for c in at.caption]
+    assert INITS["normal"].label in captions and INITS["he"].label in captions  # the full name, wrapped below
     assert (at.selectbox(key="grad_init_a").value, at.selectbox(key="grad_init_b").value) == ("normal", "he")
 
 
@@ -169,7 +171,7 @@ def test_the_speed_of_learning_section_follows_the_book(at):
 
 def test_labels_come_from_the_engine_tables(at):
     from engine.nn.model import INITS, LOSSES
-    assert at.selectbox(key="grad_init_a").format_func("normal") == INITS["normal"].label
+    assert at.selectbox(key="grad_init_a").format_func("normal") == INITS["normal"].short
     assert at.selectbox(key="grad_loss").format_func("mse") == LOSSES["mse"].short == "quadratic"
     assert "not PyTorch's MSELoss" in at.selectbox(key="grad_loss").help
 
