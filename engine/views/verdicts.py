@@ -56,7 +56,7 @@ class Verdict:
     # inf when it overflowed
     per_layer: float  # the per-layer gain: the geometric-mean factor each BP2 step multiplies δ by,
     # ratio^(1/(hidden_layers-1)) (the gradients JSON's "gain")
-    hidden_layers: int  # hidden layers δ passes down through (1 for a profile of one layer)
+    hidden_layers: int  # hidden layers δ passes down through (0 without any: then the output layer stands in)
     last_delta: float  # mean |δ| of the last hidden layer, the ratio's denominator
     saturated: float  # mean share of saturated units over the hidden layers
     dead: float  # mean share of dead units over the hidden layers
@@ -94,7 +94,7 @@ def classify(rows: list[dict], network: NetworkSpec | None = None) -> Verdict:
     dead_layers = tuple(r["layer"] for r in hidden if r["dead_frac"] >= DEAD_LAYER)
     kind = "exploding" if overflowed else _kind(ratio, per_layer, len(hidden), dead, dead_layers,
                                                   _symmetric(rows, network))
-    return Verdict(kind, ratio, per_layer, len(hidden), deltas[-1], saturated, dead, dead_layers,
+    return Verdict(kind, ratio, per_layer, len(rows) - 1, deltas[-1], saturated, dead, dead_layers,
                    silent=all(r["delta_mean_abs"] == 0 for r in rows[:-1]), overflowed=overflowed,
                    underflow=_underflow(deltas) if ratio == 0 else None)
 
@@ -112,9 +112,10 @@ def _flow(deltas: list[float]) -> tuple[float, float]:
 
 
 def _symmetric(rows: list[dict], network: NetworkSpec | None) -> bool:
-    """Zero init; without a spec, every hidden layer silent and with one value of a per layer."""
+    """Zero init of a network with hidden layers (softmax regression's output units differ by their targets);
+    without a spec, every hidden layer silent and with one value of a per layer."""
     if network is not None:
-        return network.init == "zeros"
+        return network.init == "zeros" and len(rows) > 1
     return len(rows) > 1 and all(r["delta_mean_abs"] == 0 and r["act_std"] == 0 for r in rows[:-1])
 
 

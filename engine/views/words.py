@@ -108,6 +108,9 @@ def _flow_headline(v: Verdict) -> str:
     if v.kind == "exploding":
         return _("Exploding: layer 1 receives {ratio} times the error signal of {top}, ×{gain} per layer.").format(
             ratio=sci(v.ratio), top=top, gain=sci(v.per_layer))
+    if v.hidden_layers == 0:
+        return _("Healthy: with no hidden layer, δ exists only in the output layer (BP1), so there is no chain of "
+                 "layers for it to vanish or explode in.")
     if v.hidden_layers == 1:
         return _("Healthy: one hidden layer has no chain of layers for δ to vanish or explode in.")
     if not v.in_band:  # two hidden layers: one BP2 step, too short a chain to vanish or explode in
@@ -147,7 +150,7 @@ def _reason(v: Verdict, network: NetworkSpec | None) -> str:
         return sentences(*parts, measured)
     facts = _Facts(v, network)
     lead = facts.sigma_prime(v.per_layer)  # first: it tells whether a bound per layer was already given
-    if v.hidden_layers == 1:  # no BP2 step between hidden layers: no gain was measured, so none is explained
+    if v.hidden_layers <= 1:  # no BP2 step between hidden layers: no gain was measured, so none is explained
         return sentences(*lead, *_caution(facts))
     parts = {"vanishing": _vanishing, "exploding": _exploding, "healthy": _healthy}[v.kind](facts)
     return sentences(*lead, *parts, measured)

@@ -94,6 +94,14 @@ def test_gradients_json_has_the_verdict_contract():
     assert all({"saturated_frac", "dead_frac"} <= set(row) for row in doc["layers"])
 
 
+def test_gradients_without_hidden_layers_says_so():
+    result = cli("gradients", "--dataset", "digits", "--layers", "none", "--json")
+    assert result.returncode == 0, result.stderr
+    verdict = json.loads(result.stdout)["verdict"]
+    assert verdict["kind"] == "healthy" and "no hidden layer" in verdict["text"]
+    assert "one hidden layer" not in verdict["text"]
+
+
 def draw_digit(path, kind):
     image = Image.new("L", (200, 200), 255)  # black ink on white paper, like a photo
     pen = ImageDraw.Draw(image)

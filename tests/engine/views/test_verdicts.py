@@ -108,8 +108,8 @@ def test_the_thresholds_are_strict():
 def test_one_hidden_layer_has_no_chain():
     v = classify(rows([0.3]))
     assert (v.kind, v.ratio, v.per_layer, v.hidden_layers) == ("healthy", 1.0, 1.0, 1)
-    alone = classify([rows([0.3])[0]])  # no output row at all: the one layer is read as the hidden one
-    assert (alone.kind, alone.hidden_layers, alone.last_delta) == ("healthy", 1, 0.3)
+    alone = classify([rows([0.3])[0]])  # one row: a network without hidden layers, its output layer stands in
+    assert (alone.kind, alone.hidden_layers, alone.last_delta) == ("healthy", 0, 0.3)
 
 
 # ---------------------------------------------------------------- symmetric and dead

@@ -59,6 +59,21 @@ def test_each_kind_has_its_headline_with_the_ratio_in_it():
                                                       "and gets the same update.")
 
 
+def test_no_hidden_layer_is_worded_as_none_not_as_one():
+    regression = NetworkSpec(hidden=(), init="normal")  # softmax regression: δ only at the output (BP1)
+    for init in ("normal", "zeros"):  # zero init breaks no symmetry without a hidden layer: each output differs
+        network = NetworkSpec(hidden=(), init=init)
+        verdict = classify(rows([])[-1:], network)  # the profile's one row: the output layer
+        assert verdict.kind == "healthy" and verdict.hidden_layers == 0
+        headline, reason = describe(verdict, network)
+        assert headline == ("Healthy: with no hidden layer, δ exists only in the output layer (BP1), so there is no "
+                            "chain of layers for it to vanish or explode in.")
+        assert "one hidden layer" not in headline + reason
+    assert classify(rows([0.3]), net("sigmoid", "normal", 1)).hidden_layers == 1
+    with speaking("zh"):
+        assert chinese_in(describe(classify(rows([])[-1:], regression), regression)[0])
+
+
 def test_thirty_layers_of_the_textbook_chain():
     headline = words([0.2 ** 30] + [0.1] * 29 + [1.0])[0]
     assert headline.startswith("Vanishing: layer 1 receives 1.1×10⁻²¹ of the error signal")
