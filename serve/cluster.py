@@ -19,6 +19,8 @@ from serve.claims import make_run_folder
 from serve.config import WORKERS_VARIABLE, Worker, render
 from serve.network import PUBLIC_URL_VARIABLE
 
+STORE_VARIABLE = "PLAYGROUND_STORE"  # classroom.connect's: the class store's URL, told to every worker by --store
+
 ROOT = Path(__file__).resolve().parents[1]  # the repo: app.py and .streamlit/config.toml live here
 HEALTH = "/_stcore/health"
 STOP_SECONDS = 10.0  # then SIGKILL
@@ -99,9 +101,11 @@ class Cluster:
     process takes the place of the dead one. The supervisor (serve/supervise.py) decides when.
     """
 
-    def __init__(self, workers: int, address: str, port: int, haproxy: str, public_url: str | None = None):
+    def __init__(self, workers: int, address: str, port: int, haproxy: str, public_url: str | None = None,
+                 store: str | None = None):
         self.address, self.port, self.haproxy = address, port, haproxy
         self.public_url = public_url  # where students reach the proxy: the workers' PLAYGROUND_PUBLIC_URL
+        self.store = store  # --store: the workers' PLAYGROUND_STORE (else they inherit ours, or use the default)
         self.workers = [Worker(f"w{i + 1}", "127.0.0.1", free_port()) for i in range(workers)]
         self.processes: dict[str, subprocess.Popen] = {}  # name -> its current process
         self.folder = make_run_folder()  # named after our pid: a later launcher removes it if we are SIGKILLed
@@ -133,7 +137,8 @@ class Cluster:
                            cwd=ROOT, stdout=subprocess.DEVNULL,  # its "open http://127.0.0.1:..." banner misleads
                            env={**os.environ, WORKERS_VARIABLE: str(len(self.workers)),  # they share the cores
                                 "STREAMLIT_SERVER_COOKIE_SECRET": self.cookie_secret,
-                                **({PUBLIC_URL_VARIABLE: self.public_url} if self.public_url else {})})
+                                **({PUBLIC_URL_VARIABLE: self.public_url} if self.public_url else {}),
+                                **({STORE_VARIABLE: self.store} if self.store else {})})
 
     def _spawn(self, name: str, command: list[str], **kwargs) -> subprocess.Popen:
         process = subprocess.Popen(command, start_new_session=True,  # Ctrl-C reaches us only

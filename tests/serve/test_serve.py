@@ -303,7 +303,8 @@ def test_the_workers_are_told_the_address_students_open(monkeypatch):
     made = []
     monkeypatch.delenv(PUBLIC_URL_VARIABLE, raising=False)
     monkeypatch.setattr(launcher, "parse", lambda argv: argparse.Namespace(workers=2, address="0.0.0.0", port=8501,
-                                                                           haproxy="/usr/sbin/haproxy", status_port=0))
+                                                                           haproxy="/usr/sbin/haproxy", status_port=0,
+                                                                           store=None))
     monkeypatch.setattr(launcher, "network_address", lambda: "192.168.1.20")
     monkeypatch.setattr(launcher, "Cluster", lambda *args, **kwargs: made.append((args, kwargs)))
     monkeypatch.setattr(launcher, "StatusPage", lambda port: None)
@@ -311,10 +312,10 @@ def test_the_workers_are_told_the_address_students_open(monkeypatch):
     monkeypatch.setattr(launcher, "release_port", lambda lock: lock.close())
     monkeypatch.setattr(launcher, "run", lambda cluster, announce, status: 0)
     assert launcher.main([]) == 0
-    assert made[0][1] == {"public_url": "http://192.168.1.20:8501"}
+    assert made[0][1] == {"public_url": "http://192.168.1.20:8501", "store": None}
     monkeypatch.setenv(PUBLIC_URL_VARIABLE, "https://playground.school.example/")
     launcher.main([])
-    assert made[1][1] == {"public_url": "https://playground.school.example"}  # the teacher's own, passed on
+    assert made[1][1] == {"public_url": "https://playground.school.example", "store": None}  # the teacher's own
 
     spawned = {}
     cluster = Cluster(2, "0.0.0.0", 8501, "/usr/sbin/haproxy", public_url="http://192.168.1.20:8501")
