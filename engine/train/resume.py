@@ -122,6 +122,15 @@ def restore(data: bytes, dataset: Dataset | None = None, max_bytes: int = MAX_BY
     return trainer, extra
 
 
+def peek(data: bytes, max_bytes: int = MAX_BYTES) -> tuple[int, dict]:
+    """(step, extra) of a snapshot, read as safely as restore reads it but without building its run."""
+    payload = _load(data, max_bytes)
+    extra = payload["extra"]
+    if not isinstance(extra, dict):
+        raise ResumeError("the snapshot's extra entry must be a dict")
+    return _count(payload, "step_count"), extra
+
+
 # --- reading ------------------------------------------------------------------------------------------------------
 def _load(data: bytes, max_bytes: int) -> dict:
     if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -326,4 +335,4 @@ def _ending(saved) -> Finished | Divergence | None:
 
 
 __all__ = ["FORMAT", "VERSION", "MAX_BYTES", "PATH_BYTES", "ResumeError", "estimated_bytes", "snapshot_bytes",
-           "restore"]
+           "restore", "peek"]

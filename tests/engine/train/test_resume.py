@@ -12,7 +12,7 @@ import torch
 
 from engine.data.datasets import load_dataset
 from engine.nn.spec import NetworkSpec, TrainSpec
-from engine.train.resume import HEADER, PATH_BYTES, ResumeError, estimated_bytes, restore, snapshot_bytes
+from engine.train.resume import HEADER, PATH_BYTES, ResumeError, estimated_bytes, peek, restore, snapshot_bytes
 from engine.train.trainer import Finished, Trainer
 
 
@@ -44,7 +44,7 @@ def test_a_restored_run_continues_with_the_originals_next_losses(moons, optimize
     original = run(moons, optimizer, dropout=0.2)
     data = snapshot_bytes(original, extra={"saved_at": 12.5, "running": True})
     copy, extra = restore(data, moons)
-    assert extra == {"saved_at": 12.5, "running": True}
+    assert extra == {"saved_at": 12.5, "running": True} and peek(data) == (37, extra)
     assert copy.step_count == 37 and copy.epoch == pytest.approx(original.epoch)
     same_history(original, copy)
     original.step(45)  # across an epoch end: the next shuffle comes from the saved generator
