@@ -54,7 +54,7 @@ PAGE_SETTINGS: dict[str, dict] = {
         "chain_w": _number(0.0, 25.0), "chain_act": _ACT, "chain_depth": _number(1, 50, int), "chain_best": _BOOL,
     },
     "neuron": {"start": _one_of("saturated", "unsaturated")},
-    "backprop": {"network": _one_of("small"), "index": _number(0, 999, int)},
+    "backprop": {"network": _one_of("small"), "source": _one_of("validation"), "index": _number(0, 999, int)},
     "draw": {}, "landscape": {}, "train": {},
 }
 # page -> the measures it publishes (ui/lesson_measures.measured): what a reveal's {placeholders} may name

@@ -32,7 +32,8 @@ WIDGETS = {
         "chain_best": ("grad_chain_best", lambda v: v == "1"),
     },
     "neuron": {"start": ("neuron_start", str)},
-    "backprop": {"network": ("bp_network", lambda v: BACKPROP_SMALL), "index": ("bp_index", int)},
+    "backprop": {"network": ("bp_network", lambda v: BACKPROP_SMALL), "index": ("bp_index", int),
+                 "source": ("bp_source", lambda v: "A validation digit")},  # pages/backprop.VALIDATION
 }
 
 
