@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -16,13 +17,31 @@ from classroom import Board
 from ui.board_words import key_label, student_label, student_numbers, value_text, varied_text, \
     variant_text
 from ui.i18n import _
-from ui.theme import BLACK, DARK, GREY, LAYER_COLORS, fit_texts, layout, live_figure, log_axis, merged, style
+from ui.theme import BLACK, DARK, GREY, LAYER_COLORS, LINE_HEIGHT, fit_texts, font_size, layout, line_count, \
+    live_figure, log_axis, merged, style, text_width
 
 JITTER = 0.28  # half the width a column's dots spread over, in columns
 FADED = 0.3  # opacity of the runs not highlighted while one is
 DOT, BIG_DOT = 16, 26  # marker sizes in px: readable from the back of a room
 MEDIAN_WIDTH = 44  # px: the median's bar, narrower than a column even with 6 variants on a phone
 SHEET_COLUMNS = 30  # "collect our digits": drawings per row of the gallery (the newest are kept)
+
+
+def fixed_margins(fig: go.Figure, y_ticks: Sequence[str] = ("100%",)) -> go.Figure:
+    """Margins made from the axes' texts (their lines as fit_texts() wrapped them, the widest y tick) in place of
+    Plotly's automargin, which lays a chart out about three times over: in Chromium the class chart took 278 ms to
+    draw with it and 84 ms without (bench/board_class.py's board redraws it whenever a result arrives, and a
+    loaded classroom machine stretches each millisecond)."""
+    size, x, y = font_size(), fig.layout.xaxis, fig.layout.yaxis
+    line = size * LINE_HEIGHT
+    x_ticks = max([line_count(t) for t in (x.ticktext or ())] + [1])
+    widest = max(text_width(str(t), size) for t in (list(y.ticktext or ()) or list(y_ticks)))
+    left = 14 + widest + line_count(y.title.text) * line + 6
+    bottom = 12 + x_ticks * line + line_count(x.title.text) * line + 6
+    fig.update_xaxes(automargin=False)
+    fig.update_yaxes(automargin=False)
+    fig.update_layout(margin=dict(l=math.ceil(max(left, 60)), b=math.ceil(max(bottom, 50))))
+    return fig
 
 
 def variant_color(variant: int) -> str:
@@ -81,9 +100,11 @@ def class_figure(board: Board, hide_names: bool = False, highlight: int | None =
         y_axis = dict(title=dict(text=y_title), tickformat=".0%" if board.key == "gap" else None)
     x_axis = dict(tickvals=list(range(len(names))), ticktext=names, range=[-0.6, max(len(names), 1) - 0.4],
                   title=dict(text=varied_text(board.groups[0].label if board.groups else {})), showgrid=False)
-    return fit_texts(live_figure(data, merged(layout(height), dict(
+    fig = live_figure(data, merged(layout(height), dict(
         title=dict(text=_("{key} per student").format(key=y_title)), clickmode="event+select", dragmode=False,
-        xaxis=x_axis, yaxis=y_axis))))
+        xaxis=x_axis, yaxis=y_axis)))
+    return fixed_margins(fit_texts(fig), y_ticks=("100%",) if board.key in ("val_acc", "train_acc", "gap")
+                         else ("0.000", "-0.00"))
 
 
 def curves_figure(board: Board, hide_names: bool = False, highlight: int | None = None,
@@ -107,10 +128,11 @@ def curves_figure(board: Board, hide_names: bool = False, highlight: int | None 
                 opacity=1.0 if picked or highlight is None else FADED)
             shown.add(g.variant)
             (last if picked else data).append(trace)
-    return fit_texts(live_figure(data + last, merged(layout(height, legend_below=True), dict(  # picked: on top
+    fig = live_figure(data + last, merged(layout(height, legend_below=True), dict(  # the picked run: on top
         title=dict(text=_("Loss during each student's run")), clickmode="event+select", dragmode=False,
         xaxis=dict(title=dict(text=_("progress through the run")), ticksuffix="%", range=[0, 100]),
-        yaxis=dict(title=dict(text=_("loss")), type="log" if board.log else "linear")))))
+        yaxis=dict(title=dict(text=_("loss")), type="log" if board.log else "linear"))))
+    return fixed_margins(fit_texts(fig), y_ticks=("0.001",))
 
 
 def digit_sheet(images: np.ndarray, labels: np.ndarray, columns: int = SHEET_COLUMNS) -> np.ndarray:
