@@ -13,7 +13,6 @@ from classroom.templates import DEEP, PAGE_KEYS
 from engine.nn.spec import URL_KEYS, NetworkSpec, SpecError, TrainSpec, to_params
 from engine.views.presets import DEFAULT_PRESET, PRESETS
 from serve.network import public_url
-from ui.board_lesson import lesson_section
 from ui.board_figs import class_figure, confusion_figure, curves_figure, gallery_figure, per_digit_figure, \
     selected_run
 from ui.board_words import FACTORS, STATE_WORDS, VERDICT_WORDS, found_sentence, spread_text, student_label, \
@@ -199,8 +198,9 @@ def current_board(store: classroom.Store, experiment_id: int) -> tuple[classroom
 def figure(name: str, version: tuple, view: tuple, build):
     """build(), made once per board version and view (e.g. names hidden, the highlight; language, text size).
 
-    A tick with nothing new sends the browser the very same figure: Streamlit gives it the same element id, so the
-    chart on the projector stays as it is, instead of being drawn anew from a blank.
+    A tick with nothing new costs one query and sends the browser the very same figure (the same element id: the
+    chart stays as drawn). A new result changes the figure, and Streamlit 1.67 then mounts the chart anew (its
+    element id hashes the figure), so the figures are kept quick for Plotly to draw (board_figs.fixed_margins).
     """
     made = st.session_state.setdefault(FIGURES, {})
     signature = (version, view, language(), font_scale())
@@ -345,7 +345,6 @@ if info.name:
 if st.toggle(_("Show how to join"), value=True, key="board_show_join",
              help=_("Turn off once the class has joined: the board gets the screen.")):
     join_panel(info)
-lesson_section(store, key, info)
 experiments = store.experiments(info.id)
 if experiments:
     live_board(store, key, shown_experiment(experiments))
