@@ -72,6 +72,7 @@ class TrainRun:
     resumed: tuple[int, float, bool] | None = None  # (step, s since saved, training) of a restored run: say so once
     lost: bool = False  # the link's snapshot could not be restored: say so once
     looked: bool = False  # the link's run= was looked up (once per session)
+    class_run: str | None = None  # the run's id on the class board (ui.class_send), kept with its snapshot
 
     @classmethod
     def of(cls, state: MutableMapping | None = None) -> TrainRun:
@@ -247,10 +248,16 @@ class TrainRun:
         return True
 
     def _extra(self) -> dict:
-        """What the page keeps beside the engine's run: when, whether it trained, its settings as given, retunes."""
+        """What the page keeps beside the engine's run: when, whether it trained, its settings as given, retunes,
+        and its id on the class board (a result sent again after a resume replaces the one sent before)."""
+        if get_script_run_ctx() is not None:  # not from ClosedTabs' thread: it has no session state
+            from ui.class_send import TRAIN_RUN  # (ui.class_send imports the Train page's modules)
+            held = st.session_state.get(TRAIN_RUN)
+            if held is not None and held[0] is self.trainer:
+                self.class_run = held[1]
         network, training = self.built_from
         return {"saved_at": time.time(), "running": self.running, "network": network.to_dict(),
-                "training": training.to_dict(),
+                "training": training.to_dict(), "class_run": self.class_run,
                 "retunes": [[first, [[name, value] for name, value in values]] for first, values in self.retunes]}
 
     def forget(self) -> None:
@@ -260,7 +267,7 @@ class TrainRun:
                 open_store().delete_snapshot(self.token)
             except Exception:  # noqa: BLE001  (pruned with the old ones later)
                 log.exception("could not delete the run's snapshot")
-        self.token, self.saved, self.unsaved = None, None, None
+        self.token, self.saved, self.unsaved, self.class_run = None, None, None, None
 
     def resume(self) -> bool:
         """Once per session (and after a closed tab's run was freed): take up the run of the link's `run=` from its
@@ -293,6 +300,11 @@ class TrainRun:
             return False
         self.trainer, self.built_from, self.retunes, self.token = trainer, built_from, retunes, token
         self.saved, self.freed = time.monotonic(), False
+        class_run = extra.get("class_run")
+        self.class_run = class_run if isinstance(class_run, str) else None
+        if self.class_run is not None and get_script_run_ctx() is not None:
+            from ui.class_send import TRAIN_RUN
+            st.session_state[TRAIN_RUN] = (trainer, self.class_run)  # the same run on the class board
         self.resumed = (trainer.step_count, max(0.0, time.time() - saved_at), training and not trainer.finished)
         put_in_link(token)
         classroom.watch_this_tab(self)

@@ -33,7 +33,7 @@ def store(tmp_path, monkeypatch):
     forget_engines()
 
 
-def saved_run(store, running: bool, seconds_ago: float = 7.0) -> str:
+def saved_run(store, running: bool, seconds_ago: float = 7.0, class_run: str | None = None) -> str:
     """A run of the link's settings trained STEPS steps, saved `seconds_ago` under a new token; the token."""
     data = load_dataset(TRAINING.dataset, train_size=TRAINING.train_size, val_fraction=TRAINING.val_fraction,
                         noise=TRAINING.noise, seed=TRAINING.seed)
@@ -42,7 +42,7 @@ def saved_run(store, running: bool, seconds_ago: float = 7.0) -> str:
     token = classroom.tokens.new_secret()
     store.put_snapshot(token, snapshot_bytes(trainer, {
         "saved_at": time.time() - seconds_ago, "running": running, "network": NETWORK.to_dict(),
-        "training": TRAINING.to_dict(), "retunes": []}))
+        "training": TRAINING.to_dict(), "retunes": [], "class_run": class_run}))
     return token
 
 
@@ -52,7 +52,7 @@ def opened(token: str, lang: str = "en"):
 
 
 def test_a_new_session_with_run_in_its_link_trains_on_from_the_snapshot(store):
-    token = saved_run(store, running=True)
+    token = saved_run(store, running=True, class_run="board-run-1")
     at = opened(token)
     run = at.session_state["train_run"]
     assert run.trainer.step_count >= STEPS and run.running and run.token == token
@@ -62,6 +62,8 @@ def test_a_new_session_with_run_in_its_link_trains_on_from_the_snapshot(store):
     assert 7 <= int(re.search(r"saved (\d+) s earlier", said[0]).group(1)) <= 60  # 7 s, and the page's start
     assert str(at.query_params["run"]) in (token, f"['{token}']")  # kept in the link for the next reload
     assert not any("Settings changed" in i.value for i in at.info)  # the link's settings are the run's
+    held = at.session_state["class_train_run"]  # a result sent again replaces the one sent before the move
+    assert held[0] is run.trainer and held[1] == "board-run-1"
     links = [c.value for c in at.code]  # the classroom link for students carries the settings, never the run
     assert links and not any(token in link or "run=" in link for link in links)
 
