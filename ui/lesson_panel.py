@@ -8,11 +8,12 @@ import streamlit as st
 
 import lessons
 from ui import lesson_walk as walks
-from ui.i18n import _, language, translator
+from ui.i18n import _, language
 from ui.lesson_measures import values
 from ui.lesson_pace import class_pace, follow, send_answer
 from ui.plain_text import plain
 
+PENDING = "lesson_go"  # session state: the step a button asked for (a callback cannot switch pages itself)
 CLOSE = 0.25  # a number prediction within 25 % of the measured value (or 0.5 of it, near 0) counts as close
 
 
@@ -21,6 +22,8 @@ def lesson_panel(page: str) -> None:
     walk = walks.current()
     if walk is None:
         return
+    if PENDING in st.session_state:  # Back, Next or "Go to this step's page" was pressed: open that step's page
+        walks.go(walk, st.session_state.pop(PENDING))
     walks.apply_once(walk, page)
     pace = class_pace(walk.lesson.id)
     follow(walk.lesson.id, walk.step, lambda n: walks.go(walk, n))
@@ -32,8 +35,8 @@ def lesson_panel(page: str) -> None:
         top[1].progress((walk.step + 1) / total, text=_("Step {n} / {total}").format(n=walk.step + 1, total=total))
         if step.page != page:
             st.info(_("This step is on another page."), icon=":material/info:")
-            if st.button(_("Go to this step's page"), key="lesson_goto", type="primary"):
-                walks.go(walk, walk.step)
+            st.button(_("Go to this step's page"), key="lesson_goto", type="primary", on_click=_go_later,
+                      args=(walk.step,))
             _buttons(walk, pace)
             return
         st.markdown(_("**Predict first:** {question}").format(question=step.question.prompt(lang)))
@@ -42,33 +45,52 @@ def lesson_panel(page: str) -> None:
         st.markdown(_("**Look at:** {chart}").format(chart=step.look(lang)))
         seen = walks.revealed(walk)
         if seen is None:
-            if st.button(_("Reveal"), key="lesson_reveal", icon=":material/visibility:", disabled=prediction is None,
-                         help=_("Answer the question first: predict, then run, then reveal.")):
-                seen = values()
-                walks.set_revealed(walk, seen)
-                send_answer(walk.lesson.id, walk.step, float(prediction), _measured_answer(step.question, seen))
-        if seen is not None:
+            st.button(_("Reveal"), key="lesson_reveal", icon=":material/visibility:", disabled=prediction is None,
+                      help=_("Answer the question first: predict, then run, then reveal."), on_click=_reveal_now,
+                      args=(walk,))
+        else:
             _reveal(walk, prediction, seen, lang)
         _buttons(walk, pace)
 
 
-def _question(walk: walks.Walk, lang: str):
-    """The question's widget, holding the answer kept for this step; the answer or None."""
-    question, kept = walk.current.question, walks.answer(walk)
-    key = f"lesson_q_{walk.lesson.id}_{walk.step}"
-    if key not in st.session_state and kept is not None:
-        st.session_state[key] = kept  # back from another page: Streamlit dropped the widget, the session kept it
-    if question.kind == "choice":
-        answer = st.radio(_("Your prediction"), range(len(question.options)), index=None, key=key,
-                          format_func=lambda i: question.options[i](lang), label_visibility="collapsed")
-    else:
-        unit = question.unit(lang) if question.unit else ""
-        answer = st.number_input(_("Your prediction ({unit})").format(unit=unit) if unit else _("Your prediction"),
-                                 value=None, key=key, format="%g", placeholder=_("type a number"))
-    if answer is not None and answer != kept:
+def _go_later(step: int) -> None:
+    st.session_state[PENDING] = step
+
+
+def _question_key(walk: walks.Walk) -> str:
+    return f"lesson_q_{walk.lesson.id}_{walk.step}"
+
+
+def _answered(walk: walks.Walk) -> None:
+    """on_change of the question: keep the answer for this step and give it to the class's teacher."""
+    answer = st.session_state.get(_question_key(walk))
+    if answer is not None:
         walks.set_answer(walk, answer)
         send_answer(walk.lesson.id, walk.step, float(answer))
-    return answer
+
+
+def _reveal_now(walk: walks.Walk) -> None:
+    """on_click of Reveal: what the page measured on its last run, kept with the step; the teacher gets both."""
+    seen = values()
+    walks.set_revealed(walk, seen)
+    answer = walks.answer(walk)
+    if answer is not None:
+        send_answer(walk.lesson.id, walk.step, float(answer), _measured_answer(walk.current.question, seen))
+
+
+def _question(walk: walks.Walk, lang: str):
+    """The question's widget, holding the answer kept for this step; the answer or None."""
+    question, kept, key = walk.current.question, walks.answer(walk), _question_key(walk)
+    if st.session_state.get(key) is None and kept is not None:
+        st.session_state[key] = kept  # back from another page: Streamlit dropped the widget, the session kept it
+    if question.kind == "choice":
+        return st.radio(_("Your prediction"), range(len(question.options)), index=None, key=key,
+                        format_func=lambda i: question.options[i](lang), label_visibility="collapsed",
+                        on_change=_answered, args=(walk,))
+    unit = question.unit(lang) if question.unit else ""
+    return st.number_input(_("Your prediction ({unit})").format(unit=unit) if unit else _("Your prediction"),
+                           value=None, key=key, format="%g", placeholder=_("type a number"), on_change=_answered,
+                           args=(walk,))
 
 
 def _measured_answer(question: lessons.Question, seen: dict) -> float | None:
@@ -96,35 +118,31 @@ def _reveal(walk: walks.Walk, prediction, seen: dict, lang: str) -> None:
     if happened is None:
         st.warning(_("Nothing was measured yet: run the step on this page, then reveal again."),
                    icon=":material/hourglass_empty:")
-        if st.button(_("Reveal again"), key="lesson_reveal_again"):
-            walks.forget_reveal(walk)
-            st.rerun()
+        st.button(_("Reveal again"), key="lesson_reveal_again", on_click=walks.forget_reveal, args=(walk,))
     elif right:
         st.success(_("Your prediction was right."), icon=":material/check_circle:")
     else:
         st.info(_("Not what you predicted: read why below."), icon=":material/lightbulb:")
-    st.markdown(lessons.fill(step.reveal(lang), seen))
+    shown = {name: _(value) if isinstance(value, str) else value for name, value in seen.items()}  # kinds in words
+    st.markdown(lessons.fill(step.reveal(lang), shown))
     cite = step.cite
     st.markdown("> " + cite.text(lang).replace("\n", "\n> ") + "\n>\n> — " +
-                _("{book}, chapter {chapter}").format(book=plain(cite.book), chapter=plain(cite.chapter)))
+                (_("{book}, chapter {chapter}") if cite.chapter.isdigit() else _("{book}, {chapter}")).format(
+                    book=plain(cite.book), chapter=plain(cite.chapter)))
 
 
 def _buttons(walk: walks.Walk, pace) -> None:
     """Back, Next and Leave; a paced class's students cannot go past the teacher's step."""
-    tr = translator()
     last = walk.step == len(walk.lesson.steps) - 1
     held = pace is not None and pace.paced and walk.step >= pace.step
     cols = st.columns(3)
-    if cols[0].button(tr("Back"), key="lesson_back", icon=":material/arrow_back:", disabled=walk.step == 0,
-                      width="stretch"):
-        walks.go(walk, walk.step - 1)
-    if cols[1].button(tr("Next"), key="lesson_next", icon=":material/arrow_forward:", type="primary",
-                      disabled=last or held, width="stretch"):
-        walks.go(walk, walk.step + 1)
-    if cols[2].button(tr("Leave the lesson"), key="lesson_leave", icon=":material/close:", width="stretch"):
-        walks.leave()
-        st.rerun()
+    cols[0].button(_("Back"), key="lesson_back", icon=":material/arrow_back:", disabled=walk.step == 0,
+                   width="stretch", on_click=_go_later, args=(walk.step - 1,))
+    cols[1].button(_("Next"), key="lesson_next", icon=":material/arrow_forward:", type="primary",
+                   disabled=last or held, width="stretch", on_click=_go_later, args=(walk.step + 1,))
+    cols[2].button(_("Leave the lesson"), key="lesson_leave", icon=":material/close:", width="stretch",
+                   on_click=walks.leave)
     if held and not last:
-        st.caption(tr("Your teacher moves the class to the next step."))
+        st.caption(_("Your teacher moves the class to the next step."))
     elif last:
-        st.caption(tr("This is the lesson's last step. The Lessons page lists the others."))
+        st.caption(_("This is the lesson's last step. The Lessons page lists the others."))

@@ -1,0 +1,62 @@
+"""The lesson panel in AppTest: a link opens its step with the settings applied; predict, reveal, Next, Back."""
+from tests.apptest import open_page
+from ui import bootstrap
+
+
+def in_frame(at):
+    """Rerun inside app.py's frame, where the panel is (AppTest reruns a page bare after a click: see
+    ui.bootstrap.require_app_frame; the panel's widgets act through callbacks, which run either way)."""
+    bootstrap._switched.clear()
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _panel_markdown(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_link_opens_the_step_with_its_settings_and_reveals_this_runs_numbers():
+    at = open_page("pages/gradients.py", {"lesson": "nielsen-ch5", "step": "3"})
+    assert at.session_state["grad_depth"] == 4 and at.session_state["grad_init_a"] == "lecun"
+    assert not at.session_state["grad_compare"]
+    assert any(p.proto.text == "Step 3 / 6" for p in at.get("progress"))  # the step bar: 3 / 6
+    radio = at.radio(key="lesson_q_nielsen-ch5_2")
+    assert at.button(key="lesson_reveal").disabled  # predict first
+    in_frame(radio.set_value(2).run())  # "exploding": a wrong prediction
+    in_frame(at.button(key="lesson_reveal").click().run())
+    text = _panel_markdown(at)
+    assert "The verdict is vanishing" in text  # filled from the page's own verdict of the previous run
+    assert "Nielsen, Neural Networks and Deep Learning, chapter 5" in text
+    assert [m.value for m in at.metric][:2] == ["exploding", "vanishing"]  # their prediction beside what happened
+
+
+def test_next_goes_to_the_next_step_and_the_answer_is_kept_when_coming_back():
+    at = open_page("pages/gradients.py", {"lesson": "nielsen-ch5", "step": "3"})
+    in_frame(at.radio(key="lesson_q_nielsen-ch5_2").set_value(0).run())
+    in_frame(at.button(key="lesson_next").click().run())
+    assert at.session_state["grad_chain_w"] == 1.0 and at.session_state["grad_chain_act"] == "sigmoid"
+    assert any(p.proto.text == "Step 4 / 6" for p in at.get("progress"))
+    in_frame(at.button(key="lesson_back").click().run())
+    assert at.radio(key="lesson_q_nielsen-ch5_2").value == 0
+
+
+def test_chinese_panel_and_a_train_step_applies_its_settings_and_locks():
+    at = open_page("pages/train.py", {"lesson": "3b1b-network", "step": "1", "lang": "zh"})
+    assert not at.exception, at.exception
+    assert at.session_state["train_depth"] == 2 and at.session_state["train_loss"] == "mse"
+    assert at.session_state["train_lr"] == 3.0 and at.session_state["train_epochs"] == 3
+    assert "layers" in at.session_state["train_lesson"][0]
+    text = _panel_markdown(at)
+    assert "先预测" in text and "3Blue1Brown 的 784-16-16-10 网络" in text
+    in_frame(at.number_input(key="lesson_q_3b1b-network_0").set_value(13002).run())
+    in_frame(at.button(key="lesson_reveal").click().run())
+    assert "13,002" in _panel_markdown(at)
+    assert at.query_params["lesson"] == ["3b1b-network"] or at.query_params["lesson"] == "3b1b-network"
+
+
+def test_lessons_page_lists_every_lesson_with_a_start_link():
+    at = open_page("pages/lessons.py")
+    titles = [s.value for s in at.subheader]
+    assert len(titles) >= 6 and "Why the first layers learn slowest (Nielsen, chapter 5)" in titles
+    assert not at.warning
