@@ -1,5 +1,9 @@
 """The lesson panel in AppTest: a link opens its step with the settings applied; predict, reveal, Next, Back."""
+import pytest
+
+import lessons
 from tests.apptest import open_page
+from ui.lesson_measures import KEY
 from ui import bootstrap
 
 
@@ -60,3 +64,17 @@ def test_lessons_page_lists_every_lesson_with_a_start_link():
     titles = [s.value for s in at.subheader]
     assert len(titles) >= 6 and "Why the first layers learn slowest (Nielsen, chapter 5)" in titles
     assert not at.warning
+
+
+@pytest.mark.parametrize("page, query", [
+    ("gradients", {}),
+    ("neuron", {}),
+    ("train", {"lesson": "3b1b-network", "step": "1"}),
+])
+def test_a_page_publishes_the_measures_lessons_name(page, query):
+    at = open_page(f"pages/{page}.py", query)
+    published = at.session_state[KEY]
+    expected = {f"{page}.{name}" for name in lessons.MEASURES[page]}
+    if page == "train":  # before a run only the network's size is known; the readouts come with training
+        expected = {"train.parameters"}
+    assert expected <= set(published), expected - set(published)
