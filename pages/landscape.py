@@ -8,6 +8,8 @@ from engine.nn.checkpoint import CheckpointError
 from engine.views.landscape import LandscapeView, loss_landscape
 from engine.views.surface import LandscapeError
 from ui.bootstrap import require_app_frame
+from ui.classroom import session_token, training_slots
+from ui.compute import Paced
 from ui.i18n import N_, _
 from ui.landscape_figs import contour_figure, interpolation_figure, surface_figure
 from ui.plain_text import plain
@@ -32,12 +34,18 @@ def compute(model, x_all, y_all, trainer, init_seed: int, grid: int, span: float
             seed: int) -> LandscapeView:
     """Every view for the chosen model (with its training path when a trainer is given), under one progress bar."""
     bar = st.progress(0.0, text=_("Computing the loss surface…"))
+    pace = Paced(session_token(), training_slots().busy)  # seconds of work: one more student's share, not a click's
+
+    def report(done: float, text: str) -> None:
+        pace()
+        bar.progress(done, text)
+
     snapshots = None
     if trainer is not None:
         trainer.snapshot_now()  # the path must end at the weights we are looking at
         snapshots = trainer.snapshots
     view = loss_landscape(model, x_all, y_all, grid=grid, span=span, samples=samples, seed=seed,
-                          snapshots=snapshots, init_seed=init_seed, report=lambda done, text: bar.progress(done, text))
+                          snapshots=snapshots, init_seed=init_seed, report=report)
     bar.empty()
     return view
 

@@ -10,11 +10,16 @@ wait behind seven other students' training. Two rules keep a class fair and quic
   page's full budget. The rest of the core is left for clicks, readouts and charts.
 - **Clicks first.** A full run of a page (a click, a changed widget: never a fragment's timed tick) holds
   `interactive` while it runs; other sessions' training waits between two chunks until it is done (at most
-  MAX_WAIT seconds), so Pause, Step and Reset are answered at once however many students train.
+  MAX_WAIT seconds), so Pause, Step and Reset are answered at once however many students train. A session's runs
+  go first for at most PRIORITY_SHARE of the time (PRIORITY_WINDOW): beyond it, a student hammering buttons or
+  pressing Compute again and again waits its turn like training.
+- **Heavy page work is training too.** Work a click starts that takes seconds (the Loss surface) steps aside from
+  `interactive` and is paced (Paced) to one more training session's share, so a neighbour keeps its own.
 """
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import threading
 import time
@@ -30,6 +35,9 @@ MAX_ELAPSED = 8.0  # wall seconds a slice is paid for at most: a crowded browser
 MAX_OWED = 1.0  # CPU seconds of training a session may be owed (a tab back from the background does not binge)
 MAX_WAIT = 0.5  # seconds a training chunk waits at most for other sessions' clicks
 HOLD_SECONDS = 3.0  # a page run that never says it ended (killed, interrupted) stops counting after this
+PRIORITY_WINDOW = 10.0  # seconds over which a session's page runs are counted (an exponentially fading sum)
+PRIORITY_SHARE = 0.2  # ... of which they go before others' training at most: more, and they wait their turn
+MAX_PACE = 0.5  # seconds paced heavy work sleeps at once, so its progress bar moves and its clicks are answered
 
 
 def worker_cores() -> float:
@@ -49,9 +57,13 @@ def training_budget(alone_rate: float, elapsed: float, training_now: int, cores:
     """CPU seconds one session trains now, for the `elapsed` wall seconds since its last slice began."""
     # alone: alone_rate (CPU seconds per second); n sessions: each TRAINING_SHARE x cores / n, so the sum stays in
     # the share. Paid by elapsed time, not per tick: a crowded browser's late tick is made up by the next slice
+    return share_rate(alone_rate, training_now, cores) * min(max(elapsed, 0.0), MAX_ELAPSED)
+
+
+def share_rate(alone_rate: float, training_now: int, cores: float | None = None) -> float:
+    """CPU seconds per second one of `training_now` sessions gets: alone_rate alone, else TRAINING_SHARE split."""
     cores = worker_cores() if cores is None else cores
-    rate = alone_rate if training_now <= 1 else min(alone_rate, TRAINING_SHARE * cores / training_now)
-    return rate * min(max(elapsed, 0.0), MAX_ELAPSED)
+    return alone_rate if training_now <= 1 else min(alone_rate, TRAINING_SHARE * cores / training_now)
 
 
 def training_debt(owed: float, alone_rate: float, elapsed: float, training_now: int,
@@ -97,28 +109,51 @@ class SliceBudget:
 
 
 class Interactive:
-    """Which sessions are in a full page run now (thread-safe, one per worker)."""
+    """Which sessions are in a full page run now, and how much of the recent time each spent so (thread-safe)."""
 
-    def __init__(self):
+    def __init__(self, clock: Callable[[], float] | None = None):
+        self._clock = clock or (lambda: time.monotonic())  # looked up when called: tests may replace it
         self._lock = threading.Lock()
         self._since: dict[str, float] = {}  # session id -> when its page run started
+        self._spent: dict[str, tuple[float, float]] = {}  # session id -> (seconds in page runs, fading; as of when)
 
     @contextlib.contextmanager
     def running(self, token: str) -> Iterator[None]:
         """Hold for the length of one full page run of this session."""
         with self._lock:
-            self._since[token] = time.monotonic()
+            self._since[token] = self._clock()
         try:
             yield
         finally:
-            with self._lock:
-                self._since.pop(token, None)
+            self.step_aside(token)
+
+    def step_aside(self, token: str) -> None:
+        """This session's page run stops going first (it ended, or turned to heavy work): its time is counted."""
+        with self._lock:
+            since = self._since.pop(token, None)
+            if since is not None:
+                now = self._clock()
+                self._spent[token] = (self._faded(token, now) + min(now - since, HOLD_SECONDS), now)
+            if len(self._spent) > 1000:  # sessions long gone: their sums have faded to nothing
+                self._spent = {t: v for t, v in self._spent.items() if self._faded(t, self._clock()) > 0.01}
+
+    def _faded(self, token: str, now: float) -> float:
+        spent, at = self._spent.get(token, (0.0, now))
+        return spent * math.exp(-(now - at) / PRIORITY_WINDOW)
+
+    def first(self, token: str, now: float) -> bool:
+        """Whether this session's page run goes before others' training now (call with the lock held)."""
+        since = self._since.get(token)
+        if since is None or now - since >= HOLD_SECONDS:
+            return False
+        return self._faded(token, now) + (now - since) < PRIORITY_SHARE * PRIORITY_WINDOW
 
     def others(self, token: str) -> bool:
-        """True while another session's page run is going on (runs older than HOLD_SECONDS do not count)."""
-        now = time.monotonic()
+        """True while another session's page run goes first (not when older than HOLD_SECONDS, nor when that
+        session has been in page runs for more than PRIORITY_SHARE of the recent time)."""
+        now = self._clock()
         with self._lock:
-            return any(t != token and now - since < HOLD_SECONDS for t, since in self._since.items())
+            return any(t != token and self.first(t, now) for t in self._since)
 
     def wait_turn(self, token: str, max_wait: float = MAX_WAIT) -> float:
         """Sleep (freeing the GIL and the core) while other sessions' page runs go on; the seconds waited."""
@@ -126,6 +161,36 @@ class Interactive:
         while self.others(token) and time.monotonic() - start < max_wait:
             time.sleep(0.005)
         return time.monotonic() - start
+
+
+class Paced:
+    """Heavy work of a page run (the Loss surface) held to one more training session's share of the worker.
+
+    Made when the work begins: the run steps aside from INTERACTIVE (a neighbour's training no longer waits for it).
+    Called between two pieces of the work: waits for other sessions' clicks, then sleeps while the work is ahead of
+    share_rate(1.0, training_now() + 1), i.e. alone it runs at full speed, beside one student training it gets the
+    same share as that student.
+    """
+
+    def __init__(self, token: str, training_now: Callable[[], int], cores: float | None = None,
+                 cpu: Callable[[], float] = time.thread_time, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep, interactive: Interactive | None = None):
+        self.token, self.training_now, self.cores = token, training_now, cores
+        self.cpu, self.clock, self.sleep = cpu, clock, sleep
+        self.interactive = INTERACTIVE if interactive is None else interactive
+        self.interactive.step_aside(token)
+        self.cpu_start, self.wall_start = cpu(), clock()
+
+    def __call__(self) -> float:
+        """Between two pieces of the work: the seconds slept to keep to the share."""
+        waited = self.interactive.wait_turn(self.token)
+        rate = share_rate(1.0, self.training_now() + 1, self.cores)
+        ahead = (self.cpu() - self.cpu_start) / rate - (self.clock() - self.wall_start)
+        if ahead <= 0:
+            return waited
+        pause = min(ahead, MAX_PACE)
+        self.sleep(pause)
+        return waited + pause
 
 
 def click_waiting() -> bool:

@@ -1,0 +1,249 @@
+"""Bounded damage from one student (issue 26): a victim's steps/s beside an ordinary student and beside an attacker.
+
+One Streamlit worker (`streamlit run app.py`) on core 0, the browsers (Playwright's driver and Chromium) on core 1.
+The victim trains VICTIM the whole time. Rounds alternate: an ordinary second student training the same link (the
+baseline: the compute scheduler's fair share of two equal students, ui/compute.py), then one attack, then the
+baseline again, and so on, so every attack is compared with the baselines measured just before and after it:
+
+  full batch   the heaviest full-batch run the session memory budget allows (1 hidden layer of 1024, all 4000
+               mnist5k samples a step: engine/train/budget.py lets no wider or deeper full batch through)
+  landscape    the Loss surface page at its maximum grid (61 x 61) and 2000 samples, Compute pressed again and again
+  start/pause  Start and Pause clicked in turn as fast as the page lets them be, for the whole window
+  ten tabs     one student (one browser context: its cookies) training in ten tabs
+
+Per attack: the victim's steps/s (its Step counter as its page shows it), the ratio to the mean of the baselines
+either side, PASS when >= 0.5. Load averages are printed with every round (the machine is shared).
+Usage: python -m bench.damage [--seconds 20] [--only landscape,...]; takes about 5 minutes.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout, sync_playwright
+
+from bench.classroom import CHROMIUM, CHROMIUM_FLAGS, CLICK, READY, RECORDER, cpu_seconds, rate, step_at, tree
+from serve.cluster import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+VICTIM = "/train?layers=16,16&ep=10000&ds=moons&lr=0.01"  # small and quick: many steps a second to count
+FULL_BATCH = "/train?layers=1024&ds=mnist5k&bs=4000&opt=sgd&lr=0.0001&ep=10000"  # most work a step within 500 MB
+ATTACKS = ("full batch", "landscape", "start/pause", "ten tabs")
+VIEWPORT = {"width": 1300, "height": 900}
+CLICK_ENABLED = """() => {  // Start if it can be pressed, else Pause: a student hammering both buttons
+  for (const key of ['train_start', 'train_pause']) {
+    const b = document.querySelector(`.st-key-${key} button`);
+    if (b && !b.disabled) { b.click(); return key; }
+  }
+  return null;
+}"""
+STEPS = "() => window.__classroom.steps"  # the recorder's (ms, Step text) changes
+IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"  # no script run in progress
+
+
+class Worker:
+    """`streamlit run app.py` on one core (its own process group), on a free loopback port."""
+
+    def __init__(self, core: int | None, env: dict | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="damage-worker-", suffix=".log", delete=False)
+        pin = ["taskset", "-c", str(core)] if core is not None else []
+        self.process = subprocess.Popen(
+            pin + [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+                   "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "/_stcore/health", timeout=2).read()
+                break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise SystemExit("error: the worker did not start: " + Path(self.log.name).read_text()[-1500:])
+                time.sleep(0.3)
+
+    def pids(self) -> list[int]:
+        return tree(self.process.pid)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        os.unlink(self.log.name)
+
+
+def open_page(context, url: str, ready: str = READY, timeout: float = 120.0):
+    """A page of this context at url, once its script has run (ready), with the Step recorder installed."""
+    page = context.new_page()
+    page.goto(url, wait_until="commit", timeout=timeout * 1000)
+    page.wait_for_function(ready, polling=500, timeout=timeout * 1000)
+    page.evaluate(RECORDER)
+    return page
+
+
+def start(page) -> None:
+    page.evaluate(CLICK, "Start")
+
+
+def moving(page, timeout: float = 60.0) -> bool:
+    """Wait until this page's Step counter has changed twice (its run is built and training)."""
+    try:
+        page.wait_for_function("() => window.__classroom.steps.length > 2", polling=300, timeout=timeout * 1000)
+        return True
+    except PlaywrightTimeout:  # a run that never moves is reported by its rate, not fatal
+        return False
+
+
+class Round:
+    """One measured window: the neighbour (or attacker) set up, the victim's steps counted, everything closed."""
+
+    def __init__(self, browser, url: str, victim, seconds: float, server_pids: list[int]):
+        self.browser, self.url, self.victim, self.seconds = browser, url, victim, seconds
+        self.server_pids = server_pids
+
+    def measure(self, kind: str) -> dict:
+        context = self.browser.new_context(viewport=VIEWPORT)
+        try:
+            act = getattr(self, "_" + kind.replace(" ", "_").replace("/", "_"))(context)
+            t0 = time.time() * 1000
+            cpu0 = cpu_seconds(self.server_pids)
+            extra = act(t0 / 1000 + self.seconds)
+            t1 = time.time() * 1000
+            cpu = (cpu_seconds(self.server_pids) - cpu0) / ((t1 - t0) / 1000)
+            record = self.victim.evaluate(STEPS)
+            return {"kind": kind, "rate": rate(record, t0, t1), "load": os.getloadavg()[0], "cpu": cpu,
+                    "extra": extra, "step": step_at(record, t1)}
+        finally:
+            context.close()
+            time.sleep(2)  # the closed tab's slot and ticks end before the next round
+
+    @staticmethod
+    def _wait_until(end: float) -> None:
+        time.sleep(max(0.0, end - time.time()))
+
+    def _baseline(self, context):
+        neighbour = open_page(context, self.url + VICTIM)
+        start(neighbour)
+        moving(neighbour)
+        return lambda end: self._wait_until(end) or ""
+
+    def _full_batch(self, context):
+        attacker = open_page(context, self.url + FULL_BATCH)
+        start(attacker)
+        moving(attacker, timeout=120)
+
+        def wait(end: float) -> str:
+            self._wait_until(end)
+            return f"attacker at step {step_at(attacker.evaluate(STEPS), time.time() * 1000)}"
+        return wait
+
+    def _landscape(self, context):
+        attacker = context.new_page()
+        attacker.goto(self.url + "/landscape", wait_until="commit")
+        attacker.wait_for_selector(".st-key-land_compute button", timeout=120_000)
+        for key in ("land_grid", "land_samples"):  # both sliders to their maximum: 61 points, 2000 samples
+            attacker.locator(f".st-key-{key} input[type='range']").focus()
+            attacker.keyboard.press("End")
+            attacker.wait_for_function(IDLE, polling=200, timeout=60_000)
+        attacker.wait_for_timeout(500)
+
+        def hammer(end: float) -> str:
+            computes = 0
+            while time.time() < end:
+                attacker.locator(".st-key-land_compute button").click()
+                try:  # the run shows Streamlit's status widget after a moment; then wait for the whole compute
+                    attacker.wait_for_function(f"() => !({IDLE})()", polling=100, timeout=3_000)
+                except PlaywrightTimeout:
+                    pass
+                attacker.wait_for_function(IDLE, polling=200, timeout=300_000)
+                computes += 1
+            return f"{computes} computes"
+        return hammer
+
+    def _start_pause(self, context):
+        attacker = open_page(context, self.url + VICTIM)
+
+        def hammer(end: float) -> str:
+            clicks = 0
+            while time.time() < end:
+                clicks += attacker.evaluate(CLICK_ENABLED) is not None
+                attacker.wait_for_timeout(100)
+            return f"{clicks} clicks"
+        return hammer
+
+    def _ten_tabs(self, context):
+        tabs = [open_page(context, self.url + VICTIM) for _ in range(10)]
+        for tab in tabs:
+            start(tab)
+        for tab in tabs:
+            moving(tab, timeout=30)
+
+        def wait(end: float) -> str:
+            self._wait_until(end)
+            now = time.time() * 1000
+            moved = [rate(tab.evaluate(STEPS), now - self.seconds * 1000, now)
+                     for tab in tabs]
+            return f"tabs {sum(moved):.0f} steps/s together ({sum(r > 0 for r in moved)} training)"
+        return wait
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured window of each round")
+    parser.add_argument("--only", default=",".join(ATTACKS), help="comma list of attacks to run")
+    args = parser.parse_args()
+    attacks = [a.strip() for a in args.only.split(",") if a.strip()]
+    cores = sorted(os.sched_getaffinity(0))
+    server_core, browser_core = (cores[0], cores[1]) if len(cores) >= 2 else (None, None)
+    worker = Worker(server_core)
+    if browser_core is not None:
+        os.sched_setaffinity(0, {browser_core})  # Playwright's driver and Chromium inherit it
+    print(f"worker: streamlit run app.py on core {server_core}; browsers on core {browser_core}; "
+          f"victim {VICTIM}; {args.seconds:.0f} s windows", flush=True)
+    rounds = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            try:
+                victim = open_page(browser.new_context(viewport=VIEWPORT), worker.url + VICTIM)
+                start(victim)
+                moving(victim)
+                runner = Round(browser, worker.url, victim, args.seconds, worker.pids())
+                for kind in [k for a in attacks for k in ("baseline", a)] + ["baseline"]:
+                    r = runner.measure(kind)
+                    rounds.append(r)
+                    print(f"  {kind:12} victim {r['rate']:7.1f} steps/s  server CPU {r['cpu']:.2f}  "
+                          f"load {r['load']:.1f}  {r['extra']}", flush=True)
+            finally:
+                browser.close()
+    finally:
+        worker.stop()
+    report(rounds)
+
+
+def report(rounds: list[dict]) -> None:
+    """Each attack against the mean of the baselines just before and after it."""
+    print("\nattack        victim steps/s  fair share (baselines either side)  ratio  verdict   load")
+    for i, r in enumerate(rounds):
+        if r["kind"] == "baseline":
+            continue
+        share = (rounds[i - 1]["rate"] + rounds[i + 1]["rate"]) / 2
+        ratio = r["rate"] / share if share else 0.0
+        print(f"{r['kind']:12}  {r['rate']:14.1f}  {share:9.1f} ({rounds[i - 1]['rate']:.1f}, "
+              f"{rounds[i + 1]['rate']:.1f}){'':12}  {ratio:5.2f}  {'PASS' if ratio >= 0.5 else 'FAIL':7} "
+              f"{r['load']:5.1f}")
+
+
+if __name__ == "__main__":
+    main()
