@@ -118,11 +118,11 @@ class TrainRun:
         self.tick = Tick.WHOLE_PAGE
 
     def free(self) -> None:
-        """A closed tab's run goes back to the class (ClosedTabs calls this from its thread); the settings stay, and
-        its snapshot, so the tab's next run takes it up again (resume)."""
-        self.running = False
-        self.save(force=True)
-        self.trainer, self.retunes, self.freed, self.looked = None, [], True, False
+        """A closed tab's run goes back to the class (ClosedTabs calls this from its thread); the settings stay.
+
+        Its last snapshot stays in the store too (a reload of its link takes it up), but this session, if its tab
+        comes back, is told the run was given back and trains a new one."""
+        self.trainer, self.running, self.retunes, self.freed = None, False, [], True
 
     # --- the page's run ---------------------------------------------------------------------------------------
     def sync(self, network: NetworkSpec, training: TrainSpec) -> bool:
@@ -270,8 +270,8 @@ class TrainRun:
         self.token, self.saved, self.unsaved, self.class_run = None, None, None, None
 
     def resume(self) -> bool:
-        """Once per session (and after a closed tab's run was freed): take up the run of the link's `run=` from its
-        snapshot, training again if it was. True when a run was restored; a token without a snapshot is no error."""
+        """Once per session: take up the run of the link's `run=` from its snapshot, training again if it was.
+        True when a run was restored; a token without a snapshot is no error."""
         if self.looked or self.trainer is not None:
             return False
         self.looked = True
@@ -299,7 +299,7 @@ class TrainRun:
             self.forget()
             return False
         self.trainer, self.built_from, self.retunes, self.token = trainer, built_from, retunes, token
-        self.saved, self.freed = time.monotonic(), False
+        self.saved = time.monotonic()
         class_run = extra.get("class_run")
         self.class_run = class_run if isinstance(class_run, str) else None
         if self.class_run is not None and get_script_run_ctx() is not None:

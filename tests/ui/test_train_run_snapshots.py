@@ -149,15 +149,19 @@ def test_a_run_too_big_for_the_store_goes_on_unsaved_and_says_so_once(tmp_path, 
     assert small.get_snapshot(run.token) is None
 
 
-def test_a_closed_tabs_run_is_saved_and_comes_back_on_the_tabs_next_run(store, slots):
-    run = built()
+def test_a_closed_tabs_run_is_freed_as_before_and_its_snapshot_is_left_for_a_reload(store, slots, monkeypatch):
+    run = TrainRun.of({})
+    assert not run.resume()  # the page's first run: no run= in its link
+    run.ready(NETWORK, TRAINING)
     run.start()
     run.slice()
-    steps = run.trainer.step_count
+    steps, token = saved(store, run)[0].step_count, run.token
     run.free()
     assert run.trainer is None and not run.running
-    assert run.resume() and run.trainer.step_count == steps and not run.running
-    assert not run.was_freed() and run.was_resumed()  # one message: the run is back, paused
+    assert not run.resume() and run.was_freed()  # this session: the run was given back, said as before
+    monkeypatch.setattr(ui.train_run, "link_token", lambda: token)
+    again = TrainRun.of({})  # a reload of the tab's link
+    assert again.resume() and again.trainer.step_count == steps
 
 
 def test_the_classroom_link_for_students_never_carries_a_run(store, slots):
