@@ -1,4 +1,5 @@
-"""The Train page's run: one object in session state, from Start to Reset, with its retunes and its CPU slices."""
+"""The Train page's run: one object in session state, from Start to Reset, with its retunes, its CPU slices and
+its snapshots in the class store (engine/train/resume.py; a reload or another worker takes the run up from them)."""
 from __future__ import annotations
 
 import enum
@@ -8,7 +9,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime.scriptrunner import get_script_run_ctx  # (no session state in ClosedTabs' thread)
 
 from classroom import Refused
 from classroom.tokens import new_secret
@@ -24,6 +25,7 @@ from ui.class_session import open_store
 from ui.compute import INTERACTIVE, click_waiting, training_debt
 from ui.i18n import N_, _
 from ui.plain_text import plain
+from ui.run_links import RUN_PARAM, link_token, prune_now, put_in_link, resumed_text
 
 KEY = "train_run"  # the one session-state key the run lives under
 TICK_SECONDS = 0.35  # the live panel redraws this often while one student trains alone (about three times a second)
@@ -39,9 +41,7 @@ LIVE_CHANGES = {"lr": N_("η is now {value:g}"), "momentum": N_("momentum μ is 
 LIVE_NAMES = {"lr": "η", "momentum": N_("momentum μ"), "batch_size": N_("batch size"),
               "weight_decay": N_("weight decay"), "decay": N_("weight decay")}  # the loss chart's markers
 DECAY_SHORT = {"d2l": "D2L", "nielsen": "Nielsen"}  # a convention on a marker: the book's name
-RUN_PARAM = "run"  # URL: the run's token, the key of its snapshot in the class store (a reload finds it there)
 SAVE_EVERY = 10.0  # s of wall time between two snapshots of a training run (issue 26: at most 30 s may be lost)
-PRUNE_EVERY = 600.0  # s between two prunes, by this process, of snapshots older than the class hours
 log = logging.getLogger(__name__)
 
 
@@ -199,7 +199,8 @@ class TrainRun:
         """Train for this session's CPU budget since its last slice (ui.compute), in CHUNK_SECONDS pieces."""
         # CPU time, not wall time: in a class the other sessions' threads hold the GIL for most of the wall clock
         yield_point = st.empty()
-        token, training_now = classroom.session_token(), classroom.training_slots().busy()
+        token = classroom.session_token()
+        training_now = classroom.training_slots().shares(token)  # a student's tabs share one student's part
         now = time.monotonic()
         elapsed = now - (self.last_slice if self.last_slice is not None else now - tick_seconds(training_now))
         self.last_slice = now
@@ -353,48 +354,10 @@ class TrainRun:
         return tuple((first, retune_label(values)) for first, values in self.retunes)
 
 
-def link_token() -> str | None:
-    """The link's run token, if this is a page run with one."""
-    if get_script_run_ctx() is None:
-        return None
-    token = st.query_params.get(RUN_PARAM)
-    return token if isinstance(token, str) and 0 < len(token) <= 200 else None
-
-
-def put_in_link(token: str) -> None:
-    """Keep `run=<token>` in the URL (ui.train_controls writes it with the settings from then on)."""
-    if get_script_run_ctx() is not None and st.query_params.get(RUN_PARAM) != token:
-        st.query_params[RUN_PARAM] = token
-
-
 def link_params() -> dict[str, str]:
     """`run=<token>` for the Train page's query, while this session's run has one (never in links for others)."""
     token = TrainRun.of().token
     return {RUN_PARAM: token} if token else {}
-
-
-_pruned = [0.0]  # time.monotonic() of this process's last prune
-
-
-def prune_now(store) -> None:
-    """Delete, at most every PRUNE_EVERY s per process, the snapshots older than the class hours."""
-    now = time.monotonic()
-    if now - _pruned[0] >= PRUNE_EVERY:
-        _pruned[0] = now
-        store.prune_snapshots(store.limits.class_hours * 3600)
-
-
-def resumed_text(step: int, seconds: float, training: bool) -> str:
-    """What a student is told when their run came back from its snapshot (a reload, or a worker that died)."""
-    if training:
-        return _("Your run is back: this page reconnected to the server (after a reload, or because its server "
-                 "process stopped) and the run trains on from its last snapshot, step {step:,}, saved {seconds:.0f} s "
-                 "earlier. Its weights, optimizer state and charts were kept; only the steps after the snapshot were "
-                 "lost.").format(step=step, seconds=seconds)
-    return _("Your run is back: this page reconnected to the server (after a reload, or because its server process "
-             "stopped) and the run was restored from its last snapshot, step {step:,}, saved {seconds:.0f} s earlier. "
-             "Its weights, optimizer state and charts were kept. Press Start to train on.").format(
-        step=step, seconds=seconds)
 
 
 def build_trainer(network: NetworkSpec, training: TrainSpec) -> Trainer | None:
