@@ -19,7 +19,7 @@ locked) and presses Start; its run (the depth template's 5 epochs, 315 steps) en
 First one student does it alone (its own class and board: the baseline, in this same run), then STUDENTS together.
 Target (issue 24): 8 students join, each sends, the board shows all 8 within 2 s of the last send.
 
-Usage: python bench/board_class.py [--students 8] [--workers 2] [--steps 30]
+Usage: python bench/board_class.py [--students 8] [--workers 2] [--steps 30] [--join-timeout 240]
 Needs HAProxy and Chromium (see README); takes 3-6 minutes (more when the machine is busy).
 """
 from __future__ import annotations
@@ -240,10 +240,11 @@ def longest_blank(board: list) -> float:
     return blank
 
 
-def lesson(browser, url: str, store: classroom.Store, n: int, steps: int, name: str, pids=None) -> dict:
+def lesson(browser, url: str, store: classroom.Store, n: int, steps: int, name: str, pids=None,
+           join_timeout: float = 240.0) -> dict:
     """One class of n students from the teacher's first click to the board's last dot; CPU when pids are given."""
     teacher, code, experiment = teacher_board(browser, url, store, name)
-    students = join(browser, url, code, [f"Student {i + 1}" for i in range(n)])
+    students = join(browser, url, code, [f"Student {i + 1}" for i in range(n)], join_timeout)
     if pids:
         server_pids, browser_pids = pids()
         cpu0 = cpu_seconds(server_pids), cpu_seconds(browser_pids), time.monotonic()
@@ -267,6 +268,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--steps", type=int, default=0, help="each student also presses Send to class once its "
                         "Step counter shows this step (0: only its run's end sends, once)")
+    parser.add_argument("--join-timeout", type=float, default=240.0, help="seconds for the students to join and "
+                        "open their variant (a machine with a load average of 50 needs 600)")
     args = parser.parse_args()
     if not shutil.which("haproxy") and not Path("/usr/sbin/haproxy").exists():
         raise SystemExit("error: HAProxy is not installed: apt-get install -y haproxy")
@@ -298,7 +301,8 @@ def main() -> None:
             try:
                 alone = lesson(browser, server.url, store, 1, args.steps, "Baseline: one student")
                 print(f"one student alone: board {fmt(latency(alone, 1)[0])} after its send", flush=True)
-                run = lesson(browser, server.url, store, args.students, args.steps, "Period 3", pids)
+                run = lesson(browser, server.url, store, args.students, args.steps, "Period 3", pids,
+                             args.join_timeout)
             finally:
                 browser.close()
     finally:
