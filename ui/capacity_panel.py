@@ -129,7 +129,7 @@ class CapacityRun:
         if not slots.acquire(token):  # it expired while this tab slept, or the Train run's Pause released it
             self.job, self.busy = None, True
             return False
-        training_now = slots.busy()
+        training_now = slots.shares(token)  # a student's tabs share one student's part
         budget = self.slices.budget(TRAIN_BUDGET / TICK_SECONDS, tick_seconds(training_now), training_now)
         try:
             if not self.slices.train(job.advance, budget, token, CHUNK_SECONDS, MAX_SLICE_SECONDS, st.empty().empty):

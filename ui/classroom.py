@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import os
 import threading
@@ -24,6 +25,7 @@ DEFAULT_MAX_TRAINING = 8  # two cores: beyond this every run crawls, so newcomer
 STALE_SECONDS = 15.0  # a slot whose session stopped ticking (tab closed) is freed after this
 CLOSED_TAB_SECONDS = 20.0  # a closed tab's run is freed this long after its browser left (a phone back sooner keeps it)
 SWEEP_SECONDS = 5.0  # how often closed tabs are looked for
+XSRF_COOKIE = "_streamlit_xsrf"  # Streamlit's; one per browser, so its token tells one student's tabs apart from others
 ALL_CONTROLS = "all"  # lock=all: every control in LESSON_CONTROLS
 LESSON_CONTROLS = {  # URL name -> label (marked; shown as _(label)), for lock= and hide=
     "data": N_("Dataset and training-set size"),
@@ -55,11 +57,29 @@ class TrainingSlots:
         self._connected = connected  # False once a token's session has closed (tab closed or dropped)
         self._lock = threading.Lock()
         self._last_tick: dict[str, float] = {}  # session token -> time of its last training tick
+        self._student: dict[str, str] = {}  # session token -> its student (browser: every tab of it), see shares
 
     def _expire(self, now: float) -> None:
         for token, seen in list(self._last_tick.items()):
             if now - seen > STALE_SECONDS or not self._connected(token):
                 del self._last_tick[token]
+        if len(self._student) > 4 * self.capacity:  # tabs long closed
+            self._student = {t: s for t, s in self._student.items() if t in self._last_tick or self._connected(t)}
+
+    def register(self, token: str, student: str) -> None:
+        """Which student (browser) this session is a tab of."""
+        with self._lock:
+            self._student[token] = student
+
+    def shares(self, token: str) -> int:
+        """Into how many equal parts the training share is cut for this session: the students training, times this
+        student's own sessions training. Ten tabs of one student share one student's part (issue 26)."""
+        with self._lock:
+            self._expire(time.monotonic())
+            student = lambda t: self._student.get(t, t)  # noqa: E731  (unregistered: a student of its own)
+            training = {student(t) for t in self._last_tick} | {student(token)}
+            own = sum(student(t) == student(token) for t in self._last_tick | {token: 0.0})
+            return len(training) * own
 
     def acquire(self, token: str) -> bool:
         """Take (or keep) a slot; False when the server is full."""
@@ -202,7 +222,31 @@ def session_token() -> str:
     if "session_token" not in st.session_state:
         ctx = get_script_run_ctx()
         st.session_state.session_token = ctx.session_id if ctx is not None else uuid.uuid4().hex
+        training_slots().register(st.session_state.session_token, student_token())
     return st.session_state.session_token
+
+
+def student_token() -> str:
+    """This browser's id, shared by all its tabs: Streamlit's XSRF cookie's token (unmasked); else this session's."""
+    try:
+        cookie = st.context.cookies.get(XSRF_COOKIE, "")
+    except Exception:  # noqa: BLE001  (no browser: AppTest, bare mode)
+        cookie = ""
+    return browser_id(cookie) or uuid.uuid4().hex
+
+
+def browser_id(cookie: str) -> str | None:
+    """The token inside an XSRF cookie "2|mask|masked token|time" (the mask changes with every page load, the token
+    not), hashed; None for anything else."""
+    try:
+        version, mask, masked, _time = cookie.strip("\"'").split("|")
+        mask_bytes, masked_bytes = bytes.fromhex(mask), bytes.fromhex(masked)
+    except ValueError:
+        return None
+    if version != "2" or len(mask_bytes) != 4 or not masked_bytes:
+        return None
+    token = bytes(b ^ mask_bytes[i % 4] for i, b in enumerate(masked_bytes))
+    return hashlib.sha256(token).hexdigest()[:16]
 
 
 def busy_message() -> str:

@@ -1,6 +1,7 @@
 """One student's bounded share: clicks go first only for a share of the time, heavy page work is paced like training."""
 import pytest
 
+from ui.classroom import TrainingSlots, browser_id
 from ui.compute import (MAX_PACE, PRIORITY_SHARE, PRIORITY_WINDOW, TRAINING_SHARE, Interactive, Paced, share_rate,
                         training_budget)
 
@@ -96,3 +97,43 @@ def test_heavy_work_beside_a_student_gets_one_more_students_share():
 def test_heavy_work_shares_with_a_class():
     work = run(training_now=7, cores=2.0, pieces=200)
     assert work.cpu / work.wall == pytest.approx(TRAINING_SHARE * 2.0 / 8, rel=0.05)
+
+
+def xsrf_cookie(token: bytes, mask: bytes) -> str:
+    """A cookie as Streamlit writes it: 2|mask|token XOR mask|time (a new mask on every page load)."""
+    return f"2|{mask.hex()}|{bytes(b ^ mask[i % 4] for i, b in enumerate(token)).hex()}|1765000000"
+
+
+def test_one_browsers_tabs_are_one_student_whatever_mask_their_cookie_got():
+    token = bytes(range(16))
+    first, second = xsrf_cookie(token, b"\x01\x02\x03\x04"), xsrf_cookie(token, b"\xff\x00\xaa\x55")
+    assert first != second
+    assert browser_id(first) == browser_id(second) is not None
+    assert browser_id(xsrf_cookie(bytes(16), b"\x01\x02\x03\x04")) != browser_id(first)
+    for junk in ("", "abc", "2|zz|00|1", "1|0102|0304|5", "2|01|0304|5"):
+        assert browser_id(junk) is None
+
+
+def test_ten_tabs_of_one_student_share_one_students_part():
+    slots = TrainingSlots(capacity=12)
+    slots.register("victim", "victim's browser")
+    assert slots.acquire("victim")
+    for i in range(10):
+        slots.register(f"tab {i}", "attacker's browser")
+        assert slots.acquire(f"tab {i}")
+    victim_part = 1 / slots.shares("victim")
+    attacker_part = sum(1 / slots.shares(f"tab {i}") for i in range(10))
+    assert victim_part == pytest.approx(attacker_part) == 0.5  # as if the attacker were one ordinary second student
+    # what each session trains follows: the victim keeps a second student's neighbour's budget
+    assert training_budget(0.57, 1.5, slots.shares("victim"), cores=1.0) == training_budget(0.57, 1.5, 2, cores=1.0)
+
+
+def test_students_in_one_tab_each_share_as_before():
+    slots = TrainingSlots(capacity=8)
+    for i in range(5):
+        slots.register(f"s{i}", f"browser {i}")
+        slots.acquire(f"s{i}")
+    slots.acquire("unregistered")  # no cookie (AppTest, bare mode): a student of its own
+    assert all(slots.shares(t) == slots.busy() == 6 for t in ("s0", "s4", "unregistered"))
+    slots.release("s0")
+    assert slots.shares("s1") == 5
