@@ -14,9 +14,10 @@ from ui.i18n import N_, _, translator
 from ui.state import digit_model_or_notice, shown_label
 from ui.lesson_measures import measured
 from ui.textbook_panel import textbook_panel
-from ui.theme import CHART_CONFIG
+from ui.theme import CHART_CONFIG, figure_share, page_figure_share
 
 require_app_frame()
+page_figure_share(1.0)  # most charts here span the page: their titles wrap to its width (theme.figure_width)
 
 SMALL = N_("3Blue1Brown's 784-16-16-10 sigmoid network")  # the radio's values stay English; shown with _()
 ACTIVE = N_("The active model ({label}: {network})")
@@ -163,7 +164,11 @@ for l in range(1, n_layers + 1):
 # --- 2. the chain rule ---------------------------------------------------------------------------
 st.header(_("2. Backprop: the chain rule"))
 output_name = worked.layer_names[-1]
+# wide screens get the chain left to right, phones top to bottom (its labels do not fit beside 390 px of arrows)
+st.html("<style>@media (max-width: 640px) {.st-key-bp_fig_graph {display: none}} "
+        "@media (min-width: 641px) {.st-key-bp_fig_graph_tall {display: none}}</style>")
 st.plotly_chart(figs.computational_graph(output_name), key="bp_fig_graph", theme=None, config=CHART_CONFIG)
+st.plotly_chart(figs.computational_graph_tall(output_name), key="bp_fig_graph_tall", theme=None, config=CHART_CONFIG)
 st.markdown(_("A network is a chain of simple functions, so $C$ depends on $z^l$ only through $z^{l+1}$, and the chain "
               "rule multiplies **local derivatives** along the graph. Each is a Jacobian matrix: "
               "$\\partial z^{l+1}/\\partial a^l = W^{l+1}$, and since $a^l_j = \\sigma(z^l_j)$ depends on "
@@ -203,7 +208,8 @@ else:
              r"\mathrm{diag}\big(\sigma'(z^L)\big)(a^L - y) \\ = (a^L - y) \odot \sigma'(z^L) \\[2pt] \text{"
              + _("(quadratic cost with sigmoid outputs)") + r"}\end{gathered}")
 jac_col, check_col = st.columns([3, 2])
-jac_col.plotly_chart(figs.output_jacobian(jac), key="bp_fig_jacobian", theme=None, config=CHART_CONFIG)
+with figure_share(0.58):  # its column's share
+    jac_col.plotly_chart(figs.output_jacobian(jac), key="bp_fig_jacobian", theme=None, config=CHART_CONFIG)
 short = "aᴸ − y" if loss == "ce" else "∇ₐC ⊙ σ′(zᴸ)"
 check_col.metric(_("max |(∂a/∂z)ᵀ∇ₐC − ({short})| on this digit").format(short=short),
                  f"{jac.difference:.1e}")

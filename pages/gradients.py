@@ -23,9 +23,10 @@ from ui.class_send import send_panel
 from ui.class_session import current as class_student
 from ui.gradient_controls import BATCHES, MAX_STEPS_SHOWN, OPTIMIZERS, WIDTHS, class_settings, read_link, widget, \
     with_value
-from ui.theme import CHART_CONFIG
+from ui.theme import CHART_CONFIG, figure_share, page_figure_share
 
 require_app_frame()
+page_figure_share(1.0)  # charts span the page unless built in a column below: titles wrap to the width they get
 
 INIT_SHORT = {name: init.short for name, init in INITS.items()}
 INIT_LABELS = {name: init.label for name, init in INITS.items()}
@@ -305,7 +306,7 @@ for name, profile in profiles.items():  # a lesson's reveal quotes them (ui/less
 for column, (name, profile) in zip(verdict_row.columns(len(profiles)), profiles.items()):
     getattr(column, SHOW_VERDICT[profile.verdict.kind])(f"**{labels[name]} — {verdicts[name][0]}**")
 series = [Series(labels[n], p.rows, COLORS[n]) for n, p in profiles.items()]
-with pictures:
+with pictures, figure_share(0.58):  # the right-hand column of [2, 3]
     st.plotly_chart(delta_profile(series, height=380), width="stretch",
                     theme=None, config=CHART_CONFIG, key="grad_fig_delta")
     st.plotly_chart(grad_norms(series), width="stretch", theme=None, config=CHART_CONFIG, key="grad_fig_norms")
@@ -342,7 +343,8 @@ st.markdown(_("Each violin shows the values $a^l$ of one hidden layer on the bat
               "nothing back. Activations squeezed to one value carry no information forward."))
 columns = st.columns(len(profiles))
 for column, (name, profile) in zip(columns, profiles.items()):
-    figure = activation_violins(profile.samples, labels[name], COLORS[name])
+    with figure_share(0.96 / len(profiles)):
+        figure = activation_violins(profile.samples, labels[name], COLORS[name])
     column.plotly_chart(figure, width="stretch", theme=None, config=CHART_CONFIG, key=f"grad_fig_violin_{name}")
 st.plotly_chart(saturation_bars(series, activations=[configs[n][0] for n in profiles]), width="stretch",
                 theme=None, config=CHART_CONFIG,

@@ -9,7 +9,7 @@ from plotly.subplots import make_subplots
 from engine.nn.activations import output_name
 from engine.views.backprop import DescentStep, OutputJacobian
 from ui.i18n import _
-from ui.theme import BLUE, DARK, GREEN, GREY, ORANGE, log_axis, style
+from ui.theme import BLUE, DARK, GREEN, GREY, ORANGE, EDGE, figure_width, log_axis, style, wrap
 
 MAX_ROWS, MAX_COLS = 48, 96  # a heatmap larger than this shows the units that matter most, not every unit
 
@@ -54,7 +54,7 @@ def bp1(a: np.ndarray, y: np.ndarray, delta: np.ndarray) -> go.Figure:
     fig.update_layout(barmode="group", title=_("BP1 at the output layer, digit by digit"))
     fig.update_xaxes(title_text=_("digit"), type="category")
     fig.update_yaxes(title_text=_("value"))
-    return style(fig, height=360, legend_below=True)
+    return style(fig, height=360, legend_below=EDGE)
 
 
 def hadamard(back: np.ndarray, sigma_prime: np.ndarray, delta: np.ndarray, l: int) -> go.Figure:
@@ -163,7 +163,7 @@ def eta_sweep(step: DescentStep) -> go.Figure:
     low, high = np.log10(others.min()), np.log10(others.max())
     fig.update_yaxes(**log_axis(others, title_text=_("cost C (log scale)"), range=[low - 0.1, high + 0.1]),
                      row=1, col=2)
-    return style(fig, height=420, legend_below=True)
+    return style(fig, height=420, legend_below=EDGE)
 
 
 # The output layer is named L (here L = 2), not 2: on the page a² is the worked network's second layer, which in
@@ -171,13 +171,52 @@ def eta_sweep(step: DescentStep) -> go.Figure:
 GRAPH_NODES = ("x", "z<sup>1</sup>", "a<sup>1</sup>", "z<sup>L</sup>", "a<sup>L</sup>", "C")
 
 
+def _graph_labels(output: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the local derivative of each forward edge, the backward message along it) of the chain x → ... → C."""
+    local = ("∂z¹/∂x = W¹", "∂a¹/∂z¹ = diag σ'(z¹)", "∂zᴸ/∂a¹ = Wᴸ",
+             "∂aᴸ/∂zᴸ = diag(aᴸ) − aᴸaᴸᵀ" if output == "softmax" else "∂aᴸ/∂zᴸ = diag σ'(zᴸ)", "∂C/∂aᴸ = ∇<sub>a</sub>C")
+    backward = ("", "δ¹ = diag σ'(z¹) (Wᴸ)ᵀδᴸ", "∂C/∂a¹ = (Wᴸ)ᵀδᴸ", "δᴸ = (∂aᴸ/∂zᴸ)ᵀ∇<sub>a</sub>C", "∇<sub>a</sub>C")
+    return local, backward
+
+
+def computational_graph_tall(output: str) -> go.Figure:
+    """The computational graph top to bottom, for a phone: x at the top, C at the bottom, each edge's local
+    derivative (black) and the backward message (orange, its arrow going up) written beside it."""
+    local, backward = _graph_labels(output)
+    ys = -np.arange(len(GRAPH_NODES)) * 2.0
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=np.zeros(len(ys)), y=ys, mode="markers+text", text=list(GRAPH_NODES),
+                             textfont=dict(size=20, color="white"), hoverinfo="skip",
+                             marker=dict(size=50, color=[GREY] + [BLUE, GREEN] * 2 + [ORANGE])))
+    for i, (ahead, back) in enumerate(zip(local, backward)):
+        y0, y1, middle = ys[i] - 0.45, ys[i + 1] + 0.45, (ys[i] + ys[i + 1]) / 2
+        fig.add_annotation(x=0, y=y1, ax=0, ay=y0, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
+                           arrowhead=2, arrowsize=1.2, arrowwidth=2.5, arrowcolor=DARK, text="")
+        fig.add_annotation(x=0.5, y=middle, text=ahead, showarrow=False, xanchor="left",
+                           yanchor="bottom" if back else "middle", font=dict(color=DARK, size=15))
+        if back:
+            fig.add_annotation(x=-0.35, y=y0, ax=-0.35, ay=y1, xref="x", yref="y", axref="x", ayref="y",
+                               showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=2.5, arrowcolor=ORANGE, text="")
+            fig.add_annotation(x=0.5, y=middle, text=back, showarrow=False, xanchor="left", yanchor="top",
+                               font=dict(color=ORANGE, size=15))
+    fig.add_annotation(x=-0.6, y=ys[-1] - 0.9, xanchor="left", yanchor="top", showarrow=False, align="left",
+                       text=_("black: forward, local derivatives; orange: backward, each message is the next one "
+                              "times a local derivative, transposed"), font=dict(color=DARK, size=14))
+    fig.update_xaxes(visible=False, range=[-0.7, 4.0])
+    fig.update_yaxes(visible=False, range=[ys[-1] - 2.2, 0.8])
+    fig.update_layout(showlegend=False, title=_("The computational graph of a two-layer network (output layer L = 2)"),
+                      margin=dict(l=4, r=4))
+    fig = style(fig, height=660)
+    for annotation in fig.layout.annotations[-1:]:  # the key below the graph: as wide as the figure
+        annotation.text = wrap(annotation.text, figure_width() - 16, 14)
+    return fig
+
+
 def computational_graph(output: str) -> go.Figure:
     """A two-layer network as a chain x → z¹ → a¹ → zᴸ → aᴸ → C (L = 2): forward edges labelled with their local
     derivatives (black, above), the backward pass's messages (orange, below). output: softmax or sigmoid."""
     xs = np.arange(len(GRAPH_NODES)) * 2.0
-    local = ("∂z¹/∂x = W¹", "∂a¹/∂z¹ = diag σ'(z¹)", "∂zᴸ/∂a¹ = Wᴸ",
-             "∂aᴸ/∂zᴸ = diag(aᴸ) − aᴸaᴸᵀ" if output == "softmax" else "∂aᴸ/∂zᴸ = diag σ'(zᴸ)", "∂C/∂aᴸ = ∇<sub>a</sub>C")
-    backward = ("", "δ¹ = diag σ'(z¹) (Wᴸ)ᵀδᴸ", "∂C/∂a¹ = (Wᴸ)ᵀδᴸ", "δᴸ = (∂aᴸ/∂zᴸ)ᵀ∇<sub>a</sub>C", "∇<sub>a</sub>C")
+    local, backward = _graph_labels(output)
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=xs, y=np.zeros(len(xs)), mode="markers+text", text=list(GRAPH_NODES),
                              textfont=dict(size=22, color="white"), hoverinfo="skip",

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from engine.nn.activations import ACTIVATIONS
 from ui.i18n import N_, _
-from ui.theme import BLUE, GREEN, GREY, KIND_COLORS, LAYER_COLORS, LIGHT_GREY, ORANGE, log_axis, style
+from ui.theme import BLUE, GREEN, GREY, KIND_COLORS, LAYER_COLORS, LIGHT_GREY, ORANGE, EDGE, log_axis, style
 
 CONFIG_COLORS = [BLUE, ORANGE]  # configuration A blue, B orange
 CHAIN_COLOR = GREEN
@@ -54,7 +54,7 @@ def per_layer_log(series: list[Series], field: str, title: str, y_title: str, he
     fig.update_yaxes(**log_axis(everything, title_text=y_title))
     _layer_axis(fig, n_layers)
     fig.update_layout(title=title)
-    return style(fig, height=height, legend_below=True)
+    return style(fig, height=height, legend_below=EDGE)
 
 
 def delta_profile(series: list[Series], steps: int | None = None, height: int = 420) -> go.Figure:
@@ -108,7 +108,7 @@ def saturation_bars(series: list[Series], activations: list[str]) -> go.Figure:
     n = max((len(s.rows) - 1 for s in series), default=1)
     fig.update_xaxes(title_text=_("hidden layer l"), dtick=1 if n <= 20 else 5)
     fig.update_layout(title=_("Saturated or dead units per layer (σ'(z) ≈ 0 there)"), barmode="group")
-    return style(fig, height=380, legend_below=True)
+    return style(fig, height=380, legend_below=EDGE)
 
 
 def learning_speed_figure(curve: np.ndarray, lr: float, images: int, height: int = 420) -> go.Figure:
@@ -131,7 +131,7 @@ def learning_speed_figure(curve: np.ndarray, lr: float, images: int, height: int
         lr=lr, images=images), rangemode="tozero")
     fig.update_layout(title=_("Speed of learning per hidden layer") if epochs
                       else _("Speed of learning per hidden layer, at initialisation"))
-    return style(fig, height=height, legend_below=True)
+    return style(fig, height=height, legend_below=EDGE)
 
 
 def chain_figure(gain: np.ndarray, w: float, activation: str, real: list | None = None,
@@ -160,7 +160,7 @@ def chain_figure(gain: np.ndarray, w: float, activation: str, real: list | None 
     n = max(depth, len(real) - 1 if real else 0)
     fig.update_xaxes(title_text=_("layer l"), dtick=1 if n <= 20 else 5)
     fig.update_layout(title=_("How much of the error signal survives down to layer l"))
-    return style(fig, height=420, legend_below=True)
+    return style(fig, height=420, legend_below=EDGE)
 
 
 __all__ = ["Series", "CONFIG_COLORS", "KIND_WORDS", "delta_profile", "grad_norms", "per_layer_log", "activation_violins",

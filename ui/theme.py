@@ -1,9 +1,12 @@
 """One look for every figure: large fonts for a projector, white background, layer colours, log axes."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import re
 import unicodedata
+from typing import Iterator
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -36,6 +39,7 @@ TOP_MARGIN = MODEBAR_STRIP + 40  # the toolbar's strip, then a one-line title
 PHONE_FIGURE_WIDTH, PRESENTER_FIGURE_WIDTH = 358, 560
 LATIN_EM, WIDE_EM = 0.56, 1.0  # a character's width in em: Plotly's Open Sans/Verdana average, and CJK/full-width
 LINE_HEIGHT = 1.3  # Plotly's line spacing in em for a text with <br>
+LEGEND_ROW, LEGEND_SYMBOL = 1.6, 46  # a horizontal legend's row height in em; an item's line, gap and padding in px
 BREAK_AFTER = set(" ，、：；。！？）」』》:;,/")  # a line may end after these (a Chinese line after its punctuation)
 BREAK_BEFORE = set("（「《")  # ... or start with these
 GLUE = "\u2060"  # the word joiner: a translator glues a term's characters (梯⁠度⁠爆⁠炸) so no line splits it
@@ -59,8 +63,86 @@ def font_size(size: float = FONT_SIZE) -> int:
 
 
 def figure_width() -> int:
-    """The narrowest width in pixels a figure is drawn at in this session: titles are wrapped to fit it."""
-    return PRESENTER_FIGURE_WIDTH if font_scale() > 1 else PHONE_FIGURE_WIDTH
+    """The width in pixels to wrap a figure's titles to: its share of the page's main column as this browser
+    reported it (figure_share, else half: the narrowest column a chart sits in beside another), never narrower
+    than a phone's column; before the browser has said, a phone's (or presenter mode's half-width column)."""
+    known = main_width()
+    fallback = PRESENTER_FIGURE_WIDTH if font_scale() > 1 else PHONE_FIGURE_WIDTH
+    if known is None:
+        return fallback
+    if known < PHONE_CSS_WIDTH:  # a phone: columns stack, every figure is as wide as the column
+        return max(PHONE_FIGURE_WIDTH, known)
+    share = _share.get()
+    return max(PHONE_FIGURE_WIDTH, round(known * (HALF if share is None else share)))
+
+
+HALF = 0.48  # a chart in one of two columns, less the gap between them
+_share: contextvars.ContextVar[float | None] = contextvars.ContextVar("figure_share", default=None)
+
+
+def page_figure_share(share: float | None) -> None:
+    """The share of the main column this page's figures get unless a figure_share block says otherwise (the app's
+    frame puts None back before every page)."""
+    _share.set(share)
+
+
+@contextlib.contextmanager
+def figure_share(share: float) -> Iterator[None]:
+    """Within this block, figures are built for `share` of the main column's width (1: a full-width chart)."""
+    token = _share.set(share)
+    try:
+        yield
+    finally:
+        _share.reset(token)
+
+
+WIDTH_KEY, WIDTH_COOKIE = "theme_main_width", "pg_main_width"  # the width hook's key; its cookie
+WIDTH_STEP = 40  # px: the width is reported in steps, so a small resize reruns nothing
+# The browser measures the page's main column and reports it in WIDTH_STEP steps: as the hook's state (one rerun,
+# only when it differs from what this run assumed) and as a cookie, which the next session reads at once.
+_WIDTH_JS = """
+export default function ({ parentElement, data, setStateValue }) {
+  const doc = parentElement.ownerDocument;
+  const main = doc.querySelector('[data-testid="stMainBlockContainer"]');
+  if (!main) return;
+  const css = doc.defaultView.getComputedStyle(main);
+  const inner = main.clientWidth - parseFloat(css.paddingLeft) - parseFloat(css.paddingRight);
+  const width = Math.floor(inner / data.step) * data.step;
+  if (!(width > 0)) return;
+  doc.cookie = `${data.cookie}=${width}; path=/; max-age=31536000; SameSite=Lax`;
+  if (width !== data.used) setStateValue("width", width);
+}
+"""
+
+
+def _stepped(width: float) -> int:
+    return int(width // WIDTH_STEP * WIDTH_STEP)
+
+
+def main_width() -> int | None:
+    """The page's main column in CSS pixels (in WIDTH_STEP steps) as this browser reported it; None outside a
+    session or before it has."""
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return None
+    reported = st.session_state.get(WIDTH_KEY)
+    width = reported.get("width") if isinstance(reported, dict) or hasattr(reported, "get") else None
+    if width is None:
+        try:
+            width = int(st.context.cookies.get(WIDTH_COOKIE) or 0) or None
+        except (ValueError, TypeError, AttributeError):
+            width = None
+    return int(width) if isinstance(width, (int, float)) and 200 <= width <= 10_000 else None
+
+
+def width_hook() -> None:
+    """Mount the hook that reports the main column's width (in the sidebar, height 0); it reruns the page once
+    when the width differs from what this run wrapped titles for."""
+    page_figure_share(None)  # a new run of the frame: the page that follows says its own
+    assumed = main_width()
+    hook = st.components.v2.component("playground_width_hook", js=_WIDTH_JS, html="")
+    hook(key=WIDTH_KEY, data={"used": assumed if assumed is not None else _stepped(PHONE_FIGURE_WIDTH),
+                              "step": WIDTH_STEP, "cookie": WIDTH_COOKIE},
+         on_width_change=lambda: None, height=0)
 
 
 def _char_em(char: str) -> float:
@@ -141,7 +223,10 @@ def line_count(text: str | None) -> int:
     return text.count("<br>") + 1 if text else 0
 
 
-def layout(height: int = 360, legend_below: bool = False) -> dict:
+EDGE = "edge"  # legend_below=EDGE: the legend sits on the figure's bottom edge, below the x axis title
+
+
+def layout(height: int = 360, legend_below: bool | str = False) -> dict:
     """The app's projector-friendly layout, as Plotly's layout dict (style() applies it to a figure).
 
     Plotly's own nesting only (font=dict(size=...)), never the Python objects' shortcuts (font_size=...):
@@ -158,7 +243,9 @@ def layout(height: int = 360, legend_below: bool = False) -> dict:
         margin=dict(l=60, r=20, t=TOP_MARGIN, b=50),
         hoverlabel=dict(font=dict(size=font_size())), modebar=dict(orientation="h", bgcolor="rgba(255,255,255,0.7)"),
     )
-    if legend_below:
+    if legend_below == EDGE:  # at the figure's bottom edge: fit_texts makes the bottom margin hold it
+        settings["legend"] = dict(orientation="h", yref="container", yanchor="bottom", y=0, xanchor="left", x=0)
+    elif legend_below:
         settings["legend"] = dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0)
     return settings
 
@@ -169,7 +256,7 @@ def use_template() -> None:
         pio.templates.default = TEMPLATE
 
 
-def style(fig: go.Figure, height: int = 360, legend_below: bool = False) -> go.Figure:
+def style(fig: go.Figure, height: int = 360, legend_below: bool | str = False) -> go.Figure:
     """Apply the app's projector-friendly defaults (layout()) to a figure, and fit its texts (fit_texts())."""
     if pio.templates.default != TEMPLATE:  # the process's first figure: later ones are born with it
         use_template()
@@ -177,6 +264,21 @@ def style(fig: go.Figure, height: int = 360, legend_below: bool = False) -> go.F
     fig.update_layout(layout(height, legend_below))
     fig.update_annotations(font_size=font_size(FONT_SIZE))
     return fit_texts(fig)
+
+
+def _legend_rows(fig: go.Figure, width: float, size: float) -> int:
+    """Rows a horizontal legend of the figure's named traces takes in width pixels (Plotly shows none for one
+    trace unless asked)."""
+    names = [t.name for t in fig.data if t.name and t.showlegend is not False]
+    if fig.layout.showlegend is False or (len(names) < 2 and fig.layout.showlegend is not True):
+        return 0
+    rows, used = 1, 0.0
+    for name in names:
+        item = text_width(name, size) + LEGEND_SYMBOL
+        if used and used + item > width:
+            rows, used = rows + 1, 0.0
+        used += item
+    return rows
 
 
 def _domain(axis) -> float:
@@ -222,7 +324,15 @@ def fit_texts(fig: go.Figure) -> go.Figure:
         axis.automargin = True
     x_title_lines = max([line_count(axis.title.text) for axis in fig.select_xaxes()] + [1])
     legend = layout_.legend
-    if legend.orientation == "h" and legend.y is not None and legend.y < 0 and x_title_lines > 1:
+    if legend.orientation == "h" and legend.yref == "container":
+        # the legend's rows at the bottom edge, the x axis's tick labels and title above them: a margin for all
+        # three, so a title wrapped on a phone never runs under the legend (the plot gives up the height)
+        size = font_size()
+        x_titled = any(axis.title.text for axis in fig.select_xaxes())
+        bottom = (size * LINE_HEIGHT + 8 + (x_title_lines * size * LINE_HEIGHT + 6 if x_titled else 0)
+                  + _legend_rows(fig, width - (margin.l or 0), size) * size * LEGEND_ROW + 6)
+        fig.update_layout(margin=dict(b=math.ceil(max(bottom, margin.b or 0))))
+    elif legend.orientation == "h" and legend.y is not None and legend.y < 0 and x_title_lines > 1:
         # a legend below the plot moves down by the x axis title's extra lines (automargin makes room for both);
         # paper units are the plot's height, which automargin shrinks: counted at half of it, never too little
         extra = (x_title_lines - 1) * font_size() * LINE_HEIGHT
@@ -348,7 +458,9 @@ def page_css(presenter: bool) -> str:
 
 
 def presenter_switch() -> None:
-    """The sidebar's Presenter mode toggle: larger text on every page and in every chart, for a lecture hall."""
+    """The sidebar's Presenter mode toggle: larger text on every page and in every chart, for a lecture hall.
+    Beside it, the hook that tells the server how wide the page is (figure_width)."""
+    width_hook()
     st.session_state["presenter_switch"] = bool(st.session_state.get(PRESENTER_KEY))
     st.toggle(_("Presenter mode"), key="presenter_switch", on_change=_presenter_switched,
               help=_("Larger text on every page and in every chart, for the back of a lecture hall. Each chart's "

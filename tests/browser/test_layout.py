@@ -136,3 +136,63 @@ def test_every_chart_has_a_png_download_and_a_fullscreen_button_in_its_toolbar(p
     for i in range(charts.count()):
         titles = charts.nth(i).locator(".modebar-btn").evaluate_all("bs => bs.map(b => b.dataset.title)")
         assert "Download plot as a PNG" in titles and "Fullscreen" in titles, (i, titles)
+
+
+def visible_boxes(page, selector: str) -> list[dict]:
+    return [b for b in boxes(page, selector) if b["right"] > b["left"] and b["bottom"] > b["top"]]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_on_a_phone_the_gradients_legends_never_cover_the_x_axis_titles(phone, server_url, lang):
+    open_page(phone, f"{server_url}/gradients?lang={lang}")
+    for key in ("grad_fig_delta", "grad_fig_norms", "grad_fig_saturation"):
+        figure = phone.locator(f".st-key-{key} .js-plotly-plot")
+        figure.scroll_into_view_if_needed()
+        titles = visible_boxes(figure, ".g-xtitle text")
+        legend = visible_boxes(figure, ".legend .traces")
+        assert titles and legend, key
+        for title in titles:
+            for item in legend:
+                assert not overlap(title, item), (key, title, item)
+
+
+def graph_labels(page, key: str) -> list[dict]:
+    figure = page.locator(f".st-key-{key} .js-plotly-plot")
+    figure.scroll_into_view_if_needed()
+    return [b for b in visible_boxes(figure, ".annotation-text") if b["text"].strip()]
+
+
+@pytest.mark.parametrize("size", ["phone", "projector"])
+def test_the_backprop_graphs_labels_do_not_overlap(request, server_url, size):
+    page = request.getfixturevalue(size)
+    open_page(page, f"{server_url}/backprop")
+    key = "bp_fig_graph_tall" if size == "phone" else "bp_fig_graph"  # the other one is not shown at this width
+    assert not page.locator(".st-key-bp_fig_graph" if size == "phone" else ".st-key-bp_fig_graph_tall").is_visible()
+    labels = graph_labels(page, key)
+    assert len(labels) >= 10
+    width = page.viewport_size["width"]
+    for i, a in enumerate(labels):
+        assert a["left"] >= -1 and a["right"] <= width + 1, a
+        for b in labels[i + 1:]:
+            assert not overlap(a, b), (a, b)
+
+
+def title_lines(page, key: str) -> int:
+    return page.locator(f".st-key-{key} .gtitle").first.evaluate(
+        "t => t.querySelectorAll('tspan.line').length || 1")
+
+
+def test_titles_wrap_for_the_width_they_have_not_for_a_phone(phone, projector, server_url):
+    open_page(phone, f"{server_url}/backprop")
+    on_phone = title_lines(phone, "bp_fig_graph_tall")
+    open_page(projector, f"{server_url}/backprop")
+    projector.wait_for_function(  # the browser says how wide the page is, and the page is drawn again for it
+        """n => { const t = document.querySelector('.st-key-bp_fig_graph .gtitle');
+                  return t && (t.querySelectorAll('tspan.line').length || 1) < n; }""", arg=on_phone,
+        timeout=60_000)
+    wide = projector.locator(".st-key-bp_fig_graph .gtitle").first
+    frame = projector.locator(".st-key-bp_fig_graph .main-svg").first.bounding_box()
+    on_projector = title_lines(projector, "bp_fig_graph")
+    assert on_phone >= 3 and on_projector < on_phone, (on_phone, on_projector)
+    box = wide.bounding_box()
+    assert box["x"] + box["width"] <= frame["x"] + frame["width"] + 1  # and it still fits its figure

@@ -31,7 +31,7 @@ def test_the_default_model_falls_back_to_the_small_network_and_checks_out():
     assert float(f64.value) < 1e-12 and 1e-12 < float(f64.delta.split(": ")[1]) < 1e-5
     # input, 3 forward layers, the graph, the output Jacobian, BP1, 2 BP2 steps, first-layer images,
     # 2 outer products, the η sweep
-    assert len(at.get("plotly_chart")) == 13
+    assert len(at.get("plotly_chart")) == 14  # the computational graph twice: left to right, and top to bottom for a phone
     assert len(at.latex) >= 5
 
 
@@ -93,7 +93,7 @@ def test_an_active_mlp_is_used_with_its_own_weights_and_the_small_one_is_still_o
     assert deltas[0].shape == (20, 1)
     assert any("quadratic" in latex.value for latex in at.latex)  # BP1 for the quadratic cost
     network.set_value(network.options[1]).run()
-    assert not at.exception and len(at.get("plotly_chart")) == 13
+    assert not at.exception and len(at.get("plotly_chart")) == 14
 
 
 @pytest.mark.parametrize("spec", [
@@ -112,7 +112,7 @@ def test_a_network_without_hidden_layers_has_no_bp2_step():
     assert not at.exception
     assert any("no hidden layers" in i.value for i in at.info)
     # input, one forward layer, the graph, the output Jacobian, BP1, first-layer images, η sweep
-    assert len(at.get("plotly_chart")) == 7
+    assert len(at.get("plotly_chart")) == 8
 
 
 def test_bp1_for_softmax_is_the_jacobian_product_and_bp2_comes_from_the_chain_rule():

@@ -118,3 +118,30 @@ def test_every_chart_downloads_a_sharp_png_named_after_it():
     config = chart_config("bp_fig_graph")
     assert config["toImageButtonOptions"] == {"format": "png", "scale": 2, "filename": "bp_fig_graph"}
     assert config["displaylogo"] is False
+
+
+def test_a_legend_on_the_bottom_edge_gets_a_margin_for_itself_and_a_wrapped_x_title():
+    import plotly.graph_objects as go
+
+    from ui.theme import EDGE, style
+    fig = go.Figure([go.Scatter(x=[1, 2], y=[1, 2], name="A: sigmoid + N(0, 1)"),
+                     go.Scatter(x=[1, 2], y=[2, 1], name="B: ReLU + He")])
+    fig.update_xaxes(title_text="layer l   (1 = first hidden layer, 31 = output layer)")
+    style(fig, height=380, legend_below=EDGE)
+    assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0
+    assert fig.layout.xaxis.title.text.count("<br>") == 1  # a phone's width: two lines
+    # tick labels, two title lines and two legend rows (the two names do not fit one 358-pixel row)
+    assert fig.layout.margin.b >= 16 * 1.3 + 2 * 16 * 1.3 + 2 * 16 * 1.6
+
+
+def test_titles_wrap_to_the_share_of_the_page_the_browser_reported(monkeypatch):
+    import ui.theme as theme
+    monkeypatch.setattr(theme, "main_width", lambda: 800)
+    assert theme.figure_width() == round(800 * theme.HALF)  # unknown place: one of two columns
+    with theme.figure_share(1.0):
+        assert theme.figure_width() == 800
+    monkeypatch.setattr(theme, "main_width", lambda: 320)  # a phone: never narrower than its column
+    assert theme.figure_width() == theme.PHONE_FIGURE_WIDTH
+    monkeypatch.setattr(theme, "main_width", lambda: None)  # before the browser has said
+    with theme.figure_share(1.0):
+        assert theme.figure_width() == theme.PHONE_FIGURE_WIDTH
