@@ -33,7 +33,18 @@ def test_what_a_cut_slice_could_not_train_is_owed_to_the_next_but_never_more_tha
     assert training_debt(0.0, 0.6, 6.0, 4, cores=0.5) == pytest.approx(each)
     assert training_debt(0.1, 0.6, 6.0, 4, cores=0.5) == pytest.approx(each + 0.1)  # the last slice was cut short
     assert training_debt(5.0, 0.6, 1.0, 1, cores=1.0) == MAX_OWED  # a tab back from the background: no binge
-    assert training_debt(-0.02, 0.6, 0.35, 1, cores=1.0) == pytest.approx(0.21)  # a chunk's overshoot is forgiven
+    assert training_debt(-0.02, 0.6, 0.35, 1, cores=1.0) == pytest.approx(0.19)  # a chunk's overshoot is repaid
+
+
+def test_a_step_longer_than_the_share_is_repaid_so_a_full_batch_keeps_to_its_share():
+    # a full batch of a 1024-wide layer: 0.29 CPU s a step, beside one student (share 0.25 x 1.5 s a tick)
+    owed, trained, ticks = 0.0, 0.0, 60
+    for _ in range(ticks):
+        budget = training_debt(owed, 0.57, 1.5, 2, cores=1.0)
+        spent = 0.0 if budget <= 0 else 0.29 * max(1, -(-budget // 0.29))  # whole steps, at least one
+        trained, owed = trained + spent, budget - spent
+    assert trained / (ticks * 1.5) <= training_budget(0.57, 1.5, 2, cores=1.0) / 1.5 + 0.29 / (ticks * 1.5)
+    assert training_debt(-5.0, 0.6, 0.35, 1, cores=1.0) == pytest.approx(-MAX_OWED + 0.21)  # bounded
 
 
 def test_worker_cores_divides_the_affinity_between_the_workers(monkeypatch):
