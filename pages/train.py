@@ -213,6 +213,7 @@ link_problem = init_state()
 st.html("<style>[data-testid='stMainBlockContainer'] {padding: 2.5rem 2rem 6rem} "
         "[data-testid='stElementContainer'] {transition: none !important; opacity: 1 !important}</style>")
 st.title(_("Train a network and watch it learn"))
+live.chart_tools()  # full screen and PNG/SVG downloads for the pictures drawn while training
 st.caption(_("Pick a preset or your own network in the sidebar, press **Start**, and watch the loss fall, "
              "the accuracy rise and the error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup> flow back through every "
              "layer."), unsafe_allow_html=True)

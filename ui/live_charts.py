@@ -356,3 +356,112 @@ def per_layer_lines(history: dict, field: str, title: str, y_title: str, width: 
     body += [polyline(frame, history["step"], values[:, l], colors[l]) for l in range(n_layers)]
     body.append(legend([(name, color, None, 2) for name, color in zip(names, colors)], width - legend_width, 66))
     return svg(field, width, 340, title.replace("<br>", " "), "".join(body))
+
+
+# ---------------------------------------------------------------- full screen and downloads, in the browser
+
+# The Plotly charts have a toolbar (PNG download, full screen); the live pictures get the same from one small
+# toolbar that this script adds to the page once, outside the charts: it appears over a picture the pointer (or a
+# finger) is on, and acts on that picture when clicked. Nothing is added to the pictures' markup and nothing runs
+# per redraw, so training stays as light as before. Full screen takes the picture's Streamlit element, which
+# the redraws keep (a redraw replaces only its contents): the picture goes on training full-screen.
+_TOOLS_JS = """
+export default function ({ parentElement, data }) {
+  const doc = parentElement.ownerDocument;
+  const win = doc.defaultView;
+  if (win.__playgroundLiveTools) { win.__playgroundLiveTools.labels = data.labels; return; }
+  const state = win.__playgroundLiveTools = { labels: data.labels, chart: null };
+  const style = doc.createElement("style");
+  style.textContent = `
+    #live-tools {position: absolute; z-index: 1000; display: none; gap: 2px; padding: 2px;
+                 background: rgba(255,255,255,0.85); border-radius: 4px}
+    #live-tools button {border: 0; background: none; cursor: pointer; font-size: 15px; padding: 2px 6px;
+                        color: #506784; border-radius: 3px}
+    #live-tools button:hover {background: #ebf0f8; color: #2a3f5f}
+    :fullscreen {background: white; padding: 2vh 2vw; overflow: auto}
+    :fullscreen svg.live-chart {max-height: 92vh !important; height: 92vh}`;
+  doc.head.appendChild(style);
+  const bar = doc.createElement("div");
+  bar.id = "live-tools";
+  for (const [action, icon] of [["fullscreen", "⛶"], ["png", "PNG"], ["svg", "SVG"]]) {
+    const button = doc.createElement("button");
+    button.dataset.action = action;
+    button.textContent = icon;
+    bar.appendChild(button);
+  }
+  doc.body.appendChild(bar);
+  const titles = () => {
+    for (const button of bar.children) button.title = state.labels[button.dataset.action];
+  };
+  const place = (chart) => {  // over the picture's top right corner
+    const box = chart.getBoundingClientRect();
+    state.chart = { name: chart.dataset.chart, element: chart.closest('[data-testid="stElementContainer"]') };
+    titles();
+    bar.style.display = "flex";
+    bar.style.left = `${box.right + win.scrollX - bar.offsetWidth - 4}px`;
+    bar.style.top = `${box.top + win.scrollY + 2}px`;
+  };
+  doc.addEventListener("pointerover", (event) => {
+    const chart = event.target instanceof Element && event.target.closest("svg.live-chart");
+    if (chart) place(chart);
+    else if (!(event.target instanceof Element && event.target.closest("#live-tools"))) bar.style.display = "none";
+  }, { passive: true });
+  const current = () => state.chart && (state.chart.element || doc).querySelector(
+    `svg.live-chart[data-chart="${state.chart.name}"]`);
+  const save = (blob, ext) => {
+    const chart = current();
+    const link = doc.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = `${state.chart.name}-step-${chart.dataset.lastStep || "now"}.${ext}`;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  };
+  const svgText = (chart) => {  // the picture as a file: its own size and the page's font written in
+    const copy = chart.cloneNode(true);
+    const box = chart.viewBox.baseVal;
+    copy.setAttribute("width", box.width);
+    copy.setAttribute("height", box.height);
+    copy.style.fontFamily = win.getComputedStyle(chart).fontFamily;
+    copy.style.background = "white";
+    return new XMLSerializer().serializeToString(copy);
+  };
+  bar.addEventListener("click", (event) => {
+    const button = event.target.closest("button");
+    const chart = current();
+    if (!button || !chart) return;
+    if (button.dataset.action === "fullscreen") {
+      const element = state.chart.element || chart;
+      if (doc.fullscreenElement) doc.exitFullscreen(); else element.requestFullscreen();
+      bar.style.display = "none";
+    } else if (button.dataset.action === "svg") {
+      save(new Blob([svgText(chart)], { type: "image/svg+xml" }), "svg");
+    } else {  // PNG at twice the picture's size, sharp on a projector or a slide, like the Plotly charts'
+      const box = chart.viewBox.baseVal;
+      const image = new Image();
+      image.onload = () => {
+        const canvas = doc.createElement("canvas");
+        canvas.width = box.width * 2;
+        canvas.height = box.height * 2;
+        const pen = canvas.getContext("2d");
+        pen.fillStyle = "white";
+        pen.fillRect(0, 0, canvas.width, canvas.height);
+        pen.drawImage(image, 0, 0, canvas.width, canvas.height);
+        canvas.toBlob((blob) => save(blob, "png"), "image/png");
+      };
+      image.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svgText(chart));
+    }
+  });
+}
+"""
+
+
+def chart_tools() -> None:
+    """Full screen and PNG/SVG downloads for the live pictures (a toolbar over the picture under the pointer):
+    mount once on the page, outside the live panel."""
+    import streamlit as st  # the pictures above are plain markup: only this needs Streamlit
+
+    hook = st.components.v2.component("playground_live_tools", js=_TOOLS_JS, html="")
+    with st.sidebar:  # height 0, and not in the main column, where even an empty element takes a gap
+        hook(key="live_chart_tools", height=0, data={"labels": {
+            "fullscreen": _("Full screen (Esc to leave)"), "png": _("Download as PNG"),
+            "svg": _("Download as SVG")}})
