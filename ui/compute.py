@@ -69,7 +69,7 @@ def share_rate(alone_rate: float, training_now: int, cores: float | None = None)
 def training_debt(owed: float, alone_rate: float, elapsed: float, training_now: int,
                   cores: float | None = None) -> float:
     """CPU seconds one session trains now: what its last slice owed (cut short) or overdrew (a step longer than its
-    budget: a full batch of a wide layer), plus training_budget; within ±MAX_OWED. At most zero: only one step."""
+    budget: a full batch of a wide layer), plus training_budget; within ±MAX_OWED. At most zero: one step a tick."""
     return min(MAX_OWED, max(owed, -MAX_OWED) + training_budget(alone_rate, elapsed, training_now, cores))
 
 
@@ -96,8 +96,6 @@ class SliceBudget:
         # CPU time, not wall time: in a class the other sessions' threads hold the GIL for most of the wall clock
         cpu_start, wall_start = time.thread_time(), time.perf_counter()
         try:
-            if budget <= 0:  # its last slice overdrew more than this one's budget: nothing this tick
-                return False
             while True:
                 INTERACTIVE.wait_turn(token)  # another session's click first
                 if advance(min(chunk, budget)):
