@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import numpy as np
 import plotly.graph_objects as go
@@ -19,6 +20,7 @@ import classroom
 import lessons
 from classroom import Refused
 from ui.class_words import refusal_text
+from ui.classroom import link_for_students
 from ui.i18n import _, language
 from ui.theme import BLUE, GREEN, LIGHT_GREY, ORANGE, chart_config, font_size, log_label, style, wrap
 
@@ -213,6 +215,18 @@ def live_lesson(store: classroom.Store, key: str, class_id: int) -> None:
     if state.revealed:
         st.caption(_("{book}, chapter {chapter}: {text}").format(
             book=step.cite.book, chapter=step.cite.chapter, text=step.cite.text(lang)))
+    with st.expander(_("Link to this step for students who are not in the lesson yet")):
+        st.code(lesson_link(store.class_info(class_id).join_code, lesson, state.step), language=None, wrap_lines=True)
+
+
+def lesson_link(code: str, lesson: lessons.Lesson, step: int) -> str:
+    """The step's page with the lesson, the step and the class's join code, at an address students can open: a
+    student who opens it joins (the sidebar's form is filled in) and walks the lesson from this step."""
+    here = urlsplit(st.context.url or "")
+    path = here.path.rsplit("/", 1)[0] + "/" + lesson.steps[step].page  # never the board's query (the key)
+    query = urlencode({"lesson": lesson.id, "step": step + 1, "join": code, "lang": language()})
+    return link_for_students(urlunsplit((here.scheme, here.netloc, path, query, "")) if here.netloc
+                             else f"{path}?{query}")
 
 
 def controls(store: classroom.Store, key: str, state: classroom.LessonState) -> None:

@@ -164,6 +164,9 @@ def test_the_teacher_starts_a_lesson_sees_answers_moves_reveals_and_stops(store_
     state = store.lesson_state(info.id)
     assert (state.step, state.revealed) == (1, False)
     assert "step 2 of 3" in texts(at) and "0 of 4 answered" in texts(at)
+    link = next(c.value for c in at.code if "lesson=" in c.value)  # latecomers join on the class's step
+    assert f"/gradients?lesson={LESSON.id}&step=2&join={info.join_code}&lang=en" in link
+    assert at.session_state["board_teacher_key"] not in link
     for token, (guess, measured) in zip(tokens, [(10, 1e3), (100, 2e3), (1000, None), (1e4, None)]):
         store.answer(token, LESSON.id, 1, guess, measured)
     at.button(key="board_lesson_reveal").click()
