@@ -214,3 +214,52 @@ def test_in_chinese_no_english_is_left(store_url):
     assert "学习速度" in page and "哪个隐藏层学得最慢" in page and "正确答案" in title and "第一层" in title
     left = [r for t in page_texts(at) for r in english_left(t) if "Nielsen" not in t]
     assert left == [], left
+
+
+# ---------------------------------------------------------------- the students' hooks (ui/lesson_pace.py)
+
+
+def student_script():
+    import streamlit as st
+
+    from ui.lesson_pace import class_pace, follow, send_answer
+
+    moved = st.session_state.setdefault("moved", [])
+    st.session_state["pace"] = class_pace("test-speeds")
+    send_answer("test-speeds", 0, st.session_state.get("answer", 1.0), st.session_state.get("measured"))
+    follow("test-speeds", 0, moved.append)
+
+
+def student(state: dict) -> AppTest:
+    at = AppTest.from_function(student_script, default_timeout=60)
+    for key, value in state.items():
+        at.session_state[key] = value
+    return run(at)
+
+
+def test_the_hooks_send_answers_and_follow_only_a_paced_class(store_url):
+    from ui.class_session import KEY, ClassStudent
+
+    store = classroom.open_store(store_url)
+    class_id, code, key = store.create_class("c")
+    student_id, token = store.join(code, "Ann")
+    me = {KEY: ClassStudent(token, student_id, class_id, "c", "Ann", code)}
+    at = student(me)  # no lesson runs: nothing sent, nothing followed
+    assert at.session_state["pace"] is None and at.session_state["moved"] == []
+    assert store.answer_counts(class_id, "test-speeds") == {}
+    assert student({}).session_state["pace"] is None  # outside a class: no-ops
+
+    store.start_lesson(key, class_id, "test-speeds", 3)
+    at = student({**me, "answer": 2.0, "measured": 0.5})
+    assert at.session_state["pace"].step == 0 and at.session_state["pace"].paced
+    assert [(a.answer, a.measured) for a in store.answers(class_id, "test-speeds", 0)] == [(2.0, 0.5)]
+    at = student({**me, "answer": float("nan")})  # refused by the store: the lesson goes on
+    assert len(store.answers(class_id, "test-speeds", 0)) == 1 and at.session_state["moved"] == []
+
+    store.move_lesson(key, class_id, 2)  # the teacher's Next: a paced student follows
+    assert student(me).session_state["moved"] == [2]
+    store.set_paced(key, class_id, False)  # own pace: nobody is moved
+    at = student(me)
+    assert at.session_state["moved"] == [] and not at.session_state["pace"].paced
+    store.start_lesson(key, class_id, "another", 3)  # the class runs another lesson
+    assert student(me).session_state["pace"] is None
