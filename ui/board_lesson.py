@@ -202,7 +202,7 @@ def live_lesson(store: classroom.Store, key: str, class_id: int) -> None:
     st.markdown(_("**{title}**: step {step} of {steps}").format(
         title=lesson.title(lang), step=state.step + 1, steps=state.steps))
     controls(store, key, state)
-    st.markdown(f"### {step.question.prompt(lang)}")
+    st.markdown(f"#### {step.question.prompt(lang)}")
     answers = store.answers(class_id, state.lesson_id, state.step)
     joined = store.class_info(class_id).students
     st.markdown(_("{n} of {joined} answered").format(n=len(answers), joined=joined))
@@ -231,7 +231,7 @@ def lesson_link(code: str, lesson: lessons.Lesson, step: int) -> str:
 
 def controls(store: classroom.Store, key: str, state: classroom.LessonState) -> None:
     """Back and Next for everyone, reveal, the pace, stop: each click writes the store, then the section redraws."""
-    row = st.columns(5)
+    row = st.columns(3)  # 3 then 2 across: every label whole at 1280x720 beside the sidebar
     row[0].button(_("Previous step"), key="board_lesson_back", icon=":material/arrow_back:", disabled=state.step == 0,
                   on_click=_act, args=(store.move_lesson, key, state.class_id, state.step - 1),
                   width="stretch")
@@ -241,10 +241,11 @@ def controls(store: classroom.Store, key: str, state: classroom.LessonState) -> 
     row[2].button(_("Hide the answer") if state.revealed else _("Reveal to the class"), key="board_lesson_reveal",
                   icon=":material/visibility:", width="stretch",
                   on_click=_act, args=(store.reveal_lesson, key, state.class_id, not state.revealed))
-    row[3].button(_("Let them go at their own pace") if state.paced else _("Move everyone together"),
+    row = st.columns(2)
+    row[0].button(_("Let them go at their own pace") if state.paced else _("Move everyone together"),
                   key="board_lesson_pace", width="stretch",
                   on_click=_act, args=(store.set_paced, key, state.class_id, not state.paced))
-    row[4].button(_("Stop the lesson"), key="board_lesson_stop", icon=":material/stop:", width="stretch",
+    row[1].button(_("Stop the lesson"), key="board_lesson_stop", icon=":material/stop:", width="stretch",
                   on_click=_act, args=(store.stop_lesson, key, state.class_id))
     st.caption(_("Everyone follows when you move to another step.") if state.paced
                else _("Students go at their own pace; moving to another step changes only the projector."))
