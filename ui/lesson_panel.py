@@ -39,17 +39,21 @@ def lesson_panel(page: str) -> None:
                       args=(walk.step,))
             _buttons(walk, pace)
             return
-        st.markdown(_("**Predict first:** {question}").format(question=step.question.prompt(lang)))
-        prediction = _question(walk, lang)
-        st.markdown(_("**Then run:** {task}").format(task=step.task(lang)))
-        st.markdown(_("**Look at:** {chart}").format(chart=step.look(lang)))
         seen = walks.revealed(walk)
-        if seen is None:
-            st.button(_("Reveal"), key="lesson_reveal", icon=":material/visibility:", disabled=prediction is None,
-                      help=_("Answer the question first: predict, then run, then reveal."), on_click=_reveal_now,
-                      args=(walk,))
-        else:
-            _reveal(walk, prediction, seen, lang)
+        # side by side on a projector, so the page's own charts stay in sight; stacked on a phone
+        ask, answer = st.columns(2, gap="medium") if seen is not None else (st.container(), None)
+        with ask:
+            st.markdown(_("**Predict first:** {question}").format(question=step.question.prompt(lang)))
+            prediction = _question(walk, lang)
+            st.markdown(_("**Then run:** {task}").format(task=step.task(lang)))
+            st.markdown(_("**Look at:** {chart}").format(chart=step.look(lang)))
+            if seen is None:
+                st.button(_("Reveal"), key="lesson_reveal", icon=":material/visibility:",
+                          disabled=prediction is None, on_click=_reveal_now, args=(walk,),
+                          help=_("Answer the question first: predict, then run, then reveal."))
+        if answer is not None:
+            with answer:
+                _reveal(walk, prediction, seen, lang)
         _buttons(walk, pace)
 
 
@@ -105,16 +109,17 @@ def _reveal(walk: walks.Walk, prediction, seen: dict, lang: str) -> None:
     """Their prediction beside what happened, the explanation with this run's numbers, and the book, cited."""
     step = walk.current
     question, happened = step.question, _measured_answer(step.question, seen)
-    ours, theirs = st.columns(2)
     if question.kind == "choice":
-        ours.metric(_("Your prediction"), question.options[int(prediction)](lang) if prediction is not None else "—")
-        theirs.metric(_("What happened"), question.options[int(happened)](lang) if happened is not None else "—")
+        ours = question.options[int(prediction)](lang) if prediction is not None else "—"
+        theirs = question.options[int(happened)](lang) if happened is not None else "—"
         right = happened is not None and prediction is not None and int(prediction) == int(happened)
     else:
-        ours.metric(_("Your prediction"), f"{prediction:g}" if prediction is not None else "—")
-        theirs.metric(_("What happened"), f"{happened:.3g}" if happened is not None else "—")
+        ours = f"{prediction:g}" if prediction is not None else "—"
+        theirs = f"{happened:.3g}" if happened is not None else "—"
         right = (happened is not None and prediction is not None
                  and abs(prediction - happened) <= max(CLOSE * abs(happened), 0.5))
+    st.markdown(_("**Your prediction:** {prediction}  \n**What happened:** {happened}").format(
+        prediction=plain(ours), happened=plain(theirs)))
     if happened is None:
         st.warning(_("Nothing was measured yet: run the step on this page, then reveal again."),
                    icon=":material/hourglass_empty:")

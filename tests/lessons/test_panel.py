@@ -32,7 +32,7 @@ def test_link_opens_the_step_with_its_settings_and_reveals_this_runs_numbers():
     text = _panel_markdown(at)
     assert "The verdict is vanishing" in text  # filled from the page's own verdict of the previous run
     assert "Nielsen, Neural Networks and Deep Learning, chapter 5" in text
-    assert [m.value for m in at.metric][:2] == ["exploding", "vanishing"]  # their prediction beside what happened
+    assert "**Your prediction:** exploding  \n**What happened:** vanishing" in text  # side by side
 
 
 def test_next_goes_to_the_next_step_and_the_answer_is_kept_when_coming_back():
