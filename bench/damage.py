@@ -83,13 +83,21 @@ class Worker:
         os.unlink(self.log.name)
 
 
-def open_page(context, url: str, ready: str = READY, timeout: float = 120.0):
-    """A page of this context at url, once its script has run (ready), with the Step recorder installed."""
-    page = context.new_page()
-    page.goto(url, wait_until="commit", timeout=timeout * 1000)
-    page.wait_for_function(ready, polling=500, timeout=timeout * 1000)
-    page.evaluate(RECORDER)
-    return page
+def open_pages(context, url: str, n: int = 1, ready: str = READY, timeout: float = 400.0) -> list:
+    """n pages of this context at url, loading together, once their scripts have run (ready), each with the Step
+    recorder installed (a loaded machine takes minutes)."""
+    pages = [context.new_page() for _ in range(n)]
+    for page in pages:
+        page.goto(url, wait_until="commit", timeout=timeout * 1000)
+    for page in pages:
+        page.wait_for_function(ready, polling=500, timeout=timeout * 1000)
+        page.evaluate(RECORDER)
+    return pages
+
+
+def open_page(context, url: str, ready: str = READY, timeout: float = 400.0):
+    """One page of open_pages."""
+    return open_pages(context, url, 1, ready, timeout)[0]
 
 
 def start(page) -> None:
@@ -141,7 +149,7 @@ class Round:
     def _full_batch(self, context):
         attacker = open_page(context, self.url + FULL_BATCH)
         start(attacker)
-        moving(attacker, timeout=120)
+        moving(attacker, timeout=300)
 
         def wait(end: float) -> str:
             self._wait_until(end)
@@ -151,7 +159,7 @@ class Round:
     def _landscape(self, context):
         attacker = context.new_page()
         attacker.goto(self.url + "/landscape", wait_until="commit")
-        attacker.wait_for_selector(".st-key-land_compute button", timeout=120_000)
+        attacker.wait_for_selector(".st-key-land_compute button", timeout=400_000)
         for key in ("land_grid", "land_samples"):  # both sliders to their maximum: 61 points, 2000 samples
             attacker.locator(f".st-key-{key} input[type='range']").focus()
             attacker.keyboard.press("End")
@@ -183,11 +191,11 @@ class Round:
         return hammer
 
     def _ten_tabs(self, context):
-        tabs = [open_page(context, self.url + VICTIM) for _ in range(10)]
+        tabs = open_pages(context, self.url + VICTIM, 10)
         for tab in tabs:
             start(tab)
         for tab in tabs:
-            moving(tab, timeout=30)
+            moving(tab, timeout=60)
 
         def wait(end: float) -> str:
             self._wait_until(end)

@@ -1,7 +1,10 @@
 """A classroom on one laptop: a cap on sessions training at once, and lesson links with locked controls."""
 from __future__ import annotations
 
+import ctypes
 import dataclasses
+import functools
+import gc
 import hashlib
 import io
 import os
@@ -123,8 +126,10 @@ class ClosedTabs:
     # Each run is held weakly: once Streamlit drops its session, nothing is kept here.
 
     def __init__(self, connected: Callable[[str], bool], grace: float = CLOSED_TAB_SECONDS,
-                 clock: Callable[[], float] = time.monotonic, forget: Callable[[str], None] = lambda token: None):
+                 clock: Callable[[], float] = time.monotonic, forget: Callable[[str], None] = lambda token: None,
+                 release: Callable[[], object] = lambda: None):
         self._connected, self._grace, self._clock = connected, grace, clock
+        self._release = release  # gives freed memory back to the system (release_memory), after a sweep freed some
         self._forget = forget  # drops what Streamlit still holds of the session's page (drop_page_references)
         self._lock = threading.Lock()
         # token -> (its runs: the Train page's, its capacity jobs..., when its browser left)
@@ -165,19 +170,45 @@ class ClosedTabs:
                     freed.append(token)
         return freed
 
+    def tidy(self) -> list[str]:
+        """sweep(), then give what it freed back to the system (release): the sweeper thread's round."""
+        freed = self.sweep()
+        if freed:
+            self._release()
+        return freed
+
     def run(self, every: float = SWEEP_SECONDS) -> None:
-        """Sweep every `every` seconds, for ever (a daemon thread of the server)."""
+        """Tidy every `every` seconds, for ever (a daemon thread of the server)."""
         while True:
             time.sleep(every)
-            self.sweep()
+            self.tidy()
 
 
 @st.cache_resource(show_spinner=False)
 def closed_tabs() -> ClosedTabs:
     """The server's one watcher of closed tabs, sweeping in its own thread."""
-    tabs = ClosedTabs(connected=_session_connected, forget=_forget_session)
+    tabs = ClosedTabs(connected=_session_connected, forget=_forget_session, release=release_memory)
     threading.Thread(target=tabs.run, name="closed-tabs", daemon=True).start()
     return tabs
+
+
+def release_memory() -> None:
+    """Give freed runs' memory back to the system: collect their reference cycles now (runner.postScriptGC is off,
+    and a Trainer's hooks make cycles), then ask glibc for its free pages (malloc_trim: it keeps freed blocks below
+    its mmap threshold, a few MB once large tensors were freed, in each session thread's arena)."""
+    gc.collect()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    """glibc's malloc_trim, or None (another C library, another system)."""
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
 
 
 def drop_page_references(session_state, fragment_storage) -> None:

@@ -1,0 +1,170 @@
+"""What one student's tab costs a real worker in memory, and whether closing the tab gives it back (issue 26).
+
+One `streamlit run app.py` worker, its resident memory (RSS, /proc) sampled every 0.25 s:
+  idle        after start-up; then a warm-up tab opens the Train page and closes (torch and the data loaded):
+              the pre-tab level
+  worst link  the widest 50-layer network the session budget allows (bench/memory.py's), full batch, trained
+  surface     Loss surface on that trained model (sidebar link: the same session), default grid
+  kfold       back on the Train page, Pause, then "Run K-fold cross-validation" of that network for a while
+  close       the tab closes; RSS every second for --after seconds (ClosedTabs frees a closed tab's run after 20 s)
+Each phase's peak is printed against the pre-tab level and PLAYGROUND_SESSION_MB (goal: peak <= budget above
+it), and the RSS after the close against the pre-tab level (goal: back within 100 MB within 30 s).
+Usage: python -m bench.memory_server [--train 20] [--after 45]; about 3 minutes.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+import time
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout, sync_playwright
+
+from bench.classroom import CHROMIUM, CHROMIUM_FLAGS, CLICK, READY, rss_mb
+from bench.damage import IDLE, VIEWPORT, Worker, open_page
+from engine.train.budget import session_budget
+
+WITHIN_MB = 100  # how close to the pre-tab level the worker must come back
+BACK_WITHIN = 30.0  # seconds after the tab closed
+
+
+def worst_link() -> str:
+    """The Train page link of bench/memory.py's worst case: 50 layers as wide as the budget allows, full batch."""
+    from engine.data.datasets import load_dataset
+    from engine.nn.spec import NetworkSpec, TrainSpec, spec_for_dataset
+    from engine.train.budget import what_fits
+
+    training = TrainSpec(dataset="mnist5k", batch_size=1_000_000, optimizer="sgd", lr=1e-4, epochs=10_000)
+    data = load_dataset("mnist5k")
+    deep = spec_for_dataset(NetworkSpec(hidden=(1024,) * 50, activations="relu"), data.n_inputs, data.n_outputs,
+                            False, data.image_shape)
+    width = what_fits(deep, training, len(data.x_train), session_budget()).value
+    return f"/train?layers={','.join([str(width)] * 50)}&act=relu&ds=mnist5k&bs=1000000&lr=0.0001&opt=sgd&ep=10000"
+
+
+class Sampler:
+    """The worker's RSS every `every` seconds in a thread: (seconds since start, MB)."""
+
+    def __init__(self, pids: list[int], every: float = 0.25):
+        self.pids, self.every, self.samples, self.t0 = pids, every, [], time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.monotonic() - self.t0, rss_mb(self.pids)))
+            time.sleep(self.every)
+
+    def now(self) -> float:
+        return time.monotonic() - self.t0
+
+    def peak(self, since: float, until: float | None = None) -> float:
+        until = self.now() if until is None else until
+        return max((mb for t, mb in self.samples if since <= t <= until), default=rss_mb(self.pids))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def settle(page, timeout: float = 300.0) -> None:
+    """Until the page's script run is over (Streamlit's status widget gone)."""
+    try:
+        page.wait_for_function(f"() => !({IDLE})()", polling=100, timeout=3_000)
+    except PlaywrightTimeout:
+        pass
+    page.wait_for_function(IDLE, polling=250, timeout=timeout * 1000)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", type=float, default=20.0, help="seconds the worst link trains")
+    parser.add_argument("--kfold", type=float, default=15.0, help="seconds the K-fold runs")
+    parser.add_argument("--after", type=float, default=45.0, help="seconds RSS is followed after the tab closes")
+    args = parser.parse_args()
+    budget_mb = session_budget() / 2**20
+    link = worst_link()
+    cores = sorted(os.sched_getaffinity(0))
+    server_core, browser_core = (cores[0], cores[1]) if len(cores) >= 2 else (None, None)
+    worker = Worker(server_core)
+    if browser_core is not None:
+        os.sched_setaffinity(0, {browser_core})
+    pids = worker.pids()
+    sampler = Sampler(pids)
+    phases: dict[str, float] = {}
+    timeline: list[tuple[float, float]] = []
+    print(f"worker on core {server_core}, browsers on core {browser_core}; session budget {budget_mb:.0f} MB; "
+          f"load {os.getloadavg()[0]:.1f}", flush=True)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            try:
+                time.sleep(2)
+                idle = rss_mb(pids)
+                warm = browser.new_context(viewport=VIEWPORT)
+                open_page(warm, worker.url + "/train")
+                warm.close()
+                time.sleep(3)
+                before = rss_mb(pids)
+                print(f"idle {idle:.0f} MB; after a warm-up tab (torch, data) {before:.0f} MB", flush=True)
+
+                context = browser.new_context(viewport=VIEWPORT)
+                t = sampler.now()
+                page = open_page(context, worker.url + link)
+                page.evaluate(CLICK, "Start")
+                time.sleep(args.train)
+                page.evaluate(CLICK, "Pause")
+                settle(page)
+                phases["worst link"] = sampler.peak(t)
+                print(f"worst link trained {args.train:.0f} s: peak {phases['worst link']:.0f} MB", flush=True)
+
+                t = sampler.now()
+                page.get_by_role("link", name="Loss surface").first.click()
+                page.wait_for_selector(".st-key-land_compute button", timeout=400_000)
+                page.locator(".st-key-land_source button").nth(1).click()  # Model trained on the Train page
+                settle(page)
+                page.locator(".st-key-land_compute button").click()
+                settle(page, timeout=600)
+                phases["surface"] = sampler.peak(t)
+                print(f"loss surface: peak {phases['surface']:.0f} MB", flush=True)
+
+                t = sampler.now()
+                page.get_by_role("link", name="Train").first.click()
+                page.wait_for_selector(".st-key-kfold_run button", timeout=400_000)
+                page.locator(".st-key-kfold_run button").click()
+                time.sleep(args.kfold)
+                phases["kfold"] = sampler.peak(t)
+                print(f"K-fold ran {args.kfold:.0f} s: peak {phases['kfold']:.0f} MB", flush=True)
+
+                closed_at, pre_close = sampler.now(), rss_mb(pids)
+                context.close()
+                while sampler.now() - closed_at < args.after:
+                    time.sleep(1.0)
+                    timeline.append((sampler.now() - closed_at, rss_mb(pids)))
+            finally:
+                browser.close()
+    finally:
+        sampler.stop()
+        worker.stop()
+    report(idle, before, budget_mb, phases, pre_close, timeline)
+
+
+def report(idle: float, before: float, budget_mb: float, phases: dict, pre_close: float, timeline: list) -> None:
+    print(f"\nworker RSS: idle {idle:.0f} MB, pre-tab {before:.0f} MB (after a warm-up tab), budget {budget_mb:.0f} MB"
+          f", load {os.getloadavg()[0]:.1f}")
+    for name, peak in phases.items():
+        growth = peak - before
+        print(f"  {name:10}  peak {peak:6.0f} MB  = pre-tab +{growth:5.0f} MB  "
+              f"{'PASS' if growth <= budget_mb else 'FAIL'} (<= budget {budget_mb:.0f} MB)")
+    print(f"after the tab closed (RSS {pre_close:.0f} MB when it closed):")
+    print("  " + "  ".join(f"+{t:.0f}s {mb:.0f}" for t, mb in timeline[::3]))
+    back = next((t for t, mb in timeline if mb - before <= WITHIN_MB), None)
+    ok = back is not None and back <= BACK_WITHIN
+    print(f"  {'PASS' if ok else 'FAIL'}  back within {WITHIN_MB} MB of pre-tab ({before:.0f} MB) "
+          + (f"after {back:.0f} s" if back is not None else f"never in {timeline[-1][0]:.0f} s")
+          + f" (goal <= {BACK_WITHIN:.0f} s); last {timeline[-1][1]:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
