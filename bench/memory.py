@@ -5,7 +5,7 @@ what the run itself adds; printed against PLAYGROUND_SESSION_MB and the run's ow
   worst link   the widest 50-layer network the budget allows, full batch, trained a few steps (the D4 link)
   surface      the Loss surface page's computation on that trained model, with its path (D2, D3)
   kfold        a 5-fold cross-validation of a small network (D5's link, 2 epochs)
-Run: python -m bench.memory [--steps 6]. Not measured here: RSS after a real tab closes (needs a server).
+Run: python -m bench.memory [--steps 6]. RSS of a real worker, and after its tab closes: bench/memory_server.py.
 """
 from __future__ import annotations
 
