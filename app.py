@@ -7,6 +7,7 @@ from ui.class_join import class_box
 from ui.compute import INTERACTIVE
 from ui.i18n import _, install_language
 from ui.lesson_panel import lesson_panel
+from ui.run_links import keep_in_link as keep_run_in_link
 from ui.state import sidebar
 from ui.theme import install_presenter, page_css, presenter_switch
 
@@ -37,6 +38,7 @@ ctx = get_script_run_ctx()
 with INTERACTIVE.running(ctx.session_id if ctx else "bare"):  # a click's run goes before others' training
     sidebar(PAGES)
     class_box()
+    keep_run_in_link()  # run=<token> on every page, so a moved student's run is found again on Train
     with st.sidebar:
         presenter_switch()
         st.markdown(page_css(presenting), unsafe_allow_html=True)  # the pages' own st.html styles come after

@@ -10,6 +10,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from ui.i18n import _
 
 RUN_PARAM = "run"  # URL: the run's token, the key of its snapshot in the class store (a reload finds it there)
+REMEMBERED = "run_link_token"  # session state: the run's token from the link, kept while the student is on other pages
 PRUNE_EVERY = 600.0  # s between two prunes, by this process, of snapshots older than the class hours
 
 
@@ -19,6 +20,25 @@ def link_token() -> str | None:
         return None
     token = st.query_params.get(RUN_PARAM)
     return token if isinstance(token, str) and 0 < len(token) <= 200 else None
+
+
+def keep_in_link() -> None:
+    """Every page, from the app's frame: `run=<token>` stays in the URL while this session has a run, as `cls=` does
+    (a page switch drops the query). A session that starts on another page, because its worker died while the
+    student was reading the Draw page, still finds the run when the student opens Train again."""
+    if get_script_run_ctx() is None:
+        return
+    state = st.session_state
+    run = state.get("train_run")
+    if run is not None and run.looked:  # the Train page has looked: its token, or none after a Reset, is the truth
+        token = run.token
+    else:
+        token = link_token() or state.get(REMEMBERED)
+    if token:
+        state[REMEMBERED] = token
+        put_in_link(token)
+    else:
+        state.pop(REMEMBERED, None)
 
 
 def put_in_link(token: str) -> None:
@@ -51,4 +71,4 @@ def resumed_text(step: int, seconds: float, training: bool) -> str:
         step=step, seconds=seconds)
 
 
-__all__ = ["RUN_PARAM", "PRUNE_EVERY", "link_token", "put_in_link", "prune_now", "resumed_text"]
+__all__ = ["RUN_PARAM", "PRUNE_EVERY", "link_token", "keep_in_link", "put_in_link", "prune_now", "resumed_text"]

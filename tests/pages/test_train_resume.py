@@ -84,3 +84,24 @@ def test_a_run_token_without_a_snapshot_opens_a_new_run_without_a_word(store):
     assert run.token != "gone-or-never-saved" and str(at.query_params["run"]).strip("[]'") == run.token
     assert not any("Your run is back" in i.value for i in at.info)
     assert not any("could not be restored" in w.value for w in at.warning)
+
+
+def test_a_session_that_starts_on_another_page_keeps_run_in_its_links_and_resumes_on_train(store):
+    """A student reading Draw when their worker died lands there on a live worker: run= stays in the URL across
+    page switches (a page link drops the query), and opening Train takes the run up."""
+    from tests.apptest import open_page as opened_on
+    from ui import bootstrap
+
+    token = saved_run(store, running=False)
+    at = opened_on("pages/draw.py", {"run": token})
+    assert str(at.query_params["run"]) in (token, f"['{token}']")
+    at.query_params.clear()  # the sidebar's page link: the query is dropped
+    at.query_params.update(to_params(NETWORK, TRAINING))
+    bootstrap._switched.clear()
+    at.switch_page("pages/train.py")
+    bootstrap._switched.clear()
+    at.run()
+    assert not at.exception, at.exception
+    run = at.session_state["train_run"]
+    assert run.token == token and run.trainer is not None and run.trainer.step_count == STEPS
+    assert any("Your run is back" in i.value for i in at.info)
