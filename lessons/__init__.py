@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.nn.model import INIT_ORDER, LOSSES
-from engine.nn.spec import ACTIVATION_NAMES, DATASET_NAMES, SpecError, clamp_params, from_params
+from engine.nn.spec import ACTIVATION_NAMES, DATASET_NAMES, URL_KEYS, SpecError, clamp_params, from_params
 
 FOLDER = Path(__file__).resolve().parent
 LANGS = ("en", "zh")
@@ -236,7 +236,6 @@ class _Reader:
                 from_params(settings)
             except SpecError as exc:
                 self.fail(where, str(exc))
-            from engine.nn.spec import URL_KEYS
             for key in settings:
                 if key not in URL_KEYS:
                     self.fail(f"{where}.{key}", f"is not a Train page setting ({', '.join(URL_KEYS)})")

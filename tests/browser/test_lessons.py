@@ -50,7 +50,6 @@ def run(page, step: lessons.Step, lang: str) -> None:
         page.wait_for_selector("canvas.upper-canvas", timeout=60_000)
         page.wait_for_timeout(1000)
         draw(page, ONE)
-        main = page.locator('[data-testid="stMain"]')
         assert wait_until(lambda: page.locator('[data-testid="stMetric"]').count() > 0
                           and "—" not in page.locator('[data-testid="stMetricValue"]').first.inner_text(), 60)
         wait_for_app(page)
