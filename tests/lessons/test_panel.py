@@ -78,3 +78,12 @@ def test_a_page_publishes_the_measures_lessons_name(page, query):
     if page == "train":  # before a run only the network's size is known; the readouts come with training
         expected = {"train.parameters"}
     assert expected <= set(published), expected - set(published)
+
+
+def test_the_lessons_page_and_a_step_in_chinese_have_no_english_sentence_left():
+    from tests.i18n_text import english_left, page_texts
+    for page, query in (("pages/lessons.py", {}), ("pages/gradients.py", {"lesson": "d2l-init", "step": "3"})):
+        at = open_page(page, {**query, "lang": "zh"})
+        panel = [t for t in page_texts(at)]
+        left = sorted({run for text in panel for run in english_left(text)})
+        assert left == [], (page, left)
