@@ -60,6 +60,12 @@ def run(page, step: lessons.Step, lang: str) -> None:
         page.locator(".st-key-train_pause button").click()
         assert wait_until(page.locator(".st-key-train_start button").is_enabled, 60)
         wait_for_app(page)
+        if (step.question.measure or "").startswith("train.kfold"):  # the Capacity panel's K-fold, 5 folds
+            page.locator(".st-key-kfold_run button").click()
+            deviation = "Standard deviation" if lang == "en" else "标准差"
+            assert wait_until(lambda: page.locator('[data-testid="stMetric"]').filter(has_text=deviation).count(),
+                              600, 1.0)
+            wait_for_app(page)
 
 
 def reveal(page, step: lessons.Step, lang: str) -> None:
