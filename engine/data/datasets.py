@@ -88,7 +88,7 @@ def _read_only(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
 def _stratified_split(labels: np.ndarray, val_fraction: float, rng: np.random.Generator):
     """(train_idx, val_idx): round(n_c * val_fraction) of each class c to validation, both in shuffled order."""
     train, val = [], []
-    for c in np.unique(labels):
+    for c in sorted(set(labels.tolist())):  # np.unique's classes, without importing numpy.ma (30-60 ms a command)
         members = rng.permutation(np.flatnonzero(labels == c))
         n_val = int(round(len(members) * val_fraction))
         val.append(members[:n_val])

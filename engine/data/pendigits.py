@@ -11,10 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 from .cache import cached
-from .preprocess import SIDE, prepare
 
 DATA_FILE = Path(__file__).resolve().parents[2] / "assets" / "data" / "pendigits.tra"
 CANVAS = 308  # px, the Draw page's canvas
@@ -55,6 +53,8 @@ def canvas_points(points: np.ndarray) -> np.ndarray:
 
 def render_stroke(points: np.ndarray, width: float) -> np.ndarray:
     """One pen stroke through canvas points (k, 2) as the canvas shows it: (CANVAS, CANVAS) uint8, white on black."""
+    from PIL import Image, ImageDraw  # only when the cache is built: a command that reads it never loads PIL
+
     image = Image.new("L", (CANVAS, CANVAS), 0)
     pen = ImageDraw.Draw(image)
     path = [tuple(p) for p in np.asarray(points, dtype=np.float64)]
@@ -73,6 +73,8 @@ def pen_widths(n: int) -> np.ndarray:
 
 def render(points: np.ndarray, widths: np.ndarray) -> np.ndarray:
     """(n, 8, 2) file points and (n,) pen widths -> (n, 784) float32 inputs in [0, 1], prepared like a drawing."""
+    from .preprocess import SIDE, prepare  # PIL, only when the cache is built
+
     out = np.zeros((len(points), SIDE * SIDE), dtype=np.float32)
     for i, (digit, width) in enumerate(zip(points, widths)):
         prepared = prepare(render_stroke(canvas_points(digit), float(width)))

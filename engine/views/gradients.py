@@ -19,7 +19,6 @@ from ..nn.optimizers import Optimizer
 from ..nn.probes import layer_table, record
 from ..nn.spec import NetworkSpec, SpecError, TrainSpec, check_number, spec_for_dataset
 from ..text import _
-from ..train.trainer import Trainer
 from .verdicts import (EXPLODING_ABOVE, GAIN_HIGH, GAIN_LOW, VANISHING_BELOW, Verdict, chance_loss, classify,
                        judge_training, weight_scale)
 
@@ -147,7 +146,9 @@ class ProfileTrainer:
         self.trainer = self._fresh()
         self._last: tuple[int, Trained] | None = None  # (steps asked, result): reused when nothing changed
 
-    def _fresh(self) -> Trainer:
+    def _fresh(self):
+        from ..train.trainer import Trainer  # only when training: `gradients` at init never loads it
+
         return Trainer(self.network, self.training, self.data, record=False, snapshot_every=None)
 
     def advance_to(self, steps: int) -> Trained:

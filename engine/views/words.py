@@ -17,10 +17,10 @@ from ..nn.activations import ACTIVATIONS, LEAKY_SLOPE
 from ..nn.model import INITS
 from ..nn.spec import NetworkSpec
 from ..text import _
-from ..train.trainer import Divergence, Finished
 from .verdicts import CROWDED, FLOAT32_TINY, GAIN_HIGH, GAIN_LOW, NOTABLE, Verdict, weight_scale
 
 if TYPE_CHECKING:
+    from ..train.trainer import Divergence, Finished
     from .gradients import Trained
     from .train import Judgement
 
@@ -305,6 +305,8 @@ def diverged_profile_note(trained: Trained) -> str:
 
 def ending_message(ending: Finished | Divergence | None) -> str:
     """How the run ended, in the reader's language: "" while it has not."""
+    from ..train.trainer import Divergence, Finished  # the trainer's modules only where a run is worded
+
     if isinstance(ending, Finished):
         return _("finished {epochs} epochs ({steps} steps)").format(epochs=ending.epochs, steps=ending.steps)
     if isinstance(ending, Divergence):
