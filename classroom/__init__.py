@@ -83,7 +83,8 @@ from .records import ClassInfo, Experiment, Limits, StoredResult, Student
 from .store import Store, open_store
 from .templates import CUSTOM, TEMPLATES, Template, from_settings, template, variant_labels
 
-__all__ = ["open_store", "Store", "Limits", "ClassInfo", "Experiment", "Student", "StoredResult", "LessonState", "Answer",
+__all__ = ["open_store", "Store", "Limits", "ClassInfo", "Experiment", "Student", "StoredResult", "LessonState",
+           "Answer",
            "board", "Board", "Group", "Entry", "Stats", "Finding", "export_csv", "export_json",
            "Refused", "REFUSALS", "Result", "validate", "thin",
            "TEMPLATES", "CUSTOM", "Template", "template", "from_settings", "variant_labels"]

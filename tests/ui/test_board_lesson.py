@@ -11,7 +11,6 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import classroom
-import lessons
 import ui.board_lesson
 from classroom import Answer
 from lessons import Catalog, Cite, Lesson, Question, Step, Text
