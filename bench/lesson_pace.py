@@ -43,10 +43,12 @@ TARGET_S = 2.0  # issue 25: all move within 2 s of the teacher's Next
 
 
 def open_pages(browser, url: str, key: str, tokens: list[str], steps: int):
+    print("the teacher starts the lesson ...", file=sys.stderr, flush=True)
     teacher = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
     teacher.goto(f"{url}/board?teacher={key}&lang=en", timeout=240_000)
     teacher.get_by_role("button", name="Start the lesson").click(timeout=240_000)
     teacher.get_by_text("step 1 of").wait_for(timeout=120_000)
+    print(f"opening {len(tokens)} student page(s) ...", file=sys.stderr, flush=True)
     students = []
     for token in tokens:
         page = browser.new_context(viewport={"width": 1000, "height": 800}).new_page()
@@ -107,6 +109,7 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
             teacher, students = open_pages(browser, server.url, key, tokens, steps)
+            print("the students answer ...", file=sys.stderr, flush=True)
             for page, option in zip(students, PICKS * (args.students // len(PICKS) + 1)):
                 pick(page, option)
             teacher.get_by_text(f"{args.students} of {args.students} answered").wait_for(timeout=120_000)
@@ -114,6 +117,7 @@ def main() -> None:
             cpu0, wall0 = cpu_seconds(server.pids()), time.monotonic()
             for m in range(moves):
                 idle(students)
+                print(f"the teacher presses Next ({m + 1} of {moves}) ...", file=sys.stderr, flush=True)
                 rounds.append(move(teacher, students, store, class_id, "board_lesson_next", step_text(m + 1, steps)))
             server_cpu = (cpu_seconds(server.pids()) - cpu0) / (time.monotonic() - wall0)
             browser.close()
