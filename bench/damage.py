@@ -191,7 +191,8 @@ class Round:
         return hammer
 
     def _ten_tabs(self, context):
-        tabs = open_pages(context, self.url + VICTIM, 10)
+        tabs = open_pages(context, self.url + VICTIM, 1)  # the browser's cookie first, as a student's first tab
+        tabs += open_pages(context, self.url + VICTIM, 9)
         for tab in tabs:
             start(tab)
         for tab in tabs:

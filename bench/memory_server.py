@@ -111,7 +111,11 @@ def main() -> None:
 
                 context = browser.new_context(viewport=VIEWPORT)
                 t = sampler.now()
-                page = open_page(context, worker.url + link)
+                try:
+                    page = open_page(context, worker.url + link)
+                except PlaywrightTimeout:
+                    context.pages[0].screenshot(path="/tmp/memory_server_timeout.png")
+                    raise
                 page.evaluate(CLICK, "Start")
                 time.sleep(args.train)
                 page.evaluate(CLICK, "Pause")
@@ -132,7 +136,8 @@ def main() -> None:
                 t = sampler.now()
                 page.get_by_role("link", name="Train").first.click()
                 page.wait_for_selector(".st-key-kfold_run button", timeout=400_000)
-                page.locator(".st-key-kfold_run button").click()
+                settle(page)
+                page.locator(".st-key-kfold_run button").first.click()  # (a stale copy may linger a moment)
                 time.sleep(args.kfold)
                 phases["kfold"] = sampler.peak(t)
                 print(f"K-fold ran {args.kfold:.0f} s: peak {phases['kfold']:.0f} MB", flush=True)

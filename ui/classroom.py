@@ -25,6 +25,7 @@ from ui.i18n import SHOWN_CHARACTERS, N_, _, language
 from ui.plain_text import plain
 
 DEFAULT_MAX_TRAINING = 8  # two cores: beyond this every run crawls, so newcomers wait a moment instead
+MAX_TABS_TRAINING = 3  # sessions one student (one browser) may train in at once: a comparison, not a class's slots
 STALE_SECONDS = 15.0  # a slot whose session stopped ticking (tab closed) is freed after this
 CLOSED_TAB_SECONDS = 20.0  # a closed tab's run is freed this long after its browser left (a phone back sooner keeps it)
 SWEEP_SECONDS = 5.0  # how often closed tabs are looked for
@@ -85,11 +86,17 @@ class TrainingSlots:
             return len(training) * own
 
     def acquire(self, token: str) -> bool:
-        """Take (or keep) a slot; False when the server is full."""
+        """Take (or keep) a slot; False when the server is full, or this student (browser) already trains in
+        MAX_TABS_TRAINING other tabs (ten tabs of one student must not take a class's slots)."""
         now = time.monotonic()
         with self._lock:
             self._expire(now)
-            if token in self._last_tick or len(self._last_tick) < self.capacity:
+            if token in self._last_tick:
+                self._last_tick[token] = now
+                return True
+            student = self._student.get(token, token)
+            own = sum(self._student.get(t, t) == student for t in self._last_tick)
+            if len(self._last_tick) < self.capacity and own < MAX_TABS_TRAINING:
                 self._last_tick[token] = now
                 return True
             return False

@@ -1,7 +1,7 @@
 """One student's bounded share: clicks go first only for a share of the time, heavy page work is paced like training."""
 import pytest
 
-from ui.classroom import TrainingSlots, browser_id
+from ui.classroom import MAX_TABS_TRAINING, TrainingSlots, browser_id
 from ui.compute import (MAX_PACE, PRIORITY_SHARE, PRIORITY_WINDOW, TRAINING_SHARE, Interactive, Paced, share_rate,
                         training_budget)
 
@@ -114,7 +114,23 @@ def test_one_browsers_tabs_are_one_student_whatever_mask_their_cookie_got():
         assert browser_id(junk) is None
 
 
-def test_ten_tabs_of_one_student_share_one_students_part():
+def test_ten_tabs_of_one_student_take_a_few_slots_not_the_class():
+    slots = TrainingSlots(capacity=8)
+    for i in range(10):
+        slots.register(f"tab {i}", "attacker's browser")
+    assert [slots.acquire(f"tab {i}") for i in range(10)] == [True] * MAX_TABS_TRAINING + [False] * (
+        10 - MAX_TABS_TRAINING)
+    for i in range(8 - MAX_TABS_TRAINING):  # the rest of the class still finds a slot
+        slots.register(f"student {i}", f"browser {i}")
+        assert slots.acquire(f"student {i}")
+    assert slots.acquire("tab 0")  # a tab that trains keeps its slot
+    assert not slots.acquire("student 9")  # the server is full now
+    slots.release("tab 0")
+    assert slots.acquire("tab 5") and not slots.acquire("tab 6")  # another of its tabs may take that one's place
+
+
+def test_ten_tabs_of_one_student_share_one_students_part(monkeypatch):
+    monkeypatch.setattr("ui.classroom.MAX_TABS_TRAINING", 10)  # even if it could train in all ten
     slots = TrainingSlots(capacity=12)
     slots.register("victim", "victim's browser")
     assert slots.acquire("victim")
