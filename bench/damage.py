@@ -44,6 +44,11 @@ CLICK_ENABLED = """() => {  // Start if it can be pressed, else Pause: a student
   return null;
 }"""
 STEPS = "() => window.__classroom.steps"  # the recorder's (ms, Step text) changes
+CLICK_START_IF_STOPPED = """() => {  // true when the victim's Start could be pressed again (it had stopped)
+  const b = document.querySelector('.st-key-train_start button');
+  if (b && !b.disabled) { b.click(); return true; }
+  return false;
+}"""
 IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"  # no script run in progress
 
 
@@ -121,6 +126,7 @@ class Round:
         self.server_pids = server_pids
 
     def measure(self, kind: str) -> dict:
+        restarted = self.victim.evaluate(CLICK_START_IF_STOPPED)  # it lost its slot (said as "victim restarted")
         context = self.browser.new_context(viewport=VIEWPORT)
         try:
             act = getattr(self, "_" + kind.replace(" ", "_").replace("/", "_"))(context)
@@ -131,7 +137,8 @@ class Round:
             cpu = (cpu_seconds(self.server_pids) - cpu0) / ((t1 - t0) / 1000)
             record = self.victim.evaluate(STEPS)
             return {"kind": kind, "rate": rate(record, t0, t1), "load": os.getloadavg()[0], "cpu": cpu,
-                    "extra": extra, "step": step_at(record, t1)}
+                    "extra": extra + ("; victim had stopped: restarted" if restarted else ""),
+                    "step": step_at(record, t1)}
         finally:
             context.close()
             time.sleep(2)  # the closed tab's slot and ticks end before the next round
