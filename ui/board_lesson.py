@@ -160,12 +160,14 @@ def start_form(store: classroom.Store, key: str, info: classroom.ClassInfo) -> N
     lang = language()
     with st.form("board_lesson_start", border=False):
         row = st.columns([3, 2, 1], vertical_alignment="bottom")
-        lesson_id = row[0].selectbox(
-            _("Lesson to run"), list(found), key="board_lesson_pick",
-            format_func=lambda i: _("{title} ({steps} steps, about {minutes} min)").format(
-                title=found[i].title(lang), steps=len(found[i].steps), minutes=found[i].minutes))
-        paced = row[1].radio(_("Pace"), [True, False], key="board_lesson_paced", horizontal=True,
-                             format_func=lambda p: _("I move everyone") if p else _("Own pace"))
+        # the options are the labels themselves (no format_func): AppTest formats options outside the session
+        titles = {_("{title} ({steps} steps, about {minutes} min)").format(
+            title=lesson.title(lang), steps=len(lesson.steps), minutes=lesson.minutes): lesson_id
+            for lesson_id, lesson in found.items()}
+        lesson_id = titles[row[0].selectbox(_("Lesson to run"), list(titles), key="board_lesson_pick")]
+        together = _("I move everyone")
+        paced = row[1].radio(_("Pace"), [together, _("Own pace")], key="board_lesson_paced",
+                             horizontal=True) == together
         if row[2].form_submit_button(_("Start the lesson"), type="primary", icon=":material/school:"):
             try:
                 store.start_lesson(key, info.id, lesson_id, len(found[lesson_id].steps), paced=paced)

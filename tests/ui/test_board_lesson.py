@@ -128,8 +128,8 @@ def texts(at: AppTest) -> str:
 
 
 def start_lesson(at: AppTest, paced: bool = True) -> AppTest:
-    at.selectbox(key="board_lesson_pick").set_value(LESSON.id)
-    at.radio(key="board_lesson_paced").set_value(paced)
+    at.selectbox(key="board_lesson_pick").set_value(at.selectbox(key="board_lesson_pick").options[0])
+    at.radio(key="board_lesson_paced").set_value(at.radio(key="board_lesson_paced").options[0 if paced else 1])
     next(b for b in at.button if b.label in ("Start the lesson", "开始这节课")).click()
     return run(at)
 
