@@ -299,7 +299,8 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
             try:
-                alone = lesson(browser, server.url, store, 1, args.steps, "Baseline: one student")
+                alone = lesson(browser, server.url, store, 1, args.steps, "Baseline: one student",
+                               join_timeout=args.join_timeout)
                 print(f"one student alone: board {fmt(latency(alone, 1)[0])} after its send", flush=True)
                 run = lesson(browser, server.url, store, args.students, args.steps, "Period 3", pids,
                              args.join_timeout)
