@@ -57,11 +57,13 @@ def run(page, step: lessons.Step, lang: str) -> None:
         page.locator(".st-key-train_start button").click()
         label = "Step" if lang == "en" else "步"
         assert wait_until(lambda: number(metric_value(page, label) or "0") > 0, 90)
-        page.locator(".st-key-train_pause button").click()
-        assert wait_until(page.locator(".st-key-train_start button").is_enabled, 60)
+        pause = page.locator(".st-key-train_pause button:visible").first
+        if pause.is_enabled():  # a small run may have ended already
+            pause.click()
+            assert wait_until(lambda: not pause.is_enabled(), 60)
         wait_for_app(page)
         if (step.question.measure or "").startswith("train.kfold"):  # the Capacity panel's K-fold, 5 folds
-            page.locator(".st-key-kfold_run button").click()
+            page.locator(".st-key-kfold_run button:visible").first.click()
             deviation = "Standard deviation" if lang == "en" else "标准差"
             assert wait_until(lambda: page.locator('[data-testid="stMetric"]').filter(has_text=deviation).count(),
                               600, 1.0)
