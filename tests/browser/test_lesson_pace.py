@@ -71,7 +71,14 @@ def open_student(browser, url: str, token: str, steps: int):
 
 
 def pick(page, option: int) -> None:
-    page.locator('.st-key-lesson_panel [role="radiogroup"] label').nth(option).click()
+    """Choose an option of the step's question in the lesson panel (once the page has run: a busy server)."""
+    wait_for_app(page, timeout=240_000)
+    radio = page.locator('.st-key-lesson_panel [data-testid="stRadio"] [role="radiogroup"] label:visible')
+    try:
+        radio.nth(option).click(timeout=180_000)
+    except Exception:
+        screenshot(page, "lesson-pace-failed-pick")
+        raise
 
 
 def wait_bars(page, expected: list[int], timeout: float = 60_000) -> None:
@@ -135,7 +142,7 @@ def test_eight_students_follow_the_teachers_pace(browser, pace_server):
 
     # own pace: a student goes ahead and stays; the teacher's Next moves only the projector
     teacher.evaluate(PRESS, "board_lesson_pace")
-    teacher.get_by_text("own pace").first.wait_for()
+    teacher.get_by_role("button", name="Move everyone together").wait_for()
     assert not store.lesson_state(class_id).paced
     ahead = students[0]
     wait_for_app(ahead)
