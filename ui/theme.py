@@ -73,6 +73,8 @@ def figure_width() -> int:
     if known < PHONE_CSS_WIDTH:  # a phone: columns stack, every figure is as wide as the column
         return max(PHONE_FIGURE_WIDTH, known)
     share = _share.get()
+    if share is None:
+        share = st.session_state.get(PAGE_SHARE_KEY)  # the page's own (kept for its fragments' reruns)
     return max(PHONE_FIGURE_WIDTH, round(known * (HALF if share is None else share)))
 
 
@@ -80,10 +82,14 @@ HALF = 0.48  # a chart in one of two columns, less the gap between them
 _share: contextvars.ContextVar[float | None] = contextvars.ContextVar("figure_share", default=None)
 
 
+PAGE_SHARE_KEY = "theme_page_share"  # session state: the share page_figure_share set for the page's figures
+
+
 def page_figure_share(share: float | None) -> None:
     """The share of the main column this page's figures get unless a figure_share block says otherwise (the app's
-    frame puts None back before every page)."""
-    _share.set(share)
+    frame puts None back before every page). Kept in the session, so a fragment's rerun draws at the same width."""
+    if get_script_run_ctx(suppress_warning=True) is not None:
+        st.session_state[PAGE_SHARE_KEY] = share
 
 
 @contextlib.contextmanager
