@@ -61,14 +61,17 @@ def follow(lesson_id: str, step: int, go: Callable[[int], None]) -> None:
     this lesson, has the class on another step (go switches the page)."""
     if current() is None:
         return
-    _watch(lesson_id, step, go)
+    _watch(lesson_id, step, go, class_pace(lesson_id))
 
 
 @st.fragment(run_every=POLL_SECONDS)
-def _watch(lesson_id: str, step: int, go: Callable[[int], None]) -> None:
+def _watch(lesson_id: str, step: int, go: Callable[[int], None], shown: ClassPace | None) -> None:
+    """shown: the class's pace when the page last ran (the panel drew its buttons from it)."""
     pace = class_pace(lesson_id)
     if pace is not None and pace.paced and pace.step != step:
         go(pace.step)
+    elif (pace is None) != (shown is None) or (pace and shown and pace.paced != shown.paced):
+        st.rerun()  # the whole page: the panel redraws for the new pace (at their own pace Next is free again)
 
 
 __all__ = ["ClassPace", "class_pace", "send_answer", "follow", "POLL_SECONDS"]
