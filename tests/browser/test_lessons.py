@@ -34,6 +34,8 @@ def no_sideways_scroll(page) -> bool:
 def answer(page, step: lessons.Step) -> None:
     """Predict: the right option where it is fixed (the first otherwise), or a number."""
     panel = page.locator(PANEL)
+    widget = '[data-testid="stRadio"]' if step.question.kind == "choice" else 'input[type="number"]'
+    assert wait_until(lambda: panel.locator(widget).count() == 1, 60)  # the previous step's widget is gone
     if step.question.kind == "choice":
         panel.locator('[data-testid="stRadio"] [role="radiogroup"] label').nth(step.question.answer or 0).click()
     else:
@@ -121,5 +123,27 @@ def test_a_revealed_step_fits_a_projector_and_a_phone(browser, server_url, viewp
         screenshot(page, f"lesson_{name}_{lang}")  # the whole page
         page.evaluate("() => window.scrollTo(0, 0)")
         page.screenshot(path=str(SHOTS / f"lesson_{name}_{lang}_first_screen.png"))  # what the class sees first
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_lessons_page_starts_a_lesson_on_a_phone(browser, server_url, lang):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    try:
+        page.goto(f"{server_url}/lessons?lang={lang}")
+        wait_for_app(page)
+        for lesson in CATALOG.lessons.values():
+            assert lesson.title(lang) in page.locator('[data-testid="stMain"]').inner_text()
+        assert no_sideways_scroll(page)
+        screenshot(page, f"lessons_page_phone_{lang}")
+        page.get_by_role("link", name="Start this lesson" if lang == "en" else "开始这节课").first.click()
+        page.wait_for_url(re.compile(r"lesson=nielsen-ch5"))
+        wait_for_app(page)
+        page.wait_for_selector(PANEL)
+        assert WORDS[lang]["step"].format(n=1, total=6) in panel_text(page)
+        assert no_sideways_scroll(page)
     finally:
         context.close()
