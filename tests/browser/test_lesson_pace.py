@@ -147,7 +147,12 @@ def test_eight_students_follow_the_teachers_pace(browser, pace_server):
     ahead = students[0]
     wait_for_app(ahead)
     ahead.locator(".st-key-lesson_next button").click()
-    ahead.locator(".st-key-lesson_panel").get_by_text(step_text(2, steps)).wait_for(timeout=60_000)
+    try:
+        ahead.locator(".st-key-lesson_panel").get_by_text(step_text(2, steps)).wait_for(timeout=60_000)
+    except Exception:
+        screenshot(ahead, "lesson-pace-failed-ahead")
+        print(ahead.url, ahead.locator(".st-key-lesson_panel").inner_text()[:300])
+        raise
     teacher.evaluate(PRESS, "board_lesson_back")
     teacher.get_by_text("step 1 of").wait_for()
     time.sleep(2.0)  # longer than a paced student takes to follow
