@@ -203,7 +203,7 @@ class Round:
         for tab in tabs:
             start(tab)
         for tab in tabs:
-            moving(tab, timeout=60)
+            moving(tab, timeout=10)  # beyond MAX_TABS_TRAINING a tab is told "busy" and never moves
 
         def wait(end: float) -> str:
             self._wait_until(end)
