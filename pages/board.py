@@ -13,6 +13,7 @@ from classroom.templates import DEEP, PAGE_KEYS
 from engine.nn.spec import URL_KEYS, NetworkSpec, SpecError, TrainSpec, to_params
 from engine.views.presets import DEFAULT_PRESET, PRESETS
 from serve.network import public_url
+from ui.board_lesson import lesson_section
 from ui.board_figs import class_figure, confusion_figure, curves_figure, gallery_figure, per_digit_figure, \
     selected_run
 from ui.board_words import FACTORS, STATE_WORDS, VERDICT_WORDS, found_sentence, spread_text, student_label, \
@@ -345,6 +346,7 @@ if info.name:
 if st.toggle(_("Show how to join"), value=True, key="board_show_join",
              help=_("Turn off once the class has joined: the board gets the screen.")):
     join_panel(info)
+lesson_section(store, key, info)
 experiments = store.experiments(info.id)
 if experiments:
     live_board(store, key, shown_experiment(experiments))
