@@ -7,19 +7,12 @@ import math
 import pytest
 from sqlalchemy import func, select
 
-from classroom import REFUSALS, Refused, open_store
+from classroom import open_store
 from classroom.connect import engine_for
 from classroom.schema import lesson_answers
+from tests.classroom import refused
 
 pytestmark = pytest.mark.hostile
-
-
-def refused(kind: str, call, *args, **kwargs) -> Refused:
-    with pytest.raises(Refused) as caught:
-        call(*args, **kwargs)
-    assert caught.value.kind == kind, caught.value
-    assert caught.value.kind in REFUSALS
-    return caught.value
 
 
 @pytest.fixture

@@ -7,21 +7,13 @@ import statistics
 
 import pytest
 
-from classroom import REFUSALS, TEMPLATES, Limits, Refused, board, open_store
+from classroom import TEMPLATES, Limits, Refused, board, open_store
 from classroom.connect import engine_for, forget_engines
 from classroom.tokens import CODE_ALPHABET
-from tests.classroom import workers
+from tests.classroom import refused, workers
 from tests.classroom.workers import trained
 
 pytestmark = pytest.mark.hostile
-
-
-def refused(kind: str, call, *args, **kwargs) -> Refused:
-    with pytest.raises(Refused) as caught:
-        call(*args, **kwargs)
-    assert caught.value.kind == kind, caught.value
-    assert caught.value.kind in REFUSALS
-    return caught.value
 
 
 @pytest.fixture

@@ -13,14 +13,7 @@ from engine.train.resume import restore
 from ui.classroom import TrainingSlots
 from ui.train_run import SAVE_EVERY, TrainRun
 
-from tests.ui.test_train_run import NETWORK, TRAINING, built
-
-
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    store = classroom.open_store(f"sqlite:///{tmp_path / 'classroom.db'}")
-    monkeypatch.setattr(ui.train_run, "open_store", lambda: store)
-    return store
+from tests.ui.test_train_run import NETWORK, TRAINING, built, store  # noqa: F401  (store: the fixture)
 
 
 @pytest.fixture
