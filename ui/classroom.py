@@ -105,6 +105,13 @@ class TrainingSlots:
         with self._lock:
             self._last_tick.pop(token, None)
 
+    def own_tabs(self, token: str) -> int:
+        """How many other tabs of this session's student (browser) are training now."""
+        with self._lock:
+            self._expire(time.monotonic())
+            student = self._student.get(token, token)
+            return sum(self._student.get(t, t) == student for t in self._last_tick if t != token)
+
     def busy(self) -> int:
         with self._lock:
             self._expire(time.monotonic())
@@ -288,7 +295,12 @@ def browser_id(cookie: str) -> str | None:
 
 
 def busy_message() -> str:
+    """Why Start found no slot: this browser's own tabs at their cap, or the server full."""
     slots = training_slots()
+    if slots.own_tabs(session_token()) >= MAX_TABS_TRAINING:
+        return _("This browser is already training in {tabs} other tabs, and one browser may train in at most {tabs} "
+                 "at once, so that the class's training slots go round. Pause one of them, or press Step to train "
+                 "one mini-batch at a time.").format(tabs=MAX_TABS_TRAINING)
     return _("The server is busy: {busy} students are training right now (the limit is {limit}). Try again in a "
              "moment, or press Step once to train one mini-batch at a time.").format(busy=slots.busy(),
                                                                                     limit=slots.capacity)

@@ -153,3 +153,20 @@ def test_students_in_one_tab_each_share_as_before():
     assert all(slots.shares(t) == slots.busy() == 6 for t in ("s0", "s4", "unregistered"))
     slots.release("s0")
     assert slots.shares("s1") == 5
+
+
+def test_a_tab_over_its_browsers_cap_is_told_so_not_that_the_server_is_full(monkeypatch):
+    import ui.classroom
+
+    slots = TrainingSlots(capacity=8)
+    for i in range(MAX_TABS_TRAINING + 1):
+        slots.register(f"tab {i}", "one browser")
+    for i in range(MAX_TABS_TRAINING):
+        assert slots.acquire(f"tab {i}")
+    monkeypatch.setattr(ui.classroom, "training_slots", lambda: slots)
+    monkeypatch.setattr(ui.classroom, "session_token", lambda: f"tab {MAX_TABS_TRAINING}")
+    assert not slots.acquire(f"tab {MAX_TABS_TRAINING}") and slots.own_tabs(f"tab {MAX_TABS_TRAINING}") == 3
+    said = ui.classroom.busy_message()
+    assert f"already training in {MAX_TABS_TRAINING} other tabs" in said and "server is busy" not in said
+    monkeypatch.setattr(ui.classroom, "session_token", lambda: "another student")  # the class's own limit
+    assert "The server is busy: 3 students are training" in ui.classroom.busy_message()
