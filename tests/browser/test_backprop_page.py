@@ -16,7 +16,10 @@ def test_backprop_page_renders_and_agrees_with_autograd(page, server_url):
     check = page.locator('[data-testid="stMetric"]').filter(has_text="max |difference| in δ, float64").first
     assert wait_until(lambda: check.count() == 1, 60)
     assert float(check.locator('[data-testid="stMetricValue"]').inner_text()) < 1e-12
-    assert wait_until(lambda: page.locator(".js-plotly-plot").count() == 13, 60)  # every step's chart drawn
+    # every step's chart drawn: 14, the computational graph twice (across for a wide screen, top to bottom for a
+    # phone; CSS shows one of them)
+    charts = page.locator(".js-plotly-plot")
+    assert wait_until(lambda: charts.count() == 14, 60), charts.count()
     assert page.get_by_text("C on this digit, after one step").count() == 1
     assert page.get_by_text("overshoots", exact=False).count() >= 1
     assert page.get_by_text("Hadamard product", exact=False).count() >= 1
