@@ -27,10 +27,15 @@ STOP_SECONDS = 10.0  # then SIGKILL
 HAPROXY = "haproxy"  # the proxy's name among the cluster's processes
 BACKEND, FRONTEND = "workers", "playground"  # their names in serve/haproxy.cfg.in
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+def free_port(host: str = "127.0.0.1", taken: frozenset[int] | set[int] = frozenset()) -> int:
+    """A port free now on host, other than `taken` (ports promised to processes that have not bound them yet: the
+    kernel may hand out a free port again, and the proxy's own port is free until HAProxy starts)."""
+    while True:
+        with socket.socket() as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if port not in taken:
+            return port
 
 
 def descendants(pid: int) -> list[int]:
@@ -106,7 +111,11 @@ class Cluster:
         self.address, self.port, self.haproxy = address, port, haproxy
         self.public_url = public_url  # where students reach the proxy: the workers' PLAYGROUND_PUBLIC_URL
         self.store = store  # --store: the workers' PLAYGROUND_STORE (else they inherit ours, or use the default)
-        self.workers = [Worker(f"w{i + 1}", "127.0.0.1", free_port()) for i in range(workers)]
+        taken = {port}  # the proxy binds it only when it starts, after the workers' ports are chosen
+        self.workers = []
+        for i in range(workers):
+            self.workers.append(Worker(f"w{i + 1}", "127.0.0.1", free_port(taken=taken)))
+            taken.add(self.workers[-1].port)
         self.processes: dict[str, subprocess.Popen] = {}  # name -> its current process
         self.folder = make_run_folder()  # named after our pid: a later launcher removes it if we are SIGKILLed
         self.stats_socket = self.folder / "haproxy.sock"

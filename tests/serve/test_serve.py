@@ -671,3 +671,35 @@ def test_ipv6_loopback_gets_a_valid_url_and_a_killed_launcher_leaves_no_processe
     assert len(folders) == 1 and folders[0].exists()  # nobody could remove it ...
     assert folders[0] in remove_stale_runs()  # ... until the next launcher starts
     assert not folders[0].exists()
+
+
+def test_no_worker_is_given_the_proxys_port_or_another_workers(monkeypatch):
+    """The proxy's port is free until HAProxy starts, after the workers' ports are chosen: the kernel may hand it
+    out then (a worker bound to it crash-looped with "Port ... is not available" and stopped the class)."""
+    import socket as real_socket
+
+    from serve import cluster
+
+    offered = iter([8501, 40001, 40001, 8501, 40002, 40003])  # what the kernel hands out, in turn
+
+    class Socket:
+        def __init__(self, *args):
+            self.port = next(offered)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def bind(self, address):
+            pass
+
+        def getsockname(self):
+            return ("127.0.0.1", self.port)
+
+    monkeypatch.setattr(cluster.socket, "socket", Socket)
+    made = cluster.Cluster(3, "127.0.0.1", 8501, "/usr/sbin/haproxy")
+    monkeypatch.setattr(cluster.socket, "socket", real_socket.socket)
+    made.stop()  # nothing started: removes its run folder
+    assert [w.port for w in made.workers] == [40001, 40002, 40003]
