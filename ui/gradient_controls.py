@@ -167,9 +167,11 @@ def with_value(options, value) -> list:
 def class_settings(network: NetworkSpec, dataset: str, batch: int, seed: int) -> dict[str, str]:
     """Configuration A's settings in the links' vocabulary, with the after-training controls' (for Send to class)."""
     state = st.session_state
-    training = TrainSpec(dataset=dataset, batch_size=batch, seed=seed, optimizer=state["grad_optimizer"],
-                         lr=float(state["grad_lr"]))
-    return {**to_params(network, training), "k": str(state["grad_steps"])}
+    value = lambda key: state.get(key) if state.get(key) is not None else DEFAULTS[key]  # noqa: E731
+    # (a segmented control clicked again is deselected: None, which the page reads as its default too)
+    training = TrainSpec(dataset=dataset, batch_size=batch, seed=seed, optimizer=value("grad_optimizer"),
+                         lr=float(value("grad_lr")))
+    return {**to_params(network, training), "k": str(value("grad_steps"))}
 
 
 __all__ = ["WIDTHS", "BATCHES", "DEFAULTS", "MAX_STEPS_SHOWN", "OPTIMIZERS", "Link", "read_link", "link",

@@ -78,6 +78,10 @@ def apply_preset() -> None:
     TrainRun.of().reset()
 
 
+APPLIED = ("train_dataset", "train_depth", "train_init", "train_loss", "train_optimizer", "train_lr", "train_epochs",
+           "train_seed", "train_batch", "train_wd")  # what apply() sets, without which a widget shows its first option
+
+
 def remember_settings() -> None:
     """Copy the widgets' values where Streamlit keeps them: it deletes a widget's state when a page without it runs."""
     state = st.session_state
@@ -90,9 +94,10 @@ def init_state() -> str | None:
     if SAVED in state:  # back from another page: put back what Streamlit dropped meanwhile
         for key, value in state[SAVED].items():
             state.setdefault(key, value)
+    if all(key in state for key in APPLIED):
         return None
-    if "train_dataset" in state:
-        return None
+    # a first run, or one whose settings went missing (a first run cut short by a rerun the browser asked for left
+    # some keys unset, and the widgets fell to their first options: layers none, η 0.0001, batch 1, 1 epoch)
     st.session_state.setdefault("train_preset", DEFAULT_PRESET)
     preset = PRESETS[DEFAULT_PRESET]
     params = dict(st.query_params)

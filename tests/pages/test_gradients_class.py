@@ -84,3 +84,17 @@ def test_a_link_the_page_cannot_follow_exactly_says_what_changed():
     bad = open_page("pages/gradients.py", {"layers": "x"}, timeout=90)
     assert any("could not be used" in w.value for w in bad.warning)
     assert bad.slider(key="grad_depth").value == 30  # the defaults
+
+
+def test_the_sent_settings_read_a_deselected_optimizer_as_the_pages_default(monkeypatch):
+    """Clicking the chosen optimizer again deselects it (None): the page trains with its default, and Send to class
+    sent None into a TrainSpec (a SpecError on the page of a student in a lesson)."""
+    import types
+
+    from engine.nn.spec import NetworkSpec
+    from ui import gradient_controls
+
+    state = {"grad_optimizer": None, "grad_lr": None, "grad_steps": 0}
+    monkeypatch.setattr(gradient_controls, "st", types.SimpleNamespace(session_state=state))
+    sent = gradient_controls.class_settings(NetworkSpec(hidden=(30, 30)), "mnist5k", 256, 0)
+    assert sent["opt"] == gradient_controls.DEFAULTS["grad_optimizer"] and sent["k"] == "0"

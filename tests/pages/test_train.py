@@ -461,3 +461,13 @@ def test_a_healthy_preset_past_the_minimum_steps_shows_no_vanishing_warning():
     at.button(key="train_pause").click().run()
     assert not at.exception and int(metric(at, "Step").replace(",", "")) >= JUDGE_AFTER
     assert vanishing_warnings(at) == []
+
+
+def test_settings_that_went_missing_are_set_again_from_the_link_not_left_at_the_first_options():
+    """A first run cut short by a rerun the browser asked for (the width hook) left keys unset: the widgets showed
+    their first options (no hidden layer, η 0.0001, batch 1, 1 epoch) instead of the link's network."""
+    link = {"layers": "25", "act": "relu", "lr": "0.003", "ep": "500", "seed": "1"}
+    at = open_page("pages/train.py", link, state={"train_dataset": "mnist5k"})  # one key set, the rest missing
+    assert at.number_input(key="train_depth").value == 1 and at.number_input(key="train_width_0").value == 25
+    assert at.select_slider(key="train_lr").value == 0.003 and at.number_input(key="train_epochs").value == 500
+    assert str(at.query_params["layers"]) in ("25", "['25']")
