@@ -121,9 +121,13 @@ def classroom_link(page, url: str, title: str = "Classroom link") -> tuple[str, 
     qr.wait_for(timeout=60_000)
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=qr.element_handle(),
                            timeout=60_000)  # loaded and drawn, not just in the DOM
-    decoded = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.screenshot())))]
+    qr.scroll_into_view_if_needed()
+    for _ in range(20):  # a rerun (the page's width reported once) may redraw the panel under the first screenshot
+        decoded = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.screenshot())))]
+        if decoded:
+            break
+        page.wait_for_timeout(500)
     assert len(decoded) == 1, decoded
-    qr.scroll_into_view_if_needed()  # for the screenshot
     return code.inner_text().strip(), decoded[0]
 
 
