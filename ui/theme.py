@@ -104,8 +104,10 @@ def figure_share(share: float) -> Iterator[None]:
 
 WIDTH_KEY, WIDTH_COOKIE = "theme_main_width", "pg_main_width"  # the width hook's key; its cookie
 WIDTH_STEP = 40  # px: the width is reported in steps, so a small resize reruns nothing
-# The browser measures the page's main column and reports it in WIDTH_STEP steps: as the hook's state (one rerun,
-# only when it differs from what this run assumed) and as a cookie, which the next session reads at once.
+# The browser measures the page's main column and keeps it, in WIDTH_STEP steps, in a cookie that the next session
+# (a reload, the next visit) reads at once. It asks for no rerun: a rerun the browser asked for while a session's
+# first run was still drawing left the Train page's widgets at their first options (no hidden layer, η 0.0001,
+# batch 1) for 1 of 8 students in a class, who then never trained.
 _WIDTH_JS = """
 export default function ({ parentElement, data, setStateValue }) {
   const doc = parentElement.ownerDocument;
@@ -116,7 +118,6 @@ export default function ({ parentElement, data, setStateValue }) {
   const width = Math.floor(inner / data.step) * data.step;
   if (!(width > 0)) return;
   doc.cookie = `${data.cookie}=${width}; path=/; max-age=31536000; SameSite=Lax`;
-  if (width !== data.used) setStateValue("width", width);
 }
 """
 
@@ -141,8 +142,8 @@ def main_width() -> int | None:
 
 
 def width_hook() -> None:
-    """Mount the hook that reports the main column's width (in the sidebar, height 0); it reruns the page once
-    when the width differs from what this run wrapped titles for."""
+    """Mount the hook that keeps the main column's width in a cookie (in the sidebar, height 0); titles are wrapped
+    for it from the next session on (a first visit wraps them for a phone's width)."""
     page_figure_share(None)  # a new run of the frame: the page that follows says its own
     assumed = main_width()
     hook = st.components.v2.component("playground_width_hook", js=_WIDTH_JS, html="")

@@ -185,8 +185,9 @@ def title_lines(page, key: str) -> int:
 def test_titles_wrap_for_the_width_they_have_not_for_a_phone(phone, projector, server_url):
     open_page(phone, f"{server_url}/backprop")
     on_phone = title_lines(phone, "bp_fig_graph_tall")
-    open_page(projector, f"{server_url}/backprop")
-    projector.wait_for_function(  # the browser says how wide the page is, and the page is drawn again for it
+    open_page(projector, f"{server_url}/backprop")  # the first visit keeps the page's width in a cookie
+    open_page(projector, f"{server_url}/backprop")  # and the next one is drawn for it
+    projector.wait_for_function(
         """n => { const t = document.querySelector('.st-key-bp_fig_graph .gtitle');
                   return t && (t.querySelectorAll('tspan.line').length || 1) < n; }""", arg=on_phone,
         timeout=60_000)
