@@ -73,10 +73,13 @@ def pick(page, option: int) -> None:
     wait_for_app(page, timeout=240_000)
     radio = page.locator('.st-key-lesson_panel [data-testid="stRadio"] [role="radiogroup"] label:visible')
     try:
-        radio.nth(option).click(timeout=180_000)
-    except Exception:
-        screenshot(page, "lesson-pace-failed-pick")
-        raise
+        radio.nth(option).click(timeout=60_000)
+    except Exception:  # the panel's 0.5 s pace check redraws it: a label that never holds still for a click
+        try:
+            radio.nth(option).click(timeout=60_000, force=True)
+        except Exception:
+            screenshot(page, "lesson-pace-failed-pick")
+            raise
 
 
 def wait_bars(page, expected: list[int], timeout: float = 60_000) -> None:
