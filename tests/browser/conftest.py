@@ -55,6 +55,18 @@ def start_server(port: int, extra_env: dict | None = None) -> subprocess.Popen:
     raise RuntimeError("streamlit did not start within 180 s")
 
 
+def served_with_store(folder: Path):
+    """streamlit run app.py with its own class store in folder (a generator for a fixture): yields (url, store), so
+    a test's simulated class and the pages share one store."""
+    import classroom
+
+    store_url = f"sqlite:///{folder / 'class.db'}"
+    port = free_port()
+    proc = start_server(port, {"PLAYGROUND_STORE": store_url, "PLAYGROUND_PUBLIC_URL": ""})
+    yield f"http://127.0.0.1:{port}", classroom.open_store(store_url)
+    stop_server(proc)
+
+
 def stop_server(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 import classroom
-from tests.browser.conftest import assert_no_exception, free_port, screenshot, start_server, stop_server, wait_for_app
+from tests.browser.conftest import assert_no_exception, screenshot, served_with_store, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -23,11 +23,7 @@ DEPTH_ACC = (0.92, 0.88, 0.61, 0.11)  # validation accuracy by depth variant: de
 @pytest.fixture(scope="module")
 def board_server(tmp_path_factory):
     """streamlit run app.py with its own store, so the test's simulated students and the page share it."""
-    store_url = f"sqlite:///{tmp_path_factory.mktemp('board') / 'class.db'}"
-    port = free_port()
-    proc = start_server(port, {"PLAYGROUND_STORE": store_url, "PLAYGROUND_PUBLIC_URL": ""})
-    yield f"http://127.0.0.1:{port}", classroom.open_store(store_url)
-    stop_server(proc)
+    yield from served_with_store(tmp_path_factory.mktemp('board'))
 
 
 def send_results(store: classroom.Store, code: str, experiment_id: int, students: int = STUDENTS) -> None:

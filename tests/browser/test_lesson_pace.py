@@ -13,7 +13,7 @@ import pytest
 
 import classroom
 import lessons
-from tests.browser.conftest import assert_no_exception, free_port, screenshot, start_server, stop_server, wait_for_app
+from tests.browser.conftest import assert_no_exception, screenshot, served_with_store, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -46,11 +46,7 @@ def step_text(step: int, steps: int) -> str:
 @pytest.fixture(scope="module")
 def pace_server(tmp_path_factory):
     """streamlit run app.py with its own store, so the test's class and the pages share it."""
-    store_url = f"sqlite:///{tmp_path_factory.mktemp('pace') / 'class.db'}"
-    port = free_port()
-    proc = start_server(port, {"PLAYGROUND_STORE": store_url, "PLAYGROUND_PUBLIC_URL": ""})
-    yield f"http://127.0.0.1:{port}", classroom.open_store(store_url)
-    stop_server(proc)
+    yield from served_with_store(tmp_path_factory.mktemp('pace'))
 
 
 def open_teacher(browser, url: str, key: str):
