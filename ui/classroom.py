@@ -75,15 +75,21 @@ class TrainingSlots:
         with self._lock:
             self._student[token] = student
 
+    def _student_of(self, token: str) -> str:
+        return self._student.get(token, token)  # unregistered: a student of its own
+
+    def _others_training(self, token: str) -> int:
+        """This session's student's other tabs training now (call with the lock held)."""
+        student = self._student_of(token)
+        return sum(self._student_of(t) == student for t in self._last_tick if t != token)
+
     def shares(self, token: str) -> int:
         """Into how many equal parts the training share is cut for this session: the students training, times this
         student's own sessions training. Ten tabs of one student share one student's part (issue 26)."""
         with self._lock:
             self._expire(time.monotonic())
-            student = lambda t: self._student.get(t, t)  # noqa: E731  (unregistered: a student of its own)
-            training = {student(t) for t in self._last_tick} | {student(token)}
-            own = sum(student(t) == student(token) for t in self._last_tick | {token: 0.0})
-            return len(training) * own
+            training = {self._student_of(t) for t in self._last_tick} | {self._student_of(token)}
+            return len(training) * (1 + self._others_training(token))
 
     def acquire(self, token: str) -> bool:
         """Take (or keep) a slot; False when the server is full, or this student (browser) already trains in
@@ -94,9 +100,7 @@ class TrainingSlots:
             if token in self._last_tick:
                 self._last_tick[token] = now
                 return True
-            student = self._student.get(token, token)
-            own = sum(self._student.get(t, t) == student for t in self._last_tick)
-            if len(self._last_tick) < self.capacity and own < MAX_TABS_TRAINING:
+            if len(self._last_tick) < self.capacity and self._others_training(token) < MAX_TABS_TRAINING:
                 self._last_tick[token] = now
                 return True
             return False
@@ -109,8 +113,7 @@ class TrainingSlots:
         """How many other tabs of this session's student (browser) are training now."""
         with self._lock:
             self._expire(time.monotonic())
-            student = self._student.get(token, token)
-            return sum(self._student.get(t, t) == student for t in self._last_tick if t != token)
+            return self._others_training(token)
 
     def busy(self) -> int:
         with self._lock:
