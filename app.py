@@ -24,7 +24,7 @@ PAGES = [
     st.Page("pages/landscape.py", title=_("Loss surface"), icon=":material/landscape:", url_path="landscape"),
     st.Page("pages/backprop.py", title=_("Backprop"), icon=":material/calculate:", url_path="backprop"),
     st.Page("pages/board.py", title=_("Class board"), icon=":material/co_present:", url_path="board"),
-    st.Page("pages/lesson_list.py", title=_("Lessons"), icon=":material/school:", url_path="lessons"),
+    st.Page("pages/lessons.py", title=_("Lessons"), icon=":material/school:", url_path="lessons"),
 ]
 
 

@@ -60,7 +60,7 @@ def test_chinese_panel_and_a_train_step_applies_its_settings_and_locks():
 
 
 def test_lessons_page_lists_every_lesson_with_a_start_link():
-    at = open_page("pages/lesson_list.py")
+    at = open_page("pages/lessons.py")
     titles = [s.value for s in at.subheader]
     assert len(titles) >= 6 and "Why the first layers learn slowest (Nielsen, chapter 5)" in titles
     assert not at.warning
@@ -82,7 +82,7 @@ def test_a_page_publishes_the_measures_lessons_name(page, query):
 
 def test_the_lessons_page_and_a_step_in_chinese_have_no_english_sentence_left():
     from tests.i18n_text import english_left, page_texts
-    for page, query in (("pages/lesson_list.py", {}), ("pages/gradients.py", {"lesson": "d2l-init", "step": "3"})):
+    for page, query in (("pages/lessons.py", {}), ("pages/gradients.py", {"lesson": "d2l-init", "step": "3"})):
         at = open_page(page, {**query, "lang": "zh"})
         panel = [t for t in page_texts(at)]
         left = sorted({run for text in panel for run in english_left(text)})

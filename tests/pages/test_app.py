@@ -64,13 +64,3 @@ def test_without_presenter_mode_the_page_keeps_its_size_and_the_switch_turns_it_
     assert app.session_state["present"] is True and app.query_params["present"] == "1"
     app.sidebar.toggle(key="presenter_switch").set_value(False).run()
     assert app.session_state["present"] is False and "present" not in app.query_params
-
-
-def test_no_page_file_is_named_like_a_top_level_package():
-    """A page run on its own (AppTest.from_file, `streamlit run pages/x.py`) puts pages/ first on sys.path, so a
-    pages/lessons.py would shadow the lessons package for every import after it."""
-    from tests import ROOT
-
-    top = {p.stem for p in ROOT.glob("*.py")} | {p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()}
-    pages = {p.stem for p in (ROOT / "pages").glob("*.py")}
-    assert not pages & top, pages & top

@@ -11,6 +11,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import classroom
+import lessons  # noqa: F401  the package, before AppTest puts pages/ (with pages/lessons.py) first on sys.path
 from tests.i18n_text import english_left, page_texts
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "board.py")
