@@ -119,8 +119,10 @@ def run(at: AppTest) -> AppTest:
 
 
 def chart(at: AppTest) -> dict:
-    return next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
-                if "predictions" in json.dumps(json.loads(c.proto.spec)["layout"]["title"]) or "预测" in c.proto.spec)
+    """The predictions chart. Its title is read decoded: without orjson, Plotly writes Chinese as \\u escapes."""
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return next(s for s in specs if any(w in json.dumps(s["layout"]["title"], ensure_ascii=False)
+                                        for w in ("predictions", "预测")))
 
 
 def texts(at: AppTest) -> str:
