@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 import lessons
 from tests.browser.conftest import SHOTS, assert_no_exception, screenshot, wait_for_app
@@ -61,7 +62,10 @@ def run(page, step: lessons.Step, lang: str) -> None:
         assert wait_until(lambda: number(metric_value(page, label) or "0") > 0, 90)
         pause = page.locator(".st-key-train_pause button:visible").first
         if pause.is_enabled():  # a small run may have ended already
-            pause.click()
+            try:
+                pause.click(timeout=10_000)
+            except PlaywrightTimeout:  # it ended between the look and the click, which disabled the button
+                assert not pause.is_enabled()
             assert wait_until(lambda: not pause.is_enabled(), 60)
         wait_for_app(page)
         if (step.question.measure or "").startswith("train.kfold"):  # the Capacity panel's K-fold, 5 folds
