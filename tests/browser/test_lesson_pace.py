@@ -70,12 +70,20 @@ def pick(page, option: int) -> None:
     radio = page.locator('.st-key-lesson_panel [data-testid="stRadio"] [role="radiogroup"] label:visible')
     try:
         radio.nth(option).click(timeout=60_000)
+        return
     except Exception:  # the panel's 0.5 s pace check redraws it: a label that never holds still for a click
-        try:
-            radio.nth(option).click(timeout=60_000, force=True)
-        except Exception:
-            screenshot(page, "lesson-pace-failed-pick")
-            raise
+        pass
+    if radio.count():
+        radio.nth(option).click(timeout=60_000, force=True)
+        return
+    # Seen only on a saturated machine: Streamlit's frontend dropped the panel's blocks (its columns) after a
+    # run that overlapped the pace check's fragment run, and kept only their leaves. What a student does then,
+    # reload, brings the whole panel back with the answer they gave.
+    screenshot(page, "lesson-pace-panel-lost")
+    print(f"panel lost its blocks, reloading: {page.locator('.st-key-lesson_panel').inner_text()[:200]!r}")
+    page.reload()
+    wait_for_app(page, timeout=240_000)
+    radio.nth(option).click(timeout=60_000, force=True)
 
 
 def wait_bars(page, expected: list[int], timeout: float = 60_000) -> None:
@@ -124,8 +132,10 @@ def test_eight_students_follow_the_teachers_pace(browser, pace_server):
     assert sum(teacher.evaluate(BARS)[0]) == STUDENTS
     assert len(store.answers(class_id, LESSON, 0)) == STUDENTS
     for page in students:  # paced: nobody can go past the teacher's step
-        assert page.locator(".st-key-lesson_next button").is_disabled()
-        wait_for_app(page)
+        wait_for_app(page, timeout=240_000)
+        button = page.locator(".st-key-lesson_next button")
+        button.wait_for(timeout=120_000)  # a busy server may still be redrawing the panel after the pick
+        assert button.is_disabled()
     screenshot(teacher, "lesson-pace-histogram")
 
     latencies = move_all(teacher, students, "board_lesson_next", step_text(1, steps))
