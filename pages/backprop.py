@@ -14,7 +14,7 @@ from ui.i18n import N_, _, translator
 from ui.state import digit_model_or_notice, shown_label
 from ui.lesson_measures import measured
 from ui.textbook_panel import textbook_panel
-from ui.theme import CHART_CONFIG, figure_share, page_figure_share
+from ui.theme import CHART_CONFIG, figure_share, page_figure_share, wide_screens_only
 
 require_app_frame()
 page_figure_share(1.0)  # most charts here span the page: their titles wrap to its width (theme.figure_width)
@@ -167,7 +167,9 @@ output_name = worked.layer_names[-1]
 # wide screens get the chain left to right, phones top to bottom (its labels do not fit beside 390 px of arrows)
 st.html("<style>@media (max-width: 640px) {.st-key-bp_fig_graph {display: none}} "
         "@media (min-width: 641px) {.st-key-bp_fig_graph_tall {display: none}}</style>")
-st.plotly_chart(figs.computational_graph(output_name), key="bp_fig_graph", theme=None, config=CHART_CONFIG)
+with wide_screens_only():  # shown only there: laid out for a projector even before the browser says its width
+    graph = figs.computational_graph(output_name)
+st.plotly_chart(graph, key="bp_fig_graph", theme=None, config=CHART_CONFIG)
 st.plotly_chart(figs.computational_graph_tall(output_name), key="bp_fig_graph_tall", theme=None, config=CHART_CONFIG)
 st.markdown(_("A network is a chain of simple functions, so $C$ depends on $z^l$ only through $z^{l+1}$, and the chain "
               "rule multiplies **local derivatives** along the graph. Each is a Jacobian matrix: "

@@ -67,6 +67,8 @@ def figure_width() -> int:
     reported it (figure_share, else half: the narrowest column a chart sits in beside another), never narrower
     than a phone's column; before the browser has said, a phone's (or presenter mode's half-width column)."""
     known = main_width()
+    if _wide.get() and (known is None or known < PHONE_CSS_WIDTH):
+        known = WIDE_MAIN_WIDTH  # a figure only a wide screen shows: laid out for one, whatever the session knows
     fallback = PRESENTER_FIGURE_WIDTH if font_scale() > 1 else PHONE_FIGURE_WIDTH
     if known is None:
         return fallback
@@ -90,6 +92,21 @@ def page_figure_share(share: float | None) -> None:
     frame puts None back before every page). Kept in the session, so a fragment's rerun draws at the same width."""
     if get_script_run_ctx(suppress_warning=True) is not None:
         st.session_state[PAGE_SHARE_KEY] = share
+
+
+WIDE_MAIN_WIDTH = 700  # px: the main column of a 1280-pixel projector with the sidebar open (the narrowest wide one)
+_wide: contextvars.ContextVar[bool] = contextvars.ContextVar("wide_screens_only", default=False)
+
+
+@contextlib.contextmanager
+def wide_screens_only() -> Iterator[None]:
+    """Within this block, figures are built for a wide screen: the page's CSS shows them only on one (a phone gets
+    another version), so a first visit, whose width is not known yet, must not lay them out for a phone."""
+    token = _wide.set(True)
+    try:
+        yield
+    finally:
+        _wide.reset(token)
 
 
 @contextlib.contextmanager

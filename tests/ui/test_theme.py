@@ -145,3 +145,16 @@ def test_titles_wrap_to_the_share_of_the_page_the_browser_reported(monkeypatch):
     monkeypatch.setattr(theme, "main_width", lambda: None)  # before the browser has said
     with theme.figure_share(1.0):
         assert theme.figure_width() == theme.PHONE_FIGURE_WIDTH
+
+
+def test_a_figure_only_wide_screens_show_is_laid_out_for_one_before_the_width_is_known(monkeypatch):
+    import ui.theme as theme
+    for width in (None, 390):  # a first visit, or a phone (whose CSS hides the figure)
+        monkeypatch.setattr(theme, "main_width", lambda: width)
+        with theme.figure_share(1.0):
+            assert theme.figure_width() <= theme.PHONE_FIGURE_WIDTH + 32
+            with theme.wide_screens_only():
+                assert theme.figure_width() == theme.WIDE_MAIN_WIDTH
+    monkeypatch.setattr(theme, "main_width", lambda: 1100)  # a wide screen that said its width keeps it
+    with theme.figure_share(1.0), theme.wide_screens_only():
+        assert theme.figure_width() == 1100
