@@ -22,6 +22,11 @@ SENT = "lesson_pace_sent"  # session state: (lesson, step) -> (answer, measured)
 class ClassPace:
     step: int  # 0-based step the teacher has the class on
     paced: bool  # True: the teacher moves everyone; False: own pace
+    revealed: bool = False  # the teacher has shown that step's answer on the projector
+
+    def revealed_on(self, step: int) -> bool:
+        """Whether the teacher has revealed this step (0-based) on the board."""
+        return self.revealed and self.step == step
 
 
 def class_pace(lesson_id: str) -> ClassPace | None:
@@ -35,7 +40,7 @@ def class_pace(lesson_id: str) -> ClassPace | None:
         return None
     if state is None or state.lesson_id != lesson_id:
         return None
-    return ClassPace(state.step, state.paced)
+    return ClassPace(state.step, state.paced, state.revealed)
 
 
 def send_answer(lesson_id: str, step: int, answer: float, measured: float | None = None) -> None:
@@ -70,8 +75,10 @@ def _watch(lesson_id: str, step: int, go: Callable[[int], None], shown: ClassPac
     pace = class_pace(lesson_id)
     if pace is not None and pace.paced and pace.step != step:
         go(pace.step)
-    elif (pace is None) != (shown is None) or (pace and shown and pace.paced != shown.paced):
-        st.rerun()  # the whole page: the panel redraws for the new pace (at their own pace Next is free again)
+    elif (pace is None) != (shown is None) or (pace and shown and (pace.paced, pace.revealed_on(step))
+                                                != (shown.paced, shown.revealed_on(step))):
+        st.rerun()  # the whole page: the panel redraws for the new pace (at their own pace Next is free again) or
+        # to say the teacher has revealed the step
 
 
 __all__ = ["ClassPace", "class_pace", "send_answer", "follow", "POLL_SECONDS"]

@@ -40,6 +40,9 @@ def lesson_panel(page: str) -> None:
             _buttons(walk, pace)
             return
         seen = walks.revealed(walk)
+        if seen is None and pace is not None and pace.revealed_on(walk.step):
+            st.info(_("Your teacher has revealed this step on the board. Run it here, then press Reveal to see your "
+                      "prediction beside your own numbers."), icon=":material/co_present:")
         # side by side on a projector, so the page's own charts stay in sight; stacked on a phone
         ask, answer = st.columns(2, gap="medium") if seen is not None else (st.container(), None)
         with ask:

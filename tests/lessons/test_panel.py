@@ -87,3 +87,32 @@ def test_the_lessons_page_and_a_step_in_chinese_have_no_english_sentence_left():
         panel = [t for t in page_texts(at)]
         left = sorted({run for text in panel for run in english_left(text)})
         assert left == [], (page, left)
+
+
+def test_a_student_is_told_when_the_teacher_reveals_their_step_on_the_board(tmp_path, monkeypatch):
+    import streamlit as st
+
+    import classroom
+
+    url = f"sqlite:///{tmp_path / 'class.db'}"
+    monkeypatch.setenv("PLAYGROUND_STORE", url)
+    st.cache_resource.clear()
+    store = classroom.open_store(url)
+    class_id, code, key = store.create_class("Period 3")
+    _, token = store.join(code, "Ann")
+    store.start_lesson(key, class_id, "nielsen-ch5", 6, paced=False)  # own pace: nobody is moved
+    store.move_lesson(key, class_id, 2)
+    told = "Your teacher has revealed this step on the board"
+    at = open_page("pages/gradients.py", {"lesson": "nielsen-ch5", "step": "3", "cls": token})
+    assert not any(told in i.value for i in at.info)  # not revealed yet
+    store.reveal_lesson(key, class_id)
+    in_frame(at)
+    assert any(told in i.value for i in at.info)
+    in_frame(at.radio(key="lesson_q_nielsen-ch5_2").set_value(0).run())
+    in_frame(at.button(key="lesson_reveal").click().run())  # their own reveal: the notice has done its work
+    assert not any(told in i.value for i in at.info)
+    assert "**What happened:** vanishing" in _panel_markdown(at)
+    store.move_lesson(key, class_id, 3)  # the teacher's reveal was of step 3, now of no step: nothing said
+    at = open_page("pages/gradients.py", {"lesson": "nielsen-ch5", "step": "3", "cls": token})
+    assert not any(told in i.value for i in at.info)
+    st.cache_resource.clear()
