@@ -219,13 +219,14 @@ st.caption(_("Pick a preset or your own network in the sidebar, press **Start**,
              "layer."), unsafe_allow_html=True)
 if link_problem:
     st.warning(plain(link_problem))
-run.resume()  # a reload, or another worker after a crash: the link's run= is taken up from its snapshot
-if resumed := run.was_resumed():
+run.resume()  # a reload, another worker after a crash, or this tab back after its run was given back (run.free)
+freed = run.was_freed()
+if resumed := run.was_resumed(away=freed):
     st.info(resumed, icon=":material/restore:")
 if run.was_lost():
     st.warning(_("Your earlier run could not be restored from its snapshot, so a new one starts from your settings."),
                icon=":material/history_toggle_off:")
-if run.was_freed():
+if freed and not resumed:  # no snapshot to take up (a run too big for the store): a new run
     st.info(_("This tab was away for more than {seconds:.0f} seconds, so the server gave its run back to the class. "
               "Your settings are kept: press Start to train again.").format(seconds=CLOSED_TAB_SECONDS),
             icon=":material/info:")

@@ -71,4 +71,19 @@ def resumed_text(step: int, seconds: float, training: bool) -> str:
         step=step, seconds=seconds)
 
 
-__all__ = ["RUN_PARAM", "PRUNE_EVERY", "link_token", "keep_in_link", "put_in_link", "prune_now", "resumed_text"]
+def back_after_away_text(step: int, training: bool) -> str:
+    """What a student is told when their tab came back after the server gave its run back (ui.classroom.ClosedTabs)
+    and the run was taken up again from the snapshot written when it was given back."""
+    from ui.classroom import CLOSED_TAB_SECONDS
+
+    if training:
+        return _("This tab was away for more than {seconds:.0f} seconds, so the server gave its run back to the "
+                 "class. It is back from the snapshot taken then, at step {step:,}, and trains on.").format(
+            seconds=CLOSED_TAB_SECONDS, step=step)
+    return _("This tab was away for more than {seconds:.0f} seconds, so the server gave its run back to the class. "
+             "It is back from the snapshot taken then, at step {step:,}: press Start to train on.").format(
+        seconds=CLOSED_TAB_SECONDS, step=step)
+
+
+__all__ = ["RUN_PARAM", "PRUNE_EVERY", "link_token", "keep_in_link", "put_in_link", "prune_now", "resumed_text",
+           "back_after_away_text"]

@@ -25,7 +25,7 @@ from ui.class_session import open_store
 from ui.compute import INTERACTIVE, click_waiting, training_debt
 from ui.i18n import N_, _
 from ui.plain_text import plain
-from ui.run_links import RUN_PARAM, link_token, prune_now, put_in_link, resumed_text
+from ui.run_links import RUN_PARAM, back_after_away_text, link_token, prune_now, put_in_link, resumed_text
 
 KEY = "train_run"  # the one session-state key the run lives under
 TICK_SECONDS = 0.35  # the live panel redraws this often while one student trains alone (about three times a second)
@@ -120,9 +120,12 @@ class TrainRun:
     def free(self) -> None:
         """A closed tab's run goes back to the class (ClosedTabs calls this from its thread); the settings stay.
 
-        Its last snapshot stays in the store too (a reload of its link takes it up), but this session, if its tab
-        comes back, is told the run was given back and trains a new one."""
+        Its snapshot is written first, as it is now (training or not): if the tab comes back, the page's next run
+        takes the run up from it where it stopped, training again if it was, and says why (resume). A run with no
+        snapshot (too big for the store) starts again from its settings."""
+        self.save(force=True)
         self.trainer, self.running, self.retunes, self.freed = None, False, [], True
+        self.looked = False  # resume() looks for the snapshot again
 
     # --- the page's run ---------------------------------------------------------------------------------------
     def sync(self, network: NetworkSpec, training: TrainSpec) -> bool:
@@ -314,12 +317,13 @@ class TrainRun:
         return True
 
     # --- what the page says about it --------------------------------------------------------------------------
-    def was_resumed(self) -> str | None:
-        """The sentence for a run just taken up from its snapshot (once), in the session's language."""
+    def was_resumed(self, away: bool = False) -> str | None:
+        """The sentence for a run just taken up from its snapshot (once), in the session's language; away: this
+        session's own run, given back while its tab was away (free)."""
         if self.resumed is None:
             return None
         (step, seconds, training), self.resumed = self.resumed, None
-        return resumed_text(step, seconds, training)
+        return back_after_away_text(step, training) if away else resumed_text(step, seconds, training)
 
     def was_unsaved(self) -> str | None:
         """Once: why this run has no snapshot (too big for the store), so a reload would start it again."""

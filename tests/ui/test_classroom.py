@@ -84,20 +84,22 @@ def test_a_session_streamlit_has_dropped_is_forgotten_without_freeing_anything()
     assert tabs.sweep() == [] and tabs.watched() == 0
 
 
-def test_a_freed_train_page_says_so_keeps_its_settings_and_trains_a_new_network_on_start(monkeypatch):
+def test_a_freed_train_page_says_so_and_takes_its_run_up_from_the_snapshot_written_when_freed(monkeypatch):
     watched = []
     monkeypatch.setattr(ui.classroom, "watch_this_tab", watched.append)  # the page hands over how to free its run
-    at = open_train({"layers": "16,16", "act": "sigmoid", "lr": "0.5", "opt": "sgd"})
+    at = open_train({"layers": "16,16", "act": "sigmoid", "lr": "0.5", "opt": "sgd", "ep": "200"})  # unfinished
     at.button(key="train_start").click().run()
     run = at.session_state["train_run"]
     old = run.trainer
-    assert run.running and watched == [run]
+    steps = old.step_count
+    assert run.running and watched[0] is run and steps > 0
     watched[0].free()  # what ClosedTabs does CLOSED_TAB_SECONDS after the tab closed
+    assert run.trainer is None
     at.run()  # the tab comes back after that
     assert not at.exception
-    assert any("was away for more than 20 seconds" in i.value for i in at.info)
-    assert not run.running
-    assert run.trainer is not old and run.trainer.step_count == 0
+    said = [i.value for i in at.info if "was away for more than 20 seconds" in i.value]
+    assert len(said) == 1 and f"at step {steps:,}" in said[0] and "trains on" in said[0], said
+    assert run.running and run.trainer is not old and run.trainer.step_count >= steps  # the same run, training
     assert at.select_slider(key="train_lr").value == 0.5  # the lesson's settings stay
     at.run()
     assert not any("was away" in i.value for i in at.info)  # said once
@@ -186,7 +188,11 @@ def test_a_freed_closed_tabs_trainer_really_dies_and_the_tab_can_come_back(monke
     drop_page_references(at._session_state._state, at._fragment_storage)  # what forget does on a server
     gc.collect()
     assert trainer() is None
-    at.run()  # the tab comes back
+    at.run()  # the tab comes back: its run is taken up from the snapshot written when it was freed
     assert not at.exception and any("was away for more than 20 seconds" in i.value for i in at.info)
-    at.button(key="train_start").click().run()
+    again = at.session_state["train_run"]
+    assert again.trainer is not None and again.trainer.step_count > 0
+    if not again.running:  # it finished meanwhile (a short run): Reset and Start train a new one
+        at.button(key="train_reset").click().run()
+        at.button(key="train_start").click().run()
     assert not at.exception and at.session_state["train_run"].running

@@ -1,6 +1,8 @@
 """TrainRun's snapshots (issue 26): written to the class store on time while training and when paused or finished,
 taken up by a new session from the link's run=, deleted by Reset; too big or damaged ones are said once."""
+import gc
 import time
+import weakref
 
 import numpy as np
 import pytest
@@ -142,19 +144,37 @@ def test_a_run_too_big_for_the_store_goes_on_unsaved_and_says_so_once(tmp_path, 
     assert small.get_snapshot(run.token) is None
 
 
-def test_a_closed_tabs_run_is_freed_as_before_and_its_snapshot_is_left_for_a_reload(store, slots, monkeypatch):
+def test_a_closed_tabs_run_is_saved_as_it_is_when_freed_and_taken_up_when_the_tab_comes_back(store, slots,
+                                                                                              monkeypatch):
     run = TrainRun.of({})
     assert not run.resume()  # the page's first run: no run= in its link
     run.ready(NETWORK, TRAINING)
     run.start()
     run.slice()
-    steps, token = saved(store, run)[0].step_count, run.token
-    run.free()
-    assert run.trainer is None and not run.running
-    assert not run.resume() and run.was_freed()  # this session: the run was given back, said as before
+    run.slice()  # trained on since the first snapshot (SAVE_EVERY has not passed)
+    steps, token = run.trainer.step_count, run.token
+    assert saved(store, run)[0].step_count < steps
+    old = weakref.ref(run.trainer)
+    run.free()  # ClosedTabs, from its thread: no session state
+    gc.collect()
+    assert run.trainer is None and not run.running and old() is None  # the memory goes back
+    assert saved(store, run)[0].step_count == steps and saved(store, run)[1]["running"]  # saved as it was
+    assert run.resume() and run.trainer.step_count == steps and run.running  # the tab is back: trains on
+    said = run.was_resumed(away=run.was_freed())
+    assert "was away for more than 20 seconds" in said and f"step {steps:,}" in said and "trains on" in said
     monkeypatch.setattr(ui.train_run, "link_token", lambda: token)
-    again = TrainRun.of({})  # a reload of the tab's link
+    again = TrainRun.of({})  # a reload of the tab's link instead
     assert again.resume() and again.trainer.step_count == steps
+
+
+def test_a_freed_run_without_a_snapshot_starts_again_from_its_settings(tmp_path, slots, monkeypatch):
+    small = classroom.open_store(f"sqlite:///{tmp_path / 'small.db'}", limits=Limits(snapshot_bytes=100_000))
+    monkeypatch.setattr(ui.train_run, "open_store", lambda: small)
+    run = built()  # too big for this store: never saved
+    run.start()
+    run.slice()
+    run.free()
+    assert not run.resume() and run.trainer is None and run.was_freed() and run.was_resumed() is None
 
 
 def test_the_classroom_link_for_students_never_carries_a_run(store, slots):
