@@ -28,7 +28,8 @@ from plotly.colors import sequential
 
 from ui.i18n import _
 from ui.theme import FONT_SIZE, LAYER_COLORS, font_scale, log_axis
-from ui.train_figs import LOSS_HEIGHT, TRAIN, VAL, has_bands, layer_name, log_delta, powers_of_ten, smooth
+from ui.train_figs import LOSS_HEIGHT, TRAIN, VAL, has_bands, layer_name, log_delta, powers_of_ten, smooth, \
+    spaced_ticks
 
 INK, GRID, AXIS_LINE, MARK = "#2a3f5f", "#ebf0f8", "#c8d4e3", "#888"  # plotly_white's colours
 TICK_SIZE, TITLE_SIZE = FONT_SIZE - 1, FONT_SIZE + 1
@@ -322,12 +323,11 @@ def delta_heatmap(history: dict) -> str:
                     for i, c in enumerate(sequential.Viridis))
     body.append(f'<defs><linearGradient id="viridis-up" x1="0" y1="1" x2="0" y2="0">{stops}</linearGradient></defs>'
                 f'<rect x="{bar_left}" y="{top}" width="12" height="{bottom - top}" fill="url(#viridis-up)"/>')
-    bar = powers_of_ten(log_axis(delta.ravel()))
-    for value, text in zip(bar.get("tickvals", []), bar.get("ticktext", [])):
+    bar = spaced_ticks(powers_of_ten(log_axis(delta.ravel())), lo, hi, bottom - top, TICK_SIZE + 3)
+    for value, text in zip(bar["tickvals"], bar["ticktext"]):
         fraction = (math.log10(value) - lo) / (hi - lo)
-        if 0 <= fraction <= 1:
-            body.append(label(bar_left + 16, bottom - fraction * (bottom - top) + TICK_SIZE * 0.35, text,
-                              anchor="start"))
+        body.append(label(bar_left + 16, bottom - fraction * (bottom - top) + TICK_SIZE * 0.35, text,
+                          anchor="start"))
     middle = (top + bottom) / 2
     body.append(label(DELTA_WIDTH - 6, middle, _("mean |δ|"), FONT_SIZE,
                       transform=f"rotate(-90 {DELTA_WIDTH - 6} {middle:.1f})"))

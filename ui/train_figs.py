@@ -30,6 +30,19 @@ def powers_of_ten(axis: dict, most: int = 6) -> dict:
     return {**axis, "tickvals": [value for value, text in kept], "ticktext": [text for value, text in kept]}
 
 
+def spaced_ticks(axis: dict, lo: float, hi: float, length: float, gap: float) -> dict:
+    """The ticks of a colour bar spanning log10 values lo..hi over `length` pixels that lie on it and stand at least
+    `gap` pixels apart (from the bottom up: a short bar drops labels rather than print them over each other)."""
+    kept, last = [], None
+    span = max(hi - lo, 1e-12)
+    for value, text in zip(axis.get("tickvals", []), axis.get("ticktext", [])):
+        at = (np.log10(value) - lo) / span * length
+        if -1e-9 <= at <= length + 1e-9 and (last is None or at - last >= gap):
+            kept.append((value, text))
+            last = at
+    return {**axis, "tickvals": [v for v, _t in kept], "ticktext": [t for _v, t in kept]}
+
+
 def smooth(values: np.ndarray, window: int = 10) -> np.ndarray:
     """Trailing moving average, so a noisy per-batch curve reads as a trend."""
     if len(values) < 2:
@@ -120,11 +133,15 @@ def log_delta(delta: np.ndarray) -> tuple[np.ndarray, float, float]:
     """log10 of mean |δ^l| (steps x layers) as layers x steps, and its colour range: the finite values' span,
     at least one decade wide. Shared by this heatmap and the picture a training run shows (ui.live_charts)."""
     n_layers = delta.shape[1] if delta.ndim == 2 else 0
-    logd = np.log10(np.clip(delta, 1e-30, None)).T if len(delta) else np.zeros((n_layers, 0))
-    finite = logd[np.isfinite(logd)]
-    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-3.0, 0.0)
+    delta = np.asarray(delta, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        positive = np.log10(delta[np.isfinite(delta) & (delta > 0)])
+    # the range of the error signals there are: a layer that passes none (δ = 0, dead ReLUs) is drawn in the
+    # darkest colour instead of stretching the bar down to 10^-30, where its labels would crowd at the top
+    lo, hi = (float(positive.min()), float(positive.max())) if positive.size else (-3.0, 0.0)
     if hi - lo < 1:
         lo, hi = lo - 0.5, hi + 0.5
+    logd = np.log10(np.clip(delta, 10.0 ** lo, None)).T if len(delta) else np.zeros((n_layers, 0))
     return logd, lo, hi
 
 
@@ -133,14 +150,15 @@ def delta_heatmap(history: dict) -> go.Figure:
     delta = history["delta_mean_abs"]  # (steps, L)
     n_layers = delta.shape[1] if delta.ndim == 2 else 0
     logd, lo, hi = log_delta(delta)
-    bar = powers_of_ten(log_axis(delta.ravel()))  # the colour bar reads like every log axis, at their log10
+    height = max(LOSS_HEIGHT, 130 + 20 * n_layers)  # as tall as the loss chart beside it, or taller
+    # the colour bar reads like every log axis, at their log10; its labels never overlap (bar: the plot's height)
+    bar = spaced_ticks(powers_of_ten(log_axis(delta.ravel())), lo, hi, height - 80 - 60, FONT_SIZE + 3)
     heatmap = dict(
         type="heatmap", x=history["step"], y=[layer_name(l, n_layers) for l in range(1, n_layers + 1)], z=logd,
         zmin=lo, zmax=hi, colorscale="Viridis",
         colorbar=dict(title=dict(text=_("mean |δ|"), side="right"), thickness=12,
                       tickvals=np.log10(bar.get("tickvals", [])), ticktext=bar.get("ticktext", [])),
         hovertemplate=_("step %{x}<br>%{y}<br>log10 mean |δ| = %{z:.2f}") + "<extra></extra>")
-    height = max(LOSS_HEIGHT, 130 + 20 * n_layers)  # as tall as the loss chart beside it, or taller
     return live_figure([heatmap], merged(theme_layout(height), dict(
         # two title lines: the page shows this chart beside the loss chart, in 40% of the width
         title=dict(text=_("Error signal δ<sup>l</sup> = ∂C/∂z<sup>l</sup><br>in every layer (log colour)")),

@@ -148,6 +148,29 @@ def test_the_delta_heatmap_has_a_row_a_layer_on_viridis_with_the_log_colour_bar_
     assert root.find(f".//{SVG}tspan").get("baseline-shift") == "super"
 
 
+@pytest.mark.parametrize("low, high, dead", [(0.02, 0.9, False), (1e-9, 1.0, False), (1e-4, 0.1, True),
+                                             (0.05, 60.0, True)])
+def test_the_colour_bars_labels_never_overlap_in_the_picture_or_the_plotly_chart(low, high, dead):
+    from ui.train_figs import delta_heatmap as plotly_heatmap
+
+    h = history(steps=30, layers=1)  # the shortest bar: one layer
+    h["delta_mean_abs"] = np.geomspace(low, high, 30)[:, None]
+    if dead:  # a layer of dead ReLUs passes no error at all for a while: δ = 0, the bottom of the bar at 10^-30
+        h["delta_mean_abs"][:5] = 0.0
+    root = parsed(live.delta_heatmap(h))
+    bar_x = max(float(t.get("x")) for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "start")
+    ys = sorted(float(t.get("y")) for t in root.iter(f"{SVG}text")
+                if t.get("text-anchor") == "start" and float(t.get("x")) == bar_x)
+    assert len(ys) >= 2, ys  # a bar with at least its two ends read
+    assert all(b - a >= live.TICK_SIZE + 2 for a, b in zip(ys, ys[1:])), ys
+    fig = plotly_heatmap(h)
+    trace = fig.data[0]
+    ticks = np.asarray(trace.colorbar.tickvals, dtype=float)
+    assert len(ticks) >= 2 and len(trace.colorbar.ticktext) == len(ticks)
+    pixels = (ticks - trace.zmin) / (trace.zmax - trace.zmin) * (fig.layout.height - 80 - 60)
+    assert np.all(np.diff(pixels) >= 14), pixels
+
+
 def test_per_layer_lines_draw_one_line_a_layer_in_the_layer_colours_with_a_legend():
     root = parsed(live.per_layer_lines(history(layers=3), "grad_norm", "‖∂C/∂W<sup>l</sup>‖ per layer", "norm"))
     assert [p.get("stroke") for p in lines(root)] == LAYER_COLORS[:3]
