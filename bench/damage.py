@@ -13,6 +13,11 @@ baseline again, and so on, so every attack is compared with the baselines measur
 
 Per attack: the victim's steps/s (its Step counter as its page shows it), the ratio to the mean of the baselines
 either side, PASS when >= 0.5. Load averages are printed with every round (the machine is shared).
+
+A run trains one slice per tick of its page, so a victim whose browser is starved trains less whatever the server
+does. In a class every student has a device of their own; here the neighbour's and the attacker's pages are in a
+second Chromium of their own, at a lower CPU priority (nice ATTACKER_NICE) on the browsers' core, so that what is
+measured is the damage done through the server, not through a shared browser (its CPU use is printed too).
 Usage: python -m bench.damage [--seconds 20] [--only landscape,...]; takes about 5 minutes.
 """
 from __future__ import annotations
@@ -50,6 +55,27 @@ CLICK_START_IF_STOPPED = """() => {  // true when the victim's Start could be pr
   return false;
 }"""
 IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"  # no script run in progress
+ATTACKER_NICE = 10  # the second Chromium's niceness: the victim's browser stands for a device of its own
+
+
+def parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def chromium_pids() -> set[int]:
+    """Every Chromium process of this machine."""
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if "chromium" in (entry / "comm").read_text():
+                    pids.add(int(entry.name))
+            except OSError:
+                continue
+    return pids
 
 
 class Worker:
@@ -121,9 +147,10 @@ def moving(page, timeout: float = 60.0) -> bool:
 class Round:
     """One measured window: the neighbour (or attacker) set up, the victim's steps counted, everything closed."""
 
-    def __init__(self, browser, url: str, victim, seconds: float, server_pids: list[int]):
+    def __init__(self, browser, url: str, victim, seconds: float, server_pids: list[int],
+                 browser_root: int | None = None):
         self.browser, self.url, self.victim, self.seconds = browser, url, victim, seconds
-        self.server_pids = server_pids
+        self.server_pids, self.browser_root = server_pids, browser_root  # the attackers' Chromium's main process
 
     def measure(self, kind: str) -> dict:
         restarted = self.victim.evaluate(CLICK_START_IF_STOPPED)  # it lost its slot (said as "victim restarted")
@@ -131,17 +158,23 @@ class Round:
         try:
             act = getattr(self, "_" + kind.replace(" ", "_").replace("/", "_"))(context)
             t0 = time.time() * 1000
-            cpu0 = cpu_seconds(self.server_pids)
+            cpu0, others0 = cpu_seconds(self.server_pids), cpu_seconds(self._attackers_browser())
             extra = act(t0 / 1000 + self.seconds)
             t1 = time.time() * 1000
             cpu = (cpu_seconds(self.server_pids) - cpu0) / ((t1 - t0) / 1000)
+            others = (cpu_seconds(self._attackers_browser()) - others0) / ((t1 - t0) / 1000)
             record = self.victim.evaluate(STEPS)
             return {"kind": kind, "rate": rate(record, t0, t1), "load": os.getloadavg()[0], "cpu": cpu,
+                    "browser": others,
                     "extra": extra + ("; victim had stopped: restarted" if restarted else ""),
                     "step": step_at(record, t1)}
         finally:
             context.close()
             time.sleep(2)  # the closed tab's slot and ticks end before the next round
+
+    def _attackers_browser(self) -> list[int]:
+        """The attackers' Chromium processes now (renderers come and go with their tabs)."""
+        return tree(self.browser_root) if self.browser_root is not None else []
 
     @staticmethod
     def _wait_until(end: float) -> None:
@@ -230,18 +263,28 @@ def main() -> None:
     rounds = []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            before = chromium_pids()
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)  # the victim's
+            victims = chromium_pids() - before
+            others = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)  # neighbours and attackers
+            theirs = chromium_pids() - before - victims
+            for pid in theirs:  # renderers forked later inherit it
+                os.setpriority(os.PRIO_PROCESS, pid, ATTACKER_NICE)
+            root = next(pid for pid in theirs if parent(pid) not in theirs)  # the browser process
+            print(f"victim's Chromium: {len(victims)} processes at nice 0; the others' Chromium: {len(theirs)} "
+                  f"at nice {ATTACKER_NICE}", flush=True)
             try:
                 victim = open_page(browser.new_context(viewport=VIEWPORT), worker.url + VICTIM)
                 start(victim)
                 moving(victim)
-                runner = Round(browser, worker.url, victim, args.seconds, worker.pids())
+                runner = Round(others, worker.url, victim, args.seconds, worker.pids(), root)
                 for kind in [k for a in attacks for k in ("baseline", a)] + ["baseline"]:
                     r = runner.measure(kind)
                     rounds.append(r)
                     print(f"  {kind:12} victim {r['rate']:7.1f} steps/s  server CPU {r['cpu']:.2f}  "
-                          f"load {r['load']:.1f}  {r['extra']}", flush=True)
+                          f"their browser CPU {r['browser']:.2f}  load {r['load']:.1f}  {r['extra']}", flush=True)
             finally:
+                others.close()
                 browser.close()
     finally:
         worker.stop()

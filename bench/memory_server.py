@@ -96,12 +96,14 @@ def main() -> None:
     parser.add_argument("--train", type=float, default=20.0, help="seconds the worst link trains")
     parser.add_argument("--kfold", type=float, default=15.0, help="seconds the K-fold runs")
     parser.add_argument("--after", type=float, default=45.0, help="seconds RSS is followed after the tab closes")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable for the worker (e.g. MALLOC_ARENA_MAX=2), repeatable")
     args = parser.parse_args()
     budget_mb = session_budget() / 2**20
     link = worst_link()
     cores = sorted(os.sched_getaffinity(0))
     server_core, browser_core = (cores[0], cores[1]) if len(cores) >= 2 else (None, None)
-    worker = Worker(server_core)
+    worker = Worker(server_core, dict(item.split("=", 1) for item in args.env))
     if browser_core is not None:
         os.sched_setaffinity(0, {browser_core})
     pids = worker.pids()
