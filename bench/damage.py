@@ -37,7 +37,9 @@ from bench.classroom import CHROMIUM, CHROMIUM_FLAGS, CLICK, READY, RECORDER, cp
 from serve.cluster import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-VICTIM = "/train?layers=16,16&ep=10000&ds=moons&lr=0.01"  # small and quick: many steps a second to count
+VICTIM = "/train?layers=16,16&ep=10000&ds=moons&lr=0.01&bs=8"  # small and quick: many steps a second to count;
+# 100 steps an epoch, 10^6 in all: it never ends within a bench (at bs 64 it ended after 2-3 minutes, and the
+# rounds after it measured a victim that had finished, not one that had been stopped)
 FULL_BATCH = "/train?layers=1024&ds=mnist5k&bs=4000&opt=sgd&lr=0.0001&ep=10000"  # most work a step within 500 MB
 ATTACKS = ("full batch", "landscape", "start/pause", "ten tabs")
 VIEWPORT = {"width": 1300, "height": 900}
@@ -58,23 +60,30 @@ IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"  # no
 ATTACKER_NICE = 10  # the second Chromium's niceness: the victim's browser stands for a device of its own
 
 
-def parent(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
+def lower(root: int) -> int:
+    """Put a Chromium's processes at ATTACKER_NICE (Chromium sets its renderers' own priorities as they start, so
+    this is done again once a round's pages are open); how many."""
+    pids = tree(root)
+    for pid in pids:
+        try:
+            os.setpriority(os.PRIO_PROCESS, pid, ATTACKER_NICE)
+        except OSError:  # gone meanwhile
+            pass
+    return len(pids)
 
 
-def chromium_pids() -> set[int]:
-    """Every Chromium process of this machine."""
+def chromium_browsers() -> set[int]:
+    """The main process of every Chromium Playwright started on this machine (its other processes have a --type=)."""
     pids = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if "chromium" in (entry / "comm").read_text():
-                    pids.add(int(entry.name))
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
+            if argv and argv[0].endswith(b"/chromium") and b"--remote-debugging-pipe" in argv \
+                    and not any(a.startswith(b"--type=") for a in argv):
+                pids.add(int(entry.name))
     return pids
 
 
@@ -157,6 +166,8 @@ class Round:
         context = self.browser.new_context(viewport=VIEWPORT)
         try:
             act = getattr(self, "_" + kind.replace(" ", "_").replace("/", "_"))(context)
+            if self.browser_root is not None:
+                lower(self.browser_root)
             t0 = time.time() * 1000
             cpu0, others0 = cpu_seconds(self.server_pids), cpu_seconds(self._attackers_browser())
             extra = act(t0 / 1000 + self.seconds)
@@ -263,16 +274,12 @@ def main() -> None:
     rounds = []
     try:
         with sync_playwright() as p:
-            before = chromium_pids()
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)  # the victim's
-            victims = chromium_pids() - before
+            before = chromium_browsers()
             others = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)  # neighbours and attackers
-            theirs = chromium_pids() - before - victims
-            for pid in theirs:  # renderers forked later inherit it
-                os.setpriority(os.PRIO_PROCESS, pid, ATTACKER_NICE)
-            root = next(pid for pid in theirs if parent(pid) not in theirs)  # the browser process
-            print(f"victim's Chromium: {len(victims)} processes at nice 0; the others' Chromium: {len(theirs)} "
-                  f"at nice {ATTACKER_NICE}", flush=True)
+            root = min(chromium_browsers() - before)
+            print(f"the others' Chromium: {lower(root)} processes at nice {ATTACKER_NICE}; the victim's at 0",
+                  flush=True)
             try:
                 victim = open_page(browser.new_context(viewport=VIEWPORT), worker.url + VICTIM)
                 start(victim)

@@ -4,8 +4,9 @@ The server (python -m serve --workers 2, its class store a SQLite file in a temp
 runs on core 0, the browsers (Playwright's driver and Chromium) on core 1, as in bench/board_class.py. A class is
 made in the store and STUDENTS students join it; the teacher opens the Board page, starts the Nielsen chapter 5
 lesson with everyone together; each student, in a browser context of its own, opens the lesson's first step with
-its class token in the link (as after joining) and answers. Then the teacher presses "Next step" MOVES times (and
-Back to the start between rounds). Measured, with timestamps (epoch ms, one clock):
+its class token in the link (as after joining) and answers. Then the teacher presses "Next step" MOVES times. First
+one student alone in a class of its own (the baseline, in this same run), then STUDENTS together. Measured, with
+timestamps (epoch ms, one clock), and each side's CPU during the moves:
 
   pressed   the teacher page: when its Next button was clicked
   stored    the store's updated_at for the move (the teacher's click has reached the store)
@@ -16,7 +17,7 @@ Back to the start between rounds). Measured, with timestamps (epoch ms, one cloc
 Target (issue 25): every student moves within 2 s of the teacher's Next.
 
 Usage: python bench/lesson_pace.py [--students 8] [--moves 3] [--workers 2]
-Needs HAProxy and Chromium (see README); takes 2-5 minutes (more when the machine is busy).
+Needs HAProxy and Chromium (see README); takes 3-6 minutes (more when the machine is busy).
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import classroom  # noqa: E402
 import lessons  # noqa: E402
-from bench.classroom import CHROMIUM, CHROMIUM_FLAGS, Server, cpu_seconds, verdict  # noqa: E402
+from bench.classroom import CHROMIUM, CHROMIUM_FLAGS, Server, cpu_seconds, tree, verdict  # noqa: E402
 from classroom.connect import forget_engines  # noqa: E402
 from tests.browser.test_lesson_pace import LESSON, PICKS, PRESS, WATCH, pick, step_text  # noqa: E402
 
@@ -81,6 +82,46 @@ def move(teacher, students: list, store: classroom.Store, class_id: int, key: st
     return {"pressed": pressed, "stored": stored, "moved": moved}
 
 
+def one_class(browser, server, store: classroom.Store, n: int, steps: int, moves: int) -> dict:
+    """A class of n students through `moves` of the teacher's Next: each move's timestamps, and each side's CPU
+    during the moves (1.00 = one core)."""
+    class_id, code, key = store.create_class(f"Bench {n}")
+    tokens = [store.join(code, f"Student {i + 1}")[1] for i in range(n)]
+    teacher, students = open_pages(browser, server.url, key, tokens, steps)
+    print("the students answer ...", file=sys.stderr, flush=True)
+    for page, option in zip(students, PICKS * (n // len(PICKS) + 1)):
+        pick(page, option)
+    teacher.get_by_text(f"{n} of {n} answered").wait_for(timeout=120_000)
+    browsers = lambda: [p for p in tree(os.getpid()) if p not in server.pids() and p != os.getpid()]  # noqa: E731
+    rounds, cpu, wall = [], [0.0, 0.0], 0.0
+    for m in range(moves):
+        idle(students)
+        print(f"the teacher presses Next ({m + 1} of {moves}) ...", file=sys.stderr, flush=True)
+        before = cpu_seconds(server.pids()), cpu_seconds(browsers()), time.monotonic()
+        rounds.append(move(teacher, students, store, class_id, "board_lesson_next", step_text(m + 1, steps)))
+        cpu[0] += cpu_seconds(server.pids()) - before[0]
+        cpu[1] += cpu_seconds(browsers()) - before[1]
+        wall += time.monotonic() - before[2]
+    for page in (teacher, *students):
+        page.context.close()
+    return {"rounds": rounds, "server_cpu": cpu[0] / wall, "browser_cpu": cpu[1] / wall}
+
+
+def report(n: int, result: dict) -> list[float]:
+    """Print one class's moves; every student's latency of every move (inf: never moved)."""
+    print(f"{n} student(s), {len(result['rounds'])} moves of the teacher (Next); CPU during the moves (1.00 = one "
+          f"core): server {result['server_cpu']:.2f}, browsers {result['browser_cpu']:.2f}")
+    every = []
+    for i, r in enumerate(result["rounds"], 1):
+        lat = [(m - r["pressed"]) / 1000 for m in r["moved"] if m is not None]
+        missing = sum(m is None for m in r["moved"])
+        every += lat + [float("inf")] * missing
+        teacher_side = (r["stored"] - r["pressed"]) / 1000 if r["stored"] else float("nan")
+        print(f"  move {i}: max {max(lat):.2f} s, median {statistics.median(lat):.2f} s; teacher's click to "
+              f"store {teacher_side:.2f} s" + (f"; {missing} never moved" if missing else ""))
+    return every
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=8)
@@ -104,40 +145,24 @@ def main() -> None:
         print(f"server: python -m serve --workers {args.workers} on core {server_core}; browsers on core "
               f"{browser_core}; load average {os.getloadavg()[0]:.1f}", flush=True)
         store = classroom.open_store(store_url)
-        class_id, code, key = store.create_class("Bench")
-        tokens = [store.join(code, f"Student {i + 1}")[1] for i in range(args.students)]
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-            teacher, students = open_pages(browser, server.url, key, tokens, steps)
-            print("the students answer ...", file=sys.stderr, flush=True)
-            for page, option in zip(students, PICKS * (args.students // len(PICKS) + 1)):
-                pick(page, option)
-            teacher.get_by_text(f"{args.students} of {args.students} answered").wait_for(timeout=120_000)
-            rounds = []
-            cpu0, wall0 = cpu_seconds(server.pids()), time.monotonic()
-            for m in range(moves):
-                idle(students)
-                print(f"the teacher presses Next ({m + 1} of {moves}) ...", file=sys.stderr, flush=True)
-                rounds.append(move(teacher, students, store, class_id, "board_lesson_next", step_text(m + 1, steps)))
-            server_cpu = (cpu_seconds(server.pids()) - cpu0) / (time.monotonic() - wall0)
+            alone = one_class(browser, server, store, 1, steps, moves)  # the baseline: one student, one browser
+            class_ = one_class(browser, server, store, args.students, steps, moves)
             browser.close()
     finally:
         server.stop()
         forget_engines()
         shutil.rmtree(folder, ignore_errors=True)
 
-    print(f"{args.students} students, {moves} moves of the teacher (Next), load average {os.getloadavg()[0]:.1f}, "
-          f"server CPU {server_cpu:.2f} cores")
-    every = []
-    for i, r in enumerate(rounds, 1):
-        lat = [(m - r["pressed"]) / 1000 for m in r["moved"] if m is not None]
-        missing = sum(m is None for m in r["moved"])
-        every += lat + [float("inf")] * missing
-        teacher_side = (r["stored"] - r["pressed"]) / 1000 if r["stored"] else float("nan")
-        print(f"  move {i}: max {max(lat):.2f} s, median {statistics.median(lat):.2f} s; teacher's click to "
-              f"store {teacher_side:.2f} s" + (f"; {missing} never moved" if missing else ""))
-    print(f"all moves: slowest {max(every):.2f} s, median {statistics.median(every):.2f} s "
-          f"(target: every student within {TARGET_S:.0f} s) {verdict(max(every) <= TARGET_S)}")
+    print(f"load average {os.getloadavg()[0]:.1f}; all the browsers share core {browser_core}: a class's pages "
+          f"paint one after another there, while in a class each student's device paints its own")
+    baseline = report(1, alone)
+    every = report(args.students, class_)
+    print(f"one student alone: slowest {max(baseline):.2f} s, median {statistics.median(baseline):.2f} s")
+    print(f"all {args.students} moves: slowest {max(every):.2f} s, median {statistics.median(every):.2f} s "
+          f"({statistics.median(every) / statistics.median(baseline):.1f}x the lone student's median; target: "
+          f"every student within {TARGET_S:.0f} s) {verdict(max(every) <= TARGET_S)}")
 
 
 if __name__ == "__main__":
