@@ -10,6 +10,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from ui.classroom import unknown_controls_warning
 from ui.i18n import install_translator, unknown_language_warning
+from ui import overwhelmed
 from ui.uploads import install_upload_budget
 
 
@@ -18,6 +19,7 @@ def configure_process() -> None:
     tab's uploads, and the objects of the libraries out of Python's collector (once per process)."""
     install_translator()
     install_upload_budget()  # a tab's uploads held by the server: at most a few files and MB (issue 26, D7)
+    overwhelmed.install()  # a tab Streamlit stops sending to is told, and reconnects (issue 26, ten tabs)
     # Every browser session runs in its own thread, and torch gives each thread its own pool of workers.
     if torch.get_num_threads() != 1:
         torch.set_num_threads(1)
