@@ -175,9 +175,15 @@ class Round:
             cpu = (cpu_seconds(self.server_pids) - cpu0) / ((t1 - t0) / 1000)
             others = (cpu_seconds(self._attackers_browser()) - others0) / ((t1 - t0) / 1000)
             record = self.victim.evaluate(STEPS)
+            if rate(record, t0, t1) == 0:  # what the victim's page showed, for the report
+                shot = Path(tempfile.gettempdir()) / f"damage-victim-{kind.replace(' ', '-').replace('/', '-')}.png"
+                self.victim.screenshot(path=str(shot), full_page=True)
+                extra_shot = f"; victim's page: {shot}"
+            else:
+                extra_shot = ""
             return {"kind": kind, "rate": rate(record, t0, t1), "load": os.getloadavg()[0], "cpu": cpu,
                     "browser": others,
-                    "extra": extra + ("; victim had stopped: restarted" if restarted else ""),
+                    "extra": extra + ("; victim had stopped: restarted" if restarted else "") + extra_shot,
                     "step": step_at(record, t1)}
         finally:
             context.close()
