@@ -3,6 +3,7 @@ the browser reconnects to its session instead of freezing with an open socket th
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -55,7 +56,10 @@ def test_a_browser_streamlit_gives_up_on_gets_its_socket_closed_and_reconnects(w
         client._sender_task.cancel()
         return socket.closed_with
 
-    closed = asyncio.run(scenario())
+    closed = []  # in a thread of its own: an earlier test's sync Playwright may have left this thread a running loop
+    worker = threading.Thread(target=lambda: closed.extend(asyncio.run(scenario())))
+    worker.start()
+    worker.join(30)
     # Streamlit alone leaves the socket open (the browser would freeze); wrapped, it is closed: the browser reconnects
     assert closed == ([overwhelmed.TRY_AGAIN_LATER] if wrapped else [])
 
