@@ -147,7 +147,7 @@ def test_the_lessons_page_starts_a_lesson_on_a_phone(browser, server_url, lang):
         page.wait_for_url(re.compile(r"lesson=nielsen-ch5"))
         wait_for_app(page)
         page.wait_for_selector(PANEL)
-        assert WORDS[lang]["step"].format(n=1, total=6) in panel_text(page)
-        assert no_sideways_scroll(page)
+        assert wait_until(lambda: WORDS[lang]["step"].format(n=1, total=6) in panel_text(page), 60)  # drawn
+        assert wait_until(lambda: no_sideways_scroll(page), 30)  # once laid out
     finally:
         context.close()
