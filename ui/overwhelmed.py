@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 
 from streamlit.runtime.session_manager import SessionClientDisconnectedError
 
 log = logging.getLogger(__name__)
 
 TRY_AGAIN_LATER = 1013  # the WebSocket close code for a server that is overloaded for now
-_installed = threading.Event()
 
 
 def close_socket_when_overwhelmed(client_class) -> None:
@@ -67,15 +65,12 @@ def _close_later(client) -> None:
 
 
 def install() -> bool:
-    """Once per process: wrap Streamlit's Starlette session client; False where it cannot be found."""
-    if _installed.is_set():
-        return True
+    """Wrap Streamlit's Starlette session client (once: wrapping again does nothing); False where it is missing."""
     try:
         from streamlit.web.server.starlette.starlette_websocket import StarletteSessionClient
     except ImportError:  # another server (Tornado) or another Streamlit: nothing to do
         return False
     close_socket_when_overwhelmed(StarletteSessionClient)
-    _installed.set()
     return True
 
 
