@@ -16,6 +16,7 @@ and run, after a moment of "Connecting".
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 
 from streamlit.runtime.session_manager import SessionClientDisconnectedError
@@ -32,6 +33,7 @@ def close_socket_when_overwhelmed(client_class) -> None:
     if getattr(original, "closes_socket", False):
         return
 
+    @functools.wraps(original)  # keeps Streamlit's own as __wrapped__
     def write_forward_msg(self, msg) -> None:
         try:
             original(self, msg)
@@ -40,7 +42,6 @@ def close_socket_when_overwhelmed(client_class) -> None:
             raise
 
     write_forward_msg.closes_socket = True
-    write_forward_msg.__doc__ = original.__doc__
     client_class.write_forward_msg = write_forward_msg
 
 

@@ -64,26 +64,33 @@ def open_student(browser, url: str, token: str, steps: int):
     return page
 
 
-def pick(page, option: int) -> None:
-    """Choose an option of the step's question in the lesson panel (once the page has run: a busy server)."""
-    wait_for_app(page, timeout=240_000)
-    radio = page.locator('.st-key-lesson_panel [data-testid="stRadio"] [role="radiogroup"] label:visible')
+def reload_if_panel_lost(page, what) -> None:
+    """Wait for `what` (a locator in the lesson panel); if it never shows, reload the page once, as a student would.
+
+    Seen only on a saturated machine: Streamlit's frontend dropped the panel's blocks (its columns and containers)
+    after a run that overlapped the pace check's fragment run, and kept only their leaves (the panel's caption).
+    A reload brings the whole panel back with the answer given."""
     try:
-        radio.nth(option).click(timeout=60_000)
+        what.first.wait_for(timeout=60_000)
         return
-    except Exception:  # the panel's 0.5 s pace check redraws it: a label that never holds still for a click
+    except Exception:
         pass
-    if radio.count():
-        radio.nth(option).click(timeout=60_000, force=True)
-        return
-    # Seen only on a saturated machine: Streamlit's frontend dropped the panel's blocks (its columns) after a
-    # run that overlapped the pace check's fragment run, and kept only their leaves. What a student does then,
-    # reload, brings the whole panel back with the answer they gave.
     screenshot(page, "lesson-pace-panel-lost")
     print(f"panel lost its blocks, reloading: {page.locator('.st-key-lesson_panel').inner_text()[:200]!r}")
     page.reload()
     wait_for_app(page, timeout=240_000)
-    radio.nth(option).click(timeout=60_000, force=True)
+    what.first.wait_for(timeout=120_000)
+
+
+def pick(page, option: int) -> None:
+    """Choose an option of the step's question in the lesson panel (once the page has run: a busy server)."""
+    wait_for_app(page, timeout=240_000)
+    radio = page.locator('.st-key-lesson_panel [data-testid="stRadio"] [role="radiogroup"] label:visible')
+    reload_if_panel_lost(page, radio)
+    try:
+        radio.nth(option).click(timeout=60_000)
+    except Exception:  # the panel's 0.5 s pace check redraws it: a label that never holds still for a click
+        radio.nth(option).click(timeout=60_000, force=True)
 
 
 def wait_bars(page, expected: list[int], timeout: float = 60_000) -> None:
@@ -134,7 +141,7 @@ def test_eight_students_follow_the_teachers_pace(browser, pace_server):
     for page in students:  # paced: nobody can go past the teacher's step
         wait_for_app(page, timeout=240_000)
         button = page.locator(".st-key-lesson_next button")
-        button.wait_for(timeout=120_000)  # a busy server may still be redrawing the panel after the pick
+        reload_if_panel_lost(page, button)  # a busy server may still be redrawing the panel after the pick
         assert button.is_disabled()
     screenshot(teacher, "lesson-pace-histogram")
 

@@ -27,8 +27,13 @@ class StuckSocket:
 
 
 def client_for(websocket, queue: int):
-    """Streamlit's own client class (a copy of it, so the test's wrapping stays in the test), on a small queue."""
-    cls = type("Client", (starlette_websocket.StarletteSessionClient,), {})
+    """Streamlit's own client class (a copy of it, so the test's wrapping stays in the test), on a small queue.
+
+    The copy holds Streamlit's own write_forward_msg even where an app run earlier in this process installed the
+    wrapper on Streamlit's class."""
+    base = starlette_websocket.StarletteSessionClient
+    own = getattr(base.write_forward_msg, "__wrapped__", base.write_forward_msg)
+    cls = type("Client", (base,), {"write_forward_msg": own})
     client = cls.__new__(cls)
     client._websocket = websocket
     client._send_queue = asyncio.Queue(maxsize=queue)
