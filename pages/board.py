@@ -22,6 +22,7 @@ from ui.bootstrap import require_app_frame
 from ui.class_session import open_store
 from ui.class_words import refusal_text, template_label
 from ui.classroom import link_for_students, link_reach, qr_png, reach_warning
+from ui.fragments import in_own_slot
 from ui.i18n import N_, _, language, translator, url_params
 from ui.plain_text import plain
 from ui.theme import chart_config, font_scale
@@ -349,7 +350,7 @@ if st.toggle(_("Show how to join"), value=True, key="board_show_join",
 lesson_section(store, key, info)
 experiments = store.experiments(info.id)
 if experiments:
-    live_board(store, key, shown_experiment(experiments))
+    in_own_slot(live_board, store, key, shown_experiment(experiments))
 listing, making = st.columns([1, 2])
 with making:
     new_experiment(store, key, info, first=not experiments)

@@ -13,6 +13,7 @@ from engine.nn.optimizers import learning_rates
 from engine.nn.spec import ACTIVATION_NAMES, DATASET_NAMES, NetworkSpec, TrainSpec
 from engine.views.words import describe, diverged_profile_note, sci
 from ui.bootstrap import require_app_frame
+from ui.fragments import in_own_slot
 from ui.gradient_figs import CONFIG_COLORS, Series, activation_violins, chain_figure, delta_profile, grad_norms, \
     learning_speed_figure, saturation_bars
 from ui.i18n import N_, _
@@ -367,10 +368,10 @@ with st.expander(_("The numbers per layer, and the same from the command line"))
 
 # --- after k training steps, and the scalar chain ----------------------------------------------------
 in_class = class_student() is not None  # then the whole page reruns with k, so Send to class above sees it
-trained = (trained_profiles if in_class else after_training)(networks, fixed_batch, labels, profiles)
+trained = in_own_slot(trained_profiles if in_class else after_training, networks, fixed_batch, labels, profiles)
 with class_row:  # in a class whose experiment runs here: the variant and Send to class
     send_panel("gradients", settings=class_settings(networks["A"], dataset, batch, seed), profile=profiles["A"],
                trained=(trained or {}).get("A"))
-learning_speed_panel(seed)
-scalar_chain_panel(depth, profiles["A"], labels["A"])
+in_own_slot(learning_speed_panel, seed)
+in_own_slot(scalar_chain_panel, depth, profiles["A"], labels["A"])
 textbook_panel("gradients")

@@ -9,6 +9,7 @@ from engine.views import neuron
 from engine.views.textbooks import epochs_until_fall
 from ui import neuron_figs as figs
 from ui.bootstrap import require_app_frame
+from ui.fragments import in_own_slot
 from ui.i18n import N_, _, translator
 from ui.lesson_measures import measured
 from ui.textbook_panel import textbook_panel
@@ -179,7 +180,7 @@ def learning_panel() -> None:
         "the error a − y itself, so the further the output is from the target, the faster the neuron learns."))
 
 
-learning_panel()
+in_own_slot(learning_panel)
 
 # ---- 3. Perceptrons ---------------------------------------------------------------------------------------
 st.subheader(_("Perceptrons: a step unit draws one line"))

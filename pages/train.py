@@ -16,6 +16,7 @@ from ui.bootstrap import require_app_frame
 from ui.capacity_panel import capacity_section
 from ui.class_send import send_panel
 from ui.classroom import CLOSED_TAB_SECONDS, busy_message, lesson_link_builder
+from ui.fragments import in_own_slot
 from ui.i18n import _
 from ui.lesson_measures import measured
 from ui.plain_text import plain
@@ -259,7 +260,7 @@ st.markdown(":small[" + _("**{network}** on **{dataset}** — {description} ({tr
                           "samples)").format(network=trainer.network.describe(), dataset=plain(trainer.data.name),
                                              description=plain(_(trainer.data.description)),
                                              train=len(trainer.x_train), val=len(trainer.x_val)) + "]")
-st.fragment(live_panel, run_every=run.timer())(note)  # while training, a class's pages redraw less often
+in_own_slot(st.fragment(live_panel, run_every=run.timer()), note)  # while training, a class's pages redraw less often
 send_panel("train", trainer=trainer, network=network, training=training)  # in a class: Send to class
 
 # --- keep what you trained -------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import lessons
 from classroom import Refused
 from ui.class_words import refusal_text
 from ui.classroom import link_for_students
+from ui.fragments import in_own_slot
 from ui.i18n import _, language
 from ui.theme import BLUE, GREEN, LIGHT_GREY, ORANGE, chart_config, font_size, log_label, style, wrap
 
@@ -149,7 +150,7 @@ def lesson_section(store: classroom.Store, key: str, info: classroom.ClassInfo) 
     if state is None:
         start_form(store, key, info)
     else:
-        live_lesson(store, key, info.id)
+        in_own_slot(live_lesson, store, key, info.id)
 
 
 def start_form(store: classroom.Store, key: str, info: classroom.ClassInfo) -> None:

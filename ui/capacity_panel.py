@@ -17,6 +17,7 @@ from ui import capacity_figs as figs
 from ui import classroom
 from ui.classroom import CLOSED_TAB_SECONDS, busy_message
 from ui.compute import SliceBudget
+from ui.fragments import in_own_slot
 from ui.i18n import _, language
 from ui.lesson_measures import measured
 from ui.train_run import CHUNK_SECONDS, MAX_SLICE_SECONDS, TICK_SECONDS, TRAIN_BUDGET, TrainRun, tick_seconds
@@ -183,8 +184,8 @@ def job_panel(run: CapacityRun, words: Callable[[TrainerSequence], str]) -> None
         st.info(_("This tab was away for more than {seconds:.0f} seconds, so the server stopped this run and gave it "
                   "back to the class. Press the button to run it again.").format(seconds=CLOSED_TAB_SECONDS),
                 icon=":material/info:")
-    with st.container():  # its own place on the page: the two jobs' fragments get different ids
-        st.fragment(_progress, run_every=run.timer())(run, words)
+    in_own_slot(st.fragment(_progress, run_every=run.timer()), run, words)  # the two jobs' fragments get different
+    # ids from their different places on the page
 
 
 def sweep_words(job: capacity.SweepJob) -> str:

@@ -13,6 +13,7 @@ import streamlit as st
 
 from classroom import Refused
 from ui.class_session import current, open_store
+from ui.fragments import in_own_slot
 
 POLL_SECONDS = 0.5  # a paced student looks for the teacher's Next this often: moved within 2 s even on a busy server
 SENT = "lesson_pace_sent"  # session state: (lesson, step) -> (answer, measured) last stored, to spare the store a write
@@ -66,7 +67,7 @@ def follow(lesson_id: str, step: int, go: Callable[[int], None]) -> None:
     this lesson, has the class on another step (go switches the page)."""
     if current() is None:
         return
-    _watch(lesson_id, step, go, class_pace(lesson_id))
+    in_own_slot(_watch, lesson_id, step, go, class_pace(lesson_id))
 
 
 @st.fragment(run_every=POLL_SECONDS)
