@@ -7,9 +7,11 @@ One `streamlit run app.py` worker, its resident memory (RSS, /proc) sampled ever
   surface     Loss surface on that trained model (sidebar link: the same session), default grid
   kfold       back on the Train page, Pause, then "Run K-fold cross-validation" of that network for a while
   close       the tab closes; RSS every second for --after seconds (ClosedTabs frees a closed tab's run after 20 s)
+The worst tab runs --tabs times (2 by default), one after another: what a first tab leaves and a second does not
+add is a one-time cost of the process (code, caches, the allocator's pools); what each adds is a leak.
 Each phase's peak is printed against the pre-tab level and PLAYGROUND_SESSION_MB (goal: peak <= budget above
 it), and the RSS after the close against the pre-tab level (goal: back within 100 MB within 30 s).
-Usage: python -m bench.memory_server [--train 20] [--after 45]; about 3 minutes.
+Usage: python -m bench.memory_server [--train 20] [--after 45] [--tabs 2]; about 3 minutes a tab.
 """
 from __future__ import annotations
 
@@ -96,6 +98,8 @@ def main() -> None:
     parser.add_argument("--train", type=float, default=20.0, help="seconds the worst link trains")
     parser.add_argument("--kfold", type=float, default=15.0, help="seconds the K-fold runs")
     parser.add_argument("--after", type=float, default=45.0, help="seconds RSS is followed after the tab closes")
+    parser.add_argument("--tabs", type=int, default=2,
+                        help="worst-link tabs one after another (a second tells a one-time cost from a per-tab leak)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="an environment variable for the worker (e.g. MALLOC_ARENA_MAX=2), repeatable")
     args = parser.parse_args()
@@ -108,8 +112,7 @@ def main() -> None:
         os.sched_setaffinity(0, {browser_core})
     pids = worker.pids()
     sampler = Sampler(pids)
-    phases: dict[str, float] = {}
-    timeline: list[tuple[float, float]] = []
+    results = []  # per tab: (label, phases, RSS when it closed, RSS after the close)
     print(f"worker on core {server_core}, browsers on core {browser_core}; session budget {budget_mb:.0f} MB; "
           f"load {os.getloadavg()[0]:.1f}", flush=True)
     try:
@@ -123,55 +126,72 @@ def main() -> None:
                 before = rss_mb(pids)
                 print(f"idle {idle:.0f} MB; after a warm-up tab and its close {before:.0f} MB", flush=True)
 
-                context = browser.new_context(viewport=VIEWPORT)
-                t = sampler.now()
-                try:
-                    page = open_page(context, worker.url + link)
-                except PlaywrightTimeout:
-                    context.pages[0].screenshot(path="/tmp/memory_server_timeout.png")
-                    raise
-                page.evaluate(CLICK, "Start")
-                time.sleep(args.train)
-                page.evaluate(CLICK, "Pause")
-                settle(page)
-                phases["worst link"] = sampler.peak(t)
-                print(f"worst link trained {args.train:.0f} s: peak {phases['worst link']:.0f} MB", flush=True)
-
-                t = sampler.now()
-                page.get_by_role("link", name="Loss surface").first.click()
-                page.wait_for_selector(".st-key-land_compute button", timeout=400_000)
-                page.locator(".st-key-land_source button").nth(1).click()  # Model trained on the Train page
-                settle(page)
-                page.locator(".st-key-land_compute button").click()
-                settle(page, timeout=600)
-                phases["surface"] = sampler.peak(t)
-                print(f"loss surface: peak {phases['surface']:.0f} MB", flush=True)
-
-                t = sampler.now()
-                page.get_by_role("link", name="Train").first.click()
-                page.wait_for_selector(".st-key-kfold_run button", timeout=400_000)
-                settle(page)
-                page.locator(".st-key-kfold_run button").first.click()  # (a stale copy may linger a moment)
-                time.sleep(args.kfold)
-                phases["kfold"] = sampler.peak(t)
-                print(f"K-fold ran {args.kfold:.0f} s: peak {phases['kfold']:.0f} MB", flush=True)
-
-                closed_at, pre_close = sampler.now(), rss_mb(pids)
-                context.close()
-                while sampler.now() - closed_at < args.after:
-                    time.sleep(1.0)
-                    timeline.append((sampler.now() - closed_at, rss_mb(pids)))
+                for n in range(1, args.tabs + 1):
+                    label = f"tab {n}" if args.tabs > 1 else ""
+                    phases, pre_close, timeline = worst_tab(browser, worker.url + link, sampler, pids, args, label)
+                    results.append((label, phases, pre_close, timeline))
             finally:
                 browser.close()
     finally:
         sampler.stop()
         worker.stop()
-    report(idle, before, budget_mb, phases, pre_close, timeline)
+    print(f"\nworker RSS: idle {idle:.0f} MB, pre-tab {before:.0f} MB (after a warm-up tab closed), "
+          f"budget {budget_mb:.0f} MB, load {os.getloadavg()[0]:.1f}")
+    for label, phases, pre_close, timeline in results:
+        report(label, before, budget_mb, phases, pre_close, timeline)
 
 
-def report(idle: float, before: float, budget_mb: float, phases: dict, pre_close: float, timeline: list) -> None:
-    print(f"\nworker RSS: idle {idle:.0f} MB, pre-tab {before:.0f} MB (after a warm-up tab closed), budget {budget_mb:.0f} MB"
-          f", load {os.getloadavg()[0]:.1f}")
+def worst_tab(browser, url: str, sampler: Sampler, pids: list[int], args, label: str):
+    """One tab through the worst link, its Loss surface and a K-fold, then closed: (phases' peaks, RSS when it
+    closed, RSS every second for args.after seconds after)."""
+    say = (lambda text: print(f"{label}: {text}", flush=True)) if label else (lambda text: print(text, flush=True))
+    phases: dict[str, float] = {}
+    timeline: list[tuple[float, float]] = []
+    context = browser.new_context(viewport=VIEWPORT)
+    t = sampler.now()
+    try:
+        page = open_page(context, url)
+    except PlaywrightTimeout:
+        context.pages[0].screenshot(path="/tmp/memory_server_timeout.png")
+        raise
+    page.evaluate(CLICK, "Start")
+    time.sleep(args.train)
+    page.evaluate(CLICK, "Pause")
+    settle(page)
+    phases["worst link"] = sampler.peak(t)
+    say(f"worst link trained {args.train:.0f} s: peak {phases['worst link']:.0f} MB")
+
+    t = sampler.now()
+    page.get_by_role("link", name="Loss surface").first.click()
+    page.wait_for_selector(".st-key-land_compute button", timeout=400_000)
+    page.locator(".st-key-land_source button").nth(1).click()  # Model trained on the Train page
+    settle(page)
+    page.locator(".st-key-land_compute button").click()
+    settle(page, timeout=600)
+    phases["surface"] = sampler.peak(t)
+    say(f"loss surface: peak {phases['surface']:.0f} MB")
+
+    t = sampler.now()
+    page.get_by_role("link", name="Train").first.click()
+    page.wait_for_selector(".st-key-kfold_run button", timeout=400_000)
+    settle(page)
+    page.locator(".st-key-kfold_run button").first.click()  # (a stale copy may linger a moment)
+    time.sleep(args.kfold)
+    phases["kfold"] = sampler.peak(t)
+    say(f"K-fold ran {args.kfold:.0f} s: peak {phases['kfold']:.0f} MB")
+
+    closed_at, pre_close = sampler.now(), rss_mb(pids)
+    context.close()
+    while sampler.now() - closed_at < args.after:
+        time.sleep(1.0)
+        timeline.append((sampler.now() - closed_at, rss_mb(pids)))
+    say(f"closed: {timeline[-1][1]:.0f} MB after {args.after:.0f} s")
+    return phases, pre_close, timeline
+
+
+def report(label: str, before: float, budget_mb: float, phases: dict, pre_close: float, timeline: list) -> None:
+    if label:
+        print(label)
     for name, peak in phases.items():
         growth = peak - before
         print(f"  {name:10}  peak {peak:6.0f} MB  = pre-tab +{growth:5.0f} MB  "
