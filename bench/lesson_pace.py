@@ -12,7 +12,9 @@ timestamps (epoch ms, one clock), and each side's CPU during the moves:
   stored    the store's updated_at for the move (the teacher's click has reached the store)
   moved     each student page: when its lesson panel first shows the new step (a watcher polls every 25 ms)
   latency   moved - pressed per student per move: max and median, split as stored - pressed (the teacher's side)
-            and moved - stored (the students' poll, page switch and first draw)
+            and moved - stored (the server's pace watcher, page switch and first draw)
+  waiting   each side's CPU while the class sits on a step for WAIT_SECONDS before the first Next (following the
+            pace should cost the students' browsers nothing then)
 
 Target (issue 25): every student moves within 2 s of the teacher's Next.
 
@@ -61,6 +63,9 @@ def open_pages(browser, url: str, key: str, tokens: list[str], steps: int):
     return teacher, students
 
 
+WAIT_SECONDS = 8.0  # the class on a step, before the teacher's first Next
+
+
 def idle(pages: list, timeout: float = 240.0) -> None:
     """Until no page is running its script (Streamlit's status widget gone)."""
     for page in pages:
@@ -93,6 +98,11 @@ def one_class(browser, server, store: classroom.Store, n: int, steps: int, moves
         pick(page, option)
     teacher.get_by_text(f"{n} of {n} answered").wait_for(timeout=120_000)
     browsers = lambda: [p for p in tree(os.getpid()) if p not in server.pids() and p != os.getpid()]  # noqa: E731
+    idle(students)
+    before = cpu_seconds(server.pids()), cpu_seconds(browsers()), time.monotonic()
+    time.sleep(WAIT_SECONDS)  # the class waits for the teacher: what following the pace costs meanwhile
+    waited = time.monotonic() - before[2]
+    waiting = ((cpu_seconds(server.pids()) - before[0]) / waited, (cpu_seconds(browsers()) - before[1]) / waited)
     rounds, cpu, wall = [], [0.0, 0.0], 0.0
     for m in range(moves):
         idle(students)
@@ -104,13 +114,15 @@ def one_class(browser, server, store: classroom.Store, n: int, steps: int, moves
         wall += time.monotonic() - before[2]
     for page in (teacher, *students):
         page.context.close()
-    return {"rounds": rounds, "server_cpu": cpu[0] / wall, "browser_cpu": cpu[1] / wall}
+    return {"rounds": rounds, "server_cpu": cpu[0] / wall, "browser_cpu": cpu[1] / wall, "waiting": waiting}
 
 
 def report(n: int, result: dict) -> list[float]:
     """Print one class's moves; every student's latency of every move (inf: never moved)."""
     print(f"{n} student(s), {len(result['rounds'])} moves of the teacher (Next); CPU during the moves (1.00 = one "
-          f"core): server {result['server_cpu']:.2f}, browsers {result['browser_cpu']:.2f}")
+          f"core): server {result['server_cpu']:.2f}, browsers {result['browser_cpu']:.2f}; while the class waited "
+          f"{WAIT_SECONDS:.0f} s for the teacher: server {result['waiting'][0]:.3f}, browsers "
+          f"{result['waiting'][1]:.3f}")
     every = []
     for i, r in enumerate(result["rounds"], 1):
         lat = [(m - r["pressed"]) / 1000 for m in r["moved"] if m is not None]

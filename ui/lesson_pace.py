@@ -3,19 +3,32 @@
 The student's lesson panel (ui.lesson_panel) calls these three hooks; outside a class, or when the class runs
 another lesson, they do nothing. The teacher's side is ui.board_lesson; both meet in the class store
 (classroom.lessons_store).
+
+Following the teacher costs the students' browsers nothing while the class stays on a step. A page's pace check
+is a fragment; each server process has one PaceWatcher thread that reads the store for the classes its sessions
+follow, WATCH_SECONDS apart, and reruns a session's pace check when its class has moved. Every run of a fragment
+makes Streamlit's frontend render the whole page again (about 60 ms of a browser's time on the Gradients page), so
+a fragment polling twice a second kept 8 browsers sharing a core busy before the teacher pressed anything.
 """
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from dataclasses import dataclass
 from typing import Callable
 
 import streamlit as st
+from streamlit.runtime import Runtime
 
 from classroom import Refused
 from ui.class_session import current, open_store
 from ui.fragments import in_own_slot
 
-POLL_SECONDS = 0.5  # a paced student looks for the teacher's Next this often: moved within 2 s even on a busy server
+log = logging.getLogger(__name__)
+
+WATCH_SECONDS = 0.2  # the server's watcher reads the followed classes' places this often
+POLL_SECONDS = 10.0  # and each page checks for itself this often too, should its process's watcher have missed it
 SENT = "lesson_pace_sent"  # session state: (lesson, step) -> (answer, measured) last stored, to spare the store a write
 
 
@@ -33,10 +46,13 @@ class ClassPace:
 def class_pace(lesson_id: str) -> ClassPace | None:
     """The class's place in this lesson, when this session joined a class whose teacher runs it now."""
     student = current()
-    if student is None:
-        return None
+    return None if student is None else read_pace(open_store(), student.class_id, lesson_id)
+
+
+def read_pace(store, class_id: int, lesson_id: str) -> ClassPace | None:
+    """The class's place in this lesson, from the store; None when it runs no lesson or another one."""
     try:
-        state = open_store().lesson_state(student.class_id)
+        state = store.lesson_state(class_id)
     except Refused:
         return None
     if state is None or state.lesson_id != lesson_id:
@@ -74,6 +90,9 @@ def follow(lesson_id: str, step: int, go: Callable[[int], None]) -> None:
 def _watch(lesson_id: str, step: int, go: Callable[[int], None], shown: ClassPace | None) -> None:
     """shown: the class's pace when the page last ran (the panel drew its buttons from it)."""
     pace = class_pace(lesson_id)
+    student = current()
+    if student is not None and _served():  # the process's watcher reruns this check as soon as the class is elsewhere
+        pace_watcher().follow(_this_check(), student.class_id, lesson_id, pace)
     if pace is not None and pace.paced and pace.step != step:
         go(pace.step)
     elif (pace is None) != (shown is None) or (pace and shown and (pace.paced, pace.revealed_on(step))
@@ -82,4 +101,109 @@ def _watch(lesson_id: str, step: int, go: Callable[[int], None], shown: ClassPac
         # to say the teacher has revealed the step
 
 
-__all__ = ["ClassPace", "class_pace", "send_answer", "follow", "POLL_SECONDS"]
+def _served() -> bool:
+    """Whether this runs in a Streamlit server (AppTest puts a mock in the Runtime's place)."""
+    return Runtime.exists() and type(Runtime.instance()) is Runtime
+
+
+def _this_check() -> tuple[str, str] | None:
+    """(session id, fragment id) of the pace check running now; None outside a server's fragment run."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState, get_script_run_ctx
+    ctx = get_script_run_ctx(suppress_warning=True)
+    fragment_id = getattr(ThreadState.get(), "fragment_id", None)  # Streamlit's own (private): the running fragment
+    return None if ctx is None or not fragment_id else (ctx.session_id, fragment_id)
+
+
+Check = tuple[str, str]  # (session id, fragment id) of one page's pace check
+
+
+class PaceWatcher:
+    """Reruns a page's pace check when its class has moved: one per server process, in a thread of its own.
+
+    read(class_id, lesson_id) gives the class's place now; rerun(check) asks Streamlit to run that page's pace
+    check again, False once its session is gone. A check asked to run that has not run within RETRY_SECONDS
+    (its request fell between a full run's start and the page's pace check) is asked again."""
+
+    RETRY_SECONDS = 1.0
+
+    def __init__(self, read: Callable[[int, str], ClassPace | None], rerun: Callable[[Check], bool],
+                 clock: Callable[[], float] = time.monotonic):
+        self._read, self._rerun, self._clock = read, rerun, clock
+        self._lock = threading.Lock()
+        # check -> (class, lesson, the pace its last run saw, when it was last asked to run again or None)
+        self._followed: dict[Check, tuple[int, str, ClassPace | None, float | None]] = {}
+
+    def follow(self, check: Check | None, class_id: int, lesson_id: str, seen: ClassPace | None) -> None:
+        """This check ran and saw the class at `seen`: rerun it once the class is elsewhere."""
+        if check is None:
+            return
+        with self._lock:
+            self._followed[check] = (class_id, lesson_id, seen, None)
+
+    def followed(self) -> int:
+        with self._lock:
+            return len(self._followed)
+
+    def check(self) -> list[Check]:
+        """One round: read each followed class once, rerun the checks that saw it elsewhere; those asked."""
+        with self._lock:
+            followed = dict(self._followed)
+        places = {}
+        for key in {(c, lesson) for c, lesson, _seen, _asked in followed.values()}:
+            try:
+                places[key] = self._read(*key)
+            except Exception:  # noqa: BLE001  (the store away a moment: its pages' own check still runs)
+                log.debug("the lesson pace watcher could not read class %s", key[0], exc_info=True)
+        now, asked = self._clock(), []
+        for check, (c, lesson, seen, asked_at) in followed.items():
+            waiting = asked_at is not None and now - asked_at < self.RETRY_SECONDS
+            if (c, lesson) not in places or places[(c, lesson)] == seen or waiting:
+                continue
+            alive = self._rerun(check)
+            with self._lock:
+                if not alive:
+                    self._followed.pop(check, None)
+                elif self._followed.get(check) == (c, lesson, seen, asked_at):  # not run since this round read it
+                    self._followed[check] = (c, lesson, seen, now)
+            if alive:
+                asked.append(check)
+        return asked
+
+    def run(self, every: float = WATCH_SECONDS) -> None:
+        """check() every `every` seconds, for ever (a daemon thread of the server); a failed round is logged."""
+        while True:
+            time.sleep(every)
+            try:
+                self.check()
+            except Exception:  # noqa: BLE001  (a session torn down mid-round: the next round goes on)
+                log.exception("the lesson pace watcher's round failed")
+
+
+def _rerun_check(check: Check) -> bool:
+    """Ask Streamlit to run this session's pace check now, as its own timer would; False when the session is gone."""
+    session_id, fragment_id = check
+    if not Runtime.exists():
+        return False
+    info = Runtime.instance()._session_mgr.get_active_session_info(session_id)  # private: the AppSession
+    if info is None:
+        return False
+    from streamlit.proto.ClientState_pb2 import ClientState
+    session = info.session
+    request = ClientState()
+    request.CopyFrom(session._client_state)  # private: its last widget states, page and query string
+    request.fragment_id, request.is_auto_rerun = fragment_id, True
+    session._call_soon_on_event_loop(lambda: session.request_rerun(request))  # on the session's event loop
+    return True
+
+
+@st.cache_resource(show_spinner=False)
+def pace_watcher() -> PaceWatcher:
+    """The server process's one watcher of the classes its sessions follow, checking in its own thread."""
+    store = open_store()
+    watcher = PaceWatcher(read=lambda class_id, lesson_id: read_pace(store, class_id, lesson_id), rerun=_rerun_check)
+    threading.Thread(target=watcher.run, name="lesson-pace", daemon=True).start()
+    return watcher
+
+
+__all__ = ["ClassPace", "PaceWatcher", "class_pace", "send_answer", "follow", "pace_watcher", "POLL_SECONDS",
+           "WATCH_SECONDS"]
