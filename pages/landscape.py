@@ -3,17 +3,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.data.datasets import load_dataset
 from engine.nn.checkpoint import CheckpointError
 from engine.views.landscape import LandscapeView, loss_landscape
 from engine.views.surface import LandscapeError
 from ui.bootstrap import require_app_frame
 from ui.classroom import session_token, training_slots
 from ui.compute import Paced
-from ui.i18n import N_, _
+from ui.i18n import N_, _, labels
 from ui.landscape_figs import contour_figure, interpolation_figure, surface_figure
 from ui.plain_text import plain
-from ui.state import current_trainer, default_model
+from ui.state import current_trainer, default_model, default_model_data
 from ui.theme import CHART_CONFIG
 
 require_app_frame()
@@ -21,13 +20,6 @@ require_app_frame()
 SOURCES = {"default": N_("Default model"), "trained": N_("Model trained on the Train page")}
 SAMPLES = (100, 250, 500, 1000, 2000)
 CONTOUR_HEIGHT = 470  # the tab bar and the contour map fit beside the settings on a 1280x720 projector
-
-
-@st.cache_resource(show_spinner=False)
-def _mnist_val():
-    """The default model's evaluation data (read-only, shared by every user)."""
-    data = load_dataset("mnist5k")
-    return data.x_val, data.y_val
 
 
 def compute(model, x_all, y_all, trainer, init_seed: int, grid: int, span: float, samples: int,
@@ -56,7 +48,7 @@ left, right = st.columns([1, 1], gap="medium")  # wide enough for the model swit
 
 # --- which model ---------------------------------------------------------------------------------
 with left:
-    source = st.segmented_control(_("Model"), list(SOURCES), format_func=lambda k: _(SOURCES[k]), default="default",
+    source = st.segmented_control(_("Model"), list(SOURCES), format_func=labels(SOURCES), default="default",
                                   key="land_source") or "default"
 trainer = current_trainer()
 if source == "trained" and trainer is None:
@@ -71,7 +63,7 @@ try:
                                                                         steps=trainer.step_count)
     else:
         model, payload = default_model()
-        x_all, y_all = _mnist_val()
+        x_all, y_all = default_model_data()
         init_seed = int((payload.get("train") or {}).get("seed", 0))  # the line starts at the weights training did
         model_label = _("default model (trained on mnist5k + pendigits; the loss is measured on mnist5k's "
                         "validation digits)")

@@ -1,6 +1,5 @@
 """Neuron: what one neuron computes and how it learns, the first chapter of every textbook, to play with."""
 import time
-from typing import Callable
 
 import streamlit as st
 
@@ -10,7 +9,7 @@ from engine.views.textbooks import epochs_until_fall
 from ui import neuron_figs as figs
 from ui.bootstrap import require_app_frame
 from ui.fragments import in_own_slot
-from ui.i18n import N_, _, translator
+from ui.i18n import N_, _, labels
 from ui.lesson_measures import measured
 from ui.textbook_panel import textbook_panel
 from ui.theme import CHART_CONFIG
@@ -54,13 +53,6 @@ def one_neuron(cost: str, start: str):
 @st.cache_data(show_spinner=False)
 def trained_boundary(activations: tuple[str, ...], seed: int = 0):
     return neuron.boundary(activations, seed)
-
-
-def labels(table: dict, field: str | None = None) -> Callable[[object], str]:
-    """A choice's format_func: its label from table (or its row's field) in this run's language (AppTest calls it
-    again after the run)."""
-    translate = translator()
-    return lambda key: translate(getattr(table[key], field) if field else table[key])
 
 
 def set_weights(w1: float, w2: float, b: float) -> None:

@@ -72,6 +72,16 @@ def translator() -> Callable[[str], str]:
     return lambda message: words.get(message, message)
 
 
+def labels(table: dict, field: str | None = None) -> Callable[[object], str]:
+    """A choice's format_func: its label from table (or its row's field) in this run's language (AppTest calls it
+    again after the run).
+
+    Defined here, not in a page: a widget keeps its format_func for as long as its session lives, and a function
+    written in a page file holds that page run's globals (the Loss surface page's trainer, for one)."""
+    translate = translator()
+    return lambda key: translate(getattr(table[key], field) if field else table[key])
+
+
 @contextlib.contextmanager
 def speaking(lang: str) -> Iterator[None]:
     """Within this block, _() outside a session answers in lang (for tests and scripts)."""

@@ -161,6 +161,32 @@ def test_a_public_url_is_the_links_base_and_needs_no_warning(monkeypatch, listen
     assert link_builder_warning(at) == ""
 
 
+def test_a_closed_tab_that_looked_at_its_loss_surface_lets_its_trainer_die(monkeypatch):
+    """The Loss surface page's globals hold the trainer it drew. A function written in that page and kept beyond
+    its run (the model switch's format_func, kept by the widget; a cached function, kept by Streamlit's cache)
+    held them, and so the trainer, after ClosedTabs freed the tab: 113 MB a closed tab on the worst link
+    (bench/memory_server.py). Those functions live in ui modules now."""
+    import weakref
+
+    from ui.classroom import drop_page_references
+
+    watched = []
+    monkeypatch.setattr(ui.classroom, "watch_this_tab", watched.append)
+    at = open_train({"layers": "16,16", "act": "relu", "lr": "0.05", "opt": "sgd", "ds": "mnist5k"})
+    at.button(key="train_start").click().run()
+    at.run()
+    trainer = weakref.ref(at.session_state["train_run"].trainer)
+    at.switch_page("pages/landscape.py").run()
+    at.segmented_control(key="land_source").set_value("trained").run()
+    at.button(key="land_compute").click().run()
+    assert not at.exception and "land_result" in at.session_state  # the surface of the trained model was drawn
+    for run in watched:
+        run.free()
+    drop_page_references(at._session_state._state, at._fragment_storage)  # what ClosedTabs does on a server
+    gc.collect()
+    assert trainer() is None
+
+
 def test_a_freed_closed_tabs_trainer_really_dies_and_the_tab_can_come_back(monkeypatch):
     """The issue's D6: not the state object but the Trainer itself, by a weak reference, with Streamlit's own
     SessionState and fragment storage (AppTest's): the page's live panel (a fragment) and its buttons' callbacks
