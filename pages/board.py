@@ -23,7 +23,7 @@ from ui.class_session import open_store
 from ui.class_words import refusal_text, template_label
 from ui.classroom import link_for_students, link_reach, qr_png, reach_warning
 from ui.fragments import in_own_slot
-from ui.i18n import N_, _, language, translator, url_params
+from ui.i18n import N_, _, labels, language, translator, url_params
 from ui.plain_text import plain
 from ui.theme import chart_config, font_scale
 from ui.train_controls import FULL_BATCH, SAVED
@@ -125,21 +125,21 @@ def new_experiment(store: classroom.Store, key: str, info: classroom.ClassInfo, 
     _ = translator()  # choices' labels keep this run's language
     with st.expander(_("New experiment"), expanded=first):
         source = st.segmented_control(_("Start from"), list(SOURCES), default="template", key="board_source",
-                                      format_func=lambda s: _(SOURCES[s]))
+                                      format_func=labels(SOURCES))
         variants = None
         if source == "settings":
             page = st.segmented_control(_("Students run it on"), list(PAGE_WORDS), default="train",
-                                        key="board_page", format_func=lambda p: _(PAGE_WORDS[p])) or "train"
+                                        key="board_page", format_func=labels(PAGE_WORDS)) or "train"
             base = train_settings() if page == "train" else {**DEEP, "act": "sigmoid", "init": "normal"}
             st.code(" ".join(f"{k}={v}" for k, v in base.items()), language=None, wrap_lines=True)
             factors = [f for f in FACTORS if f in URL_KEYS or f in PAGE_KEYS.get(page, ())]
-            factor = st.selectbox(_("Vary"), factors, key="board_factor", format_func=lambda f: _(FACTORS[f]))
+            factor = st.selectbox(_("Vary"), factors, key="board_factor", format_func=labels(FACTORS))
             values = st.text_input(_("Values, separated by spaces"), SUGGESTED[factor], key=f"board_values_{factor}")
             template_id = f"custom_{page}"
             variants = from_settings(base, factor, values.split(), page).variants
         else:
             template_id = st.selectbox(_("Template"), list(TEMPLATES), key="board_template",
-                                       format_func=lambda t: _(TEMPLATES[t].label))
+                                       format_func=labels(TEMPLATES, "label"))
         pick = st.toggle(_("Students pick their variant"), key="board_pick",
                          help=_("Off: each student is given the next variant in turn."))
         if st.button(_("Start this experiment"), type="primary", key="board_create"):

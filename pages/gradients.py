@@ -16,7 +16,7 @@ from ui.bootstrap import require_app_frame
 from ui.fragments import in_own_slot
 from ui.gradient_figs import CONFIG_COLORS, Series, activation_violins, chain_figure, delta_profile, grad_norms, \
     learning_speed_figure, saturation_bars
-from ui.i18n import N_, _
+from ui.i18n import N_, _, labels as option_labels
 from ui.lesson_measures import measured
 from ui.plain_text import plain
 from ui.textbook_panel import textbook_panel
@@ -129,7 +129,7 @@ def learning_speed_panel(seed: int) -> None:
     activation = cols[1].selectbox(_("Activation σ"), ACTIVATION_NAMES, format_func=activation_label,
                                    key="grad_speed_act")
     init = cols[2].selectbox(_("Initialisation"), INIT_ORDER, index=INIT_ORDER.index("lecun"),
-                             format_func=lambda k: _(INIT_SHORT[k]), key="grad_speed_init")
+                             format_func=option_labels(INIT_SHORT), key="grad_speed_init")
     cols[2].caption(_(INIT_LABELS[init]))  # the box shows the short name, which fits; the caption wraps
     train = st.button(_("Train {epochs} epochs on {images} images").format(epochs=SPEED_EPOCHS, images=SPEED_IMAGES),
                       key="grad_speed_train")
@@ -254,21 +254,21 @@ with controls, st.container(border=True):
     act_a = widget("grad_act_a", lambda off: st.selectbox(
         _("Activation σ (A)"), ACTIVATION_NAMES, format_func=activation_label, key="grad_act_a", disabled=off))
     init_a = widget("grad_init_a", lambda off: st.selectbox(
-        _("Initialisation (A)"), INIT_ORDER, format_func=lambda k: _(INIT_SHORT[k]), key="grad_init_a",
+        _("Initialisation (A)"), INIT_ORDER, format_func=option_labels(INIT_SHORT), key="grad_init_a",
         disabled=off))
     st.caption(_(INIT_LABELS[init_a]))  # the box shows the short name, which fits; the caption wraps
     compare = widget("grad_compare", lambda off: st.toggle(
         _("Compare with configuration B (same seed, same data)"), key="grad_compare", disabled=off))
     act_b = st.selectbox(_("Activation σ (B)"), ACTIVATION_NAMES, format_func=activation_label, key="grad_act_b",
                          disabled=not compare)
-    init_b = st.selectbox(_("Initialisation (B)"), INIT_ORDER, format_func=lambda k: _(INIT_SHORT[k]),
+    init_b = st.selectbox(_("Initialisation (B)"), INIT_ORDER, format_func=option_labels(INIT_SHORT),
                           key="grad_init_b", disabled=not compare)
     if compare:
         st.caption(_(INIT_LABELS[init_b]))
     row = st.columns(2)
     with row[0]:
         loss = widget("grad_loss", lambda off: st.selectbox(
-            _("Loss"), list(LOSS_LABELS), format_func=lambda k: _(LOSS_SHORT[k]), key="grad_loss", disabled=off,
+            _("Loss"), list(LOSS_LABELS), format_func=option_labels(LOSS_SHORT), key="grad_loss", disabled=off,
             help="\n\n".join(_(label) for label in LOSS_LABELS.values())))
     with row[1]:
         dataset = widget("grad_dataset", lambda off: st.selectbox(
