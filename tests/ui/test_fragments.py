@@ -9,11 +9,11 @@ element outside that fragment may follow it at [.., j > k] in the same parent.
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import local_script_runner
 
 import classroom
 from tests.apptest import open_page
+from tests.pages.test_board import store_url  # noqa: F401  (a fixture: this test's own class store)
 from ui.fragments import in_own_slot
 
 
@@ -68,13 +68,8 @@ def test_a_pages_fragments_have_no_sibling_after_them(sent, page, query):
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'class.db'}"
-    monkeypatch.setenv("PLAYGROUND_STORE", url)
-    monkeypatch.delenv("PLAYGROUND_PUBLIC_URL", raising=False)
-    st.cache_resource.clear()
-    yield classroom.open_store(url)
-    st.cache_resource.clear()
+def store(store_url):
+    return classroom.open_store(store_url)
 
 
 def test_a_paced_students_lesson_panel_and_the_teachers_board_have_no_sibling_after_a_fragment(sent, store):
