@@ -92,7 +92,7 @@ def _watch(lesson_id: str, step: int, go: Callable[[int], None], shown: ClassPac
     pace = class_pace(lesson_id)
     student = current()
     if student is not None and _served():  # the process's watcher reruns this check as soon as the class is elsewhere
-        pace_watcher().follow(_this_check(), student.class_id, lesson_id, pace)
+        pace_watcher().follow(_this_check(), student.class_id, lesson_id, pace, _this_page())
     if pace is not None and pace.paced and pace.step != step:
         go(pace.step)
     elif (pace is None) != (shown is None) or (pace and shown and (pace.paced, pace.revealed_on(step))
@@ -114,31 +114,43 @@ def _this_check() -> tuple[str, str] | None:
     return None if ctx is None or not fragment_id else (ctx.session_id, fragment_id)
 
 
+def _this_page() -> tuple[str, str]:
+    """(query string, page script hash) of this run: what a rerun of its pace check must run with. Not the session's
+    last request from its browser: after the pace check switched the page to the class's step, that request still
+    names the step before, and a check run with it would take the student back there."""
+    from urllib.parse import urlencode
+
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return urlencode(st.query_params.to_dict()), ctx.page_script_hash if ctx is not None else ""
+
+
 Check = tuple[str, str]  # (session id, fragment id) of one page's pace check
 
 
 class PaceWatcher:
     """Reruns a page's pace check when its class has moved: one per server process, in a thread of its own.
 
-    read(class_id, lesson_id) gives the class's place now; rerun(check) asks Streamlit to run that page's pace
-    check again, False once its session is gone. A check asked to run that has not run within RETRY_SECONDS
+    read(class_id, lesson_id) gives the class's place now; rerun(check, page) asks Streamlit to run that page's
+    pace check again with the page it last ran on (its query string and script), False once its session is gone. A check asked to run that has not run within RETRY_SECONDS
     (its request fell between a full run's start and the page's pace check) is asked again."""
 
     RETRY_SECONDS = 1.0
 
-    def __init__(self, read: Callable[[int, str], ClassPace | None], rerun: Callable[[Check], bool],
+    def __init__(self, read: Callable[[int, str], ClassPace | None], rerun: Callable[[Check, object], bool],
                  clock: Callable[[], float] = time.monotonic):
         self._read, self._rerun, self._clock = read, rerun, clock
         self._lock = threading.Lock()
-        # check -> (class, lesson, the pace its last run saw, when it was last asked to run again or None)
-        self._followed: dict[Check, tuple[int, str, ClassPace | None, float | None]] = {}
+        # check -> (class, lesson, the pace its last run saw, when it was last asked to run again or None, its page)
+        self._followed: dict[Check, tuple[int, str, ClassPace | None, float | None, object]] = {}
 
-    def follow(self, check: Check | None, class_id: int, lesson_id: str, seen: ClassPace | None) -> None:
-        """This check ran and saw the class at `seen`: rerun it once the class is elsewhere."""
+    def follow(self, check: Check | None, class_id: int, lesson_id: str, seen: ClassPace | None,
+               page: object = None) -> None:
+        """This check ran on `page` and saw the class at `seen`: rerun it there once the class is elsewhere."""
         if check is None:
             return
         with self._lock:
-            self._followed[check] = (class_id, lesson_id, seen, None)
+            self._followed[check] = (class_id, lesson_id, seen, None, page)
 
     def followed(self) -> int:
         with self._lock:
@@ -149,22 +161,23 @@ class PaceWatcher:
         with self._lock:
             followed = dict(self._followed)
         places = {}
-        for key in {(c, lesson) for c, lesson, _seen, _asked in followed.values()}:
+        for key in {(c, lesson) for c, lesson, *_rest in followed.values()}:
             try:
                 places[key] = self._read(*key)
             except Exception:  # noqa: BLE001  (the store away a moment: its pages' own check still runs)
                 log.debug("the lesson pace watcher could not read class %s", key[0], exc_info=True)
         now, asked = self._clock(), []
-        for check, (c, lesson, seen, asked_at) in followed.items():
+        for check, entry in followed.items():
+            c, lesson, seen, asked_at, page = entry
             waiting = asked_at is not None and now - asked_at < self.RETRY_SECONDS
             if (c, lesson) not in places or places[(c, lesson)] == seen or waiting:
                 continue
-            alive = self._rerun(check)
+            alive = self._rerun(check, page)
             with self._lock:
                 if not alive:
                     self._followed.pop(check, None)
-                elif self._followed.get(check) == (c, lesson, seen, asked_at):  # not run since this round read it
-                    self._followed[check] = (c, lesson, seen, now)
+                elif self._followed.get(check) is entry:  # not run since this round read it
+                    self._followed[check] = (c, lesson, seen, now, page)
             if alive:
                 asked.append(check)
         return asked
@@ -179,8 +192,9 @@ class PaceWatcher:
                 log.exception("the lesson pace watcher's round failed")
 
 
-def _rerun_check(check: Check) -> bool:
-    """Ask Streamlit to run this session's pace check now, as its own timer would; False when the session is gone."""
+def _rerun_check(check: Check, page: tuple[str, str]) -> bool:
+    """Ask Streamlit to run this session's pace check now, on its page, as its own timer would; False when the
+    session is gone."""
     session_id, fragment_id = check
     if not Runtime.exists():
         return False
@@ -190,7 +204,8 @@ def _rerun_check(check: Check) -> bool:
     from streamlit.proto.ClientState_pb2 import ClientState
     session = info.session
     request = ClientState()
-    request.CopyFrom(session._client_state)  # private: its last widget states, page and query string
+    request.CopyFrom(session._client_state)  # private: its last request's widget states
+    request.query_string, request.page_script_hash = page
     request.fragment_id, request.is_auto_rerun = fragment_id, True
     session._call_soon_on_event_loop(lambda: session.request_rerun(request))  # on the session's event loop
     return True

@@ -11,17 +11,18 @@ class Class:
 
     def __init__(self):
         self.places = {1: ClassPace(0, True), 2: ClassPace(0, True)}
-        self.now, self.asked, self.gone, self.broken = 0.0, [], set(), set()
+        self.now, self.asked, self.gone, self.broken, self.pages = 0.0, [], set(), set(), []
 
     def read(self, class_id: int, lesson_id: str) -> ClassPace | None:
         if class_id in self.broken:
             raise OSError("database is locked")
         return self.places[class_id] if lesson_id == "nielsen-ch5" else None
 
-    def rerun(self, check) -> bool:
+    def rerun(self, check, page) -> bool:
         if check in self.gone:
             return False
         self.asked.append(check)
+        self.pages.append(page)
         return True
 
     def watcher(self) -> PaceWatcher:
@@ -31,7 +32,7 @@ class Class:
 def test_a_check_is_rerun_once_its_class_moves_and_asked_again_only_if_it_did_not_run():
     c = Class()
     w = c.watcher()
-    w.follow(A, 1, "nielsen-ch5", ClassPace(0, True))
+    w.follow(A, 1, "nielsen-ch5", ClassPace(0, True), ("lesson=nielsen-ch5&step=1", "gradients"))
     w.follow(None, 1, "nielsen-ch5", ClassPace(0, True))  # outside a server's fragment run: nothing to rerun
     assert w.followed() == 1
     assert w.check() == [] and c.asked == []  # the class stays: the browser is not asked for anything
@@ -41,9 +42,12 @@ def test_a_check_is_rerun_once_its_class_moves_and_asked_again_only_if_it_did_no
     assert w.check() == []  # asked: its run is on the way
     c.now += PaceWatcher.RETRY_SECONDS
     assert w.check() == [A]  # it did not run (its request fell into a full run's start): asked again
-    w.follow(A, 1, "nielsen-ch5", ClassPace(1, True))  # it ran and saw step 2
+    w.follow(A, 1, "nielsen-ch5", ClassPace(1, True), ("lesson=nielsen-ch5&step=2", "gradients"))  # it ran at step 2
     c.now += 5
     assert w.check() == [] and c.asked == [A, A]
+    c.places[1] = ClassPace(1, False)  # own pace: the check reruns on the page it last ran on, step 2's
+    assert w.check() == [A]
+    assert c.pages == [("lesson=nielsen-ch5&step=1", "gradients")] * 2 + [("lesson=nielsen-ch5&step=2", "gradients")]
 
 
 def test_a_reveal_or_own_pace_reruns_the_check_too_and_another_lesson_is_a_move():
