@@ -89,10 +89,11 @@ def follow(lesson_id: str, step: int, go: Callable[[int], None]) -> None:
 @st.fragment(run_every=POLL_SECONDS)
 def _watch(lesson_id: str, step: int, go: Callable[[int], None], shown: ClassPace | None) -> None:
     """shown: the class's pace when the page last ran (the panel drew its buttons from it)."""
-    pace = class_pace(lesson_id)
     student = current()
+    pace = None if student is None else read_pace(open_store(), student.class_id, lesson_id)
     if student is not None and _served():  # the process's watcher reruns this check as soon as the class is elsewhere
-        pace_watcher().follow(_this_check(), student.class_id, lesson_id, pace, _this_page())
+        check, page = _this_run()
+        pace_watcher().follow(check, student.class_id, lesson_id, pace, page)
     if pace is not None and pace.paced and pace.step != step:
         go(pace.step)
     elif (pace is None) != (shown is None) or (pace and shown and (pace.paced, pace.revealed_on(step))
@@ -106,23 +107,20 @@ def _served() -> bool:
     return Runtime.exists() and type(Runtime.instance()) is Runtime
 
 
-def _this_check() -> tuple[str, str] | None:
-    """(session id, fragment id) of the pace check running now; None outside a server's fragment run."""
-    from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState, get_script_run_ctx
-    ctx = get_script_run_ctx(suppress_warning=True)
-    fragment_id = getattr(ThreadState.get(), "fragment_id", None)  # Streamlit's own (private): the running fragment
-    return None if ctx is None or not fragment_id else (ctx.session_id, fragment_id)
-
-
-def _this_page() -> tuple[str, str]:
-    """(query string, page script hash) of this run: what a rerun of its pace check must run with. Not the session's
-    last request from its browser: after the pace check switched the page to the class's step, that request still
-    names the step before, and a check run with it would take the student back there."""
+def _this_run() -> tuple[tuple[str, str] | None, tuple[str, str]]:
+    """The pace check running now, (session id, fragment id) or None outside a fragment run, and its page, (query
+    string, page script hash): what a rerun of the check must run with. Not the session's last request from its
+    browser: after the check switched the page to the class's step, that request still names the step before, and
+    a check run with it would take the student back there."""
     from urllib.parse import urlencode
 
-    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+    from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState, get_script_run_ctx
     ctx = get_script_run_ctx(suppress_warning=True)
-    return urlencode(st.query_params.to_dict()), ctx.page_script_hash if ctx is not None else ""
+    if ctx is None:
+        return None, ("", "")
+    fragment_id = getattr(ThreadState.get(), "fragment_id", None)  # Streamlit's own (private): the running fragment
+    check = (ctx.session_id, fragment_id) if fragment_id else None
+    return check, (urlencode(st.query_params.to_dict()), ctx.page_script_hash)
 
 
 Check = tuple[str, str]  # (session id, fragment id) of one page's pace check
@@ -132,8 +130,9 @@ class PaceWatcher:
     """Reruns a page's pace check when its class has moved: one per server process, in a thread of its own.
 
     read(class_id, lesson_id) gives the class's place now; rerun(check, page) asks Streamlit to run that page's
-    pace check again with the page it last ran on (its query string and script), False once its session is gone. A check asked to run that has not run within RETRY_SECONDS
-    (its request fell between a full run's start and the page's pace check) is asked again."""
+    pace check again with the page it last ran on (its query string and script), False once its session is gone.
+    A check asked to run that has not run within RETRY_SECONDS (its request fell between a full run's start and
+    the page's pace check) is asked again."""
 
     RETRY_SECONDS = 1.0
 

@@ -36,7 +36,8 @@ def later_siblings(runs) -> list[str]:
     in P's parent (what the browser moves onto P when the fragment's block is dropped)."""
     found = []
     for messages in runs:
-        deltas = [(tuple(m.metadata.delta_path), m.delta.fragment_id) for m in messages if m.WhichOneof("type") == "delta"]
+        deltas = [(tuple(m.metadata.delta_path), m.delta.fragment_id) for m in messages
+                  if m.WhichOneof("type") == "delta"]
         by_fragment: dict[str, set] = {}
         for path, fragment in deltas:
             if fragment:
