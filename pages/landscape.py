@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from engine.data.datasets import load_dataset
 from engine.nn.checkpoint import CheckpointError
 from engine.views.landscape import LandscapeView, loss_landscape
 from engine.views.surface import LandscapeError
@@ -12,7 +13,7 @@ from ui.compute import Paced
 from ui.i18n import N_, _, labels
 from ui.landscape_figs import contour_figure, interpolation_figure, surface_figure
 from ui.plain_text import plain
-from ui.state import current_trainer, default_model, default_model_data
+from ui.state import current_trainer, default_model
 from ui.theme import CHART_CONFIG
 
 require_app_frame()
@@ -63,7 +64,8 @@ try:
                                                                         steps=trainer.step_count)
     else:
         model, payload = default_model()
-        x_all, y_all = default_model_data()
+        data = load_dataset("mnist5k")  # read-only, cached once per process by the engine
+        x_all, y_all = data.x_val, data.y_val
         init_seed = int((payload.get("train") or {}).get("seed", 0))  # the line starts at the weights training did
         model_label = _("default model (trained on mnist5k + pendigits; the loss is measured on mnist5k's "
                         "validation digits)")

@@ -22,17 +22,6 @@ def _default_checkpoint() -> tuple[Net, dict]:
     return load(DEFAULT_MODEL_PATH)
 
 
-@st.cache_resource(show_spinner=False)
-def default_model_data():
-    """The default model's evaluation data, mnist5k's validation images and labels (read-only, shared by every user).
-
-    Cached here, not in a page file: Streamlit's cache keeps its function, and a function written in a page holds
-    that page run's globals (the Loss surface page's trainer) for as long as the server runs."""
-    from engine.data.datasets import load_dataset
-    data = load_dataset("mnist5k")
-    return data.x_val, data.y_val
-
-
 def default_model() -> tuple[Net, dict]:
     """This session's own copy of the default model and its checkpoint payload."""
     if "default_model" not in st.session_state:
