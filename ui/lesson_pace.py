@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
+from urllib.parse import parse_qs, urlencode
 
 import streamlit as st
 from streamlit.runtime import Runtime
@@ -24,11 +25,13 @@ from streamlit.runtime import Runtime
 from classroom import Refused
 from ui.class_session import current, open_store
 from ui.fragments import in_own_slot
+from ui.lesson_walk import LESSON_PARAM, STEP_PARAM
 
 log = logging.getLogger(__name__)
 
 WATCH_SECONDS = 0.2  # the server's watcher reads the followed classes' places this often
 POLL_SECONDS = 10.0  # and each page checks for itself this often too, should its process's watcher have missed it
+RAN_ON = "lesson_pace_ran_on"  # session state: the page and step of the page's latest full run (_where)
 SENT = "lesson_pace_sent"  # session state: (lesson, step) -> (answer, measured) last stored, to spare the store a write
 
 
@@ -90,10 +93,14 @@ def follow(lesson_id: str, step: int, go: Callable[[int], None]) -> None:
 def _watch(lesson_id: str, step: int, go: Callable[[int], None], shown: ClassPace | None) -> None:
     """shown: the class's pace when the page last ran (the panel drew its buttons from it)."""
     student = current()
-    pace = None if student is None else read_pace(open_store(), student.class_id, lesson_id)
-    if student is not None and _served():  # the process's watcher reruns this check as soon as the class is elsewhere
-        check, page = _this_run()
-        pace_watcher().follow(check, student.class_id, lesson_id, pace, page)
+    if student is None:
+        return
+    check, page, full = _this_run()
+    if not _on_latest_page(page, full):
+        return  # asked to run on the page before the student's latest full run (their Next): that run has its check
+    pace = read_pace(open_store(), student.class_id, lesson_id)
+    if _served():  # the process's watcher reruns this check as soon as the class is elsewhere
+        pace_watcher().follow(check, student.class_id, lesson_id, pace, page if full else None)
     if pace is not None and pace.paced and pace.step != step:
         go(pace.step)
     elif (pace is None) != (shown is None) or (pace and shown and (pace.paced, pace.revealed_on(step))
@@ -107,20 +114,34 @@ def _served() -> bool:
     return Runtime.exists() and type(Runtime.instance()) is Runtime
 
 
-def _this_run() -> tuple[tuple[str, str] | None, tuple[str, str]]:
-    """The pace check running now, (session id, fragment id) or None outside a fragment run, and its page, (query
-    string, page script hash): what a rerun of the check must run with. Not the session's last request from its
-    browser: after the check switched the page to the class's step, that request still names the step before, and
-    a check run with it would take the student back there."""
-    from urllib.parse import urlencode
+def _this_run() -> tuple[tuple[str, str] | None, tuple[str, str], bool]:
+    """The pace check running now, (session id, fragment id) or None outside a fragment, its page, (query string,
+    page script hash), and whether this is a full run of the page (else a run of the check alone).
 
+    A full run's page is what a rerun of the check must run with. Not the session's last request from its browser:
+    after the check switched the page to the class's step, that request still names the step before, and a check
+    run with it would take the student back there."""
     from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState, get_script_run_ctx
     ctx = get_script_run_ctx(suppress_warning=True)
     if ctx is None:
-        return None, ("", "")
+        return None, ("", ""), True
     fragment_id = getattr(ThreadState.get(), "fragment_id", None)  # Streamlit's own (private): the running fragment
     check = (ctx.session_id, fragment_id) if fragment_id else None
-    return check, (urlencode(st.query_params.to_dict()), ctx.page_script_hash)
+    return check, (urlencode(st.query_params.to_dict()), ctx.page_script_hash), not ctx.fragment_ids_this_run
+
+
+def _on_latest_page(page: tuple[str, str], full: bool) -> bool:
+    """A full run records its page; whether a run of the check alone runs on the page of the latest full run."""
+    if full:
+        st.session_state[RAN_ON] = _where(page)
+    return st.session_state.get(RAN_ON) == _where(page)
+
+
+def _where(page: tuple[str, str]) -> tuple[str, str | None, str | None]:
+    """A page's script and its lesson step (not the rest of its query, which a page may rewrite after its panel)."""
+    query, script = page
+    params = parse_qs(query)
+    return script, *(params.get(name, [None])[-1] for name in (LESSON_PARAM, STEP_PARAM))
 
 
 Check = tuple[str, str]  # (session id, fragment id) of one page's pace check
@@ -145,10 +166,13 @@ class PaceWatcher:
 
     def follow(self, check: Check | None, class_id: int, lesson_id: str, seen: ClassPace | None,
                page: object = None) -> None:
-        """This check ran on `page` and saw the class at `seen`: rerun it there once the class is elsewhere."""
+        """This check ran and saw the class at `seen`: rerun it on `page` once the class is elsewhere. A full run of
+        the page gives its page; a run of the check alone (page None) keeps the one its full run gave."""
         if check is None:
             return
         with self._lock:
+            if page is None and check in self._followed:
+                page = self._followed[check][4]
             self._followed[check] = (class_id, lesson_id, seen, None, page)
 
     def followed(self) -> int:
@@ -192,22 +216,43 @@ class PaceWatcher:
 
 
 def _rerun_check(check: Check, page: tuple[str, str]) -> bool:
-    """Ask Streamlit to run this session's pace check now, on its page, as its own timer would; False when the
-    session is gone."""
+    """Ask Streamlit to run this session's pace check now, on its page, as st.rerun(scope="fragment") would; False
+    when the session is gone."""
     session_id, fragment_id = check
     if not Runtime.exists():
         return False
     info = Runtime.instance()._session_mgr.get_active_session_info(session_id)  # private: the AppSession
     if info is None:
         return False
-    from streamlit.proto.ClientState_pb2 import ClientState
     session = info.session
+    session._call_soon_on_event_loop(lambda: _ask(session, fragment_id, page))  # where its browser's requests come
+    return True
+
+
+def _ask(session, fragment_id: str, page: tuple[str, str]) -> None:
+    """On the session's event loop: queue a run of its pace check, with no widget states (the browser's stay), unless
+    a full run is already asked for (the student's click: it runs the check too, and a check's request folded into
+    it would give it this page instead of the one the click asked for)."""
+    from streamlit.proto.ClientState_pb2 import ClientState
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData, ScriptRequestType
+
+    if not session.has_fragment(fragment_id):  # a full run on a page without it (the student left the lesson)
+        return
     request = ClientState()
-    request.CopyFrom(session._client_state)  # private: its last request's widget states
+    request.CopyFrom(session._client_state)  # private: its last run's page and browser context
+    request.ClearField("widget_states")  # the browser's widgets keep their values, as with st.rerun()
     request.query_string, request.page_script_hash = page
     request.fragment_id, request.is_auto_rerun = fragment_id, True
-    session._call_soon_on_event_loop(lambda: session.request_rerun(request))  # on the session's event loop
-    return True
+    runner = session._scriptrunner  # private, as are its requests: Streamlit has no public way to rerun a session
+    if runner is not None:
+        requests = runner._requests
+        if requests._state == ScriptRequestType.RERUN and not requests._rerun_data.fragment_id_queue:
+            return
+        context = request.context_info if request.HasField("context_info") else None
+        if runner.request_rerun(RerunData(query_string=request.query_string, page_script_hash=request.page_script_hash,
+                                          fragment_id=fragment_id, is_auto_rerun=True, context_info=context)):
+            return
+    session.request_rerun(request)  # no run under way: a new one, as a browser's timer asks
 
 
 @st.cache_resource(show_spinner=False)

@@ -73,3 +73,105 @@ def test_a_gone_session_is_forgotten_and_a_class_the_store_cannot_read_does_not_
     assert w.check() == [] and w.followed() == 1  # A's tab closed: dropped; B's class unread this round
     c.broken.clear()
     assert w.check() == [B]
+
+
+def test_a_run_of_the_check_alone_keeps_the_page_its_full_run_gave():
+    c = Class()
+    w = c.watcher()
+    w.follow(A, 1, "nielsen-ch5", ClassPace(0, True), ("lesson=nielsen-ch5&step=2", "gradients"))
+    w.follow(A, 1, "nielsen-ch5", ClassPace(0, False))  # the check ran alone (its own timer, or asked)
+    c.places[1] = ClassPace(0, True)
+    assert w.check() == [A] and c.pages == [("lesson=nielsen-ch5&step=2", "gradients")]
+
+
+class Runner:
+    """A ScriptRunner's requests, Streamlit's own, behind the runner's request_rerun."""
+
+    def __init__(self):
+        from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequests
+        self._requests = ScriptRequests()
+
+    def request_rerun(self, data) -> bool:
+        return self._requests.request_rerun(data)
+
+
+class Session:
+    """What _ask reads of an AppSession: its fragments, its last run's client state, its runner; the runs asked."""
+
+    def __init__(self, runner: Runner | None):
+        from streamlit.proto.ClientState_pb2 import ClientState
+        self._client_state = ClientState(query_string="lesson=nielsen-ch5&step=1", page_script_hash="gradients")
+        self._client_state.widget_states.widgets.add(id="lesson_next", trigger_value=True)
+        self._client_state.context_info.timezone = "Asia/Shanghai"
+        self._scriptrunner, self.asked = runner, []
+
+    def has_fragment(self, fragment_id: str) -> bool:
+        return fragment_id == "fragment-1"
+
+    def request_rerun(self, client_state) -> None:
+        self.asked.append(client_state)
+
+
+STEP_2 = ("lesson=nielsen-ch5&step=2", "gradients")
+
+
+def test_a_check_asked_during_a_run_is_queued_as_a_fragment_run_with_no_widget_states():
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData, ScriptRequestType
+
+    from ui.lesson_pace import _ask
+    runner = Runner()
+    runner.request_rerun(RerunData(query_string="lesson=nielsen-ch5&step=2", page_script_hash="gradients"))
+    runner._requests.on_scriptrunner_ready()  # that full run is under way
+    _ask(Session(runner), "fragment-1", STEP_2)
+    request = runner._requests.on_scriptrunner_ready()  # what runs once it ends
+    assert request.type == ScriptRequestType.RERUN
+    data = request.rerun_data
+    assert data.fragment_id_queue == ["fragment-1"] and data.widget_states is None  # the widgets keep their values
+    assert (data.query_string, data.page_script_hash) == STEP_2 and data.context_info.timezone == "Asia/Shanghai"
+
+
+def test_a_check_asked_while_a_full_run_waits_to_start_leaves_that_run_its_page():
+    """The student's Next asked for step 3's page; the watcher's request, with step 2's, must not fold into it."""
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+
+    from ui.lesson_pace import _ask
+    runner = Runner()
+    runner.request_rerun(RerunData(query_string="lesson=nielsen-ch5&step=3", page_script_hash="gradients"))
+    _ask(Session(runner), "fragment-1", STEP_2)
+    data = runner._requests.on_scriptrunner_ready().rerun_data
+    assert data.query_string == "lesson=nielsen-ch5&step=3" and data.fragment_id_queue == []
+
+
+def test_a_check_asked_with_no_run_under_way_starts_one_and_a_dropped_check_is_not_asked():
+    from ui.lesson_pace import _ask
+    session = Session(None)
+    _ask(session, "fragment-1", STEP_2)
+    _ask(session, "fragment-9", STEP_2)  # a full run on another page dropped it
+    [request] = session.asked
+    assert (request.query_string, request.page_script_hash, request.fragment_id) == (*STEP_2, "fragment-1")
+    assert request.is_auto_rerun and not request.widget_states.widgets  # not the Next the browser pressed last
+    assert request.context_info.timezone == "Asia/Shanghai"
+
+
+def test_a_page_is_told_by_its_script_and_lesson_step_not_the_rest_of_its_query():
+    from ui.lesson_pace import _where
+    assert _where(("lesson=nielsen-ch5&step=2&lr=0.1", "train")) == _where(("step=2&lesson=nielsen-ch5", "train"))
+    assert _where(STEP_2) != _where(("lesson=nielsen-ch5&step=3", "gradients"))
+    assert _where(STEP_2) != _where(("lesson=nielsen-ch5&step=2", "train"))
+
+
+def test_a_check_run_on_the_page_before_the_latest_full_run_does_nothing():
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import streamlit as st
+
+        from ui.lesson_pace import _on_latest_page
+        st.session_state["seen"] = [_on_latest_page(page, full) for page, full in st.session_state["runs"]]
+
+    step_3 = ("lesson=nielsen-ch5&step=3&lr=0.1", "gradients")
+    at = AppTest.from_function(script)
+    at.session_state["runs"] = [(STEP_2, True), (STEP_2, False), (step_3, True), (STEP_2, False),
+                                (("step=3&lesson=nielsen-ch5", "gradients"), False)]
+    at.run()
+    assert at.session_state["seen"] == [True, True, True, False, True]
