@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -20,6 +21,7 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHOTS = ROOT / "screenshots"
+SERVER_LOGS = Path(tempfile.gettempdir()) / "nn-playground-test-servers"  # each test server's output
 
 
 def _missing(reason: str):
@@ -35,16 +37,22 @@ def free_port() -> int:
 
 
 def start_server(port: int, extra_env: dict | None = None) -> subprocess.Popen:
-    """streamlit run app.py on 127.0.0.1:port; returns once the health endpoint answers."""
+    """streamlit run app.py on 127.0.0.1:port; returns once the health endpoint answers.
+
+    Its output goes to a file (SERVER_LOGS/streamlit-<port>.log), not a pipe: a pipe nobody reads fills after
+    64 KB of log lines, and then the server's next log line blocks the thread that writes it."""
     env = {**os.environ, **(extra_env or {})}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    SERVER_LOGS.mkdir(parents=True, exist_ok=True)
+    log = SERVER_LOGS / f"streamlit-{port}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.time() + 180  # the health check answers as soon as it can: a loaded machine gets longer
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited: {proc.stdout.read().decode(errors='replace')[-2000:]}")
+            raise RuntimeError(f"streamlit exited: {log.read_bytes().decode(errors='replace')[-2000:]}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
                 if r.status == 200:

@@ -90,6 +90,21 @@ def pick(page, option: int) -> None:
         radio.nth(option).click(timeout=60_000, force=True)
 
 
+def held_still(page, what, seconds: float = 1.0) -> None:
+    """Until the page has run and `what` has not moved for `seconds`: a student clicks a button that holds still.
+
+    Clicked while Streamlit's frontend was still drawing the rerun that freed it, the page once moved under the
+    pointer 28 ms after Next's mousedown, and the mouseup landed on the page's title: no click, no step (the
+    browser's own events, recorded; the server never heard of it)."""
+    wait_for_app(page)
+    box, since = None, time.monotonic()
+    while time.monotonic() - since < seconds:
+        now = what.bounding_box()
+        if now != box:
+            box, since = now, time.monotonic()
+        time.sleep(0.1)
+
+
 def wait_bars(page, expected: list[int], timeout: float = 60_000) -> None:
     """Until the board's predictions chart draws exactly these bars (it refreshes itself every second)."""
     page.wait_for_function(f"(want) => {{ const b = ({BARS})(); return b && JSON.stringify(b[0]) === want; }}",
@@ -158,7 +173,10 @@ def test_eight_students_follow_the_teachers_pace(browser, pace_server):
     assert not store.lesson_state(class_id).paced
     ahead = students[0]
     wait_for_app(ahead)
-    ahead.locator(".st-key-lesson_next button:enabled").click(timeout=120_000)  # freed once its pace check reruns
+    next_button = ahead.locator(".st-key-lesson_next button:enabled")
+    next_button.wait_for(timeout=120_000)  # freed once its pace check reruns
+    held_still(ahead, next_button)
+    next_button.click(timeout=120_000)
     try:
         ahead.locator(".st-key-lesson_panel").get_by_text(step_text(2, steps)).wait_for(timeout=60_000)
     except Exception:
