@@ -124,12 +124,15 @@ def learning_speed_panel(seed: int) -> None:
         "example of the vanishing gradient problem: the first hidden layer learns about 100 times slower than "
         "the last."))
     cols = st.columns([2, 2, 3])
+    # the book's network by default; through session state, since a lesson step may have set them there first
+    st.session_state.setdefault("grad_speed_depth", 4)
+    st.session_state.setdefault("grad_speed_init", "lecun")
     depth = cols[0].segmented_control(_("Hidden layers of {width} units").format(width=SPEED_WIDTH), (2, 3, 4),
-                                      default=4, key="grad_speed_depth") or 4
+                                      key="grad_speed_depth") or 4
     activation = cols[1].selectbox(_("Activation σ"), ACTIVATION_NAMES, format_func=activation_label,
                                    key="grad_speed_act")
-    init = cols[2].selectbox(_("Initialisation"), INIT_ORDER, index=INIT_ORDER.index("lecun"),
-                             format_func=option_labels(INIT_SHORT), key="grad_speed_init")
+    init = cols[2].selectbox(_("Initialisation"), INIT_ORDER, format_func=option_labels(INIT_SHORT),
+                             key="grad_speed_init")
     cols[2].caption(_(INIT_LABELS[init]))  # the box shows the short name, which fits; the caption wraps
     train = st.button(_("Train {epochs} epochs on {images} images").format(epochs=SPEED_EPOCHS, images=SPEED_IMAGES),
                       key="grad_speed_train")
