@@ -14,7 +14,7 @@ from ui.bootstrap import require_app_frame
 from ui.capacity_panel import capacity_section
 from ui.class_send import send_panel
 from ui.classroom import CLOSED_TAB_SECONDS, busy_message, lesson_link_builder
-from ui.fragments import in_own_slot
+from ui.fragments import full_run, in_own_slot
 from ui.i18n import _
 from ui.lesson_measures import measured
 from ui.plain_text import plain
@@ -109,6 +109,8 @@ def live_panel(note: tuple[str, str] | None) -> None:
     training_judgement(shown)
     live_charts(run, shown)  # before the slice: Streamlit sends them at once, a steady tick apart however long it takes
     if run.running and not run.slice():
+        if full_run():
+            run.say_again()  # its notes (the run taken up again after a tab was away) would be gone unseen
         st.rerun()  # the whole page, so the buttons, the banner and the readouts show the run has stopped
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Callable, TypeVar
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 T = TypeVar("T")
 
@@ -26,4 +27,10 @@ def in_own_slot(fragment: Callable[..., T], *args, **kwargs) -> T:
         return fragment(*args, **kwargs)
 
 
-__all__ = ["in_own_slot"]
+def full_run() -> bool:
+    """Whether this run of the script runs the whole page (not one of its fragments alone); True outside Streamlit."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return ctx is None or not ctx.fragment_ids_this_run
+
+
+__all__ = ["full_run", "in_own_slot"]

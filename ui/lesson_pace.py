@@ -24,7 +24,7 @@ from streamlit.runtime import Runtime
 
 from classroom import Refused
 from ui.class_session import current, open_store
-from ui.fragments import in_own_slot
+from ui.fragments import full_run, in_own_slot
 from ui.lesson_walk import LESSON_PARAM, STEP_PARAM
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def _this_run() -> tuple[tuple[str, str] | None, tuple[str, str], bool]:
         return None, ("", ""), True
     fragment_id = getattr(ThreadState.get(), "fragment_id", None)  # Streamlit's own (private): the running fragment
     check = (ctx.session_id, fragment_id) if fragment_id else None
-    return check, (urlencode(st.query_params.to_dict()), ctx.page_script_hash), not ctx.fragment_ids_this_run
+    return check, (urlencode(st.query_params.to_dict()), ctx.page_script_hash), full_run()
 
 
 def _on_latest_page(page: tuple[str, str], full: bool) -> bool:

@@ -73,6 +73,7 @@ class TrainRun:
     lost: bool = False  # the link's snapshot could not be restored: say so once
     looked: bool = False  # the link's run= was looked up (once per session)
     class_run: str | None = None  # the run's id on the class board (ui.class_send), kept with its snapshot
+    told: dict = field(default_factory=dict)  # the notes said in this run of the page (say_again puts them back)
 
     @classmethod
     def of(cls, state: MutableMapping | None = None) -> TrainRun:
@@ -275,7 +276,8 @@ class TrainRun:
 
     def resume(self) -> bool:
         """Once per session: take up the run of the link's `run=` from its snapshot, training again if it was.
-        True when a run was restored; a token without a snapshot is no error."""
+        True when a run was restored; a token without a snapshot is no error. Each run of the page calls it first."""
+        self.told = {}
         if self.looked or self.trainer is not None:
             return False
         self.looked = True
@@ -322,7 +324,7 @@ class TrainRun:
         session's own run, given back while its tab was away (free)."""
         if self.resumed is None:
             return None
-        (step, seconds, training), self.resumed = self.resumed, None
+        (step, seconds, training), self.told["resumed"], self.resumed = self.resumed, self.resumed, None
         return back_after_away_text(step, training) if away else resumed_text(step, seconds, training)
 
     def was_unsaved(self) -> str | None:
@@ -337,6 +339,8 @@ class TrainRun:
     def was_lost(self) -> bool:
         """Whether the link's snapshot could not be restored, since the page last asked."""
         lost, self.lost = self.lost, False
+        if lost:
+            self.told["lost"] = True
         return lost
 
     def was_busy(self) -> bool:
@@ -347,7 +351,16 @@ class TrainRun:
     def was_freed(self) -> bool:
         """Whether the run went back to the class while the tab was away, since the page last asked."""
         freed, self.freed = self.freed, False
+        if freed:
+            self.told["freed"] = True
         return freed
+
+    def say_again(self) -> None:
+        """The page reruns itself before its browser saw this run (the run stopped in the run's own slice): what
+        this run said once (resumed, freed, lost) is said again by the next."""
+        for name, value in self.told.items():
+            setattr(self, name, value)
+        self.told = {}
 
     def last_retune(self) -> str | None:
         """The info box's sentence about the latest retune, in the session's language; None without one."""

@@ -208,3 +208,21 @@ def test_what_fits_is_a_smaller_batch_when_the_network_itself_fits(monkeypatch):
 def test_a_run_within_the_budget_is_built_as_before(slots, monkeypatch):
     monkeypatch.setenv("PLAYGROUND_SESSION_MB", "500")
     assert built().trainer.network.hidden == (8,)
+
+
+def test_what_a_run_of_the_page_said_once_is_said_again_when_the_page_reruns_before_it_was_seen():
+    """The run taken up after a tab was away can end in the page's own slice; the page then reruns itself, and the
+    note it had just drawn would be gone unseen (tests/ui/test_classroom.py's tab coming back failed 3 runs in 4)."""
+    run = TrainRun(freed=True, resumed=(1200, 3.0, True), lost=True, looked=True)  # looked: no store is read
+    for _run_of_the_page in range(2):
+        run.resume()  # each run of the page starts here
+        assert run.was_freed() and run.was_lost()
+        said = run.was_resumed(away=True)
+        assert "away for more than 20 seconds" in said and "step 1,200" in said and "trains on" in said
+        run.say_again()  # the page's slice found the run finished: it reruns the whole page
+    run.resume()
+    assert run.was_freed() and run.was_lost() and run.was_resumed(away=True) is not None
+    run.resume()  # that run of the page was seen: said once
+    assert not run.was_freed() and not run.was_lost() and run.was_resumed() is None
+    run.say_again()  # nothing said in this run: nothing comes back
+    assert not run.was_freed() and run.was_resumed() is None
