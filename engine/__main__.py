@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import sys
 import time
@@ -393,5 +394,20 @@ def _plain(value):
     return value
 
 
+def exit_now(code: int) -> None:
+    """End the process with `code` once its output is flushed, without the interpreter's teardown.
+
+    Tearing down an interpreter that imported torch takes about 0.45 s here (`python -c "import torch"`: 1.5-1.8 s,
+    with os._exit after the import: 1.0-1.4 s), longer than `train`'s 5 epochs. Nothing of a command needs it: its
+    files are written, closed and renamed before main returns, and it starts no thread or process of its own. A
+    command that raised (a bug, a usage error from argparse) does not come here: Python reports it as usual."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # `... | head` closed the pipe, or main closed the stream
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())
