@@ -6,7 +6,7 @@ from ui.bootstrap import configure_process
 from ui.class_join import class_box
 from ui.compute import INTERACTIVE
 from ui.i18n import _, install_language
-from ui.lesson_panel import lesson_panel
+from ui.lesson_panel import lesson_panel, page_waits
 from ui.run_links import keep_in_link as keep_run_in_link
 from ui.state import sidebar
 from ui.theme import install_presenter, page_css, presenter_switch
@@ -42,5 +42,7 @@ with INTERACTIVE.running(ctx.session_id if ctx else "bare"):  # a click's run go
     with st.sidebar:
         presenter_switch()
         st.markdown(page_css(presenting), unsafe_allow_html=True)  # the pages' own st.html styles come after
-    lesson_panel(page.url_path)  # the open lesson's step, above the page (ui/lesson_panel.py)
-    page.run()
+    if lesson_panel(page.url_path):  # the open lesson's step, above the page (ui/lesson_panel.py)
+        page.run()
+    else:  # not before the student has predicted what the page would show them
+        page_waits(page.title)

@@ -17,11 +17,15 @@ PENDING = "lesson_go"  # session state: the step a button asked for (a callback 
 CLOSE = 0.25  # a number prediction within 25 % of the measured value (or 0.5 of it, near 0) counts as close
 
 
-def lesson_panel(page: str) -> None:
-    """Draw the open lesson's step for `page` (the url path of the page about to run); nothing without a lesson."""
+def lesson_panel(page: str) -> bool:
+    """Draw the open lesson's step for `page` (the url path of the page about to run); nothing without a lesson.
+
+    False while the step on this page waits for the student's prediction: the page itself is drawn once they have
+    answered (or their teacher has revealed the step), since what it measures would give the answer away. Predict
+    first, then see (Kim, Reinecke & Hullman, CHI 2017)."""
     walk = walks.current()
     if walk is None:
-        return
+        return True
     if PENDING in st.session_state:  # Back, Next or "Go to this step's page" was pressed: open that step's page
         walks.go(walk, st.session_state.pop(PENDING))
     walks.apply_once(walk, page)
@@ -38,9 +42,10 @@ def lesson_panel(page: str) -> None:
             st.button(_("Go to this step's page"), key="lesson_goto", type="primary", on_click=_go_later,
                       args=(walk.step,))
             _buttons(walk, pace)
-            return
+            return True
         seen = walks.revealed(walk)
-        if seen is None and pace is not None and pace.revealed_on(walk.step):
+        shown_by_teacher = seen is None and pace is not None and pace.revealed_on(walk.step)
+        if shown_by_teacher:
             st.info(_("Your teacher has revealed this step on the board. Run it here, then press Reveal to see your "
                       "prediction beside your own numbers."), icon=":material/co_present:")
         # side by side on a projector, so the page's own charts stay in sight; stacked on a phone
@@ -50,6 +55,7 @@ def lesson_panel(page: str) -> None:
             prediction = _question(walk, lang)
             st.markdown(_("**Then run:** {task}").format(task=step.task(lang)))
             st.markdown(_("**Look at:** {chart}").format(chart=step.look(lang)))
+            waiting = seen is None and prediction is None and not shown_by_teacher
             if seen is None:
                 st.button(_("Reveal"), key="lesson_reveal", icon=":material/visibility:",
                           disabled=prediction is None, on_click=_reveal_now, args=(walk,),
@@ -58,6 +64,15 @@ def lesson_panel(page: str) -> None:
             with answer:
                 _reveal(walk, prediction, seen, lang)
         _buttons(walk, pace)
+    return not waiting
+
+
+def page_waits(title: str) -> None:
+    """In place of a page that waits for the student's prediction (lesson_panel returned False): its title, and why
+    it is not shown yet."""
+    st.title(title)
+    st.info(_("Predict first: this page opens once you have answered the question above, because what it measures "
+              "would give the answer away."), icon=":material/lock:")
 
 
 def _go_later(step: int) -> None:

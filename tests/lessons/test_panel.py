@@ -73,6 +73,8 @@ def test_lessons_page_lists_every_lesson_with_a_start_link():
 ])
 def test_a_page_publishes_the_measures_lessons_name(page, query):
     at = open_page(f"pages/{page}.py", query)
+    if "lesson" in query:  # the page opens once the step's question is answered
+        in_frame(at.number_input(key=f"lesson_q_{query['lesson']}_0").set_value(1).run())
     published = at.session_state[KEY]
     expected = {f"{page}.{name}" for name in lessons.MEASURES[page]}
     if page == "train":  # before a run only the network's size is known; the readouts come with training
@@ -115,4 +117,46 @@ def test_a_student_is_told_when_the_teacher_reveals_their_step_on_the_board(tmp_
     store.move_lesson(key, class_id, 3)  # the teacher's reveal was of step 3, now of no step: nothing said
     at = open_page("pages/gradients.py", {"lesson": "nielsen-ch5", "step": "3", "cls": token})
     assert not any(told in i.value for i in at.info)
+    st.cache_resource.clear()
+
+
+def _page_drawn(at) -> bool:
+    """Whether the Gradients page itself ran (its configuration A's depth slider), not only the lesson panel."""
+    return any(s.key == "grad_depth" for s in at.slider)
+
+
+def test_the_page_opens_only_once_the_student_has_predicted():
+    at = open_page("pages/gradients.py", {"lesson": "nielsen-ch5", "step": "3"})
+    waiting = "Predict first: this page opens once you have answered the question above"
+    assert any(waiting in i.value for i in at.info)
+    assert not _page_drawn(at) and not at.get("plotly_chart")  # its verdict would give the answer away
+    assert [t.value for t in at.title] == ["Gradients"]  # which page waits
+    assert at.session_state["grad_depth"] == 4  # the step's settings wait for the page
+    in_frame(at.radio(key="lesson_q_nielsen-ch5_2").set_value(1).run())
+    assert _page_drawn(at) and at.get("plotly_chart")
+    assert not any(waiting in i.value for i in at.info)
+    assert at.slider(key="grad_depth").value == 4  # with the step's settings
+    in_frame(at.button(key="lesson_next").click().run())  # step 4: a new question, the page waits again
+    assert any(waiting in i.value for i in at.info) and not _page_drawn(at)
+    in_frame(at.button(key="lesson_back").click().run())  # back to step 3: the answer kept, the page open
+    assert _page_drawn(at) and at.radio(key="lesson_q_nielsen-ch5_2").value == 1
+
+
+def test_a_page_opens_without_a_prediction_once_the_teacher_has_revealed_the_step(tmp_path, monkeypatch):
+    import streamlit as st
+
+    import classroom
+
+    url = f"sqlite:///{tmp_path / 'class.db'}"
+    monkeypatch.setenv("PLAYGROUND_STORE", url)
+    st.cache_resource.clear()
+    store = classroom.open_store(url)
+    class_id, code, key = store.create_class("Period 3")
+    _, token = store.join(code, "Ann")
+    store.start_lesson(key, class_id, "nielsen-ch5", 6, paced=True)
+    at = open_page("pages/gradients.py", {"lesson": "nielsen-ch5", "step": "1", "cls": token})
+    assert not _page_drawn(at)  # a latecomer who has not predicted
+    store.reveal_lesson(key, class_id)
+    in_frame(at)
+    assert _page_drawn(at)  # the class has seen the answer: no prediction to protect
     st.cache_resource.clear()

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import local_script_runner
 
 import classroom
 from tests.apptest import open_page
+from tests.lessons.test_panel import in_frame
 from tests.pages.test_board import store_url  # noqa: F401  (a fixture: this test's own class store)
 from ui.fragments import in_own_slot
 
@@ -78,7 +79,8 @@ def test_a_paced_students_lesson_panel_and_the_teachers_board_have_no_sibling_af
     _, token = store.join(code, "Ann")
     store.create_experiment(key, class_id, "depth")
     store.start_lesson(key, class_id, "nielsen-ch5", 6, paced=True)
-    open_page("pages/gradients.py", {"lesson": "nielsen-ch5", "step": "1", "cls": token})  # its pace check
+    at = open_page("pages/gradients.py", {"lesson": "nielsen-ch5", "step": "1", "cls": token})  # its pace check
+    in_frame(at.radio(key="lesson_q_nielsen-ch5_0").set_value(0).run())  # answered: the page's own fragments too
     open_page("pages/board.py", {"teacher": key})  # the live lesson and the live experiment board
     assert fragment_count(sent) >= 5
     assert later_siblings(sent) == []
