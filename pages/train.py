@@ -79,7 +79,7 @@ def training_judgement(shown: RunView) -> None:
 
 def buttons_row(run: TrainRun, note: tuple[str, str] | None) -> None:
     """Start, Pause, Step, Reset, and beside them why the settings or the run changed (note: text, icon)."""
-    buttons = st.columns([1, 1, 1, 1, 3])
+    buttons = st.columns([1, 1, 1.4, 1, 2.6])  # "Step once" whole at 1280 px beside the sidebar
     buttons[0].button(_("Start"), key="train_start", type="primary", on_click=run.start, disabled=run.running,
                       icon=":material/play_arrow:", width="stretch")
     buttons[1].button(_("Pause"), key="train_pause", on_click=run.pause, disabled=not run.running,

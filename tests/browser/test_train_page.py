@@ -152,6 +152,22 @@ def test_raising_eta_while_running_applies_to_the_same_run(page, server_url):
     wait_for_app(page)
 
 
+# The button labels cut short with "…" inside the elements `selector` picks: each label's own width on one line
+# against the width its button gives it.
+CLIPPED = """(selector) => [...document.querySelectorAll(selector)].flatMap(
+  el => [...el.querySelectorAll('button [data-testid="stMarkdownContainer"]')]).filter(label => {
+    const box = label.getBoundingClientRect().width;  // 0: a copy not shown
+    const probe = document.createElement('span');  // the label's own width, on one line and never cut
+    probe.style.cssText = 'position:absolute;visibility:hidden;white-space:nowrap';
+    probe.style.font = getComputedStyle(label.querySelector('p') || label).font;
+    probe.textContent = label.textContent;
+    document.body.appendChild(probe);
+    const wide = probe.getBoundingClientRect().width;
+    probe.remove();
+    return box > 0 && wide > box + 0.1;  // a fraction of a pixel too narrow already shows "…"
+  }).map(label => label.textContent)"""
+
+
 def test_on_a_1280x720_projector_the_loss_and_delta_charts_show_without_scrolling(browser, server_url):
     """Once training runs, the loss and δ charts' titles and at least their top halves are on the first screen."""
     context = browser.new_context(viewport={"width": 1280, "height": 720})
@@ -174,6 +190,8 @@ def test_on_a_1280x720_projector_the_loss_and_delta_charts_show_without_scrollin
         pause = page.get_by_role("button", name="Pause")
         button = pause.bounding_box()
         assert button["y"] >= 0 and button["y"] + button["height"] <= 720  # the controls stay on screen
+        assert page.evaluate(CLIPPED, ".st-key-train_start, .st-key-train_pause, .st-key-train_step, "
+                                      ".st-key-train_reset") == []  # every label whole ("Step o…" was cut)
         screenshot(page, "train_projector_1280x720")
         pause.click()
         wait_for_app(page)
