@@ -1,10 +1,15 @@
 """A teacher-paced lesson (issue 25): how soon every student's page follows the teacher's Next.
 
 The server (python -m serve --workers 2, its class store a SQLite file in a temp folder, shared by both workers)
-runs on core 0, the browsers (Playwright's driver and Chromium) on core 1, as in bench/board_class.py. A class is
+runs on core 0, the students' browsers (Playwright's driver and Chromium) on core 1, as in bench/board_class.py.
+The teacher's browser (a Chromium of its own) runs beside the server on core 0 by default (--teacher server: the
+teacher's laptop serves the class and shows the board on the projector), or with the students on core 1
+(--teacher students: then the board's own drawing takes its share of the students' core). A class is
 made in the store and STUDENTS students join it; the teacher opens the Board page, starts the Nielsen chapter 5
 lesson with everyone together; each student, in a browser context of its own, opens the lesson's first step with
-its class token in the link (as after joining) and answers. Then the teacher presses "Next step" MOVES times. First
+its class token in the link (as after joining). Then, MOVES times, every student answers the step's question (which
+opens the step's page), the class reads the page (until the students' browsers have drawn it: under QUIET of a
+core for a second), and the teacher presses "Next step". First
 one student alone in a class of its own (the baseline, in this same run), then STUDENTS together. Measured, with
 timestamps (epoch ms, one clock), and each side's CPU during the moves:
 
@@ -18,7 +23,7 @@ timestamps (epoch ms, one clock), and each side's CPU during the moves:
 
 Target (issue 25): every student moves within 2 s of the teacher's Next.
 
-Usage: python bench/lesson_pace.py [--students 8] [--moves 3] [--workers 2]
+Usage: python bench/lesson_pace.py [--students 8] [--moves 3] [--workers 2] [--teacher server|students]
 Needs HAProxy and Chromium (see README); takes 3-6 minutes (more when the machine is busy).
 """
 from __future__ import annotations
@@ -45,9 +50,9 @@ from tests.browser.test_lesson_pace import LESSON, PICKS, PRESS, WATCH, pick, st
 TARGET_S = 2.0  # issue 25: all move within 2 s of the teacher's Next
 
 
-def open_pages(browser, url: str, key: str, tokens: list[str], steps: int):
+def open_pages(browser, url: str, key: str, tokens: list[str], steps: int, teacher_browser=None):
     print("the teacher starts the lesson ...", file=sys.stderr, flush=True)
-    teacher = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    teacher = (teacher_browser or browser).new_context(viewport={"width": 1280, "height": 720}).new_page()
     teacher.goto(f"{url}/board?teacher={key}&lang=en", timeout=240_000)
     teacher.get_by_role("button", name="Start the lesson").click(timeout=240_000)
     teacher.get_by_text("step 1 of").wait_for(timeout=120_000)
@@ -64,6 +69,7 @@ def open_pages(browser, url: str, key: str, tokens: list[str], steps: int):
 
 
 WAIT_SECONDS = 8.0  # the class on a step, before the teacher's first Next
+QUIET = 0.10  # of a core: the students' browsers have drawn the step's page (a class reads it before Next)
 
 
 def idle(pages: list, timeout: float = 240.0) -> None:
@@ -87,42 +93,107 @@ def move(teacher, students: list, store: classroom.Store, class_id: int, key: st
     return {"pressed": pressed, "stored": stored, "moved": moved}
 
 
-def one_class(browser, server, store: classroom.Store, n: int, steps: int, moves: int) -> dict:
+def predict(page, question: lessons.Question, option: int) -> None:
+    """Answer the step's question in the lesson panel: an option, or a number."""
+    if question.kind == "choice":
+        pick(page, option % len(question.options))
+        return
+    box = page.locator('.st-key-lesson_panel input[type="number"]')
+    box.wait_for(timeout=240_000)
+    box.fill(str(option + 1))
+    box.press("Enter")
+
+
+def everyone_answers(teacher, students: list, question: lessons.Question) -> None:
+    """Each student answers; until the board counts every answer and no page is running."""
+    for page, option in zip(students, PICKS * (len(students) // len(PICKS) + 1)):
+        predict(page, question, option)
+    teacher.get_by_text(f"{len(students)} of {len(students)} answered").wait_for(timeout=120_000)
+    idle(students)
+
+
+class TeacherBrowser:
+    """The teacher's Chromium, a browser of its own, its processes pinned to `core` (None: left where the driver
+    runs, with the students)."""
+
+    def __init__(self, playwright, core: int | None):
+        before = set(tree(os.getpid()))
+        self.browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        self.roots, self.core = set(tree(os.getpid())) - before, core
+        self.pin()
+
+    def pids(self) -> list[int]:
+        return sorted({pid for root in self.roots for pid in tree(root)})
+
+    def pin(self) -> None:
+        """Every process of this browser on its core (a renderer started since inherits its zygote's, mostly)."""
+        if self.core is None:
+            return
+        for pid in self.pids():
+            try:
+                os.sched_setaffinity(pid, {self.core})
+            except OSError:  # gone meanwhile
+                continue
+
+
+def one_class(browser, teacher_browser: TeacherBrowser, server, store: classroom.Store, n: int, steps: int,
+              moves: int) -> dict:
     """A class of n students through `moves` of the teacher's Next: each move's timestamps, and each side's CPU
     during the moves (1.00 = one core)."""
     class_id, code, key = store.create_class(f"Bench {n}")
     tokens = [store.join(code, f"Student {i + 1}")[1] for i in range(n)]
-    teacher, students = open_pages(browser, server.url, key, tokens, steps)
+    teacher, students = open_pages(browser, server.url, key, tokens, steps, teacher_browser.browser)
+    teacher_browser.pin()
+    questions = [step.question for step in lessons.load().lessons[LESSON].steps]
     print("the students answer ...", file=sys.stderr, flush=True)
-    for page, option in zip(students, PICKS * (n // len(PICKS) + 1)):
-        pick(page, option)
-    teacher.get_by_text(f"{n} of {n} answered").wait_for(timeout=120_000)
-    browsers = lambda: [p for p in tree(os.getpid()) if p not in server.pids() and p != os.getpid()]  # noqa: E731
-    idle(students)
-    before = cpu_seconds(server.pids()), cpu_seconds(browsers()), time.monotonic()
-    time.sleep(WAIT_SECONDS)  # the class waits for the teacher: what following the pace costs meanwhile
-    waited = time.monotonic() - before[2]
-    waiting = ((cpu_seconds(server.pids()) - before[0]) / waited, (cpu_seconds(browsers()) - before[1]) / waited)
-    rounds, cpu, wall = [], [0.0, 0.0], 0.0
-    for m in range(moves):
+    everyone_answers(teacher, students, questions[0])
+    def cpu() -> tuple[float, float, float]:
+        """CPU seconds so far: the server, the students' browsers (with Playwright's driver), the teacher's."""
+        ours = set(server.pids()) | set(teacher_browser.pids()) | {os.getpid()}
+        students_ = [p for p in tree(os.getpid()) if p not in ours]
+        return cpu_seconds(server.pids()), cpu_seconds(students_), cpu_seconds(teacher_browser.pids())
+
+    def settle() -> None:
+        """Until the students' browsers have drawn the page they answered on: under QUIET of a core for a second.
+        Each answer opens the step's page, and 8 pages drawing at once keep one core busy for seconds after their
+        script has run; a class reads the page before the teacher moves on."""
         idle(students)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            before, start = cpu()[1], time.monotonic()
+            time.sleep(1.0)
+            if (cpu()[1] - before) / (time.monotonic() - start) < QUIET:
+                return
+
+    settle()
+    before, start = cpu(), time.monotonic()
+    time.sleep(WAIT_SECONDS)  # the class waits for the teacher: what following the pace costs meanwhile
+    waited = time.monotonic() - start
+    waiting = tuple((b - a) / waited for a, b in zip(before, cpu()))
+    rounds, used, wall = [], [0.0, 0.0, 0.0], 0.0
+    for m in range(moves):
+        if m:
+            print(f"the students answer step {m + 1} ...", file=sys.stderr, flush=True)
+            everyone_answers(teacher, students, questions[m])
+        settle()
         print(f"the teacher presses Next ({m + 1} of {moves}) ...", file=sys.stderr, flush=True)
-        before = cpu_seconds(server.pids()), cpu_seconds(browsers()), time.monotonic()
+        teacher_browser.pin()
+        before, start = cpu(), time.monotonic()
         rounds.append(move(teacher, students, store, class_id, "board_lesson_next", step_text(m + 1, steps)))
-        cpu[0] += cpu_seconds(server.pids()) - before[0]
-        cpu[1] += cpu_seconds(browsers()) - before[1]
-        wall += time.monotonic() - before[2]
+        used = [u + b - a for u, a, b in zip(used, before, cpu())]
+        wall += time.monotonic() - start
     for page in (teacher, *students):
         page.context.close()
-    return {"rounds": rounds, "server_cpu": cpu[0] / wall, "browser_cpu": cpu[1] / wall, "waiting": waiting}
+    return {"rounds": rounds, "cpu": [u / wall for u in used], "waiting": waiting}
 
 
 def report(n: int, result: dict) -> list[float]:
     """Print one class's moves; every student's latency of every move (inf: never moved)."""
+    used, waiting = result["cpu"], result["waiting"]
     print(f"{n} student(s), {len(result['rounds'])} moves of the teacher (Next); CPU during the moves (1.00 = one "
-          f"core): server {result['server_cpu']:.2f}, browsers {result['browser_cpu']:.2f}; while the class waited "
-          f"{WAIT_SECONDS:.0f} s for the teacher: server {result['waiting'][0]:.3f}, browsers "
-          f"{result['waiting'][1]:.3f}")
+          f"core): server {used[0]:.2f}, students' browsers {used[1]:.2f}, teacher's browser {used[2]:.2f}; while the "
+          f"class waited {WAIT_SECONDS:.0f} s for the teacher: server {waiting[0]:.3f}, students' browsers "
+          f"{waiting[1]:.3f}, teacher's {waiting[2]:.3f}")
     every = []
     for i, r in enumerate(result["rounds"], 1):
         lat = [(m - r["pressed"]) / 1000 for m in r["moved"] if m is not None]
@@ -139,6 +210,8 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=8)
     parser.add_argument("--moves", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--teacher", choices=("server", "students"), default="server",
+                        help="the teacher's browser beside the server (the teacher's laptop) or on the students' core")
     args = parser.parse_args()
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         raise SystemExit(f"error: no Chromium at {CHROMIUM}")
@@ -154,21 +227,26 @@ def main() -> None:
     try:
         if browser_core is not None:
             os.sched_setaffinity(0, {browser_core})
-        print(f"server: python -m serve --workers {args.workers} on core {server_core}; browsers on core "
-              f"{browser_core}; load average {os.getloadavg()[0]:.1f}", flush=True)
+        teacher_core = server_core if args.teacher == "server" else None
+        print(f"server: python -m serve --workers {args.workers} on core {server_core}; students' browsers on core "
+              f"{browser_core}; the teacher's browser on core "
+              f"{browser_core if teacher_core is None else teacher_core}; load average {os.getloadavg()[0]:.1f}",
+              flush=True)
         store = classroom.open_store(store_url)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-            alone = one_class(browser, server, store, 1, steps, moves)  # the baseline: one student, one browser
-            class_ = one_class(browser, server, store, args.students, steps, moves)
+            teacher = TeacherBrowser(p, teacher_core)
+            alone = one_class(browser, teacher, server, store, 1, steps, moves)  # the baseline: one student alone
+            class_ = one_class(browser, teacher, server, store, args.students, steps, moves)
+            teacher.browser.close()
             browser.close()
     finally:
         server.stop()
         forget_engines()
         shutil.rmtree(folder, ignore_errors=True)
 
-    print(f"load average {os.getloadavg()[0]:.1f}; all the browsers share core {browser_core}: a class's pages "
-          f"paint one after another there, while in a class each student's device paints its own")
+    print(f"load average {os.getloadavg()[0]:.1f}; the students' browsers share core {browser_core}: a class's "
+          f"pages paint one after another there, while in a class each student's device paints its own")
     baseline = report(1, alone)
     every = report(args.students, class_)
     print(f"one student alone: slowest {max(baseline):.2f} s, median {statistics.median(baseline):.2f} s")

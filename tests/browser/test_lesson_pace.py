@@ -22,12 +22,13 @@ LESSON = "nielsen-ch5"
 PICKS = (0, 0, 0, 1, 1, 2, 3, 0)  # each student's option on the first step (student 7 first picks 2, then 0)
 
 # Each student page: the epoch ms when its lesson panel first shows `target` (e.g. "Step 2 / 7"). A page switch
-# (st.switch_page) keeps the document, so the watcher outlives it.
+# (st.switch_page) keeps the document, so the watcher outlives it. textContent, not innerText: reading innerText
+# every 25 ms would make the browser lay the page out each time, a cost of the measuring, not of the move.
 WATCH = """(target) => {
   window.__moved = null;
   const timer = setInterval(() => {
     const panel = document.querySelector('.st-key-lesson_panel');
-    if (panel && panel.innerText.includes(target)) { window.__moved = Date.now(); clearInterval(timer); }
+    if (panel && panel.textContent.includes(target)) { window.__moved = Date.now(); clearInterval(timer); }
   }, 25);
 }"""
 # The teacher page: press a button by its key and return the epoch ms of the press.
