@@ -91,7 +91,9 @@ def test_the_lessons_page_and_a_step_in_chinese_have_no_english_sentence_left():
         assert left == [], (page, left)
 
 
-def test_a_student_is_told_when_the_teacher_reveals_their_step_on_the_board(tmp_path, monkeypatch):
+@pytest.fixture
+def a_class(tmp_path, monkeypatch):
+    """A class store of this test's own (the pages' too), a class and its one student: (store, id, key, token)."""
     import streamlit as st
 
     import classroom
@@ -102,6 +104,12 @@ def test_a_student_is_told_when_the_teacher_reveals_their_step_on_the_board(tmp_
     store = classroom.open_store(url)
     class_id, code, key = store.create_class("Period 3")
     _, token = store.join(code, "Ann")
+    yield store, class_id, key, token
+    st.cache_resource.clear()
+
+
+def test_a_student_is_told_when_the_teacher_reveals_their_step_on_the_board(a_class):
+    store, class_id, key, token = a_class
     store.start_lesson(key, class_id, "nielsen-ch5", 6, paced=False)  # own pace: nobody is moved
     store.move_lesson(key, class_id, 2)
     told = "Your teacher has revealed this step on the board"
@@ -117,7 +125,6 @@ def test_a_student_is_told_when_the_teacher_reveals_their_step_on_the_board(tmp_
     store.move_lesson(key, class_id, 3)  # the teacher's reveal was of step 3, now of no step: nothing said
     at = open_page("pages/gradients.py", {"lesson": "nielsen-ch5", "step": "3", "cls": token})
     assert not any(told in i.value for i in at.info)
-    st.cache_resource.clear()
 
 
 def _page_drawn(at) -> bool:
@@ -142,21 +149,11 @@ def test_the_page_opens_only_once_the_student_has_predicted():
     assert _page_drawn(at) and at.radio(key="lesson_q_nielsen-ch5_2").value == 1
 
 
-def test_a_page_opens_without_a_prediction_once_the_teacher_has_revealed_the_step(tmp_path, monkeypatch):
-    import streamlit as st
-
-    import classroom
-
-    url = f"sqlite:///{tmp_path / 'class.db'}"
-    monkeypatch.setenv("PLAYGROUND_STORE", url)
-    st.cache_resource.clear()
-    store = classroom.open_store(url)
-    class_id, code, key = store.create_class("Period 3")
-    _, token = store.join(code, "Ann")
+def test_a_page_opens_without_a_prediction_once_the_teacher_has_revealed_the_step(a_class):
+    store, class_id, key, token = a_class
     store.start_lesson(key, class_id, "nielsen-ch5", 6, paced=True)
     at = open_page("pages/gradients.py", {"lesson": "nielsen-ch5", "step": "1", "cls": token})
     assert not _page_drawn(at)  # a latecomer who has not predicted
     store.reveal_lesson(key, class_id)
     in_frame(at)
     assert _page_drawn(at)  # the class has seen the answer: no prediction to protect
-    st.cache_resource.clear()
