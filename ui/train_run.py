@@ -22,7 +22,7 @@ from engine.train.resume import estimated_bytes, restore, snapshot_bytes
 from engine.train.trainer import Trainer, retunable_changes
 from ui import classroom
 from ui.class_session import open_store
-from ui.compute import INTERACTIVE, click_waiting, training_debt
+from ui.compute import SliceBudget
 from ui.i18n import N_, _
 from ui.plain_text import plain
 from ui.run_links import RUN_PARAM, back_after_away_text, link_token, prune_now, put_in_link, resumed_text
@@ -60,8 +60,7 @@ class TrainRun:
     running: bool = False
     built_from: tuple[NetworkSpec, TrainSpec] | None = None  # the settings the trainer follows, as the widgets gave
     retunes: list[tuple[int, tuple]] = field(default_factory=list)  # (first step, ((name, value), ...)) per retune
-    owed: float = 0.0  # CPU seconds the last slice could not train, owed to the next
-    last_slice: float | None = None  # time.monotonic() when the last slice began; None: the first is one tick's
+    slices: SliceBudget = field(default_factory=SliceBudget)  # CPU time owed, when the last slice began
     tick: Tick = Tick.STILL
     step_once: bool = False  # Step was pressed: the page's next run trains one mini-batch
     busy: bool = False  # Start found every training slot taken: say so once
@@ -88,7 +87,7 @@ class TrainRun:
         """Train from the next tick on, if the server has a free training slot (a classroom shares its cores)."""
         if classroom.training_slots().acquire(classroom.session_token()):
             self.running = True
-            self.last_slice, self.owed = None, 0.0  # the first slice trains one tick's worth, nothing owed from before
+            self.slices = SliceBudget()  # the first slice trains one tick's worth, nothing owed from before
         else:
             self.busy = True
         self.tick = Tick.WHOLE_PAGE
@@ -200,28 +199,19 @@ class TrainRun:
         return True
 
     def _train_slice(self) -> None:
-        """Train for this session's CPU budget since its last slice (ui.compute), in CHUNK_SECONDS pieces."""
-        # CPU time, not wall time: in a class the other sessions' threads hold the GIL for most of the wall clock
-        yield_point = st.empty()
+        """Train for this session's CPU budget since its last slice (ui.compute), in CHUNK_SECONDS pieces; this
+        session's own Pause, Step or Reset ends the slice at once."""
+        yield_point = st.empty()  # a button outside the panel was hit: Streamlit stops the run at its .empty()
         token = classroom.session_token()
         training_now = classroom.training_slots().shares(token)  # a student's tabs share one student's part
-        now = time.monotonic()
-        elapsed = now - (self.last_slice if self.last_slice is not None else now - tick_seconds(training_now))
-        self.last_slice = now
-        budget = training_debt(self.owed, TRAIN_BUDGET / TICK_SECONDS, elapsed, training_now)
-        cpu_start, wall_start = time.thread_time(), time.perf_counter()
-        try:
-            while not self.trainer.finished:
-                INTERACTIVE.wait_turn(token)  # another session's click first
-                self.trainer.run_for(min(CHUNK_SECONDS, budget))
-                if click_waiting():  # this session's own Pause, Step or Reset
-                    yield_point.empty()  # Streamlit's yield point: raises here when a button outside the panel was hit
-                    break  # a button of the panel: Streamlit runs the panel again for it once this run ends
-                if (time.thread_time() - cpu_start >= budget
-                        or time.perf_counter() - wall_start >= MAX_SLICE_SECONDS):
-                    break
-        finally:  # also when a click stops the run: what was not trained is owed to the next slice
-            self.owed = budget - (time.thread_time() - cpu_start)
+        budget = self.slices.budget(TRAIN_BUDGET / TICK_SECONDS, tick_seconds(training_now), training_now)
+        trainer = self.trainer
+
+        def advance(seconds: float) -> bool:
+            trainer.run_for(seconds)
+            return trainer.finished
+
+        self.slices.train(advance, budget, token, CHUNK_SECONDS, MAX_SLICE_SECONDS, yield_point.empty)
 
     # --- its snapshots in the class store (a reload, or another worker after a crash, takes the run up again) ---
     def save(self, force: bool = False, now: float | None = None) -> bool:

@@ -6,6 +6,7 @@ import pytest
 
 import classroom
 import ui.classroom
+import ui.compute
 import ui.train_run
 from engine.nn.spec import NetworkSpec, TrainSpec
 from ui.classroom import TrainingSlots
@@ -49,10 +50,10 @@ def test_a_session_has_one_run_kept_under_one_key():
 
 def test_start_runs_with_a_slot_and_hands_the_panel_to_the_whole_page(slots):
     run = built()
-    run.owed, run.last_slice = 0.3, 12.0  # left from an earlier run
+    run.slices.owed, run.slices.last_slice = 0.3, 12.0  # left from an earlier run
     run.start()
     assert run.running and slots.busy() == 1
-    assert (run.owed, run.last_slice) == (0.0, None)  # the first slice trains one tick's worth, nothing owed
+    assert (run.slices.owed, run.slices.last_slice) == (0.0, None)  # the first slice trains one tick's worth
     assert run.hands_over()  # the panel's run gives way to the whole page...
     assert run.timer() == TICK_SECONDS and run.tick is Tick.TICKING  # ...which draws the panel with the timer
     assert not run.hands_over()  # and the ticks train in the panel
@@ -149,11 +150,11 @@ def test_a_closed_tabs_run_is_freed_and_the_page_says_so_once(slots):
 
 
 def test_a_slice_trains_and_a_finished_run_stops(slots, monkeypatch):
-    monkeypatch.setattr(ui.train_run, "click_waiting", lambda: False)
+    monkeypatch.setattr(ui.compute, "click_waiting", lambda: False)
     monkeypatch.setattr(ui.train_run, "TRAIN_BUDGET", 0.001)  # a slice of a step or a few, not the whole run
     run = built()
     run.start()
-    assert run.slice() and run.trainer.step_count > 0 and run.last_slice is not None and run.running
+    assert run.slice() and run.trainer.step_count > 0 and run.slices.last_slice is not None and run.running
     run.trainer.step(10_000)  # to the last epoch
     assert run.trainer.finished and not run.slice() and not run.running and slots.busy() == 0
 

@@ -9,6 +9,7 @@ import pytest
 
 import classroom
 import ui.classroom
+import ui.compute
 import ui.train_run
 from classroom import Limits
 from engine.train.resume import restore
@@ -23,7 +24,7 @@ def slots(monkeypatch) -> TrainingSlots:
     slots = TrainingSlots(2)
     monkeypatch.setattr(ui.classroom, "training_slots", lambda: slots)
     monkeypatch.setattr(ui.classroom, "session_token", lambda: "me")
-    monkeypatch.setattr(ui.train_run, "click_waiting", lambda: False)
+    monkeypatch.setattr(ui.compute, "click_waiting", lambda: False)
     monkeypatch.setattr(ui.train_run, "TRAIN_BUDGET", 0.002)  # a slice of a few steps
     return slots
 
