@@ -105,11 +105,10 @@ def predict(page, question: lessons.Question, option: int) -> None:
 
 
 def everyone_answers(teacher, students: list, question: lessons.Question) -> None:
-    """Each student answers; until the board counts every answer and no page is running."""
+    """Each student answers; until the board counts every answer (one_class's settle then waits for the pages)."""
     for page, option in zip(students, PICKS * (len(students) // len(PICKS) + 1)):
         predict(page, question, option)
     teacher.get_by_text(f"{len(students)} of {len(students)} answered").wait_for(timeout=120_000)
-    idle(students)
 
 
 class TeacherBrowser:
@@ -147,6 +146,7 @@ def one_class(browser, teacher_browser: TeacherBrowser, server, store: classroom
     questions = [step.question for step in lessons.load().lessons[LESSON].steps]
     print("the students answer ...", file=sys.stderr, flush=True)
     everyone_answers(teacher, students, questions[0])
+
     def cpu() -> tuple[float, float, float]:
         """CPU seconds so far: the server, the students' browsers (with Playwright's driver), the teacher's."""
         ours = set(server.pids()) | set(teacher_browser.pids()) | {os.getpid()}
