@@ -123,9 +123,25 @@ def test_play_advances_the_epoch_and_restart_rewinds(at):
     assert not at.session_state.neuron_playing
     assert at.slider(key="neuron_epoch").value == played
     at.slider(key="neuron_epoch").set_value(299).run()
+    assert at.slider(key="neuron_epoch").value == 299  # paused, the slider is the student's again
     at.button(key="neuron_play").click().run()  # the last tick reaches 300 and stops by itself
     assert at.slider(key="neuron_epoch").value == 300
     assert not at.session_state.neuron_playing
+    assert not at.exception
+
+
+def test_a_pause_that_carries_an_older_epoch_does_not_rewind_the_player(at):
+    """A click sent while a tick was on its way carries the epoch the browser last drew, not a drag."""
+    at.button(key="neuron_play").click().run()
+    assert at.slider(key="neuron_epoch").disabled  # while playing, the player moves the slider
+    played = at.slider(key="neuron_epoch").value
+    assert played >= 1
+    slider = at.slider(key="neuron_epoch")
+    slider._value = 0  # the browser's older value, sent with the click (set_value refuses a disabled slider)
+    at.button(key="neuron_pause").click().run()
+    assert not at.session_state.neuron_playing
+    assert at.slider(key="neuron_epoch").value == played
+    assert not at.slider(key="neuron_epoch").disabled
     assert not at.exception
 
 
