@@ -6,12 +6,16 @@ another lesson, they do nothing. The teacher's side is ui.board_lesson; both mee
 
 Following the teacher costs the students' browsers nothing while the class stays on a step. A page's pace check
 is a fragment; each server process has one PaceWatcher thread that reads the store for the classes its sessions
-follow, WATCH_SECONDS apart, and reruns a session's pace check when its class has moved. Every run of a fragment
-makes Streamlit's frontend render the whole page again (about 60 ms of a browser's time on the Gradients page), so
-a fragment polling twice a second kept 8 browsers sharing a core busy before the teacher pressed anything.
+follow, WATCH_SECONDS apart. When the teacher has moved the class to another step, the watcher opens that step's
+page in the session straight away, as the check's st.switch_page would; for any other change (a reveal, own pace,
+the lesson ended) it reruns the session's pace check. Every run of a fragment makes Streamlit's frontend render the
+whole page again (about 60 ms of a browser's time on the Gradients page), so a fragment polling twice a second kept
+8 browsers sharing a core busy before the teacher pressed anything, and a move made through the check drew the page
+being left once more before the next one.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -20,6 +24,7 @@ from typing import Callable
 from urllib.parse import parse_qs, urlencode
 
 import streamlit as st
+from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.runtime import Runtime
 
 from classroom import Refused
@@ -44,6 +49,21 @@ class ClassPace:
     def revealed_on(self, step: int) -> bool:
         """Whether the teacher has revealed this step (0-based) on the board."""
         return self.revealed and self.step == step
+
+
+@dataclass(frozen=True)
+class Page:
+    """A lesson page as its latest full run saw it: its (query string, script hash), its step, and the
+    (query string, script hash) of every step's page, to move the student there without running this one again."""
+    here: tuple[str, str]
+    step: int
+    steps: tuple[tuple[str, str], ...] = ()
+
+    def move_for(self, pace: ClassPace | None) -> tuple[str, str] | None:
+        """The page to open when the class is at `pace`: its step's, when the teacher paces the class elsewhere."""
+        if pace is None or not pace.paced or pace.step == self.step or not 0 <= pace.step < len(self.steps):
+            return None
+        return self.steps[pace.step]
 
 
 def class_pace(lesson_id: str) -> ClassPace | None:
@@ -99,8 +119,9 @@ def _watch(lesson_id: str, step: int, go: Callable[[int], None], shown: ClassPac
     if not _on_latest_page(page, full):
         return  # asked to run on the page before the student's latest full run (their Next): that run has its check
     pace = read_pace(open_store(), student.class_id, lesson_id)
-    if _served():  # the process's watcher reruns this check as soon as the class is elsewhere
-        pace_watcher().follow(check, student.class_id, lesson_id, pace, page if full else None)
+    if _served():  # the process's watcher moves this page or reruns this check as soon as the class is elsewhere
+        pace_watcher().follow(check, student.class_id, lesson_id, pace,
+                              Page(page, step, _steps_pages(lesson_id)) if full else None)
     if pace is not None and pace.paced and pace.step != step:
         go(pace.step)
     elif (pace is None) != (shown is None) or (pace and shown and (pace.paced, pace.revealed_on(step))
@@ -130,6 +151,22 @@ def _this_run() -> tuple[tuple[str, str] | None, tuple[str, str], bool]:
     return check, (urlencode(st.query_params.to_dict()), ctx.page_script_hash), full_run()
 
 
+def _steps_pages(lesson_id: str) -> tuple[tuple[str, str], ...]:
+    """(query string, script hash) of each step's page of the lesson, as the panel's go() would open it."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    from ui.lesson_walk import catalog, link
+    ctx = get_script_run_ctx(suppress_warning=True)
+    lesson = catalog().lessons.get(lesson_id)
+    if ctx is None or lesson is None:
+        return ()
+    scripts = {info["url_pathname"]: info["page_script_hash"] for info in ctx.pages_manager.get_pages().values()}
+    if any(step.page not in scripts for step in lesson.steps):
+        return ()
+    return tuple((urlencode(link(lesson_id, n), doseq=True), scripts[step.page])
+                 for n, step in enumerate(lesson.steps))
+
+
 def _on_latest_page(page: tuple[str, str], full: bool) -> bool:
     """A full run records its page; whether a run of the check alone runs on the page of the latest full run."""
     if full:
@@ -147,60 +184,71 @@ def _where(page: tuple[str, str]) -> tuple[str, str | None, str | None]:
 Check = tuple[str, str]  # (session id, fragment id) of one page's pace check
 
 
-class PaceWatcher:
-    """Reruns a page's pace check when its class has moved: one per server process, in a thread of its own.
+@dataclass(frozen=True)
+class _Followed:
+    class_id: int
+    lesson_id: str
+    seen: ClassPace | None  # the class's place when the check last ran
+    asked_at: float | None  # when the watcher last asked the session to run, or None
+    page: Page | None  # the page of its latest full run
 
-    read(class_id, lesson_id) gives the class's place now; rerun(check, page) asks Streamlit to run that page's
-    pace check again with the page it last ran on (its query string and script), False once its session is gone.
-    A check asked to run that has not run within RETRY_SECONDS (its request fell between a full run's start and
+
+class PaceWatcher:
+    """Moves a page to its class's step, or reruns its pace check, once its class has moved: one per server process,
+    in a thread of its own.
+
+    read(class_id, lesson_id) gives the class's place now. move(check, (query, script)) opens that page in the
+    check's session, the step the teacher has the class on; rerun(check, page) runs that page's pace check again on
+    the page it last ran on (a reveal, own pace, the lesson ended). Both return False once the session is gone.
+    A session asked that has not run its check within RETRY_SECONDS (the request fell between a full run's start and
     the page's pace check) is asked again."""
 
     RETRY_SECONDS = 1.0
 
-    def __init__(self, read: Callable[[int, str], ClassPace | None], rerun: Callable[[Check, object], bool],
-                 clock: Callable[[], float] = time.monotonic):
-        self._read, self._rerun, self._clock = read, rerun, clock
+    def __init__(self, read: Callable[[int, str], ClassPace | None], rerun: Callable[[Check, Page | None], bool],
+                 move: Callable[[Check, tuple[str, str]], bool], clock: Callable[[], float] = time.monotonic):
+        self._read, self._rerun, self._move, self._clock = read, rerun, move, clock
         self._lock = threading.Lock()
-        # check -> (class, lesson, the pace its last run saw, when it was last asked to run again or None, its page)
-        self._followed: dict[Check, tuple[int, str, ClassPace | None, float | None, object]] = {}
+        self._followed: dict[Check, _Followed] = {}
 
     def follow(self, check: Check | None, class_id: int, lesson_id: str, seen: ClassPace | None,
-               page: object = None) -> None:
-        """This check ran and saw the class at `seen`: rerun it on `page` once the class is elsewhere. A full run of
-        the page gives its page; a run of the check alone (page None) keeps the one its full run gave."""
+               page: Page | None = None) -> None:
+        """This check ran and saw the class at `seen`: act once the class is elsewhere. A full run of the page gives
+        its page; a run of the check alone (page None) keeps the one its full run gave."""
         if check is None:
             return
         with self._lock:
             if page is None and check in self._followed:
-                page = self._followed[check][4]
-            self._followed[check] = (class_id, lesson_id, seen, None, page)
+                page = self._followed[check].page
+            self._followed[check] = _Followed(class_id, lesson_id, seen, None, page)
 
     def followed(self) -> int:
         with self._lock:
             return len(self._followed)
 
     def check(self) -> list[Check]:
-        """One round: read each followed class once, rerun the checks that saw it elsewhere; those asked."""
+        """One round: read each followed class once; move or rerun the checks that saw it elsewhere; those asked."""
         with self._lock:
             followed = dict(self._followed)
         places = {}
-        for key in {(c, lesson) for c, lesson, *_rest in followed.values()}:
+        for key in {(entry.class_id, entry.lesson_id) for entry in followed.values()}:
             try:
                 places[key] = self._read(*key)
             except Exception:  # noqa: BLE001  (the store away a moment: its pages' own check still runs)
                 log.debug("the lesson pace watcher could not read class %s", key[0], exc_info=True)
         now, asked = self._clock(), []
         for check, entry in followed.items():
-            c, lesson, seen, asked_at, page = entry
-            waiting = asked_at is not None and now - asked_at < self.RETRY_SECONDS
-            if (c, lesson) not in places or places[(c, lesson)] == seen or waiting:
+            key = (entry.class_id, entry.lesson_id)
+            waiting = entry.asked_at is not None and now - entry.asked_at < self.RETRY_SECONDS
+            if key not in places or places[key] == entry.seen or waiting:
                 continue
-            alive = self._rerun(check, page)
+            target = entry.page.move_for(places[key]) if entry.page is not None else None
+            alive = self._move(check, target) if target is not None else self._rerun(check, entry.page)
             with self._lock:
                 if not alive:
                     self._followed.pop(check, None)
                 elif self._followed.get(check) is entry:  # not run since this round read it
-                    self._followed[check] = (c, lesson, seen, now, page)
+                    self._followed[check] = dataclasses.replace(entry, asked_at=now)
             if alive:
                 asked.append(check)
         return asked
@@ -215,39 +263,89 @@ class PaceWatcher:
                 log.exception("the lesson pace watcher's round failed")
 
 
-def _rerun_check(check: Check, page: tuple[str, str]) -> bool:
+def _session(check: Check):
+    """The AppSession of this check, or None once it is gone."""
+    if not Runtime.exists():
+        return None
+    info = Runtime.instance()._session_mgr.get_active_session_info(check[0])  # private: the AppSession
+    return None if info is None else info.session
+
+
+def _rerun_check(check: Check, page: Page | None) -> bool:
     """Ask Streamlit to run this session's pace check now, on its page, as st.rerun(scope="fragment") would; False
     when the session is gone."""
-    session_id, fragment_id = check
-    if not Runtime.exists():
+    session = _session(check)
+    if session is None:
         return False
-    info = Runtime.instance()._session_mgr.get_active_session_info(session_id)  # private: the AppSession
-    if info is None:
-        return False
-    session = info.session
-    session._call_soon_on_event_loop(lambda: _ask(session, fragment_id, page))  # where its browser's requests come
+    if page is not None:  # (a page always has its full run's page: the check ran in one before it ran alone)
+        session._call_soon_on_event_loop(lambda: _ask(session, check[1], page.here))  # where its browser's requests come
     return True
+
+
+def _move_session(check: Check, target: tuple[str, str]) -> bool:
+    """Open the page (query string, script hash) in this check's session, as its check's st.switch_page would; False
+    when the session is gone."""
+    session = _session(check)
+    if session is None:
+        return False
+    session._call_soon_on_event_loop(lambda: _go(session, check[1], target))
+    return True
+
+
+def _go(session, fragment_id: str, target: tuple[str, str]) -> None:
+    """On the session's event loop: tell the browser its new address (as st.switch_page's query_params do: else its
+    next click would carry the step before and take the student back), then run the target page in full, unless a
+    full run is already asked for (the student's click: its pace check moves the page then)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+
+    if not session.has_fragment(fragment_id) or _full_run_asked(session):
+        return  # the student left the lesson's pages, or pressed something: that run's own check follows the class
+    query, script = target
+    address = ForwardMsg()
+    address.page_info_changed.query_string = query
+    session._enqueue_forward_msg(address)  # private, as st.query_params's own message is sent
+    state = session._client_state  # private: its last run's browser context
+    context = state.context_info if state.HasField("context_info") else None
+    runner = session._scriptrunner
+    if runner is not None and runner.request_rerun(RerunData(query_string=query, page_script_hash=script,
+                                                             context_info=context)):
+        return
+    request = ClientState()
+    request.CopyFrom(state)
+    request.ClearField("widget_states")  # the browser's widgets keep their values, as with st.switch_page
+    request.query_string, request.page_script_hash = query, script
+    request.ClearField("page_name")  # the page is told by its script's hash, as st.switch_page's run is
+    request.ClearField("fragment_id")
+    request.is_auto_rerun = False
+    session.request_rerun(request)
+
+
+def _full_run_asked(session) -> bool:
+    """Whether the session's runner already has a full run asked for (a click of the student's, not yet started)."""
+    from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
+    runner = session._scriptrunner  # private, as are its requests: Streamlit has no public way to rerun a session
+    if runner is None:
+        return False
+    requests = runner._requests
+    return requests._state == ScriptRequestType.RERUN and not requests._rerun_data.fragment_id_queue
 
 
 def _ask(session, fragment_id: str, page: tuple[str, str]) -> None:
     """On the session's event loop: queue a run of its pace check, with no widget states (the browser's stay), unless
     a full run is already asked for (the student's click: it runs the check too, and a check's request folded into
     it would give it this page instead of the one the click asked for)."""
-    from streamlit.proto.ClientState_pb2 import ClientState
-    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData, ScriptRequestType
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
 
-    if not session.has_fragment(fragment_id):  # a full run on a page without it (the student left the lesson)
-        return
+    if not session.has_fragment(fragment_id) or _full_run_asked(session):
+        return  # a full run on a page without it (the student left the lesson), or a click's run to come
     request = ClientState()
     request.CopyFrom(session._client_state)  # private: its last run's page and browser context
     request.ClearField("widget_states")  # the browser's widgets keep their values, as with st.rerun()
     request.query_string, request.page_script_hash = page
     request.fragment_id, request.is_auto_rerun = fragment_id, True
-    runner = session._scriptrunner  # private, as are its requests: Streamlit has no public way to rerun a session
+    runner = session._scriptrunner
     if runner is not None:
-        requests = runner._requests
-        if requests._state == ScriptRequestType.RERUN and not requests._rerun_data.fragment_id_queue:
-            return
         context = request.context_info if request.HasField("context_info") else None
         if runner.request_rerun(RerunData(query_string=request.query_string, page_script_hash=request.page_script_hash,
                                           fragment_id=fragment_id, is_auto_rerun=True, context_info=context)):
@@ -259,10 +357,11 @@ def _ask(session, fragment_id: str, page: tuple[str, str]) -> None:
 def pace_watcher() -> PaceWatcher:
     """The server process's one watcher of the classes its sessions follow, checking in its own thread."""
     store = open_store()
-    watcher = PaceWatcher(read=lambda class_id, lesson_id: read_pace(store, class_id, lesson_id), rerun=_rerun_check)
+    watcher = PaceWatcher(read=lambda class_id, lesson_id: read_pace(store, class_id, lesson_id), rerun=_rerun_check,
+                          move=_move_session)
     threading.Thread(target=watcher.run, name="lesson-pace", daemon=True).start()
     return watcher
 
 
-__all__ = ["ClassPace", "PaceWatcher", "class_pace", "send_answer", "follow", "pace_watcher", "POLL_SECONDS",
+__all__ = ["ClassPace", "Page", "PaceWatcher", "class_pace", "send_answer", "follow", "pace_watcher", "POLL_SECONDS",
            "WATCH_SECONDS"]

@@ -165,6 +165,8 @@ def test_eight_students_follow_the_teachers_pace(browser, pace_server):
     # since a test that timed it would pass or fail with whatever else the machine runs
     assert len(latencies) == len(students)
     assert store.lesson_state(class_id).step == 1
+    for page in students:  # the browser was told its new address: its next click runs step 2, not step 1 again
+        assert "step=2" in page.url and f"lesson={LESSON}" in page.url, page.url
     teacher.get_by_text("step 2 of").wait_for()
     teacher.get_by_text(f"0 of {STUDENTS} answered").wait_for()
 
