@@ -36,13 +36,16 @@ def home() -> None:
 page = st.navigation([st.Page(home, title=_("Draw"), url_path="home", default=True), *PAGES], position="hidden")
 ctx = get_script_run_ctx()
 with INTERACTIVE.running(ctx.session_id if ctx else "bare"):  # a click's run goes before others' training
+    keep_run_in_link()  # run=<token> on every page, so a moved student's run is found again on Train
+    # The open lesson's step, above the page (ui/lesson_panel.py), before the sidebar: when the teacher moves the
+    # class, the new step is what each student's browser receives and draws first; the sidebar stays the same.
+    opens = lesson_panel(page.url_path)
     sidebar(PAGES)
     class_box()
-    keep_run_in_link()  # run=<token> on every page, so a moved student's run is found again on Train
     with st.sidebar:
         presenter_switch()
         st.markdown(page_css(presenting), unsafe_allow_html=True)  # the pages' own st.html styles come after
-    if lesson_panel(page.url_path):  # the open lesson's step, above the page (ui/lesson_panel.py)
+    if opens:
         page.run()
     else:  # not before the student has predicted what the page would show them
         page_waits(page.title)
