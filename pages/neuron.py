@@ -159,7 +159,8 @@ def learning_panel() -> None:
     st.session_state.neuron_epoch = st.session_state.neuron_at_epoch
     st.session_state.neuron_slider_held = st.session_state.neuron_playing  # the player moves it; Pause to drag it
     epoch = st.slider(_("Epoch"), 0, neuron.NEURON_EPOCHS, key="neuron_epoch", on_change=follow_slider,
-                      disabled=st.session_state.neuron_playing)
+                      disabled=st.session_state.neuron_playing,
+                      help=_("Drag it to any epoch. While the neuron plays, the player moves it: press Pause first."))
     st.plotly_chart(figs.neuron_costs_figure(quadratic, cross_entropy, epoch), key="neuron_fig_costs",
                     theme=None, config=CHART_CONFIG)
     q, c = quadratic, cross_entropy
