@@ -80,11 +80,11 @@ def pause() -> None:
 def follow_slider() -> None:
     """The student dragged the epoch slider: the page shows that epoch from now on.
 
-    While the player runs, the slider is drawn disabled, so a change it reports then is no drag: it is the older
-    epoch the browser still showed when it sent a tick or the Pause click, and following it would rewind the run.
+    While the player runs, the slider is drawn disabled, and Streamlit calls no callback of a disabled widget: a
+    change it reports then is no drag but the older epoch the browser still showed when it sent a tick or the Pause
+    click, and following it would rewind the run.
     """
-    if not st.session_state.get("neuron_slider_held", False):
-        st.session_state.neuron_at_epoch = st.session_state.neuron_epoch
+    st.session_state.neuron_at_epoch = st.session_state.neuron_epoch
 
 
 def rewind() -> None:
@@ -157,9 +157,8 @@ def learning_panel() -> None:
     # The slider shows the epoch the server holds: its key is set before it is drawn on every run, so a Pause
     # that lands in the middle of a tick cannot leave the slider at one epoch and the table at another.
     st.session_state.neuron_epoch = st.session_state.neuron_at_epoch
-    st.session_state.neuron_slider_held = st.session_state.neuron_playing  # the player moves it; Pause to drag it
     epoch = st.slider(_("Epoch"), 0, neuron.NEURON_EPOCHS, key="neuron_epoch", on_change=follow_slider,
-                      disabled=st.session_state.neuron_playing,
+                      disabled=st.session_state.neuron_playing,  # the player moves it; Pause to drag it
                       help=_("Drag it to any epoch. While the neuron plays, the player moves it: press Pause first."))
     st.plotly_chart(figs.neuron_costs_figure(quadratic, cross_entropy, epoch), key="neuron_fig_costs",
                     theme=None, config=CHART_CONFIG)
