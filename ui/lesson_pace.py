@@ -297,28 +297,22 @@ def _go(session, fragment_id: str, target: tuple[str, str]) -> None:
     next click would carry the step before and take the student back), then run the target page in full, unless a
     full run is already asked for (the student's click: its pace check moves the page then)."""
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
 
     if not session.has_fragment(fragment_id) or _full_run_asked(session):
         return  # the student left the lesson's pages, or pressed something: that run's own check follows the class
-    query, script = target
     address = ForwardMsg()
-    address.page_info_changed.query_string = query
+    address.page_info_changed.query_string = target[0]
     session._enqueue_forward_msg(address)  # private, as st.query_params's own message is sent
-    state = session._client_state  # private: its last run's browser context
-    context = state.context_info if state.HasField("context_info") else None
-    runner = session._scriptrunner
-    if runner is not None and runner.request_rerun(RerunData(query_string=query, page_script_hash=script,
-                                                             context_info=context)):
-        return
-    request = ClientState()
-    request.CopyFrom(state)
-    request.ClearField("widget_states")  # the browser's widgets keep their values, as with st.switch_page
-    request.query_string, request.page_script_hash = query, script
-    request.ClearField("page_name")  # the page is told by its script's hash, as st.switch_page's run is
-    request.ClearField("fragment_id")
-    request.is_auto_rerun = False
-    session.request_rerun(request)
+    _request_run(session, target, None)
+
+
+def _ask(session, fragment_id: str, page: tuple[str, str]) -> None:
+    """On the session's event loop: queue a run of its pace check, unless a full run is already asked for (the
+    student's click: it runs the check too, and a check's request folded into it would give it this page instead of
+    the one the click asked for)."""
+    if not session.has_fragment(fragment_id) or _full_run_asked(session):
+        return  # a full run on a page without it (the student left the lesson), or a click's run to come
+    _request_run(session, page, fragment_id)
 
 
 def _full_run_asked(session) -> bool:
@@ -331,26 +325,27 @@ def _full_run_asked(session) -> bool:
     return requests._state == ScriptRequestType.RERUN and not requests._rerun_data.fragment_id_queue
 
 
-def _ask(session, fragment_id: str, page: tuple[str, str]) -> None:
-    """On the session's event loop: queue a run of its pace check, with no widget states (the browser's stay), unless
-    a full run is already asked for (the student's click: it runs the check too, and a check's request folded into
-    it would give it this page instead of the one the click asked for)."""
+def _request_run(session, page: tuple[str, str], fragment_id: str | None) -> None:
+    """Ask the session to run this page (query string, script hash): its pace check alone (fragment_id, as the
+    browser's timer of a fragment asks) or the whole page (None, as st.switch_page asks). No widget states: the
+    browser's widgets keep their values. The browser's context (timezone, locale) is its last run's."""
     from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
 
-    if not session.has_fragment(fragment_id) or _full_run_asked(session):
-        return  # a full run on a page without it (the student left the lesson), or a click's run to come
-    request = ClientState()
-    request.CopyFrom(session._client_state)  # private: its last run's page and browser context
-    request.ClearField("widget_states")  # the browser's widgets keep their values, as with st.rerun()
-    request.query_string, request.page_script_hash = page
-    request.fragment_id, request.is_auto_rerun = fragment_id, True
+    query, script = page
+    state = session._client_state  # private: its last run's page and browser context
     runner = session._scriptrunner
-    if runner is not None:
-        context = request.context_info if request.HasField("context_info") else None
-        if runner.request_rerun(RerunData(query_string=request.query_string, page_script_hash=request.page_script_hash,
-                                          fragment_id=fragment_id, is_auto_rerun=True, context_info=context)):
+    if runner is not None:  # a run under way: queued behind it
+        context = state.context_info if state.HasField("context_info") else None
+        if runner.request_rerun(RerunData(query_string=query, page_script_hash=script, fragment_id=fragment_id,
+                                          is_auto_rerun=fragment_id is not None, context_info=context)):
             return
-    session.request_rerun(request)  # no run under way: a new one, as a browser's timer asks
+    request = ClientState()
+    request.CopyFrom(state)
+    request.ClearField("widget_states")
+    request.ClearField("page_name")  # the page is told by its script's hash
+    request.query_string, request.page_script_hash = query, script
+    request.fragment_id, request.is_auto_rerun = fragment_id or "", fragment_id is not None
+    session.request_rerun(request)  # no run under way: a new one
 
 
 @st.cache_resource(show_spinner=False)
