@@ -17,7 +17,9 @@ timestamps (epoch ms, one clock), and each side's CPU during the moves:
   stored    the store's updated_at for the move (the teacher's click has reached the store)
   moved     each student page: when its lesson panel first shows the new step (a watcher polls every 25 ms)
   latency   moved - pressed per student per move: max and median, split as stored - pressed (the teacher's side)
-            and moved - stored (the server's pace watcher, page switch and first draw)
+            and moved - stored (the server's pace watcher, page switch and first draw); and as heard - pressed (the
+            move's first message reaches the student's renderer: teacher, store, watcher, server, network) and
+            moved - heard (that browser draws the new step)
   waiting   each side's CPU while the class sits on a step for WAIT_SECONDS before the first Next (following the
             pace should cost the students' browsers nothing then)
 
@@ -50,6 +52,19 @@ from tests.browser.test_lesson_pace import LESSON, PICKS, PRESS, WATCH, pick, st
 TARGET_S = 2.0  # issue 25: all move within 2 s of the teacher's Next
 
 
+# Each student page: the epoch ms its renderer first handles a message from the server once armed (window.__heard
+# = null), before Streamlit's own handler: the move's message has reached the browser; what follows is its drawing.
+HEAR = """(() => {
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', () => { if (window.__heard === null) window.__heard = Date.now(); });
+    }
+  };
+})()"""
+
+
 def open_pages(browser, url: str, key: str, tokens: list[str], steps: int, teacher_browser=None):
     print("the teacher starts the lesson ...", file=sys.stderr, flush=True)
     teacher = (teacher_browser or browser).new_context(viewport={"width": 1280, "height": 720}).new_page()
@@ -59,7 +74,9 @@ def open_pages(browser, url: str, key: str, tokens: list[str], steps: int, teach
     print(f"opening {len(tokens)} student page(s) ...", file=sys.stderr, flush=True)
     students = []
     for token in tokens:
-        page = browser.new_context(viewport={"width": 1000, "height": 800}).new_page()
+        context = browser.new_context(viewport={"width": 1000, "height": 800})
+        context.add_init_script(HEAR)
+        page = context.new_page()
         page.goto(f"{url}/gradients?lesson={LESSON}&step=1&cls={token}&lang=en", wait_until="commit",
                   timeout=240_000)
         students.append(page)
@@ -82,15 +99,17 @@ def idle(pages: list, timeout: float = 240.0) -> None:
 def move(teacher, students: list, store: classroom.Store, class_id: int, key: str, target: str) -> dict:
     for page in students:
         page.evaluate(WATCH, target)
+        page.evaluate("() => { window.__heard = null; }")
     before = store.lesson_state(class_id).updated_at
     pressed = teacher.evaluate(PRESS, key)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and any(p.evaluate("() => window.__moved") is None for p in students):
         time.sleep(0.1)
     moved = [p.evaluate("() => window.__moved") for p in students]
+    heard = [p.evaluate("() => window.__heard") for p in students]
     state = store.lesson_state(class_id)
     stored = state.updated_at * 1000 if state.updated_at != before else None
-    return {"pressed": pressed, "stored": stored, "moved": moved}
+    return {"pressed": pressed, "stored": stored, "moved": moved, "heard": heard}
 
 
 def predict(page, question: lessons.Question, option: int) -> None:
@@ -200,8 +219,13 @@ def report(n: int, result: dict) -> list[float]:
         missing = sum(m is None for m in r["moved"])
         every += lat + [float("inf")] * missing
         teacher_side = (r["stored"] - r["pressed"]) / 1000 if r["stored"] else float("nan")
+        pairs = [(h, m) for h, m in zip(r["heard"], r["moved"]) if h is not None and m is not None]
+        heard = [(h - r["pressed"]) / 1000 for h, _ in pairs]
+        drawn = [(m - h) / 1000 for h, m in pairs]
+        split = (f"; message heard after {statistics.median(heard):.2f} s (max {max(heard):.2f}), then drawn in "
+                 f"{statistics.median(drawn):.2f} s (max {max(drawn):.2f})" if pairs else "")
         print(f"  move {i}: max {max(lat):.2f} s, median {statistics.median(lat):.2f} s; teacher's click to "
-              f"store {teacher_side:.2f} s" + (f"; {missing} never moved" if missing else ""))
+              f"store {teacher_side:.2f} s{split}" + (f"; {missing} never moved" if missing else ""))
     return every
 
 
