@@ -34,7 +34,7 @@ from ui.lesson_walk import LESSON_PARAM, STEP_PARAM
 
 log = logging.getLogger(__name__)
 
-WATCH_SECONDS = 0.2  # the server's watcher reads the followed classes' places this often
+WATCH_SECONDS = 0.05  # the server's watcher reads the followed classes' places this often (a read: 0.14 ms, SQLite)
 POLL_SECONDS = 10.0  # and each page checks for itself this often too, should its process's watcher have missed it
 RAN_ON = "lesson_pace_ran_on"  # session state: the page and step of the page's latest full run (_where)
 SENT = "lesson_pace_sent"  # session state: (lesson, step) -> (answer, measured) last stored, to spare the store a write
